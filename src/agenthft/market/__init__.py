@@ -1,0 +1,1 @@
+"""Market side: readers of recorded captures (feeds/); simulated participants arrive later."""

@@ -1,0 +1,192 @@
+"""Binance combined-stream captures: depth diffs bridged onto a REST snapshot.
+
+Spot and futures bridge differently (Binance's documented rules; see ../shared/data/README):
+- spot:    drop u <= L; first applied has U <= L+1 <= u; then U == previous u + 1.
+- futures: drop u <  L; first applied has U <= L   <= u; then pu == previous u.
+The REST snapshot arrives *after* the first few updates, so updates are buffered until then.
+Oracle: every bookTicker whose `u` equals an applied depth update's `u` must equal the
+rebuilt best bid/ask, price and quantity.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import msgspec
+
+from agenthft.book import L2Book, Level, SequenceGap
+from agenthft.market.feeds.capture import ReplayReport, hftbacktest_lines
+from agenthft.market.feeds.instruments import (
+    BINANCE_COINM_BTCUSD,
+    BINANCE_SPOT_BTCUSDT,
+    BINANCE_USDM_BTCUSDT,
+)
+from agenthft.model import Grid, Instrument
+
+RawLevels = list[tuple[str, str]]
+
+
+class Envelope(msgspec.Struct):
+    """A capture line: a combined-stream message, or the REST depth snapshot body."""
+
+    stream: str = ""
+    data: msgspec.Raw = msgspec.Raw(b"")
+    lastUpdateId: int = -1  # noqa: N815 - Binance's field name
+    bids: RawLevels = msgspec.field(default_factory=list)
+    asks: RawLevels = msgspec.field(default_factory=list)
+
+
+class DepthUpdate(msgspec.Struct):
+    U: int
+    u: int
+    b: RawLevels
+    a: RawLevels
+    E: int = 0
+    pu: int | None = None
+
+
+class BookTicker(msgspec.Struct):
+    u: int
+    b: str
+    B: str
+    a: str
+    A: str
+
+
+class Trade(msgspec.Struct):
+    t: int
+    p: str
+    q: str
+    T: int
+    m: bool
+
+
+def parse_levels(grid: Grid, raw: RawLevels) -> list[Level]:
+    pt, ql = grid.price_to_ticks, grid.qty_to_lots
+    return [(pt(p), ql(q)) for p, q in raw]
+
+
+class BinanceDepthSync:
+    """Binance's snapshot + diff bridging for one market, onto an L2Book."""
+
+    def __init__(self, instrument: Instrument, futures: bool) -> None:
+        self.instrument = instrument
+        self.grid = instrument.grid
+        self.futures = futures
+        self.book = L2Book(instrument.market)
+        self._buffer: list[DepthUpdate] = []
+        self._snapshot_id: int | None = None
+        self._bridged = False
+
+    @property
+    def waiting(self) -> bool:
+        return self._snapshot_id is None
+
+    def on_snapshot(self, last_update_id: int, bids: RawLevels, asks: RawLevels) -> list[DepthUpdate]:
+        """Load the snapshot, then replay buffered updates; returns the ones applied."""
+        g = self.grid
+        self.book.load_snapshot(parse_levels(g, bids), parse_levels(g, asks), last_update_id)
+        self._snapshot_id = last_update_id
+        self._bridged = False
+        buffered, self._buffer = self._buffer, []
+        return [u for u in buffered if self.on_depth(u)]
+
+    def on_depth(self, upd: DepthUpdate) -> bool:
+        """Apply one diff if it belongs after the snapshot; False if dropped or buffered.
+
+        Raises SequenceGap on a broken chain (the caller fetches a new snapshot).
+        """
+        last = self._snapshot_id
+        if last is None:
+            self._buffer.append(upd)
+            return False
+        book = self.book
+        if not self._bridged:
+            if self.futures:
+                if upd.u < last:
+                    return False
+                ok = upd.U <= last <= upd.u
+            else:
+                if upd.u <= last:
+                    return False
+                ok = upd.U <= last + 1 <= upd.u
+            if not ok:
+                book.synced = False
+                raise SequenceGap(book.market, last + (0 if self.futures else 1), upd.U)
+            self._bridged = True
+        elif self.futures:
+            book.check_seq(upd.u, prev_seq=upd.pu)
+        else:
+            book.check_seq(upd.u, first_seq=upd.U)
+        g = self.grid
+        book.apply_unchecked(parse_levels(g, upd.b), parse_levels(g, upd.a), upd.u)
+        return True
+
+
+def instrument_for(path: str | Path) -> tuple[Instrument, bool]:
+    """(instrument, futures?) from the capture's folder (spot / usdm / cm)."""
+    parts = Path(path).parts
+    if "usdm" in parts:
+        return BINANCE_USDM_BTCUSDT, True
+    if "cm" in parts:
+        return BINANCE_COINM_BTCUSD, True
+    return BINANCE_SPOT_BTCUSDT, False
+
+
+def verify(paths: Iterable[str | Path], instrument: Instrument | None = None) -> ReplayReport:
+    """Rebuild the book from chained capture files and check it against every bookTicker
+    whose update id equals an applied depth update's id."""
+    files = [str(p) for p in paths]
+    inst, futures = instrument_for(files[0])
+    if instrument is not None:
+        inst = instrument
+    sync = BinanceDepthSync(inst, futures)
+    report = ReplayReport("binance", files, "bookTicker = top", markets=[inst.market])
+    g = inst.grid
+    env_dec = msgspec.json.Decoder(Envelope)
+    depth_dec = msgspec.json.Decoder(DepthUpdate)
+    tick_dec = msgspec.json.Decoder(BookTicker)
+    tops: dict[int, tuple[int, int, int, int] | None] = {}  # u -> rebuilt top after that update
+    tickers: dict[int, tuple[int, int, int, int]] = {}  # u -> bookTicker seen before its update
+    book = sync.book
+
+    def after_apply(upd: DepthUpdate) -> None:
+        top = book.top()
+        if book.is_crossed():
+            report.crossed += 1
+        want = tickers.pop(upd.u, None)
+        if want is None:
+            tops[upd.u] = top
+        else:
+            compare(upd.u, want, top)
+
+    def compare(u: int, want: tuple[int, int, int, int], got: tuple[int, int, int, int] | None) -> None:
+        if want == got:
+            report.checks_passed += 1
+        else:
+            report.fail(f"u={u}: bookTicker {want} != rebuilt {got}")
+
+    started = time.perf_counter()
+    for _ns, raw in hftbacktest_lines(files):
+        report.events += 1
+        env = env_dec.decode(raw)
+        if not env.data:
+            if env.lastUpdateId >= 0:
+                for upd in sync.on_snapshot(env.lastUpdateId, env.bids, env.asks):
+                    after_apply(upd)
+            continue
+        stream = env.stream
+        if "@depth" in stream:
+            upd = depth_dec.decode(env.data)
+            if sync.on_depth(upd):
+                after_apply(upd)
+        elif stream.endswith("@bookTicker"):
+            t = tick_dec.decode(env.data)
+            want = (g.price_to_ticks(t.b), g.qty_to_lots(t.B), g.price_to_ticks(t.a), g.qty_to_lots(t.A))
+            if t.u in tops:
+                compare(t.u, want, tops.pop(t.u))
+            else:
+                tickers[t.u] = want
+    return report.finish(started)

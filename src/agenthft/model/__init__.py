@@ -1,0 +1,20 @@
+"""Value types: instruments with exact tick/lot grids, sides, order types and statuses."""
+
+from agenthft.model.enums import InstrumentKind, Liquidity, OrderStatus, OrderType, Side
+from agenthft.model.fixed import GridError, from_scaled, to_scaled
+from agenthft.model.instrument import FEE_DECIMALS, Grid, Instrument, find_instrument
+
+__all__ = [
+    "FEE_DECIMALS",
+    "Grid",
+    "GridError",
+    "Instrument",
+    "InstrumentKind",
+    "Liquidity",
+    "OrderStatus",
+    "OrderType",
+    "Side",
+    "find_instrument",
+    "from_scaled",
+    "to_scaled",
+]

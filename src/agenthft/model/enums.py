@@ -1,0 +1,50 @@
+"""Small closed vocabularies shared by the venue and the agent. Values are the wire strings."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Side(str, Enum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        """+1 for buy, -1 for sell: signed position change per lot filled."""
+        return 1 if self is Side.BUY else -1
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class OrderType(str, Enum):
+    LIMIT = "limit"
+    MARKET = "market"
+    IOC = "ioc"
+    POST_ONLY = "post_only"
+
+
+class OrderStatus(str, Enum):
+    PENDING_NEW = "pending_new"
+    OPEN = "open"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    PENDING_CANCEL = "pending_cancel"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
+
+
+class Liquidity(str, Enum):
+    MAKER = "maker"
+    TAKER = "taker"
+
+
+class InstrumentKind(str, Enum):
+    SPOT = "spot"
+    PERP = "perp"

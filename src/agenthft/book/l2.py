@@ -1,18 +1,26 @@
 """The agent's L2 order-book replica.
 
-Prices are int ticks, quantities int lots. Each side is a dict price -> qty plus a sorted
-list of keys arranged so the *best* level is the last element: bids store the price, asks
-store the negated price. Updates near the touch (the common case) then insert or delete near
-the end of the list and move little memory; best bid/ask is one index. Deltas carry the
-absolute level quantity; 0 removes the level.
+Prices are int ticks, quantities int lots. Each side is a dict price -> qty holding every
+level, plus a sorted list of keys for the best levels only, arranged so the *best* level is
+the last element (bids store the price, asks the negated price). Invariant: every level at
+or better than the list's first (worst) key is in the list. Updates near the touch insert or
+delete near the list's end and move little memory; updates deeper than the list touch only
+the dict; when deletions drain the list below LOW it is rebuilt from the dict with
+heapq (O(levels)). Best bid/ask is one index. Deltas carry the absolute level quantity;
+0 removes the level.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable
+from heapq import nlargest, nsmallest
 
 from agenthft.model.enums import Side
+
+#: The sorted list keeps between LOW and 2 * HOT of the best levels of each side.
+HOT = 256
+LOW = 32
 
 Level = tuple[int, int]
 
@@ -58,8 +66,8 @@ class L2Book:
         """Replace the whole book; marks it in sync at `seq`."""
         self._bq = {p: q for p, q in bids if q}
         self._aq = {p: q for p, q in asks if q}
-        self._bk = sorted(self._bq)
-        self._ak = sorted(-p for p in self._aq)
+        self._bk = _best_keys(self._bq, 1)
+        self._ak = _best_keys(self._aq, -1)
         self.seq = seq
         self.synced = True
         if self.max_depth:
@@ -74,30 +82,44 @@ class L2Book:
         q = self._bq
         if qty:
             if price not in q:
-                insort(self._bk, price)
+                k = self._bk
+                if not k or price > k[0] or len(k) == len(q):
+                    insort(k, price)
+                    if len(k) > 2 * HOT:
+                        del k[:HOT]
             q[price] = qty
         elif price in q:
             del q[price]
             k = self._bk
-            if k[-1] == price:
-                k.pop()
-            else:
-                del k[bisect_left(k, price)]
+            if price >= k[0]:
+                if k[-1] == price:
+                    k.pop()
+                else:
+                    del k[bisect_left(k, price)]
+                if len(k) < LOW and len(q) > len(k):
+                    self._bk = _best_keys(q, 1)
 
     def set_ask(self, price: int, qty: int) -> None:
         """Set the absolute ask quantity at `price` (0 removes the level)."""
         q = self._aq
         if qty:
             if price not in q:
-                insort(self._ak, -price)
+                k = self._ak
+                if not k or -price > k[0] or len(k) == len(q):
+                    insort(k, -price)
+                    if len(k) > 2 * HOT:
+                        del k[:HOT]
             q[price] = qty
         elif price in q:
             del q[price]
             k = self._ak
-            if k[-1] == -price:
-                k.pop()
-            else:
-                del k[bisect_left(k, -price)]
+            if -price >= k[0]:
+                if k[-1] == -price:
+                    k.pop()
+                else:
+                    del k[bisect_left(k, -price)]
+                if len(k) < LOW and len(q) > len(k):
+                    self._ak = _best_keys(q, -1)
 
     def set_level(self, side: Side, price: int, qty: int) -> None:
         if side is Side.BUY:
@@ -149,12 +171,8 @@ class L2Book:
 
     def trim(self, n: int) -> None:
         """Keep only the best `n` levels of each side."""
-        for keys, qty, sign in ((self._bk, self._bq, 1), (self._ak, self._aq, -1)):
-            extra = len(keys) - n
-            if extra > 0:
-                for k in keys[:extra]:
-                    del qty[k * sign]
-                del keys[:extra]
+        self._bk = _trim_side(self._bq, self._bk, 1, n)
+        self._ak = _trim_side(self._aq, self._ak, -1, n)
 
     # --- reads ---------------------------------------------------------------------------
     def best_bid(self) -> int | None:
@@ -183,26 +201,31 @@ class L2Book:
         return (self._bq if side is Side.BUY else self._aq).get(price, 0)
 
     def bids(self, n: int | None = None) -> list[Level]:
-        """Best-first (price, qty) bid levels, at most `n`."""
-        keys = self._bk if n is None else self._bk[-n:] if n > 0 else []
-        q = self._bq
+        """Best-first (price, qty) bid levels, at most `n` (None: all, which sorts the deep book)."""
+        q, k = self._bq, self._bk
+        if n is None or n > len(k) < len(q):
+            k = _sorted_keys(q, 1)
+        keys = k if n is None else k[-n:] if n > 0 else []
         return [(p, q[p]) for p in reversed(keys)]
 
     def asks(self, n: int | None = None) -> list[Level]:
-        keys = self._ak if n is None else self._ak[-n:] if n > 0 else []
-        q = self._aq
-        return [(-k, q[-k]) for k in reversed(keys)]
+        """Best-first (price, qty) ask levels, at most `n`."""
+        q, k = self._aq, self._ak
+        if n is None or n > len(k) < len(q):
+            k = _sorted_keys(q, -1)
+        keys = k if n is None else k[-n:] if n > 0 else []
+        return [(-x, q[-x]) for x in reversed(keys)]
 
     def depth(self, n: int) -> tuple[list[Level], list[Level]]:
         return self.bids(n), self.asks(n)
 
     @property
     def n_bids(self) -> int:
-        return len(self._bk)
+        return len(self._bq)
 
     @property
     def n_asks(self) -> int:
-        return len(self._ak)
+        return len(self._aq)
 
     def spread(self) -> int | None:
         """Ask minus bid in ticks; negative means crossed."""
@@ -238,4 +261,34 @@ class L2Book:
         return checksum(self) == expected
 
     def __repr__(self) -> str:
-        return f"L2Book({self.market!r}, seq={self.seq}, top={self.top()}, levels={self.n_bids}/{self.n_asks})"
+        return (
+            f"L2Book({self.market!r}, seq={self.seq}, top={self.top()}, levels={self.n_bids}/{self.n_asks})"
+        )
+
+
+def _sorted_keys(qty: dict[int, int], sign: int) -> list[int]:
+    """All keys of one side in list order (ascending key, best last)."""
+    return sorted(qty) if sign > 0 else sorted(-p for p in qty)
+
+
+def _best_keys(qty: dict[int, int], sign: int) -> list[int]:
+    """The list part of one side: the best HOT levels (all of them if few)."""
+    if len(qty) <= 2 * HOT:
+        return _sorted_keys(qty, sign)
+    if sign > 0:
+        return sorted(nlargest(HOT, qty))
+    return sorted(nlargest(HOT, (-p for p in qty)))
+
+
+def _trim_side(qty: dict[int, int], keys: list[int], sign: int, n: int) -> list[int]:
+    """Drop all but the best `n` levels; returns the side's (possibly rebuilt) key list."""
+    extra = len(qty) - n
+    if extra <= 0:
+        return keys
+    if extra <= len(qty) - len(keys):  # only levels deeper than the list go
+        for p in nsmallest(extra, qty) if sign > 0 else nlargest(extra, qty):
+            del qty[p]
+        return keys
+    for k in _sorted_keys(qty, sign)[:extra]:
+        del qty[k * sign]
+    return _best_keys(qty, sign)

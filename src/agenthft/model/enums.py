@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     BUY = "buy"
     SELL = "sell"
 
@@ -19,14 +19,14 @@ class Side(str, Enum):
         return Side.SELL if self is Side.BUY else Side.BUY
 
 
-class OrderType(str, Enum):
+class OrderType(StrEnum):
     LIMIT = "limit"
     MARKET = "market"
     IOC = "ioc"
     POST_ONLY = "post_only"
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     PENDING_NEW = "pending_new"
     OPEN = "open"
     PARTIALLY_FILLED = "partially_filled"
@@ -40,11 +40,11 @@ class OrderStatus(str, Enum):
         return self in (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
 
 
-class Liquidity(str, Enum):
+class Liquidity(StrEnum):
     MAKER = "maker"
     TAKER = "taker"
 
 
-class InstrumentKind(str, Enum):
+class InstrumentKind(StrEnum):
     SPOT = "spot"
     PERP = "perp"

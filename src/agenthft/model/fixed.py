@@ -11,6 +11,8 @@ from decimal import Decimal, InvalidOperation
 
 Number = str | int | float | Decimal
 
+_POW10: list[int] = [10**i for i in range(64)]
+
 
 class GridError(ValueError):
     """A value is malformed or does not lie on the required grid (tick or lot)."""
@@ -39,7 +41,7 @@ def to_scaled(value: Number, decimals: int) -> int:
     elif isinstance(value, bool):
         raise GridError("bad_number", f"not a number: {value!r}")
     elif isinstance(value, int):
-        return value * 10**decimals
+        return value * _POW10[decimals]
     elif isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise GridError("bad_number", f"not a finite number: {value!r}")

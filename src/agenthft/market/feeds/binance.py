@@ -33,7 +33,7 @@ class Envelope(msgspec.Struct):
 
     stream: str = ""
     data: msgspec.Raw = msgspec.Raw(b"")
-    lastUpdateId: int = -1  # noqa: N815 - Binance's field name
+    lastUpdateId: int = -1
     bids: RawLevels = msgspec.field(default_factory=list)
     asks: RawLevels = msgspec.field(default_factory=list)
 

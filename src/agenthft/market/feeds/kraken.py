@@ -52,7 +52,7 @@ def verify(path: str | Path, depth: int = SUBSCRIBED_DEPTH) -> ReplayReport:
         parts: list[dict[str, Any]] = msg[1:-2]
         if "as" in parts[0] or "bs" in parts[0]:
             snap = parts[0]
-            first = (snap.get("as") or snap.get("bs"))[0]
+            first: list[str] = (snap.get("as") or snap["bs"])[0]
             grid = printed_grid_instrument(pair, first[0], first[1]).grid
             book = L2Book(pair, max_depth=depth)
             book.load_snapshot(parse_levels(grid, snap.get("bs", [])), parse_levels(grid, snap.get("as", [])))

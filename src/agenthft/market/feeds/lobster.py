@@ -95,7 +95,8 @@ def _compare_side(book: L2Book, side: Side, row: list[Level], horizon: _Horizon)
     for j, (price, qty) in enumerate(row):
         if bound is None or not _worse(side, price, bound):
             if j >= len(ours) or ours[j] != (price, qty):
-                return f"{side.value} level {j + 1}: row {(price, qty)} != replica {ours[j] if j < len(ours) else None}"
+                got = ours[j] if j < len(ours) else None
+                return f"{side.value} level {j + 1}: row {(price, qty)} != replica {got}"
         else:
             book.set_level(side, price, qty)  # revealed from beyond the shown levels
     if len(row) < LEVELS:
@@ -123,7 +124,9 @@ def verify(message_path: str | Path, book_path: str | Path | None = None) -> Rep
     book = L2Book(LOBSTER_AAPL.market)
     horizon = _Horizon()
     started = time.perf_counter()
-    for i, (msg, (bids, asks)) in enumerate(zip(read_messages(message_path), read_rows(book_path), strict=True)):
+    for i, (msg, (bids, asks)) in enumerate(
+        zip(read_messages(message_path), read_rows(book_path), strict=True)
+    ):
         report.events += 1
         if i == 0:
             book.load_snapshot(bids, asks)
@@ -135,7 +138,9 @@ def verify(message_path: str | Path, book_path: str | Path | None = None) -> Rep
             book.set_level(msg.side, msg.price, book.qty_at(msg.side, msg.price) + delta)
         if book.is_crossed():
             report.crossed += 1
-        problem = _compare_side(book, Side.BUY, bids, horizon) or _compare_side(book, Side.SELL, asks, horizon)
+        problem = _compare_side(book, Side.BUY, bids, horizon) or _compare_side(
+            book, Side.SELL, asks, horizon
+        )
         if problem is not None:
             report.fail(f"message {i + 1} (type {msg.type}): {problem}")
         elif delta:

@@ -24,7 +24,7 @@ CHECKSUM_DEPTH = 25
 
 class BookArg(msgspec.Struct):
     channel: str
-    instId: str  # noqa: N815
+    instId: str
 
 
 class BookData(msgspec.Struct):

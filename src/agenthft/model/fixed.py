@@ -14,6 +14,11 @@ Number = str | int | float | Decimal
 _POW10: list[int] = [10**i for i in range(64)]
 
 
+def pow10(n: int) -> int:
+    """10**n as an int (mypy types a variable power of ten as Any)."""
+    return _POW10[n]
+
+
 class GridError(ValueError):
     """A value is malformed or does not lie on the required grid (tick or lot)."""
 

@@ -1,0 +1,105 @@
+"""What the matching engine says: one tagged msgspec Struct per event kind.
+
+Every event carries the engine's sequence number `seq` (+1 per event, across markets) and
+the `ts_ns` of the input that caused it, so the same inputs give the same bytes. Prices are
+ticks, quantities lots, cash amounts (fees) integer units of 10**-CASH_DECIMALS quote.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from agenthft.model import Liquidity, OrderType, Side
+
+
+class Event(msgspec.Struct, tag_field="event", frozen=True, array_like=False):
+    seq: int
+    ts_ns: int
+
+
+class Accepted(Event, tag="accepted", frozen=True):
+    account: str
+    order_id: str
+    venue_order_id: int
+    market: str
+    side: Side
+    price: int
+    qty: int
+    order_type: OrderType
+    display_qty: int = 0
+
+
+class Rejected(Event, tag="rejected", frozen=True):
+    account: str
+    order_id: str
+    market: str
+    code: str
+    reason: str
+
+
+class Fill(Event, tag="fill", frozen=True):
+    """One side of a trade. `fee` is negative for a rebate."""
+
+    account: str
+    order_id: str
+    venue_order_id: int
+    market: str
+    side: Side
+    price: int
+    qty: int
+    fee: int
+    liquidity: Liquidity
+    remaining: int
+    trade_id: int
+
+
+class Cancelled(Event, tag="cancelled", frozen=True):
+    """`qty` is what was cancelled (the order's remaining quantity, reserve included)."""
+
+    account: str
+    order_id: str
+    venue_order_id: int
+    market: str
+    qty: int
+    reason: str
+
+
+class CancelRejected(Event, tag="cancel_rejected", frozen=True):
+    account: str
+    order_id: str
+    code: str
+    reason: str
+
+
+class Amended(Event, tag="amended", frozen=True):
+    """An order's remaining quantity was reduced in place (queue priority kept)."""
+
+    account: str
+    order_id: str
+    venue_order_id: int
+    market: str
+    qty: int
+    remaining: int
+
+
+class Trade(Event, tag="trade", frozen=True):
+    market: str
+    price: int
+    qty: int
+    side: Side  # the aggressor's side
+    trade_id: int
+    maker_order: int
+    taker_order: int
+
+
+class BookDelta(Event, tag="book", frozen=True):
+    """Changed L2 levels of one market with their new *visible* total (0 removes).
+    `book_seq` is +1 per delta per market: the server's `book_update.seq`."""
+
+    market: str
+    book_seq: int
+    bids: list[tuple[int, int]]
+    asks: list[tuple[int, int]]
+
+
+AnyEvent = Accepted | Rejected | Fill | Cancelled | CancelRejected | Amended | Trade | BookDelta

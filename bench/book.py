@@ -23,7 +23,7 @@ from agenthft.book import L2Book
 from agenthft.market.feeds import binance
 from agenthft.market.feeds.capture import hftbacktest_lines
 from agenthft.model import Side
-from bench.common import DATA, best_of, emit
+from bench._common import DATA, best_of, emit
 
 Update = tuple[bool, int, int]  # (is_bid, price ticks, qty lots)
 

@@ -39,5 +39,6 @@ def test_console_script_demo_runs(data: Path):
         timeout=120,
     ).stdout
     reports = json.loads(out)
-    assert [r["checks_failed"] for r in reports] == [0] * 6
-    assert sum(r["checks_passed"] for r in reports) == 1072 + 629 + 1885 + 290 + 4269 + 937
+    assert [r["venue_format"] for r in reports][-2:] == ["lobster", "lobster-engine"]
+    assert [r["checks_failed"] for r in reports] == [0] * 7
+    assert sum(r["checks_passed"] for r in reports) == 1072 + 629 + 1885 + 290 + 4269 + 937 + 937

@@ -41,6 +41,13 @@ def test_lobster_l3_messages_reproduce_every_book_row(data: Path):
     assert (r.checks_passed, r.checks_failed, r.crossed, r.events) == (937, 0, 0, 999), r.failures
 
 
+def test_lobster_l3_messages_through_the_matching_engine_reproduce_every_row(data: Path):
+    r = lobster.verify_engine(data / "lobster/AAPL_2012-06-21_34200000_57600000_message_10.csv")
+    assert (r.checks_passed, r.checks_failed, r.crossed) == (937, 0, 0), r.failures
+    # every execution of an order placed inside the file filled exactly that order
+    assert "90 executions hit the named order" in r.check
+
+
 def test_binance_gap_in_the_chain_is_reported(data: Path, tmp_path: Path):
     # Drop one futures depth update after the snapshot: the next one's pu no longer chains.
     src = data / "hftbacktest/usdm/btcusdt_20240808.gz"

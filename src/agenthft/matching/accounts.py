@@ -10,6 +10,7 @@ sum(cash - position cost) is constant, whatever the prices and rounding.
 
 from __future__ import annotations
 
+from agenthft.matching.orders import Order
 from agenthft.model import FEE_DECIMALS, Instrument, InstrumentKind, from_scaled, to_scaled
 from agenthft.model.fixed import pow10
 
@@ -20,7 +21,7 @@ _FEE_DENOM = pow10(FEE_DECIMALS)
 class MarketMath:
     """Integer conversion factors of one instrument into cash units."""
 
-    __slots__ = ("im_ppb", "maker_ppb", "notional_mult", "qty_units", "taker_ppb")
+    __slots__ = ("hold_ppb", "im_ppb", "maker_ppb", "notional_mult", "qty_units", "taker_ppb")
 
     def __init__(self, inst: Instrument, initial_margin: str) -> None:
         g = inst.grid
@@ -37,6 +38,9 @@ class MarketMath:
         self.maker_ppb = inst.fee_ppb(maker=True)
         self.taker_ppb = inst.fee_ppb(maker=False)
         self.im_ppb = to_scaled(initial_margin, FEE_DECIMALS)
+        #: held per unit of an open order's notional on top of it: the worst-case taker fee,
+        #: plus the initial margin for perps (whose notional itself is not held)
+        self.hold_ppb = max(0, self.taker_ppb) + (self.im_ppb if inst.kind is InstrumentKind.PERP else 0)
 
     def notional(self, price: int, qty: int) -> int:
         return price * qty * self.notional_mult
@@ -102,7 +106,7 @@ class Account:
         self.balances: dict[str, int] = {}
         self.holds: dict[str, int] = {}
         self.positions: dict[str, Position] = {}
-        self.orders: dict[int, object] = {}  # venue_order_id -> live matching.orders.Order
+        self.orders: dict[int, Order] = {}  # venue_order_id -> live order
         self.position_limit = position_limit  # lots per perp market; None = the engine default
 
     def available(self, asset: str) -> int:

@@ -27,8 +27,10 @@ from agenthft.matching.events import (
 from agenthft.matching.orders import BookSide, Level, Order
 from agenthft.model import Instrument, Liquidity, OrderType, Side
 
+# Module-level aliases: on Python 3.11 `OrderType.IOC` costs ~50 ns a lookup, an alias ~5 ns.
 BUY, SELL = Side.BUY, Side.SELL
 MAKER, TAKER = Liquidity.MAKER, Liquidity.TAKER
+LIMIT, MARKET, IOC, POST_ONLY = OrderType.LIMIT, OrderType.MARKET, OrderType.IOC, OrderType.POST_ONLY
 
 
 class STP(StrEnum):
@@ -78,6 +80,7 @@ class MatchingEngine:
 
     def __init__(self, instruments: Iterable[Instrument] = (), config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()
+        self._stp = list(STP).index(self.config.stp)  # 0 cancel resting, 1 cancel taker, 2 both
         self.markets: dict[str, Market] = {}
         self.accounts: dict[str, Account] = {}
         self.events: list[Event] = []
@@ -86,8 +89,8 @@ class MatchingEngine:
         self._next_trade = 1
         self._live: dict[tuple[str, str], Order] = {}
         self._by_oid: dict[int, Order] = {}
-        self._touched_bids: set[int] = set()
-        self._touched_asks: set[int] = set()
+        self._touched_bids: list[int] = []  # prices whose visible qty this command changed
+        self._touched_asks: list[int] = []
         for inst in instruments:
             self.add_market(inst)
         self.account(self.config.fee_account)
@@ -131,8 +134,7 @@ class MatchingEngine:
         acct = self.accounts.get(account)
         if acct is None:
             return []
-        orders: list[Order] = [o for o in acct.orders.values() if isinstance(o, Order)]
-        return [o for o in orders if market is None or o.market == market]
+        return [o for o in acct.orders.values() if market is None or o.market == market]
 
     def l2(
         self, market: str, depth: int | None = None
@@ -162,44 +164,49 @@ class MatchingEngine:
         ts_ns: int = 0,
     ) -> Order | None:
         """Validate, accept and match an order; returns it, or None if rejected."""
+        key = (account, order_id)
         try:
-            m, price = self._validate(account, order_id, market, side, qty, price, order_type, display_qty)
-            acct = self.account(account)
+            m, price = self._validate(key, market, side, qty, price, order_type, display_qty)
+            acct = self.accounts.get(account) or self.account(account)
             asset, hold = self._hold(m, side, price, qty)
-            if acct.available(asset) < hold:
-                raise _Reject(
-                    "insufficient_balance", f"needs {hold} {asset} units, {acct.available(asset)} available"
-                )
+            available = acct.balances.get(asset, 0) - acct.holds.get(asset, 0)
+            if available < hold:
+                raise _Reject("insufficient_balance", f"needs {hold} {asset} units, {available} available")
         except _Reject as r:
             self.seq += 1
             self.events.append(Rejected(self.seq, ts_ns, account, order_id, market, r.code, r.reason))
             return None
         oid = self._next_oid
-        self._next_oid += 1
-        o = Order(oid, account, order_id, market, side, price, qty, order_type, display_qty, ts_ns)
+        self._next_oid = oid + 1
+        o = Order(oid, account, order_id, market, side, price, qty, order_type, display_qty, ts_ns, qty)
         o.hold = hold
-        acct.hold(asset, hold)
+        holds = acct.holds
+        holds[asset] = holds.get(asset, 0) + hold
         if m.perp:
-            pos = acct.position(market)
+            pos = acct.positions.get(market) or acct.position(market)
             if side is BUY:
                 pos.open_buy += qty
             else:
                 pos.open_sell += qty
-        self._live[(account, order_id)] = o
+        self._live[key] = o
         self._by_oid[oid] = o
         acct.orders[oid] = o
-        self.seq += 1
+        seq = self.seq = self.seq + 1
         self.events.append(
-            Accepted(
-                self.seq, ts_ns, account, order_id, oid, market, side, price, qty, order_type, display_qty
-            )
+            Accepted(seq, ts_ns, account, order_id, oid, market, side, price, qty, order_type, display_qty)
         )
-        stp_stop = self._match(m, o, ts_ns)
+        if side is BUY:
+            k = m.asks.keys
+            crosses = bool(k) and price >= -k[-1]
+        else:
+            k = m.bids.keys
+            crosses = bool(k) and price <= k[-1]
+        stp_stop = self._match(m, o, ts_ns) if crosses else False
         if o.remaining:
             if stp_stop:
                 self._cancel(m, o, "self_trade", ts_ns)
-            elif order_type is OrderType.IOC or order_type is OrderType.MARKET:
-                self._cancel(m, o, order_type.value, ts_ns)
+            elif order_type is IOC or order_type is MARKET:
+                self._cancel(m, o, "ioc" if order_type is IOC else "market", ts_ns)
             else:
                 self._rest(m, o)
         self._emit_delta(m, ts_ns)
@@ -254,7 +261,7 @@ class MatchingEngine:
             if o.display == 0:  # only reserve was left showing nothing: refill at the back
                 self._refill(level, o)
             self._release(m, o, by)
-            (self._touched_bids if o.side is BUY else self._touched_asks).add(o.price)
+            (self._touched_bids if o.side is BUY else self._touched_asks).append(o.price)
             self.seq += 1
             self.events.append(Amended(self.seq, ts_ns, account, order_id, o.oid, o.market, by, o.remaining))
         self._emit_delta(m, ts_ns)
@@ -263,8 +270,7 @@ class MatchingEngine:
     # --- internals ---------------------------------------------------------------------
     def _validate(
         self,
-        account: str,
-        order_id: str,
+        key: tuple[str, str],
         market: str,
         side: Side,
         qty: int,
@@ -277,13 +283,13 @@ class MatchingEngine:
             raise _Reject("unknown_market", f"no market {market!r}")
         if m.halted:
             raise _Reject("market_halted", f"{market} is halted")
-        if (account, order_id) in self._live:
-            raise _Reject("duplicate_order_id", f"order {order_id!r} is already open")
+        if key in self._live:
+            raise _Reject("duplicate_order_id", f"order {key[1]!r} is already open")
         if type(qty) is not int or qty <= 0:
             raise _Reject("bad_qty", f"quantity must be a positive number of lots, got {qty!r}")
         opp = m.asks if side is BUY else m.bids
         best = opp.best_price()
-        if order_type is OrderType.MARKET:
+        if order_type is MARKET:
             if best is None:
                 raise _Reject("no_liquidity", f"no {('asks' if side is BUY else 'bids')} to trade with")
             band = best * self.config.market_band_bps // 10_000
@@ -291,18 +297,14 @@ class MatchingEngine:
         elif type(price) is not int or price <= 0:
             raise _Reject("bad_price", f"price must be a positive number of ticks, got {price!r}")
         if display_qty:
-            if order_type not in (OrderType.LIMIT, OrderType.POST_ONLY):
+            if order_type is not LIMIT and order_type is not POST_ONLY:
                 raise _Reject("bad_request", "display_qty (iceberg) needs a limit or post_only order")
             if not 0 < display_qty < qty:
                 raise _Reject("bad_qty", f"display_qty must be between 0 and qty ({qty}), got {display_qty}")
-        if (
-            order_type is OrderType.POST_ONLY
-            and best is not None
-            and (price >= best if side is BUY else price <= best)
-        ):
+        if order_type is POST_ONLY and best is not None and (price >= best if side is BUY else price <= best):
             raise _Reject("post_only_would_cross", f"post-only {side.value} at {price} would take {best}")
         if m.perp:
-            acct = self.accounts.get(account)
+            acct = self.accounts.get(key[0])
             limit = self.config.position_limit
             if acct is not None and acct.position_limit is not None:
                 limit = acct.position_limit
@@ -319,13 +321,12 @@ class MatchingEngine:
         """(asset, units) to hold for `qty` open lots at `price`: quote for buys and perp
         margin (plus the worst-case taker fee), base for spot sells."""
         math = m.math
-        if not m.perp and side is SELL:
-            return m.base, qty * math.qty_units
-        n = price * qty * math.notional_mult
-        taker = max(0, fee(n, math.taker_ppb))
-        if m.perp:
-            return m.quote, fee(n, math.im_ppb) + taker
-        return m.quote, n + taker
+        if not m.perp:
+            if side is SELL:
+                return m.base, qty * math.qty_units
+            n = price * qty * math.notional_mult
+            return m.quote, n + fee(n, math.hold_ppb)
+        return m.quote, fee(price * qty * math.notional_mult, math.hold_ppb)
 
     def _release(self, m: Market, o: Order, lots: int) -> None:
         """Recompute the order's hold for its new remaining quantity; for perps also drop
@@ -348,14 +349,14 @@ class MatchingEngine:
         touched = self._touched_asks if t.side is BUY else self._touched_bids
         limit = t.price
         buy = t.side is BUY
-        stp = self.config.stp
+        stp = self._stp
         while t.remaining and keys:
             price = keys[-1] * sign
             if price > limit if buy else price < limit:
                 break
             lv = levels[price]
             q = lv.queue
-            touched.add(price)
+            touched.append(price)
             while t.remaining and lv.live:
                 r = q[0]
                 if not r.alive:
@@ -363,9 +364,9 @@ class MatchingEngine:
                     lv.dead -= 1
                     continue
                 if r.account == t.account:
-                    if stp is not STP.CANCEL_TAKER:
+                    if stp != 1:
                         self._cancel(m, r, "self_trade", ts_ns)
-                    if stp is not STP.CANCEL_RESTING:
+                    if stp != 0:
                         if not lv.live and levels.get(price) is lv:
                             opp.remove(price)
                         return True
@@ -466,17 +467,18 @@ class MatchingEngine:
             bal[quote] = bal.get(quote, 0) + value - fee_units
 
     def _rest(self, m: Market, o: Order) -> None:
-        side = m.bids if o.side is BUY else m.asks
+        """Put the rest of `o` in the book: an iceberg shows its peak, others everything."""
+        book = m.bids if o.side is BUY else m.asks
         o.display = o.peak if o.peak and o.peak < o.remaining else o.remaining
-        side.level_for(o.price).push(o)
-        (self._touched_bids if o.side is BUY else self._touched_asks).add(o.price)
+        (book.levels.get(o.price) or book.level_for(o.price)).push(o)
+        (self._touched_bids if o.side is BUY else self._touched_asks).append(o.price)
 
     def _cancel(self, m: Market, o: Order, reason: str, ts_ns: int) -> None:
         if o.display:  # resting (a taker in flight shows nothing)
             side = m.bids if o.side is BUY else m.asks
             lv = side.levels[o.price]
             lv.kill(o)
-            (self._touched_bids if o.side is BUY else self._touched_asks).add(o.price)
+            (self._touched_bids if o.side is BUY else self._touched_asks).append(o.price)
             if not lv.live:
                 side.remove(o.price)
         o.alive = False
@@ -498,11 +500,21 @@ class MatchingEngine:
         tb, ta = self._touched_bids, self._touched_asks
         if not tb and not ta:
             return
-        bl, al = m.bids.levels, m.asks.levels
-        bids = [(p, lv.visible if (lv := bl.get(p)) else 0) for p in sorted(tb, reverse=True)]
-        asks = [(p, lv.visible if (lv := al.get(p)) else 0) for p in sorted(ta)]
-        tb.clear()
-        ta.clear()
+        # plain loops: a comprehension is a function call on Python 3.11 (~0.4 us here)
+        bids: list[tuple[int, int]] = []
+        asks: list[tuple[int, int]] = []
+        if tb:
+            levels = m.bids.levels
+            for p in sorted(set(tb), reverse=True) if len(tb) > 1 else tb:
+                lv = levels.get(p)
+                bids.append((p, lv.visible if lv is not None else 0))
+            tb.clear()
+        if ta:
+            levels = m.asks.levels
+            for p in sorted(set(ta)) if len(ta) > 1 else ta:
+                lv = levels.get(p)
+                asks.append((p, lv.visible if lv is not None else 0))
+            ta.clear()
         m.book_seq += 1
         self.seq += 1
         self.events.append(BookDelta(self.seq, ts_ns, m.inst.market, m.book_seq, bids, asks))

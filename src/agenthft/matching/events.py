@@ -3,6 +3,8 @@
 Every event carries the engine's sequence number `seq` (+1 per event, across markets) and
 the `ts_ns` of the input that caused it, so the same inputs give the same bytes. Prices are
 ticks, quantities lots, cash amounts (fees) integer units of 10**-CASH_DECIMALS quote.
+Events hold no reference cycles, so the garbage collector does not track them (`gc=False`):
+scanning millions of them cost the engine a third of its time.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ import msgspec
 from agenthft.model import Liquidity, OrderType, Side
 
 
-class Event(msgspec.Struct, tag_field="event", frozen=True, array_like=False):
+class Event(msgspec.Struct, tag_field="event", frozen=True, gc=False):
     seq: int
     ts_ns: int
 
 
-class Accepted(Event, tag="accepted", frozen=True):
+class Accepted(Event, tag="accepted", frozen=True, gc=False):
     account: str
     order_id: str
     venue_order_id: int
@@ -29,7 +31,7 @@ class Accepted(Event, tag="accepted", frozen=True):
     display_qty: int = 0
 
 
-class Rejected(Event, tag="rejected", frozen=True):
+class Rejected(Event, tag="rejected", frozen=True, gc=False):
     account: str
     order_id: str
     market: str
@@ -37,7 +39,7 @@ class Rejected(Event, tag="rejected", frozen=True):
     reason: str
 
 
-class Fill(Event, tag="fill", frozen=True):
+class Fill(Event, tag="fill", frozen=True, gc=False):
     """One side of a trade. `fee` is negative for a rebate."""
 
     account: str
@@ -53,7 +55,7 @@ class Fill(Event, tag="fill", frozen=True):
     trade_id: int
 
 
-class Cancelled(Event, tag="cancelled", frozen=True):
+class Cancelled(Event, tag="cancelled", frozen=True, gc=False):
     """`qty` is what was cancelled (the order's remaining quantity, reserve included)."""
 
     account: str
@@ -64,14 +66,14 @@ class Cancelled(Event, tag="cancelled", frozen=True):
     reason: str
 
 
-class CancelRejected(Event, tag="cancel_rejected", frozen=True):
+class CancelRejected(Event, tag="cancel_rejected", frozen=True, gc=False):
     account: str
     order_id: str
     code: str
     reason: str
 
 
-class Amended(Event, tag="amended", frozen=True):
+class Amended(Event, tag="amended", frozen=True, gc=False):
     """An order's remaining quantity was reduced in place (queue priority kept)."""
 
     account: str
@@ -82,7 +84,7 @@ class Amended(Event, tag="amended", frozen=True):
     remaining: int
 
 
-class Trade(Event, tag="trade", frozen=True):
+class Trade(Event, tag="trade", frozen=True, gc=False):
     market: str
     price: int
     qty: int
@@ -92,7 +94,7 @@ class Trade(Event, tag="trade", frozen=True):
     taker_order: int
 
 
-class BookDelta(Event, tag="book", frozen=True):
+class BookDelta(Event, tag="book", frozen=True, gc=False):
     """Changed L2 levels of one market with their new *visible* total (0 removes).
     `book_seq` is +1 per delta per market: the server's `book_update.seq`."""
 

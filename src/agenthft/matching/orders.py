@@ -51,6 +51,7 @@ class Order:
         order_type: OrderType,
         peak: int,
         ts_ns: int,
+        remaining: int,
     ) -> None:
         self.oid = oid
         self.account = account
@@ -62,18 +63,12 @@ class Order:
         self.order_type = order_type
         self.peak = peak  # iceberg display size; 0 = fully displayed
         self.ts_ns = ts_ns
-        self.remaining = qty
+        self.remaining = remaining
         self.display = 0
         self.filled = 0
         self.cancelled = 0
         self.hold = 0  # units held on the account for this order's remaining quantity
         self.alive = True
-
-    def __repr__(self) -> str:
-        return (
-            f"Order({self.oid} {self.account}/{self.order_id} {self.side.value} {self.remaining}/{self.qty}"
-            f"@{self.price} show {self.display})"
-        )
 
 
 class Level:
@@ -125,7 +120,7 @@ class BookSide:
     __slots__ = ("keys", "levels", "sign")
 
     def __init__(self, side: Side) -> None:
-        self.sign = 1 if side is Side.BUY else -1
+        self.sign = side.sign
         self.levels: dict[int, Level] = {}
         self.keys: list[int] = []
 

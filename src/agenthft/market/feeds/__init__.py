@@ -38,7 +38,7 @@ def verify_files(paths: Sequence[str | Path], venue_format: str | None = None) -
         return [kraken.verify(p) for p in paths]
     if fmt == "lobster":
         messages = [p for p in paths if "_orderbook_" not in Path(p).name]
-        return [lobster.verify(p) for p in messages]
+        return [r for p in messages for r in (lobster.verify(p), lobster.verify_engine(p))]
     raise ValueError(f"unknown venue format {fmt!r}; one of {', '.join(FORMATS)}")
 
 

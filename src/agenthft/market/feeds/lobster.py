@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import msgspec
@@ -21,7 +21,8 @@ import msgspec
 from agenthft.book import L2Book, Level
 from agenthft.market.feeds.capture import ReplayReport
 from agenthft.market.feeds.instruments import LOBSTER_AAPL
-from agenthft.model import Side
+from agenthft.matching import EngineConfig, Fill, MatchingEngine
+from agenthft.model import OrderType, Side
 
 PRICE_UNITS_PER_TICK = 100  # LOBSTER prices are 1e-4 USD, the tick is 1e-2 USD
 LEVELS = 10
@@ -86,11 +87,15 @@ def _worse(side: Side, price: int, bound: int) -> bool:
     return price < bound if side is Side.BUY else price > bound
 
 
-def _compare_side(book: L2Book, side: Side, row: list[Level], horizon: _Horizon) -> str | None:
-    """Check `row` against the replica within the known range, adopt revealed levels, then
-    forget what lies beyond the row: the file only has messages within the 10 shown levels,
-    so a level out of view can change with no message."""
-    ours = book.bids(LEVELS) if side is Side.BUY else book.asks(LEVELS)
+SetLevel = Callable[[Side, int, int], None]
+
+
+def _compare_side(
+    ours: list[Level], side: Side, row: list[Level], horizon: _Horizon, set_level: SetLevel
+) -> str | None:
+    """Check `row` against the replica's best levels (`ours`) within the known range, adopt
+    revealed levels, then forget what lies beyond the row: the file only has messages within
+    the 10 shown levels, so a level out of view can change with no message."""
     bound = horizon.bound[side]
     for j, (price, qty) in enumerate(row):
         if bound is None or not _worse(side, price, bound):
@@ -98,51 +103,171 @@ def _compare_side(book: L2Book, side: Side, row: list[Level], horizon: _Horizon)
                 got = ours[j] if j < len(ours) else None
                 return f"{side.value} level {j + 1}: row {(price, qty)} != replica {got}"
         else:
-            book.set_level(side, price, qty)  # revealed from beyond the shown levels
+            set_level(side, price, qty)  # revealed from beyond the shown levels
     if len(row) < LEVELS:
-        if len(ours) != len(row):
-            return f"{side.value}: row shows {len(row)} levels, replica has {len(ours)}"
+        if len(ours) > len(row):
+            return f"{side.value}: row shows {len(row)} levels, replica has more"
         horizon.bound[side] = None
         return None
     last = row[-1][0]
     horizon.bound[side] = last
-    for price, _ in book.bids() if side is Side.BUY else book.asks():
+    for price, _ in ours[LEVELS:]:
         if _worse(side, price, last):
-            book.set_level(side, price, 0)
+            set_level(side, price, 0)
     return None
+
+
+def _check_row(
+    i: int,
+    msg: Message,
+    levels: Callable[[], tuple[list[Level], list[Level]]],
+    row: tuple[list[Level], list[Level]],
+    horizon: _Horizon,
+    set_level: SetLevel,
+    report: ReplayReport,
+) -> None:
+    bids, asks = levels()
+    if bids and asks and bids[0][0] >= asks[0][0]:
+        report.crossed += 1
+    problem = _compare_side(bids, Side.BUY, row[0], horizon, set_level) or _compare_side(
+        asks, Side.SELL, row[1], horizon, set_level
+    )
+    if problem is not None:
+        report.fail(f"message {i + 1} (type {msg.type}): {problem}")
+    elif size_change(msg):
+        report.checks_passed += 1
+
+
+def _horizon_from(bids: list[Level], asks: list[Level]) -> _Horizon:
+    h = _Horizon()
+    h.bound[Side.BUY] = bids[-1][0] if len(bids) == LEVELS else None
+    h.bound[Side.SELL] = asks[-1][0] if len(asks) == LEVELS else None
+    return h
 
 
 def verify(message_path: str | Path, book_path: str | Path | None = None) -> ReplayReport:
     """Aggregate messages 2..N onto row 1 and compare every following 10-level row."""
     book_path = book_path or message_path_to_book_path(message_path)
     report = ReplayReport(
-        "lobster",
-        [str(message_path), str(book_path)],
-        "10-level rows",
-        markets=[LOBSTER_AAPL.market],
+        "lobster", [str(message_path), str(book_path)], "10-level rows", markets=[LOBSTER_AAPL.market]
     )
     book = L2Book(LOBSTER_AAPL.market)
     horizon = _Horizon()
     started = time.perf_counter()
-    for i, (msg, (bids, asks)) in enumerate(
-        zip(read_messages(message_path), read_rows(book_path), strict=True)
-    ):
+    for i, (msg, row) in enumerate(zip(read_messages(message_path), read_rows(book_path), strict=True)):
         report.events += 1
         if i == 0:
-            book.load_snapshot(bids, asks)
-            horizon.bound[Side.BUY] = bids[-1][0] if len(bids) == LEVELS else None
-            horizon.bound[Side.SELL] = asks[-1][0] if len(asks) == LEVELS else None
+            book.load_snapshot(*row)
+            horizon = _horizon_from(*row)
             continue
         delta = size_change(msg)
         if delta:
             book.set_level(msg.side, msg.price, book.qty_at(msg.side, msg.price) + delta)
-        if book.is_crossed():
-            report.crossed += 1
-        problem = _compare_side(book, Side.BUY, bids, horizon) or _compare_side(
-            book, Side.SELL, asks, horizon
-        )
+        _check_row(i, msg, lambda: (book.bids(), book.asks()), row, horizon, book.set_level, report)
+    return report.finish(started)
+
+
+class _EngineDriver:
+    """Turns LOBSTER messages into matching-engine commands.
+
+    Orders resting before the file starts are unknown: each level of row 1 (and each level a
+    later row reveals) is seeded as one order of the `pre` account, ahead of later arrivals.
+    Adds are limit orders of `lob`; partial cancels and deletes reduce or cancel the order
+    (or the seed at that price when the order predates the file); an execution is an IOC from
+    `street` against the resting side, so the engine's own priority picks the maker, and
+    the maker must be the order LOBSTER names.
+    """
+
+    def __init__(self) -> None:
+        self.m = LOBSTER_AAPL.market
+        self.engine = MatchingEngine([LOBSTER_AAPL], EngineConfig(market_band_bps=0))
+        for acct in ("pre", "lob", "street"):
+            self.engine.deposit(acct, "USD", 10**30)
+            self.engine.deposit(acct, "AAPL", 10**30)
+        self._seed = 0
+        self._ioc = 0
+        self.maker_checks = 0
+
+    def levels(self) -> tuple[list[Level], list[Level]]:
+        return self.engine.l2(self.m)
+
+    def set_level(self, side: Side, price: int, qty: int) -> None:
+        """Make the level at `price` show `qty` (used only beyond the 10 visible levels)."""
+        e = self.engine
+        book = e.markets[self.m].bids if side is Side.BUY else e.markets[self.m].asks
+        level = book.levels.get(price)
+        if level is not None:
+            for o in [o for o in level.queue if o.alive]:
+                e.cancel(o.account, o.order_id)
+        if qty:
+            self._seed += 1
+            e.submit("pre", f"seed{self._seed}", self.m, side, qty, price)
+        e.drain()
+
+    def apply(self, msg: Message) -> str | None:
+        e, m = self.engine, self.m
+        oid = str(msg.order_id)
+        known = e.order("lob", oid) is not None
+        problem = None
+        if msg.type == ADD:
+            e.submit("lob", oid, m, msg.side, msg.size, msg.price)
+        elif msg.type in (PARTIAL_CANCEL, DELETE):
+            if known:
+                e.reduce("lob", oid, msg.size)
+            else:
+                problem = self._reduce_seed(msg)
+        elif msg.type == EXECUTE:
+            self._ioc += 1
+            e.submit("street", f"x{self._ioc}", m, msg.side.opposite, msg.size, msg.price, OrderType.IOC)
+            makers = [ev for ev in e.events if isinstance(ev, Fill) and ev.account != "street"]
+            who = {(ev.account, ev.order_id) for ev in makers}
+            if sum(ev.qty for ev in makers) != msg.size:
+                problem = f"execution of {msg.size} filled {sum(ev.qty for ev in makers)}"
+            elif known:
+                self.maker_checks += 1
+                if who != {("lob", oid)}:
+                    problem = f"execution hit {sorted(who)}, LOBSTER says order {oid}"
+            elif any(acct != "pre" for acct, _ in who):
+                problem = f"execution of pre-open order {oid} hit {sorted(who)}"
+        e.drain()
+        return problem
+
+    def _reduce_seed(self, msg: Message) -> str | None:
+        book = self.engine.markets[self.m].bids if msg.side is Side.BUY else self.engine.markets[self.m].asks
+        level = book.levels.get(msg.price)
+        seeds = [o for o in level.queue if o.alive and o.account == "pre"] if level else []
+        seed = next((o for o in seeds if o.remaining >= msg.size), None)
+        if seed is None:
+            return f"no pre-open order with {msg.size} at {msg.price} to cancel"
+        self.engine.reduce("pre", seed.order_id, msg.size)
+        return None
+
+
+def verify_engine(message_path: str | Path, book_path: str | Path | None = None) -> ReplayReport:
+    """Drive the L3 messages through the matching engine; compare every 10-level row and,
+    for every execution of a known order, that price-time priority picked that order."""
+    book_path = book_path or message_path_to_book_path(message_path)
+    report = ReplayReport(
+        "lobster-engine",
+        [str(message_path), str(book_path)],
+        "engine 10-level rows",
+        markets=[LOBSTER_AAPL.market],
+    )
+    driver = _EngineDriver()
+    horizon = _Horizon()
+    started = time.perf_counter()
+    for i, (msg, row) in enumerate(zip(read_messages(message_path), read_rows(book_path), strict=True)):
+        report.events += 1
+        if i == 0:
+            for side, levels in ((Side.BUY, row[0]), (Side.SELL, row[1])):
+                for price, qty in levels:
+                    driver.set_level(side, price, qty)
+            horizon = _horizon_from(*row)
+            continue
+        problem = driver.apply(msg)
         if problem is not None:
             report.fail(f"message {i + 1} (type {msg.type}): {problem}")
-        elif delta:
-            report.checks_passed += 1
+            continue
+        _check_row(i, msg, driver.levels, row, horizon, driver.set_level, report)
+    report.check = f"engine 10-level rows; {driver.maker_checks} executions hit the named order"
     return report.finish(started)

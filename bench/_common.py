@@ -11,9 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-DATA = Path(
-    os.environ.get("AGENTHFT_DATA", Path(__file__).resolve().parent.parent.parent / "shared" / "data")
-)
+DATA = Path(os.environ.get("AGENTHFT_DATA", Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
 
 
 def best_of(n: int, fn: Callable[[], int]) -> tuple[float, int]:

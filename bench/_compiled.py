@@ -35,7 +35,5 @@ def build(modules: list[str] = COMPILED_MODULES) -> Path | None:
 def run_in(root: Path, script: str, *args: str) -> str:
     """Run a bench script with `root` first on sys.path (so the compiled modules load)."""
     env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    proc = subprocess.run(
-        [sys.executable, script, *args], capture_output=True, text=True, env=env, check=True
-    )
+    proc = subprocess.run([sys.executable, script, *args], capture_output=True, text=True, env=env, check=True)
     return proc.stdout

@@ -107,9 +107,7 @@ def usdm_stream() -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[Up
     return snap[0], snap[1], updates
 
 
-def synthetic_stream(
-    n: int, seed: int = 7
-) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[Update]]:
+def synthetic_stream(n: int, seed: int = 7) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[Update]]:
     """n updates around a 1000-level book: 90 % within 20 ticks of the touch, 30 % deletes.
 
     Generated against an L2Book so deletes hit existing levels and the book never crosses.
@@ -141,9 +139,7 @@ def synthetic_stream(
     return snap_b, snap_a, out
 
 
-def run(
-    book_cls: type, snap_b: list[tuple[int, int]], snap_a: list[tuple[int, int]], ups: list[Update]
-) -> int:
+def run(book_cls: type, snap_b: list[tuple[int, int]], snap_a: list[tuple[int, int]], ups: list[Update]) -> int:
     book = book_cls()
     for p, q in snap_b:
         book.set_bid(p, q)

@@ -188,9 +188,7 @@ def events_per_op(n: int = 100_000) -> float:
         if kind == CANCEL:
             e.cancel(acct, oid)
         else:
-            e.submit(
-                acct, oid, PERP.market, side, qty, price, OrderType.LIMIT if kind == ADD else OrderType.IOC
-            )
+            e.submit(acct, oid, PERP.market, side, qty, price, OrderType.LIMIT if kind == ADD else OrderType.IOC)
     return round(len(e.drain()) / n, 2)
 
 

@@ -51,11 +51,7 @@ class ReferenceMatcher:
             band = best * self.band_bps // 10_000
             price = best + band if side is Side.BUY else max(1, best - band)
         assert price is not None
-        if (
-            kind is OrderType.POST_ONLY
-            and best is not None
-            and (price >= best if side is Side.BUY else price <= best)
-        ):
+        if kind is OrderType.POST_ONLY and best is not None and (price >= best if side is Side.BUY else price <= best):
             return "post_only_would_cross", []
         fills: list[tuple[str, str, int, int]] = []
         remaining = qty
@@ -85,9 +81,7 @@ class ReferenceMatcher:
                     self.resting.remove(m)
         if remaining and kind in (OrderType.LIMIT, OrderType.POST_ONLY):
             display = min(peak, remaining) if peak else remaining
-            self.resting.append(
-                RefOrder(order_id, account, side, price, remaining, peak, display, self._next())
-            )
+            self.resting.append(RefOrder(order_id, account, side, price, remaining, peak, display, self._next()))
         return "accepted", fills
 
     def cancel(self, order_id: str, account: str) -> bool:

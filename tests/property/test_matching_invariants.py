@@ -78,9 +78,7 @@ def run(inst: Instrument, ops: list[Any], check: bool = True) -> tuple[MatchingE
             ids.append((acct, oid))
             if kind is OrderType.POST_ONLY:
                 post_only.add(oid)
-            o = e.submit(
-                acct, oid, inst.market, side, qty, None if kind is OrderType.MARKET else price, kind, peak, i
-            )
+            o = e.submit(acct, oid, inst.market, side, qty, None if kind is OrderType.MARKET else price, kind, peak, i)
             outcome, ref_fills = ref.submit(oid, acct, side, price, qty, kind, peak)
             if o is not None:
                 orders.append(o)
@@ -123,9 +121,7 @@ def run(inst: Instrument, ops: list[Any], check: bool = True) -> tuple[MatchingE
         for ev in events:
             if isinstance(ev, BookDelta):
                 replica.apply(ev.bids, ev.asks, ev.book_seq)
-        assert (replica.bids(), replica.asks()) == e.l2(inst.market), (
-            "BookDelta stream does not rebuild the book"
-        )
+        assert (replica.bids(), replica.asks()) == e.l2(inst.market), "BookDelta stream does not rebuild the book"
         assert not any(f.order_id in post_only and f.liquidity is Liquidity.TAKER for f in fills)
         bids, asks = e.l2(inst.market)
         assert not (bids and asks and bids[0][0] >= asks[0][0]), "crossed at rest"

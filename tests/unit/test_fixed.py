@@ -34,9 +34,7 @@ def test_to_scaled_refuses_more_precision_than_the_grid(value):
     assert e.value.code == "bad_number"
 
 
-@pytest.mark.parametrize(
-    "value", ["", "abc", "1.2.3", "nan", "inf", float("nan"), float("inf"), True, None, [1]]
-)
+@pytest.mark.parametrize("value", ["", "abc", "1.2.3", "nan", "inf", float("nan"), float("inf"), True, None, [1]])
 def test_to_scaled_refuses_non_numbers(value):
     with pytest.raises(GridError):
         to_scaled(value, 2)

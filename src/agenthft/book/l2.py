@@ -261,9 +261,7 @@ class L2Book:
         return checksum(self) == expected
 
     def __repr__(self) -> str:
-        return (
-            f"L2Book({self.market!r}, seq={self.seq}, top={self.top()}, levels={self.n_bids}/{self.n_asks})"
-        )
+        return f"L2Book({self.market!r}, seq={self.seq}, top={self.top()}, levels={self.n_bids}/{self.n_asks})"
 
 
 def _sorted_keys(qty: dict[int, int], sign: int) -> list[int]:

@@ -111,9 +111,7 @@ class MatchingEngine:
         """Fund an account (sandbox). Negative amounts withdraw what is available."""
         acct = self.account(account_id)
         if units < 0 and acct.available(asset) < -units:
-            raise ValueError(
-                f"{account_id}: cannot withdraw {-units} {asset}, {acct.available(asset)} available"
-            )
+            raise ValueError(f"{account_id}: cannot withdraw {-units} {asset}, {acct.available(asset)} available")
         acct.credit(asset, units)
 
     def halt(self, market: str, halted: bool = True) -> None:
@@ -136,9 +134,7 @@ class MatchingEngine:
             return []
         return [o for o in acct.orders.values() if market is None or o.market == market]
 
-    def l2(
-        self, market: str, depth: int | None = None
-    ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    def l2(self, market: str, depth: int | None = None) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """Visible levels, best first: (bids, asks)."""
         m = self.markets[market]
         return m.bids.depth(depth), m.asks.depth(depth)
@@ -217,9 +213,7 @@ class MatchingEngine:
         if o is None:
             self.seq += 1
             self.events.append(
-                CancelRejected(
-                    self.seq, ts_ns, account, order_id, "unknown_order", "no open order with this id"
-                )
+                CancelRejected(self.seq, ts_ns, account, order_id, "unknown_order", "no open order with this id")
             )
             return False
         m = self.markets[o.market]
@@ -242,9 +236,7 @@ class MatchingEngine:
         o = self._live.get((account, order_id))
         if o is None or by <= 0:
             self.seq += 1
-            code, why = (
-                ("unknown_order", "no open order with this id") if o is None else ("bad_qty", "by <= 0")
-            )
+            code, why = ("unknown_order", "no open order with this id") if o is None else ("bad_qty", "by <= 0")
             self.events.append(CancelRejected(self.seq, ts_ns, account, order_id, code, why))
             return False
         m = self.markets[o.market]
@@ -455,9 +447,7 @@ class MatchingEngine:
         bal = acct.balances
         quote = m.quote
         if m.perp:
-            realized = acct.position(o.market).apply_fill(
-                qty if o.side is BUY else -qty, price, m.math.notional_mult
-            )
+            realized = acct.position(o.market).apply_fill(qty if o.side is BUY else -qty, price, m.math.notional_mult)
             bal[quote] = bal.get(quote, 0) + realized - fee_units
         elif o.side is BUY:
             bal[quote] = bal.get(quote, 0) - value - fee_units

@@ -15,9 +15,7 @@ PERP = Instrument(
     maker_fee="-0.0001",
     taker_fee="0.0005",
 )
-SPOT = Instrument(
-    "ETH-USDC", "ETH", "USDC", InstrumentKind.SPOT, tick_size="0.01", lot_size="0.01", taker_fee="0.001"
-)
+SPOT = Instrument("ETH-USDC", "ETH", "USDC", InstrumentKind.SPOT, tick_size="0.01", lot_size="0.01", taker_fee="0.001")
 
 
 def make_engine(**cfg: object) -> MatchingEngine:

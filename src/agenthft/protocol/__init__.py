@@ -1,0 +1,1 @@
+"""Wire formats: WebSocket messages and REST bodies as msgspec Structs."""

@@ -1,0 +1,64 @@
+"""Venue configuration from TOML: markets, engine rules, limits per tier, sandbox funding and
+an injected one-way delay. Validated on load (unknown fields are errors)."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+import msgspec
+
+from agenthft.matching import EngineConfig
+from agenthft.model import Instrument
+
+
+class Tier(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Per-key limits (per API key unless noted)."""
+
+    orders_per_s: float = 100
+    cancels_per_s: float = 200
+    connections: int = 10
+    subscriptions: int = 50  # per connection
+    rest_per_min: float = 120
+    rest_burst: int = 200
+    abuse_per_s: int = 100  # rate-limited rejects per second on one connection before close 1008
+
+
+class Sandbox(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    funds: dict[str, str] = msgspec.field(default_factory=lambda: {"USDC": "1000000"})
+    tier: str = "default"
+
+
+class VenueSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: str = "agenthft"
+    delay_us: float = 0.0  # one-way delay added to every message in each direction
+    jitter_us: float = 0.0  # plus a uniform random 0..jitter_us (order preserved)
+    max_frame_bytes: int = 65536
+    high_water_bytes: int = 256 * 1024  # a slower consumer's book stream is dropped past this
+    max_buffer_bytes: int = 16 * 1024 * 1024  # and the connection closed (1008) past this
+    fills_kept: int = 10_000  # per account, for GET /fills
+    orders_kept: int = 1_000  # finished orders per account, for GET /orders
+
+
+class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    markets: list[Instrument]
+    venue: VenueSettings = VenueSettings()
+    engine: EngineConfig = EngineConfig()
+    sandbox: Sandbox = Sandbox()
+    tiers: dict[str, Tier] = msgspec.field(default_factory=lambda: {"default": Tier()})
+
+    def tier(self, name: str) -> Tier:
+        return self.tiers.get(name) or self.tiers.get("default") or Tier()
+
+
+def load_config(path: str | Path | None = None) -> VenueConfig:
+    """Read a venue TOML file (None: the packaged default)."""
+    if path is None:
+        text = resources.files("agenthft.venue").joinpath("default.toml").read_text()
+    else:
+        text = Path(path).read_text()
+    try:
+        return msgspec.convert(tomllib.loads(text), VenueConfig)
+    except (msgspec.ValidationError, tomllib.TOMLDecodeError, ValueError) as e:
+        raise ValueError(f"bad venue config {path or 'default.toml'}: {e}") from None

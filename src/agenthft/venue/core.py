@@ -1,0 +1,634 @@
+"""The venue's logic, independent of sockets: sessions, auth, limits, subscriptions, order
+entry into the matching engine, and routing of the engine's events to subscribers.
+
+The WebSocket and REST shells call into `Venue` with raw bytes or decoded bodies and an
+integer `now_ns`; `Venue` answers through each session's `Transport`. One thread, no awaits:
+a command and the fan-out of its events finish before the next command starts.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import deque
+from collections.abc import Iterable
+from typing import Protocol
+
+import msgspec
+
+from agenthft.matching import (
+    Accepted,
+    BookDelta,
+    Cancelled,
+    CancelRejected,
+    Fill,
+    MatchingEngine,
+    Order,
+    Rejected,
+    Trade,
+    text_to_cash,
+)
+from agenthft.matching.accounts import CASH_DECIMALS
+from agenthft.model import GridError, Instrument, OrderType, find_instrument
+from agenthft.protocol import messages as pm
+from agenthft.venue.config import Tier, VenueConfig
+from agenthft.venue.keys import ApiKey, KeyStore
+from agenthft.venue.ratelimit import TokenBucket
+
+CLOSE_POLICY = 1008
+_CASH = float(10**CASH_DECIMALS)
+
+
+class Transport(Protocol):
+    """What a session needs from its connection."""
+
+    def send(self, data: bytes) -> None: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+    def buffered(self) -> int: ...
+
+
+class MarketView:
+    """Per-market wire formatting and subscriber sets."""
+
+    __slots__ = (
+        "book_subs",
+        "inst",
+        "last_top",
+        "last_trade",
+        "lot_dec",
+        "lot_f",
+        "name",
+        "tick_dec",
+        "tick_f",
+        "ticker_subs",
+        "trade_subs",
+    )
+
+    def __init__(self, inst: Instrument) -> None:
+        g = inst.grid
+        self.inst = inst
+        self.name = inst.market
+        self.tick_f = float(inst.tick_size)
+        self.tick_dec = g.tick_decimals
+        self.lot_f = float(inst.lot_size)
+        self.lot_dec = g.lot_decimals
+        self.book_subs: dict[Session, int] = {}  # session -> snapshot depth (0 = all)
+        self.ticker_subs: set[Session] = set()
+        self.trade_subs: set[Session] = set()
+        self.last_top: tuple[int | None, int, int | None, int] = (None, 0, None, 0)
+        self.last_trade: int | None = None
+
+    def px(self, ticks: int) -> float:
+        """Ticks as the exact decimal price's nearest float (what a JSON number carries)."""
+        return round(ticks * self.tick_f, self.tick_dec)
+
+    def qty(self, lots: int) -> float:
+        return round(lots * self.lot_f, self.lot_dec)
+
+    def levels(self, levels: Iterable[tuple[int, int]]) -> list[tuple[float, float]]:
+        px, qt = self.px, self.qty
+        out = []
+        for p, q in levels:
+            out.append((px(p), qt(q)))
+        return out
+
+
+class Session:
+    """One WebSocket connection."""
+
+    _ids = 0
+
+    def __init__(self, transport: Transport) -> None:
+        Session._ids += 1
+        self.id = Session._ids
+        self.transport = transport
+        self.key: ApiKey | None = None
+        self.account = ""
+        self.orders_on = True  # own order events ("orders" channel), on by default
+        self.nsubs = 0
+        self.placed: set[str] = set()  # client order ids sent on this connection
+        self.paused = False
+        self.stale: set[str] = set()  # markets whose book stream was dropped while paused
+        self.breach_second = 0
+        self.breaches = 0
+        self.closed = False
+
+    def __hash__(self) -> int:
+        return self.id
+
+    def send(self, data: bytes) -> None:
+        if not self.closed:
+            self.transport.send(data)
+
+
+class _KeyLimits:
+    __slots__ = ("cancels", "orders", "rest")
+
+    def __init__(self, tier: Tier, now_ns: int) -> None:
+        self.orders = TokenBucket(tier.orders_per_s, tier.orders_per_s, now_ns)
+        self.cancels = TokenBucket(tier.cancels_per_s, tier.cancels_per_s, now_ns)
+        self.rest = TokenBucket(tier.rest_per_min / 60.0, tier.rest_burst, now_ns)
+
+
+class Venue:
+    def __init__(self, config: VenueConfig) -> None:
+        self.config = config
+        self.settings = config.venue
+        self.engine = MatchingEngine(config.markets, config.engine)
+        self.keys = KeyStore()
+        self.views = {inst.market: MarketView(inst) for inst in config.markets}
+        self.agents: dict[str, str] = {}  # agent_id -> account_id
+        self._limits: dict[str, _KeyLimits] = {}
+        self._account_sessions: dict[str, set[Session]] = {}
+        self._fills: dict[str, deque[dict[str, object]]] = {}
+        self._done: dict[str, deque[dict[str, object]]] = {}
+        self._orders: dict[tuple[str, str], Order] = {}  # live orders, for history on completion
+        self._enc = pm.encoder.encode
+        self._dec = pm.client_decoder.decode
+
+    # --- accounts and keys ---------------------------------------------------------------
+    def register(self, agent_id: str, now_ns: int = 0) -> tuple[str, str, ApiKey]:
+        """A funded sandbox account (one per agent id) and its first key: (key text, account, key)."""
+        account = self.agents.get(agent_id)
+        if account is None:
+            account = self.agents[agent_id] = f"acc_{secrets.token_hex(5)}"
+            for asset, amount in self.config.sandbox.funds.items():
+                self.engine.deposit(account, asset, text_to_cash(amount))
+        text, key = self.keys.create(account, tier=self.config.sandbox.tier, now_ns=now_ns)
+        return text, account, key
+
+    def limits(self, key: ApiKey, now_ns: int) -> _KeyLimits:
+        lim = self._limits.get(key.key_id)
+        if lim is None:
+            lim = self._limits[key.key_id] = _KeyLimits(self.config.tier(key.tier), now_ns)
+        return lim
+
+    def market(self, symbol: str) -> MarketView | None:
+        view = self.views.get(symbol)
+        if view is None:
+            inst = find_instrument(self.config.markets, symbol)
+            view = self.views.get(inst.market) if inst else None
+        return view
+
+    # --- sessions --------------------------------------------------------------------------
+    def open_session(self, transport: Transport, key: ApiKey | None = None) -> Session:
+        s = Session(transport)
+        if key is not None:
+            self._authenticate(s, key)
+        return s
+
+    def _authenticate(self, s: Session, key: ApiKey) -> bool:
+        tier = self.config.tier(key.tier)
+        if key.connections >= tier.connections:
+            self._send(s, pm.Error("rate_limited", f"{tier.connections} connections per key already open"))
+            self._close(s, "too many connections for this key")
+            return False
+        key.connections += 1
+        s.key = key
+        s.account = key.account_id
+        self._account_sessions.setdefault(s.account, set()).add(s)
+        self._send(s, pm.AuthOk(s.account, key.key_id))
+        return True
+
+    def close_session(self, s: Session, now_ns: int) -> None:
+        """The connection is gone: unsubscribe, and cancel its orders if the key says so."""
+        if s.closed and s.key is None:
+            return
+        s.closed = True
+        for view in self.views.values():
+            view.book_subs.pop(s, None)
+            view.ticker_subs.discard(s)
+            view.trade_subs.discard(s)
+        key = s.key
+        if key is None:
+            return
+        key.connections -= 1
+        s.key = None
+        self._account_sessions.get(s.account, set()).discard(s)
+        if key.cancel_on_disconnect:
+            live = [oid for oid in sorted(s.placed) if self.engine.order(s.account, oid) is not None]
+            for oid in live:
+                self.engine.cancel(s.account, oid, now_ns)
+            if live:
+                self._publish(now_ns)
+
+    def on_drained(self, s: Session, now_ns: int) -> None:
+        """The connection's write buffer drained: resend snapshots of dropped book streams."""
+        s.paused = False
+        for market in sorted(s.stale):
+            view = self.views[market]
+            if s in view.book_subs:
+                self._send(s, self._snapshot(view, view.book_subs[s], now_ns))
+        s.stale.clear()
+
+    def _send(self, s: Session, msg: msgspec.Struct) -> None:
+        s.send(self._enc(msg))
+        self._check_buffer(s)
+
+    def _check_buffer(self, s: Session) -> None:
+        if s.transport.buffered() > self.settings.max_buffer_bytes:
+            self._close(s, "slow consumer: send buffer over limit")
+
+    def _close(self, s: Session, reason: str) -> None:
+        if not s.closed:
+            s.transport.close(CLOSE_POLICY, reason)
+            s.closed = True
+
+    # --- inbound ---------------------------------------------------------------------------
+    def on_message(self, s: Session, raw: bytes, now_ns: int) -> None:
+        """Handle one text frame. Bad input gets a specific error; nothing is half-applied."""
+        if s.closed:
+            return
+        if len(raw) > self.settings.max_frame_bytes:
+            self._send(s, pm.Error("bad_request", f"frame of {len(raw)} bytes over {self.settings.max_frame_bytes}"))
+            self._close(s, f"frame over {self.settings.max_frame_bytes} bytes")
+            return
+        try:
+            msg = self._dec(raw)
+        except msgspec.DecodeError as e:
+            typ, oid = pm.peek(raw)
+            if typ == "order" and oid is not None:
+                self._send(s, pm.OrderReject(oid, "bad_request", str(e), now_ns))
+            elif typ == "cancel" and oid is not None:
+                self._send(s, pm.CancelReject(oid, "bad_request", str(e)))
+            else:
+                self._send(s, pm.Error("bad_request", str(e), typ))
+            return
+        t = type(msg)
+        if s.key is None:
+            if t is pm.Auth:
+                assert isinstance(msg, pm.Auth)
+                key = self.keys.authenticate(msg.api_key)
+                if key is None:
+                    self._send(s, pm.Error("unauthorized", "invalid API key"))
+                    self._close(s, "unauthorized")
+                else:
+                    self._authenticate(s, key)
+            elif t is pm.Ping:
+                assert isinstance(msg, pm.Ping)
+                self._send(s, pm.Pong(msg.id, now_ns))
+            elif t is pm.NewOrder:
+                assert isinstance(msg, pm.NewOrder)
+                self._send(s, pm.OrderReject(msg.order_id, "unauthorized", "authenticate first", now_ns))
+            else:
+                self._send(s, pm.Error("unauthorized", "authenticate first (auth message or Bearer header)"))
+            return
+        if t is pm.NewOrder:
+            assert isinstance(msg, pm.NewOrder)
+            self._order(s, msg, now_ns)
+        elif t is pm.Cancel:
+            assert isinstance(msg, pm.Cancel)
+            self._cancel(s, msg, now_ns)
+        elif t is pm.CancelAll:
+            assert isinstance(msg, pm.CancelAll)
+            self._cancel_all(s, msg, now_ns)
+        elif t is pm.Ping:
+            assert isinstance(msg, pm.Ping)
+            self._send(s, pm.Pong(msg.id, now_ns))
+        elif t is pm.Subscribe or t is pm.Unsubscribe:
+            assert isinstance(msg, (pm.Subscribe, pm.Unsubscribe))
+            self._subscribe(s, msg, now_ns)
+        else:
+            self._send(s, pm.Error("bad_request", "already authenticated"))
+
+    def _breach(self, s: Session, now_ns: int) -> None:
+        """Count a rate-limit breach; repeated breaches close the connection (1008)."""
+        second = now_ns // 1_000_000_000
+        if second != s.breach_second:
+            s.breach_second, s.breaches = second, 0
+        s.breaches += 1
+        assert s.key is not None
+        if s.breaches > self.config.tier(s.key.tier).abuse_per_s:
+            self._close(s, "repeated rate-limit breaches")
+
+    def _order(self, s: Session, msg: pm.NewOrder, now_ns: int) -> None:
+        key = s.key
+        assert key is not None
+        oid = msg.order_id
+        if not key.can("trade"):
+            self._send(s, pm.OrderReject(oid, "forbidden", "this key has no trade scope", now_ns))
+            return
+        bucket = self.limits(key, now_ns).orders
+        if not bucket.take(now_ns):
+            self._send(
+                s,
+                pm.OrderReject(oid, "rate_limited", f"over {bucket.per_second:g} orders/s for this key", now_ns),
+            )
+            self._breach(s, now_ns)
+            return
+        view = self.market(msg.market)
+        if view is None:
+            self._send(s, pm.OrderReject(oid, "unknown_market", f"no market {msg.market!r}", now_ns))
+            return
+        grid = view.inst.grid
+        try:
+            qty = grid.qty_to_lots(msg.qty)
+            price = None if msg.order_type is OrderType.MARKET or msg.price is None else grid.price_to_ticks(msg.price)
+            display = 0 if msg.display_qty is None else grid.qty_to_lots(msg.display_qty)
+        except GridError as e:
+            self._send(s, pm.OrderReject(oid, e.code, str(e), now_ns))
+            return
+        s.placed.add(oid)
+        self.engine.submit(s.account, oid, view.name, msg.side, qty, price, msg.order_type, display, now_ns)
+        self._publish(now_ns)
+
+    def _cancel(self, s: Session, msg: pm.Cancel, now_ns: int) -> None:
+        key = s.key
+        assert key is not None
+        if not key.can("trade"):
+            self._send(s, pm.CancelReject(msg.order_id, "forbidden", "this key has no trade scope"))
+            return
+        bucket = self.limits(key, now_ns).cancels
+        if not bucket.take(now_ns):
+            self._send(s, pm.CancelReject(msg.order_id, "rate_limited", f"over {bucket.per_second:g} cancels/s"))
+            self._breach(s, now_ns)
+            return
+        self.engine.cancel(s.account, msg.order_id, now_ns)
+        self._publish(now_ns)
+
+    def _cancel_all(self, s: Session, msg: pm.CancelAll, now_ns: int) -> None:
+        key = s.key
+        assert key is not None
+        if not key.can("trade"):
+            self._send(s, pm.Error("forbidden", "this key has no trade scope", "cancel_all"))
+            return
+        market = None
+        if msg.market is not None:
+            view = self.market(msg.market)
+            if view is None:
+                self._send(s, pm.Error("unknown_market", f"no market {msg.market!r}", "cancel_all"))
+                return
+            market = view.name
+        self.engine.cancel_all(s.account, market, now_ns)  # never rate limited: it is the safety valve
+        self._publish(now_ns)
+
+    def _subscribe(self, s: Session, msg: pm.Subscribe | pm.Unsubscribe, now_ns: int) -> None:
+        channels = list(msg.channels or []) + ([msg.channel] if msg.channel else [])
+        markets = list(msg.markets or []) + ([msg.market] if msg.market else [])
+        if not channels:
+            self._send(s, pm.Error("bad_request", "give channel or channels"))
+            return
+        bad = [c for c in channels if c not in pm.CHANNELS]
+        if bad:
+            self._send(s, pm.Error("bad_request", f"unknown channel(s) {bad}; one of {list(pm.CHANNELS)}"))
+            return
+        views = []
+        for name in markets:
+            view = self.market(name)
+            if view is None:
+                self._send(s, pm.Error("unknown_market", f"no market {name!r}"))
+                return
+            views.append(view)
+        sub = isinstance(msg, pm.Subscribe)
+        if "orders" in channels:
+            s.orders_on = sub
+            self._send(s, pm.Subscribed("orders", "*") if sub else pm.Unsubscribed("orders", "*"))
+        pairs = [(c, v) for c in channels if c != "orders" for v in views]
+        if pairs and not views:
+            self._send(s, pm.Error("bad_request", "give market or markets"))
+            return
+        if sub:
+            assert isinstance(msg, pm.Subscribe)
+            new = [(c, v) for c, v in pairs if s not in self._subs(c, v)]
+            limit = self.config.tier(s.key.tier if s.key else "default").subscriptions
+            if s.nsubs + len(new) > limit:
+                self._send(s, pm.Error("rate_limited", f"{limit} subscriptions per connection"))
+                return
+            for c, v in new:
+                s.nsubs += 1
+                self._send(s, pm.Subscribed(c, v.name))
+                if c == "orderbook":
+                    v.book_subs[s] = msg.depth
+                    self._send(s, self._snapshot(v, msg.depth, now_ns))
+                elif c == "ticker":
+                    v.ticker_subs.add(s)
+                    self._send(s, self._ticker(v, now_ns))
+                else:
+                    v.trade_subs.add(s)
+        else:
+            for c, v in pairs:
+                subs = self._subs(c, v)
+                if s in subs:
+                    s.nsubs -= 1
+                    if isinstance(subs, dict):
+                        del subs[s]
+                    else:
+                        subs.discard(s)
+                self._send(s, pm.Unsubscribed(c, v.name))
+
+    @staticmethod
+    def _subs(channel: str, v: MarketView) -> dict[Session, int] | set[Session]:
+        return v.book_subs if channel == "orderbook" else v.ticker_subs if channel == "ticker" else v.trade_subs
+
+    def _snapshot(self, v: MarketView, depth: int, now_ns: int) -> pm.BookSnapshot:
+        bids, asks = self.engine.l2(v.name, depth or None)
+        return pm.BookSnapshot(v.name, self.engine.markets[v.name].book_seq, v.levels(bids), v.levels(asks), now_ns)
+
+    def _ticker(self, v: MarketView, now_ns: int) -> pm.Ticker:
+        b, bq, a, aq = self._top(v)
+        return pm.Ticker(
+            v.name,
+            None if b is None else v.px(b),
+            v.qty(bq),
+            None if a is None else v.px(a),
+            v.qty(aq),
+            now_ns,
+        )
+
+    def _top(self, v: MarketView) -> tuple[int | None, int, int | None, int]:
+        m = self.engine.markets[v.name]
+        bl, al = m.bids.best(), m.asks.best()
+        return (
+            bl.price if bl else None,
+            bl.visible if bl else 0,
+            al.price if al else None,
+            al.visible if al else 0,
+        )
+
+    # --- outbound ---------------------------------------------------------------------------
+    def _publish(self, now_ns: int) -> None:
+        """Route the engine's events: own-order events to the account's sessions, book deltas,
+        trades and changed tickers to subscribers."""
+        enc = self._enc
+        touched: list[MarketView] = []
+        for ev in self.engine.drain():
+            t = type(ev)
+            if t is BookDelta:
+                assert isinstance(ev, BookDelta)
+                v = self.views[ev.market]
+                touched.append(v)
+                if v.book_subs:
+                    data = enc(pm.BookUpdate(v.name, ev.book_seq, v.levels(ev.bids), v.levels(ev.asks), ev.ts_ns))
+                    for s in v.book_subs:
+                        if s.paused or v.name in s.stale:  # conflate: a snapshot follows the drain
+                            s.stale.add(v.name)
+                            continue
+                        s.send(data)
+                        if s.transport.buffered() > self.settings.max_buffer_bytes:
+                            self._close(s, "slow consumer: send buffer over limit")
+            elif t is Fill:
+                assert isinstance(ev, Fill)
+                v = self.views[ev.market]
+                fill = pm.FillMsg(
+                    ev.order_id,
+                    ev.seq,
+                    v.qty(ev.qty),
+                    v.px(ev.price),
+                    ev.fee / _CASH,
+                    ev.liquidity,
+                    v.qty(ev.remaining),
+                    v.name,
+                    ev.side,
+                    ev.ts_ns,
+                )
+                self._to_account(ev.account, enc(fill))
+                self._remember_fill(ev.account, fill)
+                if not ev.remaining:
+                    self._finish(ev.account, ev.order_id)
+            elif t is Trade:
+                assert isinstance(ev, Trade)
+                v = self.views[ev.market]
+                v.last_trade = ev.price
+                if v.trade_subs:
+                    data = enc(pm.TradeMsg(v.name, v.px(ev.price), v.qty(ev.qty), ev.side, ev.trade_id, ev.ts_ns))
+                    for s in v.trade_subs:
+                        s.send(data)
+            elif t is Accepted:
+                assert isinstance(ev, Accepted)
+                o = self.engine.order(ev.account, ev.order_id)
+                if o is not None:
+                    self._orders[(ev.account, ev.order_id)] = o
+                self._to_account(ev.account, enc(pm.OrderAck(ev.order_id, ev.venue_order_id, ev.ts_ns)))
+            elif t is Cancelled:
+                assert isinstance(ev, Cancelled)
+                v = self.views[ev.market]
+                self._to_account(ev.account, enc(pm.CancelAck(ev.order_id, v.qty(ev.qty), ev.reason, ev.ts_ns)))
+                self._finish(ev.account, ev.order_id)
+            elif t is Rejected:
+                assert isinstance(ev, Rejected)
+                self._to_account(ev.account, enc(pm.OrderReject(ev.order_id, ev.code, ev.reason, ev.ts_ns)))
+            elif t is CancelRejected:
+                assert isinstance(ev, CancelRejected)
+                self._to_account(ev.account, enc(pm.CancelReject(ev.order_id, ev.code, ev.reason)))
+        for v in dict.fromkeys(touched):
+            top = self._top(v)
+            if top != v.last_top:
+                v.last_top = top
+                if v.ticker_subs:
+                    data = enc(self._ticker(v, now_ns))
+                    for s in v.ticker_subs:
+                        if not s.paused:
+                            s.send(data)
+
+    def _to_account(self, account: str, data: bytes) -> None:
+        for s in self._account_sessions.get(account, ()):
+            if s.orders_on:
+                s.send(data)
+
+    def _remember_fill(self, account: str, fill: pm.FillMsg) -> None:
+        q = self._fills.get(account)
+        if q is None:
+            q = self._fills[account] = deque(maxlen=self.settings.fills_kept)
+        q.append(msgspec.to_builtins(fill))
+
+    def _finish(self, account: str, order_id: str) -> None:
+        o = self._orders.pop((account, order_id), None)
+        if o is None:
+            return
+        q = self._done.get(account)
+        if q is None:
+            q = self._done[account] = deque(maxlen=self.settings.orders_kept)
+        q.append(self.order_record(o))
+
+    # --- queries (REST) ---------------------------------------------------------------------
+    def order_record(self, o: Order) -> dict[str, object]:
+        v = self.views[o.market]
+        status = (
+            "filled"
+            if o.filled == o.qty
+            else "cancelled"
+            if o.cancelled
+            else "partially_filled"
+            if o.filled
+            else "open"
+        )
+        return {
+            "order_id": o.order_id,
+            "venue_order_id": o.oid,
+            "market": o.market,
+            "side": o.side.value,
+            "type": o.order_type.value,
+            "price": v.px(o.price),
+            "qty": v.qty(o.qty),
+            "filled_qty": v.qty(o.filled),
+            "remaining_qty": v.qty(o.remaining),
+            "status": status,
+            "ts_ns": o.ts_ns,
+        }
+
+    def open_orders(self, account: str) -> list[dict[str, object]]:
+        return [self.order_record(o) for o in sorted(self.engine.open_orders(account), key=lambda o: o.oid)]
+
+    def finished_orders(self, account: str) -> list[dict[str, object]]:
+        return list(self._done.get(account, ()))
+
+    def fills(self, account: str, since_ns: int = 0) -> list[dict[str, object]]:
+        return [f for f in self._fills.get(account, ()) if int(f["ts_ns"]) >= since_ns]  # type: ignore[call-overload]
+
+    def balances(self, account: str) -> dict[str, dict[str, float]]:
+        acct = self.engine.accounts.get(account)
+        if acct is None:
+            return {}
+        return {
+            asset: {
+                "total": bal / _CASH,
+                "held": acct.holds.get(asset, 0) / _CASH,
+                "available": (bal - acct.holds.get(asset, 0)) / _CASH,
+            }
+            for asset, bal in sorted(acct.balances.items())
+        }
+
+    def positions(self, account: str) -> list[dict[str, object]]:
+        acct = self.engine.accounts.get(account)
+        if acct is None:
+            return []
+        out = []
+        for market, pos in sorted(acct.positions.items()):
+            v = self.views[market]
+            mult = self.engine.markets[market].math.notional_mult
+            mark = v.last_trade
+            if mark is None:
+                b, _, a, _ = self._top(v)
+                mark = (b + a) // 2 if b is not None and a is not None else None
+            avg = pos.avg_price(mult)
+            out.append(
+                {
+                    "market": market,
+                    "size": v.qty(pos.size),
+                    "avg_price": None if avg is None else round(avg * v.tick_f, v.tick_dec + 4),
+                    "mark_price": None if mark is None else v.px(mark),
+                    "realized_pnl": pos.realized / _CASH,
+                    "unrealized_pnl": 0.0 if mark is None else pos.unrealized(mark, mult) / _CASH,
+                }
+            )
+        return out
+
+    def book(self, view: MarketView, depth: int, now_ns: int) -> dict[str, object]:
+        return msgspec.to_builtins(self._snapshot(view, depth, now_ns))  # type: ignore[no-any-return]
+
+    def markets(self) -> list[dict[str, object]]:
+        return [
+            {
+                "market": i.market,
+                "base": i.base,
+                "quote": i.quote,
+                "kind": i.kind.value,
+                "tick_size": float(i.tick_size),
+                "lot_size": float(i.lot_size),
+                "maker_fee": float(i.maker_fee),
+                "taker_fee": float(i.taker_fee),
+                "aliases": list(i.aliases),
+            }
+            for i in self.config.markets
+        ]

@@ -1,0 +1,44 @@
+"""Run a venue: WebSocket `/trading` (picows) and REST (aiohttp) in one uvloop process."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from agenthft.venue.config import VenueConfig
+from agenthft.venue.core import Venue
+from agenthft.venue.rest import build_app
+from agenthft.venue.ws import Delay, serve_ws
+
+
+class VenueServer:
+    """A started venue. `ws_url` / `rest_url` say where; `stop()` closes both listeners."""
+
+    def __init__(self, config: VenueConfig) -> None:
+        self.config = config
+        self.venue = Venue(config)
+        self.ws_url = ""
+        self.rest_url = ""
+        self._ws: asyncio.base_events.Server | None = None
+        self._runner: web.AppRunner | None = None
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0, rest_port: int | None = None) -> VenueServer:
+        s = self.config.venue
+        self._ws = await serve_ws(self.venue, host, port, Delay(s.delay_us, s.jitter_us))
+        ws_port = self._ws.sockets[0].getsockname()[1]
+        self._runner = web.AppRunner(build_app(self.venue), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, ws_port + 1 if rest_port is None and port else rest_port or 0)
+        await site.start()
+        rest = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.ws_url = f"ws://{host}:{ws_port}/trading"
+        self.rest_url = f"http://{host}:{rest}"
+        return self
+
+    async def stop(self) -> None:
+        if self._ws is not None:
+            self._ws.close()
+            await self._ws.wait_closed()
+        if self._runner is not None:
+            await self._runner.cleanup()

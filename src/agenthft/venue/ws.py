@@ -1,0 +1,149 @@
+"""The WebSocket shell: picows (measured fastest: bench/ws_echo.py) in front of `Venue`.
+
+Adds what a real remote venue has and loopback lacks: an optional one-way delay (fixed plus
+uniform jitter) on every message in both directions, order preserved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import time
+from collections.abc import Callable
+
+import picows
+
+from agenthft.venue.core import CLOSE_POLICY, Session, Venue
+
+
+class Delay:
+    """FIFO-preserving delay: each item is released at max(previous release, now + d)."""
+
+    def __init__(self, delay_us: float, jitter_us: float, seed: int | None = None) -> None:
+        self.delay_s = delay_us / 1e6
+        self.jitter_s = jitter_us / 1e6
+        self._rng = random.Random(seed)
+        self._last = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.delay_s > 0 or self.jitter_s > 0
+
+    def schedule(self, fn: Callable[[], None]) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        at = max(self._last, now + self.delay_s + self._rng.uniform(0, self.jitter_s))
+        self._last = at
+        loop.call_at(at, fn)
+
+
+class PicowsTransport:
+    """Session transport over a picows connection."""
+
+    __slots__ = ("_delay", "_ws")
+
+    def __init__(self, ws: picows.WSTransport, delay: Delay) -> None:
+        self._ws = ws
+        self._delay = delay
+
+    def send(self, data: bytes) -> None:
+        if self._delay.active:
+            self._delay.schedule(lambda: self._send_now(data))
+        else:
+            self._ws.send(picows.WSMsgType.TEXT, data)
+
+    def _send_now(self, data: bytes) -> None:
+        if not self._ws.is_disconnected:
+            self._ws.send(picows.WSMsgType.TEXT, data)
+
+    def close(self, code: int, reason: str) -> None:
+        if not self._ws.is_close_frame_sent:
+            self._ws.send_close(picows.WSCloseCode(code), reason.encode()[:120])
+        self._ws.disconnect()
+
+    def buffered(self) -> int:
+        size: int = self._ws.underlying_transport.get_write_buffer_size()
+        return size
+
+
+class VenueListener(picows.WSListener):
+    """One connection: frames in, Venue out."""
+
+    def __init__(self, venue: Venue, key_text: str | None, delay: Delay) -> None:
+        self.venue = venue
+        self.key_text = key_text
+        self.delay = delay
+        self.session: Session | None = None
+
+    def on_ws_connected(self, transport: picows.WSTransport) -> None:
+        sock = transport.underlying_transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        hw = self.venue.settings.high_water_bytes
+        transport.underlying_transport.set_write_buffer_limits(high=hw, low=hw // 4)
+        key = self.venue.keys.authenticate(self.key_text) if self.key_text else None
+        self.session = self.venue.open_session(PicowsTransport(transport, self.delay), key)
+
+    def on_ws_frame(self, transport: picows.WSTransport, frame: picows.WSFrame) -> None:
+        s = self.session
+        if s is None:
+            return
+        mt = frame.msg_type
+        if mt == picows.WSMsgType.TEXT or mt == picows.WSMsgType.BINARY:
+            if not frame.fin:
+                self.venue.on_message(s, b'{"type":"fragmented"}', time.time_ns())
+                return
+            data = frame.get_payload_as_bytes()
+            if self.delay.active:
+                self.delay.schedule(lambda: self.venue.on_message(s, data, time.time_ns()))
+            else:
+                self.venue.on_message(s, data, time.time_ns())
+        elif mt == picows.WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+
+    def on_ws_disconnected(self, transport: picows.WSTransport) -> None:
+        if self.session is not None:
+            self.venue.close_session(self.session, time.time_ns())
+
+    def pause_writing(self) -> None:
+        if self.session is not None:
+            self.session.paused = True
+
+    def resume_writing(self) -> None:
+        if self.session is not None:
+            self.venue.on_drained(self.session, time.time_ns())
+
+
+async def serve_ws(venue: Venue, host: str, port: int, delay: Delay) -> asyncio.base_events.Server:
+    """Listen for `/trading`; a bad `Authorization: Bearer` header is refused with 401."""
+
+    def factory(
+        request: picows.WSUpgradeRequest,
+    ) -> picows.WSListener | picows.WSUpgradeResponseWithListener | None:
+        if request.path.split(b"?")[0] != b"/trading":
+            return None
+        auth = request.headers.get("authorization")
+        key_text = None
+        if auth:
+            key_text = auth[7:] if auth.lower().startswith("bearer ") else auth
+            if venue.keys.authenticate(key_text) is None:
+                response = picows.WSUpgradeResponse.create_error_response(401, b"unauthorized: invalid API key")
+                return picows.WSUpgradeResponseWithListener(response, None)
+        return VenueListener(venue, key_text, delay)
+
+    # Frames up to 4x the protocol limit are read so the venue can answer "too large" with
+    # close 1008 itself; picows drops anything larger outright.
+    server: asyncio.base_events.Server = await picows.ws_create_server(
+        factory,
+        host,
+        port,
+        max_frame_size=4 * venue.settings.max_frame_bytes,
+        websocket_handshake_timeout=5,
+        logger_name="agenthft.venue.ws",
+    )
+    return server
+
+
+__all__ = ["CLOSE_POLICY", "Delay", "serve_ws"]

@@ -1,4 +1,4 @@
-"""Command line: `agenthft demo | replay` (venue, run and the rest arrive with their issues)."""
+"""Command line: `agenthft demo | replay | venue` (run and the rest arrive with their issues)."""
 
 from __future__ import annotations
 
@@ -64,6 +64,53 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return code
 
 
+async def _serve_venues(args: argparse.Namespace) -> None:
+    import asyncio
+    import signal
+
+    from agenthft.venue import VenueServer, load_config
+
+    configs = [load_config(c) for c in (args.config or [None])]
+    servers = []
+    for i, cfg in enumerate(configs):
+        if args.delay_us is not None or args.jitter_us is not None:
+            import msgspec
+
+            cfg = msgspec.structs.replace(
+                cfg,
+                venue=msgspec.structs.replace(
+                    cfg.venue,
+                    delay_us=cfg.venue.delay_us if args.delay_us is None else args.delay_us,
+                    jitter_us=cfg.venue.jitter_us if args.jitter_us is None else args.jitter_us,
+                ),
+            )
+        port = args.port + 2 * i if args.port else 0
+        srv = await VenueServer(cfg).start(args.host, port)
+        key, account, _ = srv.venue.register(f"sandbox-{i}")
+        servers.append(srv)
+        print(f"venue {cfg.venue.name}: markets {', '.join(m.market for m in cfg.markets)}")
+        print(f"  websocket  {srv.ws_url}")
+        print(f"  rest       {srv.rest_url}")
+        print(f"  sandbox    account {account}  key {key}")
+        if cfg.venue.delay_us or cfg.venue.jitter_us:
+            print(f"  delay      {cfg.venue.delay_us:g} us one-way + jitter up to {cfg.venue.jitter_us:g} us")
+    sys.stdout.flush()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    for srv in servers:
+        await srv.stop()
+
+
+def cmd_venue(args: argparse.Namespace) -> int:
+    import uvloop
+
+    uvloop.run(_serve_venues(args))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agenthft", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -78,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--venue-format", choices=FORMATS, help="default: guessed from the file name")
     replay.add_argument("--json", action="store_true", help="print reports as JSON")
     replay.set_defaults(func=cmd_replay)
+
+    venue = sub.add_parser("venue", help="run the reference venue (WebSocket + REST) until Ctrl-C")
+    venue.add_argument("--config", action="append", help="venue TOML (repeat for several venues in one process)")
+    venue.add_argument("--host", default="127.0.0.1")
+    venue.add_argument("--port", type=int, default=0, help="WebSocket port (REST on port+1); 0 = any free")
+    venue.add_argument("--delay-us", type=float, help="inject this one-way delay (us), as a remote venue")
+    venue.add_argument("--jitter-us", type=float, help="plus uniform jitter up to this (us)")
+    venue.set_defaults(func=cmd_venue)
     return parser
 
 

@@ -141,6 +141,7 @@ class Venue:
         self.agents: dict[str, str] = {}  # agent_id -> account_id
         self._limits: dict[str, _KeyLimits] = {}
         self._account_sessions: dict[str, set[Session]] = {}
+        self.sessions: set[Session] = set()  # every open connection, authenticated or not
         self._fills: dict[str, deque[dict[str, object]]] = {}
         self._done: dict[str, deque[dict[str, object]]] = {}
         self._orders: dict[tuple[str, str], Order] = {}  # live orders, for history on completion
@@ -174,6 +175,7 @@ class Venue:
     # --- sessions --------------------------------------------------------------------------
     def open_session(self, transport: Transport, key: ApiKey | None = None) -> Session:
         s = Session(transport)
+        self.sessions.add(s)
         if key is not None:
             self._authenticate(s, key)
         return s
@@ -193,6 +195,7 @@ class Venue:
 
     def close_session(self, s: Session, now_ns: int) -> None:
         """The connection is gone: unsubscribe, and cancel its orders if the key says so."""
+        self.sessions.discard(s)
         if s.closed and s.key is None:
             return
         s.closed = True
@@ -230,10 +233,15 @@ class Venue:
         if s.transport.buffered() > self.settings.max_buffer_bytes:
             self._close(s, "slow consumer: send buffer over limit")
 
-    def _close(self, s: Session, reason: str) -> None:
+    def _close(self, s: Session, reason: str, code: int = CLOSE_POLICY) -> None:
         if not s.closed:
-            s.transport.close(CLOSE_POLICY, reason)
+            s.transport.close(code, reason)
             s.closed = True
+
+    def shutdown(self) -> None:
+        """Close every connection (1001 going away), e.g. before the process exits."""
+        for s in list(self.sessions):
+            self._close(s, "venue shutting down", 1001)
 
     # --- inbound ---------------------------------------------------------------------------
     def on_message(self, s: Session, raw: bytes, now_ns: int) -> None:

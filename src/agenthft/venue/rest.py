@@ -38,6 +38,7 @@ STATUS = {
 }
 VENUE: web.AppKey[Venue] = web.AppKey("venue", Venue)
 IP_BUCKETS: web.AppKey[dict[str, TokenBucket]] = web.AppKey("ip_buckets", dict)
+KEY: web.RequestKey[ApiKey] = web.RequestKey("key", ApiKey)
 
 
 class ApiError(Exception):
@@ -53,8 +54,7 @@ def _json(obj: Any, status: int = 200) -> web.Response:
 
 
 def _key(request: web.Request) -> ApiKey:
-    key: ApiKey = request["key"]
-    return key
+    return request[KEY]
 
 
 def _need(request: web.Request, scope: str) -> ApiKey:
@@ -91,7 +91,7 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
         key = venue.keys.authenticate(text) if text else None
         if key is None:
             return _json({"error": "unauthorized", "message": "missing or invalid API key"}, 401)
-        request["key"] = key
+        request[KEY] = key
         bucket = venue.limits(key, now).rest
 
     def headers(resp: web.StreamResponse) -> web.StreamResponse:

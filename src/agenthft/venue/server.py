@@ -39,6 +39,10 @@ class VenueServer:
     async def stop(self) -> None:
         if self._ws is not None:
             self._ws.close()
-            await self._ws.wait_closed()
+            self.venue.shutdown()  # on 3.11 wait_closed() waits for every open connection
+            try:
+                await asyncio.wait_for(self._ws.wait_closed(), 5)
+            except TimeoutError:
+                pass
         if self._runner is not None:
             await self._runner.cleanup()

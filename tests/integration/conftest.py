@@ -16,11 +16,21 @@ from agenthft.model import Instrument, InstrumentKind
 from agenthft.venue import VenueConfig, VenueServer
 from agenthft.venue.config import Sandbox, Tier, VenueSettings
 
-PERP = Instrument("BTC-PERP", "BTC", "USDC", InstrumentKind.PERP, tick_size="0.1", lot_size="0.001",
-                  maker_fee="-0.0001", taker_fee="0.0005", aliases=("BTCUSDT",))
+PERP = Instrument(
+    "BTC-PERP",
+    "BTC",
+    "USDC",
+    InstrumentKind.PERP,
+    tick_size="0.1",
+    lot_size="0.001",
+    maker_fee="-0.0001",
+    taker_fee="0.0005",
+    aliases=("BTCUSDT",),
+)
 SPOT = Instrument("ETH-USDC", "ETH", "USDC", InstrumentKind.SPOT, tick_size="0.01", lot_size="0.01", taker_fee="0.001")
-SMALL = Tier(orders_per_s=20, cancels_per_s=20, connections=3, subscriptions=4, rest_per_min=600, rest_burst=40,
-             abuse_per_s=15)
+SMALL = Tier(
+    orders_per_s=20, cancels_per_s=20, connections=3, subscriptions=4, rest_per_min=600, rest_burst=40, abuse_per_s=15
+)
 
 
 def config(**venue: Any) -> VenueConfig:
@@ -49,6 +59,13 @@ class WsClient:
             left = deadline - asyncio.get_running_loop().time()
             msg = await self.recv(max(left, 0.001))
             if msg["type"] == type_ and all(msg.get(k) == v for k, v in fields.items()):
+                return msg
+
+    async def expect_any(self, types: tuple[str, ...], timeout: float = 2.0) -> dict[str, Any]:
+        """The next message whose type is one of `types`."""
+        while True:
+            msg = await self.recv(timeout)
+            if msg["type"] in types:
                 return msg
 
     async def quiet(self, timeout: float = 0.2) -> list[dict[str, Any]]:

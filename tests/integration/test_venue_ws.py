@@ -147,7 +147,7 @@ async def test_cancel_on_disconnect_cancels_the_sessions_orders(venue: Venue):
     await c.expect("order_ack", order_id="d1")
     await c.ws.close()
     for _ in range(50):
-        status, orders, _ = await venue.rest("GET", "/api/v1/orders?status=all", reg["api_key"])
+        _, orders, _ = await venue.rest("GET", "/api/v1/orders?status=all", reg["api_key"])
         if orders and orders[0]["status"] == "cancelled":
             break
         await asyncio.sleep(0.02)

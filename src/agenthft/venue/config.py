@@ -36,6 +36,7 @@ class VenueSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     jitter_us: float = 0.0  # plus a uniform random 0..jitter_us (order preserved)
     max_frame_bytes: int = 65536
     high_water_bytes: int = 256 * 1024  # a slower consumer's book stream is dropped past this
+    sndbuf_bytes: int = 0  # SO_SNDBUF per connection (0: the OS default, autotuned)
     max_buffer_bytes: int = 16 * 1024 * 1024  # and the connection closed (1008) past this
     fills_kept: int = 10_000  # per account, for GET /fills
     orders_kept: int = 1_000  # finished orders per account, for GET /orders

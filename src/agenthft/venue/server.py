@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from aiohttp import web
 
@@ -40,9 +41,7 @@ class VenueServer:
         if self._ws is not None:
             self._ws.close()
             self.venue.shutdown()  # on 3.11 wait_closed() waits for every open connection
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._ws.wait_closed(), 5)
-            except TimeoutError:
-                pass
         if self._runner is not None:
             await self._runner.cleanup()

@@ -80,6 +80,8 @@ class VenueListener(picows.WSListener):
         sock = transport.underlying_transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.venue.settings.sndbuf_bytes:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.venue.settings.sndbuf_bytes)
         hw = self.venue.settings.high_water_bytes
         transport.underlying_transport.set_write_buffer_limits(high=hw, low=hw // 4)
         key = self.venue.keys.authenticate(self.key_text) if self.key_text else None

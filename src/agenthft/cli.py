@@ -95,6 +95,10 @@ async def _serve_venues(args: argparse.Namespace) -> None:
         if cfg.venue.delay_us or cfg.venue.jitter_us:
             print(f"  delay      {cfg.venue.delay_us:g} us one-way + jitter up to {cfg.venue.jitter_us:g} us")
     sys.stdout.flush()
+    import gc
+
+    gc.collect()
+    gc.freeze()  # startup objects (configs, code, markets) are never rescanned by full collections
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -123,8 +123,14 @@ async def latencies(ws_url: str, rest_url: str, key: str, key2: str, n: int) -> 
     async with aiohttp.ClientSession(headers=headers) as http:
         h = hist()
         for i in range(n // 2):
-            body = {"market": "BTC-PERP", "side": "buy", "type": "limit", "qty": "0.001", "price": "40000",
-                    "client_id": f"r{i}"}
+            body = {
+                "market": "BTC-PERP",
+                "side": "buy",
+                "type": "limit",
+                "qty": "0.001",
+                "price": "40000",
+                "client_id": f"r{i}",
+            }
             t0 = time.perf_counter_ns()
             async with http.post(rest_url + "/trading/orders", json=body) as r:
                 await r.read()

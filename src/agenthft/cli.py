@@ -51,16 +51,33 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import uvloop
+
+    from agenthft.demo import venue_session
+
     data = Path(args.data)
     if not data.is_dir():
         print(f"demo: no data folder at {data} (pass --data)", file=sys.stderr)
         return 2
     reports = [r for group in shared_captures(data) for r in verify_files(group)]
     code = _print_reports(reports, args.json)
-    if not args.json:
-        total = sum(r.checks_passed for r in reports)
-        failed = sum(r.checks_failed for r in reports)
-        print(f"{total:,} checks passed, {failed:,} failed over {len(reports)} captures")
+    if args.json:
+        return code
+    total = sum(r.checks_passed for r in reports)
+    failed = sum(r.checks_failed for r in reports)
+    print(f"{total:,} checks passed, {failed:,} failed over {len(reports)} captures\n")
+    res = uvloop.run(venue_session())
+    ack, fill = res["ack_us"], res["fill_us"]
+    print(f"embedded venue at {res['ws_url']} (venue and agents in this one process):")
+    print(f"  {res['orders']:,} post-only orders placed and cancelled over WebSocket:")
+    print(f"    order_ack round trip p50 {ack[50]:.0f} us, p99 {ack[99]:.0f} us, p99.9 {ack[99.9]:.0f} us")
+    print(f"  {res['fills']} IOC orders against resting quotes: fill round trip p50 {fill[50]:.0f} us")
+    print(f"    taker fees {res['taker_fees']:.4f} USDC, maker rebates {-res['maker_rebates']:.4f} USDC")
+    for p in res["positions"]:
+        print(
+            f"  taker position {p['market']}: {p['size']} @ {p['avg_price']}, mark {p['mark_price']}, "
+            f"unrealized {p['unrealized_pnl']:.4f}"
+        )
     return code
 
 
@@ -144,8 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (OSError, ValueError) as e:
-        print(f"agenthft {args.command}: {e}", file=sys.stderr)
+    except (OSError, ValueError, RuntimeError) as e:
+        print(f"agenthft {args.command}: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
 
 

@@ -32,7 +32,7 @@ from agenthft.model import GridError, Instrument, OrderType, find_instrument
 from agenthft.protocol import messages as pm
 from agenthft.venue.config import Tier, VenueConfig
 from agenthft.venue.keys import ApiKey, KeyStore
-from agenthft.venue.ratelimit import TokenBucket
+from agenthft.ratelimit import TokenBucket
 
 CLOSE_POLICY = 1008
 _CASH = float(10**CASH_DECIMALS)

@@ -18,7 +18,7 @@ from agenthft.model import GridError, OrderType
 from agenthft.protocol import rest as pr
 from agenthft.venue.core import Venue
 from agenthft.venue.keys import ApiKey
-from agenthft.venue.ratelimit import TokenBucket
+from agenthft.ratelimit import TokenBucket
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PUBLIC = {("GET", "/health"), ("POST", "/api/v1/register")}

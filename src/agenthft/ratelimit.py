@@ -1,4 +1,5 @@
-"""Token buckets for per-key limits. Pure: time comes in as integer nanoseconds."""
+"""Token buckets: the venue enforces per-key limits with them and the agent mirrors those limits
+with the same class so it does not draw rate-limit rejects. Pure: time comes in as int ns."""
 
 from __future__ import annotations
 

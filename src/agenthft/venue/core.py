@@ -30,9 +30,9 @@ from agenthft.matching import (
 from agenthft.matching.accounts import CASH_DECIMALS
 from agenthft.model import GridError, Instrument, OrderType, find_instrument
 from agenthft.protocol import messages as pm
+from agenthft.ratelimit import TokenBucket
 from agenthft.venue.config import Tier, VenueConfig
 from agenthft.venue.keys import ApiKey, KeyStore
-from agenthft.ratelimit import TokenBucket
 
 CLOSE_POLICY = 1008
 _CASH = float(10**CASH_DECIMALS)

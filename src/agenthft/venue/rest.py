@@ -16,9 +16,9 @@ from aiohttp import web
 from agenthft.matching import Fill, Rejected
 from agenthft.model import GridError, OrderType
 from agenthft.protocol import rest as pr
+from agenthft.ratelimit import TokenBucket
 from agenthft.venue.core import Venue
 from agenthft.venue.keys import ApiKey
-from agenthft.ratelimit import TokenBucket
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PUBLIC = {("GET", "/health"), ("POST", "/api/v1/register")}

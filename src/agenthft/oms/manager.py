@@ -1,0 +1,233 @@
+"""The order manager: client order ids, the lifecycle table, fills, positions, reconciliation.
+
+Pure: every method takes the time as `now_ns`; nothing here does I/O. The runtime feeds it the
+venue's messages (already on the tick/lot grid) and the journal replays them into it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+
+import msgspec
+
+from agenthft.matching.accounts import MarketMath
+from agenthft.model import Instrument, OrderStatus, OrderType, Side
+from agenthft.oms.orders import ClientOrder
+from agenthft.oms.positions import PositionBook
+from agenthft.oms.transitions import PC, OmsEvent, next_status
+
+
+class Anomaly(msgspec.Struct, frozen=True):
+    """Something the OMS refused or had to repair, for the journal and the supervisor."""
+
+    kind: str  # illegal_transition | duplicate_fill | unknown_order | overfill | reconcile
+    order_id: str
+    detail: str
+    ts_ns: int
+
+
+class VenueOrder(msgspec.Struct, frozen=True):
+    """An open order as the venue reports it (REST /orders), on the grid."""
+
+    order_id: str
+    venue_order_id: int
+    market: str
+    side: Side
+    price: int
+    qty: int
+    filled: int
+
+
+class VenueFill(msgspec.Struct, frozen=True):
+    """A fill as the venue reports it (WebSocket `fill` or REST /fills), on the grid."""
+
+    order_id: str
+    fill_id: int
+    market: str
+    side: Side
+    qty: int
+    price: int
+    fee: int  # cash units, negative = rebate
+    ts_ns: int
+
+
+class ReconcileReport(msgspec.Struct):
+    fills_synthesized: int = 0
+    orders_closed: int = 0  # open locally, not open at the venue
+    orders_opened: int = 0  # acknowledged by reconciliation
+    orphans_adopted: list[str] = msgspec.field(default_factory=list)
+
+
+class OrderManager:
+    """All orders of one agent, by client order id."""
+
+    def __init__(self, instruments: Iterable[Instrument], prefix: str = "a", now_ns: int = 0) -> None:
+        self.instruments = {i.market: i for i in instruments}
+        self._mult = {m: MarketMath(i, "0").notional_mult for m, i in self.instruments.items()}
+        self.orders: dict[str, ClientOrder] = {}
+        self.live: dict[str, ClientOrder] = {}
+        self.positions: dict[str, PositionBook] = {}
+        self.anomalies: list[Anomaly] = []
+        self._prefix = f"{prefix}{now_ns % 10**12:x}"
+        self._ids = itertools.count(1)
+        self.seen_fills: set[int] = set()
+
+    # --- orders ----------------------------------------------------------------------------
+    def next_order_id(self) -> str:
+        return f"{self._prefix}-{next(self._ids)}"
+
+    def new_order(
+        self,
+        market: str,
+        side: Side,
+        qty: int,
+        price: int | None,
+        order_type: OrderType = OrderType.LIMIT,
+        now_ns: int = 0,
+        order_id: str | None = None,
+    ) -> ClientOrder:
+        """Create an order in PENDING_NEW (the caller sends it)."""
+        if market not in self.instruments:
+            raise KeyError(f"unknown market {market!r}")
+        oid = order_id or self.next_order_id()
+        if oid in self.orders:
+            raise ValueError(f"order id {oid!r} already used")
+        o = ClientOrder(oid, market, side, qty, price, order_type, now_ns)
+        self.orders[oid] = o
+        self.live[oid] = o
+        return o
+
+    def in_flight(self) -> int:
+        """Orders sent and not yet acknowledged, plus cancels not yet answered."""
+        return sum(1 for o in self.live.values() if o.status in (OrderStatus.PENDING_NEW, PC))
+
+    def open_orders(self, market: str | None = None) -> list[ClientOrder]:
+        return [o for o in self.live.values() if market is None or o.market == market]
+
+    def position(self, market: str) -> PositionBook:
+        p = self.positions.get(market)
+        if p is None:
+            p = self.positions[market] = PositionBook(self._mult[market])
+        return p
+
+    # --- venue events --------------------------------------------------------------------
+    def _move(self, o: ClientOrder, event: OmsEvent, now_ns: int) -> bool:
+        new = next_status(o.status, event)
+        if new is None:
+            self.anomalies.append(Anomaly("illegal_transition", o.order_id, f"{o.status} + {event}", now_ns))
+            return False
+        if o.status is PC and event is OmsEvent.CANCEL_REJECT:
+            new = OrderStatus.PARTIALLY_FILLED if o.filled else OrderStatus.OPEN
+        o.status = new
+        if new.is_terminal:
+            if not o.done_ns:
+                o.done_ns = now_ns
+            self.live.pop(o.order_id, None)
+        return True
+
+    def _order(self, order_id: str, now_ns: int) -> ClientOrder | None:
+        o = self.orders.get(order_id)
+        if o is None:
+            self.anomalies.append(Anomaly("unknown_order", order_id, "event for an order this OMS never sent", now_ns))
+        return o
+
+    def on_ack(self, order_id: str, venue_order_id: int, now_ns: int) -> bool:
+        o = self._order(order_id, now_ns)
+        if o is None:
+            return False
+        o.venue_order_id = venue_order_id
+        if not o.acked_ns:
+            o.acked_ns = now_ns
+        return self._move(o, OmsEvent.ACK, now_ns)
+
+    def on_reject(self, order_id: str, code: str, now_ns: int) -> bool:
+        o = self._order(order_id, now_ns)
+        if o is None:
+            return False
+        o.reject_code = code
+        return self._move(o, OmsEvent.REJECT, now_ns)
+
+    def on_fill(self, fill: VenueFill, now_ns: int, synthetic: bool = False) -> bool:
+        """Apply a fill once (by fill_id); a duplicate or over-fill is refused and reported."""
+        if fill.fill_id in self.seen_fills:
+            self.anomalies.append(Anomaly("duplicate_fill", fill.order_id, f"fill_id {fill.fill_id}", now_ns))
+            return False
+        o = self.orders.get(fill.order_id)
+        if o is None:  # the venue knows an order we do not (e.g. lost before it was journaled)
+            o = self.new_order(fill.market, fill.side, fill.qty, fill.price, OrderType.LIMIT, now_ns, fill.order_id)
+            o.external = True
+            self.anomalies.append(Anomaly("unknown_order", fill.order_id, "adopted from a fill", now_ns))
+        if o.filled + fill.qty > o.qty:
+            self.anomalies.append(Anomaly("overfill", o.order_id, f"{o.filled}+{fill.qty} > {o.qty}", now_ns))
+            return False
+        event = OmsEvent.FILL if o.filled + fill.qty == o.qty else OmsEvent.PARTIAL_FILL
+        if not self._move(o, event, now_ns):
+            return False
+        self.seen_fills.add(fill.fill_id)
+        o.fill_ids.add(fill.fill_id)
+        o.filled += fill.qty
+        o.cost += fill.price * fill.qty * self._mult[o.market]
+        o.fees += fill.fee
+        if synthetic:
+            o.synthetic_fills += 1
+        self.position(o.market).fill(fill.qty if o.side is Side.BUY else -fill.qty, fill.price, fill.fee)
+        return True
+
+    def request_cancel(self, order_id: str, now_ns: int) -> bool:
+        """Mark a cancel as sent; False (nothing to send) if the order is already done."""
+        o = self.orders.get(order_id)
+        if o is None or not o.live:
+            return False
+        return self._move(o, OmsEvent.CANCEL_REQUEST, now_ns)
+
+    def on_cancel_ack(self, order_id: str, now_ns: int) -> bool:
+        o = self._order(order_id, now_ns)
+        return o is not None and self._move(o, OmsEvent.CANCEL_ACK, now_ns)
+
+    def on_cancel_reject(self, order_id: str, code: str, now_ns: int) -> bool:
+        o = self._order(order_id, now_ns)
+        return o is not None and self._move(o, OmsEvent.CANCEL_REJECT, now_ns)
+
+    # --- P&L -------------------------------------------------------------------------------
+    def pnl(self, marks: dict[str, int]) -> tuple[int, int, int]:
+        """(realized, unrealized, fees) in cash units over all markets; unrealized at `marks`."""
+        realized = sum(p.realized for p in self.positions.values())
+        fees = sum(p.fees for p in self.positions.values())
+        unrealized = sum(p.unrealized(marks[m]) for m, p in self.positions.items() if p.size and m in marks)
+        return realized, unrealized, fees
+
+    # --- reconciliation --------------------------------------------------------------------
+    def reconcile(
+        self, venue_open: Iterable[VenueOrder], venue_fills: Iterable[VenueFill], now_ns: int
+    ) -> ReconcileReport:
+        """Make local state agree with the venue after a reconnect or restart.
+
+        Fills the venue has and we lack are applied (flagged synthetic); local live orders the
+        venue does not list as open are closed (filled if fully filled, else cancelled); open
+        venue orders we never knew are adopted (and reported, so the caller can cancel them).
+        """
+        rep = ReconcileReport()
+        for f in sorted(venue_fills, key=lambda f: f.fill_id):
+            if f.fill_id not in self.seen_fills and self.on_fill(f, now_ns, synthetic=True):
+                rep.fills_synthesized += 1
+                self.anomalies.append(Anomaly("reconcile", f.order_id, f"synthesized fill {f.fill_id}", now_ns))
+        open_at_venue = {v.order_id: v for v in venue_open}
+        for o in list(self.live.values()):
+            v = open_at_venue.get(o.order_id)
+            if v is not None:
+                if o.status is OrderStatus.PENDING_NEW:
+                    self.on_ack(o.order_id, v.venue_order_id, now_ns)
+                    rep.orders_opened += 1
+                continue
+            self._move(o, OmsEvent.CANCEL_ACK, now_ns)  # gone from the venue: cancelled or never arrived
+            rep.orders_closed += 1
+            self.anomalies.append(Anomaly("reconcile", o.order_id, "not open at the venue: closed", now_ns))
+        for oid, v in open_at_venue.items():
+            if oid not in self.orders:
+                o = self.new_order(v.market, v.side, v.qty, v.price, OrderType.LIMIT, now_ns, oid)
+                o.external = True
+                o.filled = v.filled
+                self.on_ack(oid, v.venue_order_id, now_ns)
+                rep.orphans_adopted.append(oid)
+        return rep

@@ -1,0 +1,136 @@
+"""The order manager, one lifecycle rule per test."""
+
+import pytest
+
+from agenthft.model import Instrument, InstrumentKind, OrderStatus, Side
+from agenthft.oms import OrderManager, VenueFill, VenueOrder
+from agenthft.oms.transitions import table_markdown
+
+PERP = Instrument("BTC-PERP", "BTC", "USDC", InstrumentKind.PERP, tick_size="0.1", lot_size="0.001")
+S = OrderStatus
+
+
+def oms() -> OrderManager:
+    return OrderManager([PERP], prefix="t")
+
+
+def fill(order_id: str, fill_id: int, qty: int, price: int = 600000, side: Side = Side.BUY, fee: int = 0) -> VenueFill:
+    return VenueFill(order_id, fill_id, "BTC-PERP", side, qty, price, fee, 0)
+
+
+def test_client_order_ids_are_unique_and_prefixed():
+    m = oms()
+    a, b = m.new_order("BTC-PERP", Side.BUY, 1, 1), m.new_order("BTC-PERP", Side.BUY, 1, 1)
+    assert a.order_id != b.order_id and a.order_id.startswith("t")
+    with pytest.raises(ValueError):
+        m.new_order("BTC-PERP", Side.BUY, 1, 1, order_id=a.order_id)
+    with pytest.raises(KeyError):
+        m.new_order("DOGE", Side.BUY, 1, 1)
+
+
+def test_ack_then_partial_then_full_fill():
+    m = oms()
+    o = m.new_order("BTC-PERP", Side.BUY, 10, 600000)
+    assert m.in_flight() == 1
+    m.on_ack(o.order_id, 7, 1)
+    assert (o.status, o.venue_order_id, m.in_flight()) == (S.OPEN, 7, 0)
+    m.on_fill(fill(o.order_id, 1, 4), 2)
+    assert o.status is S.PARTIALLY_FILLED and o.remaining == 6
+    m.on_fill(fill(o.order_id, 2, 6), 3)
+    assert o.status is S.FILLED and o.order_id not in m.live
+
+
+def test_fill_before_ack_is_handled():
+    m = oms()
+    o = m.new_order("BTC-PERP", Side.BUY, 10, 600000)
+    m.on_fill(fill(o.order_id, 1, 3), 1)
+    m.on_ack(o.order_id, 7, 2)
+    assert o.status is S.PARTIALLY_FILLED and o.venue_order_id == 7 and not m.anomalies
+
+
+def test_cancel_ack_after_fill_is_a_harmless_no_op():
+    m = oms()
+    o = m.new_order("BTC-PERP", Side.SELL, 2, 600000)
+    m.on_ack(o.order_id, 1, 1)
+    m.request_cancel(o.order_id, 2)
+    m.on_fill(fill(o.order_id, 1, 2, side=Side.SELL), 3)  # the fill raced our cancel
+    m.on_cancel_reject(o.order_id, "unknown_order", 4)
+    assert o.status is S.FILLED and not m.anomalies
+
+
+def test_cancel_reject_restores_the_previous_status():
+    m = oms()
+    o = m.new_order("BTC-PERP", Side.BUY, 5, 600000)
+    m.on_ack(o.order_id, 1, 1)
+    m.on_fill(fill(o.order_id, 1, 2), 2)
+    m.request_cancel(o.order_id, 3)
+    assert o.status is S.PENDING_CANCEL and m.in_flight() == 1
+    m.on_cancel_reject(o.order_id, "rate_limited", 4)
+    assert o.status is S.PARTIALLY_FILLED
+
+
+def test_duplicate_fill_is_refused_and_reported():
+    m = oms()
+    o = m.new_order("BTC-PERP", Side.BUY, 5, 600000)
+    assert m.on_fill(fill(o.order_id, 9, 2), 1)
+    assert not m.on_fill(fill(o.order_id, 9, 2), 2)
+    assert o.filled == 2 and m.positions["BTC-PERP"].size == 2
+    assert [a.kind for a in m.anomalies] == ["duplicate_fill"]
+
+
+def test_overfill_and_fill_after_cancel_are_illegal_and_change_nothing():
+    m = oms()
+    o = m.new_order("BTC-PERP", Side.BUY, 2, 600000)
+    assert not m.on_fill(fill(o.order_id, 1, 3), 1)
+    m.on_ack(o.order_id, 1, 2)
+    m.on_cancel_ack(o.order_id, 3)
+    assert not m.on_fill(fill(o.order_id, 2, 1), 4)
+    assert o.status is S.CANCELLED and o.filled == 0
+    assert [a.kind for a in m.anomalies] == ["overfill", "illegal_transition"]
+
+
+def test_reject_closes_the_order():
+    m = oms()
+    o = m.new_order("BTC-PERP", Side.BUY, 1, 1)
+    m.on_reject(o.order_id, "bad_price", 1)
+    assert o.status is S.REJECTED and o.reject_code == "bad_price" and not m.live
+
+
+def test_positions_average_cost_realized_and_unrealized_with_fees():
+    m = oms()
+    mult = m.position("BTC-PERP").mult
+    for i, (side, qty, px, fee) in enumerate(
+        [(Side.BUY, 4, 1000, 5), (Side.BUY, 4, 1100, 5), (Side.SELL, 6, 1200, -3)]
+    ):
+        o = m.new_order("BTC-PERP", side, qty, px)
+        m.on_fill(fill(o.order_id, i, qty, px, side, fee), i)
+    p = m.positions["BTC-PERP"]
+    assert p.size == 2 and p.avg_price() == 1050 and p.realized == 6 * 150 * mult
+    realized, unrealized, fees = m.pnl({"BTC-PERP": 1300})
+    assert (realized, unrealized, fees) == (6 * 150 * mult, 2 * 250 * mult, 7)
+
+
+def test_reconcile_synthesizes_missing_fills_closes_vanished_orders_and_adopts_orphans():
+    m = oms()
+    a = m.new_order("BTC-PERP", Side.BUY, 5, 600000)  # acked, then filled while we were away
+    b = m.new_order("BTC-PERP", Side.BUY, 5, 600000)  # sent, never arrived
+    c = m.new_order("BTC-PERP", Side.BUY, 5, 600000)  # still open at the venue, ack lost
+    m.on_ack(a.order_id, 1, 1)
+    rep = m.reconcile(
+        [
+            VenueOrder(c.order_id, 3, "BTC-PERP", Side.BUY, 600000, 5, 0),
+            VenueOrder("stranger", 4, "BTC-PERP", Side.SELL, 610000, 1, 0),
+        ],
+        [fill(a.order_id, 11, 5)],
+        10,
+    )
+    assert (rep.fills_synthesized, rep.orders_closed, rep.orders_opened, rep.orphans_adopted) == (1, 1, 1, ["stranger"])
+    assert (a.status, a.synthetic_fills, b.status, c.status) == (S.FILLED, 1, S.CANCELLED, S.OPEN)
+    assert m.orders["stranger"].external and m.positions["BTC-PERP"].size == 5
+    again = m.reconcile([], [fill(a.order_id, 11, 5)], 11)
+    assert again.fills_synthesized == 0, "reconciliation is idempotent for fills"
+
+
+def test_transition_table_renders_for_the_docs():
+    md = table_markdown()
+    assert "| pending_new | partial_fill | partially_filled |" in md

@@ -73,6 +73,10 @@ class OrderManager:
         self._ids = itertools.count(1)
         self.seen_fills: set[int] = set()
 
+    def add_instrument(self, inst: Instrument) -> None:
+        self.instruments[inst.market] = inst
+        self._mult[inst.market] = MarketMath(inst, "0").notional_mult
+
     # --- orders ----------------------------------------------------------------------------
     def next_order_id(self) -> str:
         return f"{self._prefix}-{next(self._ids)}"

@@ -1,0 +1,6 @@
+"""Strategies: one interface (base.Strategy) for live, simulation and replay."""
+
+from agenthft.strategies.base import Context, Strategy
+from agenthft.strategies.quoter import Quoter
+
+__all__ = ["Context", "Quoter", "Strategy"]

@@ -1,0 +1,51 @@
+"""The one strategy interface, for live trading, the simulator and replay.
+
+A strategy sees a narrow context: books, its own orders and positions (the OMS), the clock,
+and submit / cancel / cancel_all, which the runtime routes through risk. It never touches a
+socket, and it takes time only from `ctx.now_ns`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from agenthft.book import L2Book
+from agenthft.model import Instrument, OrderType, Side
+from agenthft.oms import ClientOrder, OrderManager, VenueFill
+
+
+class Context(Protocol):
+    now_ns: int
+    books: dict[str, L2Book]
+    oms: OrderManager
+    instruments: dict[str, Instrument]
+
+    def submit(
+        self, market: str, side: Side, qty: int, price: int | None, order_type: OrderType = OrderType.LIMIT
+    ) -> ClientOrder | None: ...
+
+    def cancel(self, order_id: str) -> bool: ...
+
+    def cancel_all(self, market: str | None = None) -> None: ...
+
+
+class Strategy:
+    """Override what you need; every hook gets the context."""
+
+    name = "base"
+    markets: tuple[str, ...] = ()
+
+    def on_start(self, ctx: Context) -> None:
+        pass
+
+    def on_book(self, ctx: Context, market: str) -> None:
+        pass
+
+    def on_trade(self, ctx: Context, market: str, price: int, qty: int, aggressor: Side) -> None:
+        pass
+
+    def on_fill(self, ctx: Context, order: ClientOrder, fill: VenueFill) -> None:
+        pass
+
+    def on_order_done(self, ctx: Context, order: ClientOrder) -> None:
+        pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -132,6 +133,53 @@ def cmd_venue(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _run_agent(args: argparse.Namespace) -> dict[str, object]:
+    import asyncio
+    import signal
+
+    from agenthft.client import RestClient
+    from agenthft.runtime import GcPolicy, Runner
+    from agenthft.strategies import Quoter
+
+    if args.strategy != "quoter":
+        raise ValueError(f"unknown strategy {args.strategy!r} (available: quoter)")
+    strategy = Quoter(args.market, args.qty, args.half_spread_ticks, args.ref_price, args.max_position)
+    runner = Runner(
+        strategy,
+        args.venue,
+        args.rest,
+        args.key,
+        journal_path=args.journal,
+        gc_policy=GcPolicy(disable_in_hot_loop=args.gc_disable),
+        cpu=args.cpu,
+        orders_per_s=args.orders_per_s,
+    )
+    await runner.start()
+    print(f"running {strategy.name} on {args.market} at {args.venue}", file=sys.stderr, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), args.duration) if args.duration else await stop.wait()
+    summary = runner.summary()
+    async with RestClient(args.rest, args.key) as rest:
+        summary["venue_open_orders"] = sorted(o["order_id"] for o in await rest.open_orders())
+        summary["venue_fill_ids"] = sorted(f["fill_id"] for f in await rest.fills())
+    await runner.stop(cancel_orders=args.cancel_on_exit)
+    return summary
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import json
+
+    import uvloop
+
+    summary = uvloop.run(_run_agent(args))
+    print(json.dumps(summary))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agenthft", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -154,6 +202,24 @@ def build_parser() -> argparse.ArgumentParser:
     venue.add_argument("--delay-us", type=float, help="inject this one-way delay (us), as a remote venue")
     venue.add_argument("--jitter-us", type=float, help="plus uniform jitter up to this (us)")
     venue.set_defaults(func=cmd_venue)
+
+    run = sub.add_parser("run", help="run a strategy against a venue; prints a JSON summary at exit")
+    run.add_argument("strategy", help="quoter")
+    run.add_argument("--venue", required=True, help="WebSocket URL, e.g. ws://127.0.0.1:8765/trading")
+    run.add_argument("--rest", required=True, help="REST base URL, e.g. http://127.0.0.1:8766")
+    run.add_argument("--key", required=True, help="API key")
+    run.add_argument("--market", default="BTC-PERP")
+    run.add_argument("--qty", default="0.01", help="quote size (decimal)")
+    run.add_argument("--half-spread-ticks", type=int, default=5)
+    run.add_argument("--ref-price", default="60000", help="price to quote around while the book is empty")
+    run.add_argument("--max-position", default="0", help="stop quoting a side past this position (0: off)")
+    run.add_argument("--journal", help="SQLite journal; on restart the agent rebuilds from it, then reconciles")
+    run.add_argument("--duration", type=float, help="seconds to run (default: until SIGINT/SIGTERM)")
+    run.add_argument("--cpu", type=int, help="pin the process to this CPU")
+    run.add_argument("--gc-disable", action="store_true", help="no automatic GC in the hot loop")
+    run.add_argument("--orders-per-s", type=float, default=100.0, help="client-side order rate (the key's limit)")
+    run.add_argument("--cancel-on-exit", action="store_true", help="cancel open orders when stopping")
+    run.set_defaults(func=cmd_run)
     return parser
 
 

@@ -33,9 +33,15 @@ from agenthft.strategies.base import Strategy
 def instrument_from_rest(m: dict[str, Any]) -> Instrument:
     """REST /markets numbers -> an Instrument (repr of a float is its shortest exact text)."""
     return Instrument(
-        m["market"], m["base"], m["quote"], InstrumentKind(m["kind"]),
-        tick_size=repr(m["tick_size"]), lot_size=repr(m["lot_size"]),
-        maker_fee=repr(m["maker_fee"]), taker_fee=repr(m["taker_fee"]), aliases=tuple(m.get("aliases", ())),
+        m["market"],
+        m["base"],
+        m["quote"],
+        InstrumentKind(m["kind"]),
+        tick_size=repr(m["tick_size"]),
+        lot_size=repr(m["lot_size"]),
+        maker_fee=repr(m["maker_fee"]),
+        taker_fee=repr(m["taker_fee"]),
+        aliases=tuple(m.get("aliases", ())),
     )
 
 
@@ -129,9 +135,17 @@ class Runner:
         vo = []
         for r in open_orders:
             inst = self.instruments[r["market"]]
-            vo.append(VenueOrder(r["order_id"], r["venue_order_id"], r["market"], Side(r["side"]),
-                                 inst.price_to_ticks(r["price"]), inst.qty_to_lots(r["qty"]),
-                                 inst.qty_to_lots(r["filled_qty"])))
+            vo.append(
+                VenueOrder(
+                    r["order_id"],
+                    r["venue_order_id"],
+                    r["market"],
+                    Side(r["side"]),
+                    inst.price_to_ticks(r["price"]),
+                    inst.qty_to_lots(r["qty"]),
+                    inst.qty_to_lots(r["filled_qty"]),
+                )
+            )
         vf = [self._venue_fill(f) for f in fills]
         before = {oid: o.status for oid, o in self.oms.orders.items()}
         known_fills = set(self.oms.seen_fills)
@@ -154,8 +168,16 @@ class Runner:
 
     def _venue_fill(self, f: dict[str, Any]) -> VenueFill:
         inst = self.instruments[f["market"]]
-        return VenueFill(f["order_id"], f["fill_id"], f["market"], Side(f["side"]), inst.qty_to_lots(f["fill_qty"]),
-                         inst.price_to_ticks(f["fill_price"]), to_scaled(f["fee"], CASH_DECIMALS), f["ts_ns"])
+        return VenueFill(
+            f["order_id"],
+            f["fill_id"],
+            f["market"],
+            Side(f["side"]),
+            inst.qty_to_lots(f["fill_qty"]),
+            inst.price_to_ticks(f["fill_price"]),
+            to_scaled(f["fee"], CASH_DECIMALS),
+            f["ts_ns"],
+        )
 
     # --- Handler (from the session) -----------------------------------------------------------
     def on_connected(self, session: WsSession) -> None:
@@ -200,8 +222,16 @@ class Runner:
         elif t is pm.FillMsg:
             assert isinstance(msg, pm.FillMsg)
             inst = self.instruments[msg.market]
-            fill = VenueFill(msg.order_id, msg.fill_id, msg.market, msg.side, inst.qty_to_lots(msg.fill_qty),
-                             inst.price_to_ticks(msg.fill_price), to_scaled(msg.fee, CASH_DECIMALS), msg.ts_ns)
+            fill = VenueFill(
+                msg.order_id,
+                msg.fill_id,
+                msg.market,
+                msg.side,
+                inst.qty_to_lots(msg.fill_qty),
+                inst.price_to_ticks(msg.fill_price),
+                to_scaled(msg.fee, CASH_DECIMALS),
+                msg.ts_ns,
+            )
             if oms.on_fill(fill, recv_ns):
                 if j is not None:
                     j.record("fill", msg.order_id, recv_ns, fill)
@@ -238,7 +268,9 @@ class Runner:
         elif t is pm.TradeMsg:
             assert isinstance(msg, pm.TradeMsg)
             inst = self.instruments[msg.market]
-            self.strategy.on_trade(self, msg.market, inst.price_to_ticks(msg.price), inst.qty_to_lots(msg.qty), msg.side)
+            self.strategy.on_trade(
+                self, msg.market, inst.price_to_ticks(msg.price), inst.qty_to_lots(msg.qty), msg.side
+            )
         elif t is pm.Pong and self.session is not None:
             self.telemetry.record("ping_rtt", self.session.rtt_ns)
         self.gc_policy.busy(recv_ns)
@@ -270,8 +302,12 @@ class Runner:
             self.journal.record("new", o.order_id, now, NewOrderRecord(market, side, qty, price, order_type))
         g = inst.grid
         msg: dict[str, object] = {
-            "type": "order", "order_id": o.order_id, "market": market, "side": side.value,
-            "qty": g.lots_to_qty(qty), "order_type": order_type.value,
+            "type": "order",
+            "order_id": o.order_id,
+            "market": market,
+            "side": side.value,
+            "qty": g.lots_to_qty(qty),
+            "order_type": order_type.value,
         }
         if price is not None:
             msg["price"] = g.ticks_to_price(price)

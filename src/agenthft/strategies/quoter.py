@@ -12,26 +12,32 @@ from agenthft.strategies.base import Context, Strategy
 class Quoter(Strategy):
     name = "quoter"
 
-    def __init__(self, market: str, qty: int, half_spread: int, ref_price: int, max_position: int = 0) -> None:
+    def __init__(self, market: str, qty: str, half_spread: int, ref_price: str, max_position: str = "0") -> None:
+        """`qty`, `ref_price`, `max_position` are decimals (converted on the market's grid at
+        start); `half_spread` is in ticks."""
         self.markets = (market,)
         self.market = market
-        self.qty = qty
+        self._params = (qty, ref_price, max_position)
         self.half_spread = half_spread
-        self.ref_price = ref_price
-        self.max_position = max_position  # lots; 0 = no own limit (risk still applies)
+        self.qty = self.ref_price = self.max_position = 0
         self.quotes: dict[Side, ClientOrder | None] = {Side.BUY: None, Side.SELL: None}
 
     def _targets(self, ctx: Context) -> tuple[int, int]:
         book = ctx.books.get(self.market)
         ours = {o.price for o in self.quotes.values() if o is not None and o.live}
         bid, ask = (book.best_bid(), book.best_ask()) if book else (None, None)
-        if bid is None or ask is None or bid in ours or ask in ours:
-            mid2 = 2 * self.ref_price  # our own quotes are the book: hold the reference
-        else:
-            mid2 = bid + ask
+        # while the book is empty or only our own quotes, hold the reference price
+        mid2 = 2 * self.ref_price if bid is None or ask is None or bid in ours or ask in ours else bid + ask
         return (mid2 // 2) - self.half_spread, (mid2 + 1) // 2 + self.half_spread
 
     def on_start(self, ctx: Context) -> None:
+        inst = ctx.instruments[self.market]
+        qty, ref, maxpos = self._params
+        self.qty, self.ref_price, self.max_position = (
+            inst.qty_to_lots(qty),
+            inst.price_to_ticks(ref),
+            inst.qty_to_lots(maxpos),
+        )
         self.on_book(ctx, self.market)
 
     def on_book(self, ctx: Context, market: str) -> None:

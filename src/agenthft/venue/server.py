@@ -23,11 +23,15 @@ class VenueServer:
         self.rest_url = ""
         self._ws: asyncio.base_events.Server | None = None
         self._runner: web.AppRunner | None = None
+        s = config.venue
+        self.delay = Delay(s.delay_us, s.jitter_us)  # change delay_s / jitter_s live to inject a spike
+        self._host = "127.0.0.1"
+        self._ws_port = 0
 
     async def start(self, host: str = "127.0.0.1", port: int = 0, rest_port: int | None = None) -> VenueServer:
-        s = self.config.venue
-        self._ws = await serve_ws(self.venue, host, port, Delay(s.delay_us, s.jitter_us))
+        self._ws = await serve_ws(self.venue, host, port, self.delay)
         ws_port = self._ws.sockets[0].getsockname()[1]
+        self._host, self._ws_port = host, ws_port
         self._runner = web.AppRunner(build_app(self.venue), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, ws_port + 1 if rest_port is None and port else rest_port or 0)
@@ -36,6 +40,17 @@ class VenueServer:
         self.ws_url = f"ws://{host}:{ws_port}/trading"
         self.rest_url = f"http://{host}:{rest}"
         return self
+
+    async def restart_ws(self, down_s: float = 0.2) -> None:
+        """Take the WebSocket gateway down (every connection drops) and bring it back on the
+        same port after `down_s`; the matching state survives, as in a gateway restart."""
+        assert self._ws is not None
+        self._ws.close()
+        self.venue.shutdown()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ws.wait_closed(), 5)
+        await asyncio.sleep(down_s)
+        self._ws = await serve_ws(self.venue, self._host, self._ws_port, self.delay)
 
     async def stop(self) -> None:
         if self._ws is not None:

@@ -24,11 +24,16 @@ class Delay:
         self.delay_s = delay_us / 1e6
         self.jitter_s = jitter_us / 1e6
         self._rng = random.Random(seed)
-        self._last = 0.0
+        self._last = 0.0  # one release clock for both directions: FIFO across the venue
 
     @property
     def active(self) -> bool:
         return self.delay_s > 0 or self.jitter_s > 0
+
+    def engaged(self) -> bool:
+        """True while a delay is set or delayed items are still pending (keeps FIFO when the
+        delay is switched off mid-stream)."""
+        return self.active or self._last > asyncio.get_running_loop().time()
 
     def schedule(self, fn: Callable[[], None]) -> None:
         loop = asyncio.get_running_loop()
@@ -48,7 +53,7 @@ class PicowsTransport:
         self._delay = delay
 
     def send(self, data: bytes) -> None:
-        if self._delay.active:
+        if self._delay.engaged():
             self._delay.schedule(lambda: self._send_now(data))
         else:
             self._ws.send(picows.WSMsgType.TEXT, data)
@@ -97,7 +102,7 @@ class VenueListener(picows.WSListener):
                 self.venue.on_message(s, b'{"type":"fragmented"}', time.time_ns())
                 return
             data = frame.get_payload_as_bytes()
-            if self.delay.active:
+            if self.delay.engaged():
                 self.delay.schedule(lambda: self.venue.on_message(s, data, time.time_ns()))
             else:
                 self.venue.on_message(s, data, time.time_ns())

@@ -1,0 +1,248 @@
+"""The agent runtime against the real venue on loopback, including faults. After each fault:
+no lost and no duplicated fill (journal vs venue, one to one) and no orphan open order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from agenthft.model import Side
+from agenthft.runtime import Journal, Runner
+from agenthft.strategies import Quoter
+from agenthft.venue import VenueServer
+
+from .conftest import config
+
+
+async def register(http: aiohttp.ClientSession, srv: VenueServer, agent: str) -> str:
+    async with http.post(srv.rest_url + "/api/v1/register", json={"agent_id": agent}) as r:
+        return (await r.json())["api_key"]  # type: ignore[no-any-return]
+
+
+async def get(http: aiohttp.ClientSession, srv: VenueServer, key: str, path: str) -> Any:
+    async with http.get(srv.rest_url + path, headers={"Authorization": f"Bearer {key}"}) as r:
+        return await r.json()
+
+
+async def hit(http: aiohttp.ClientSession, srv: VenueServer, key: str, side: str, n: int, tag: str) -> None:
+    """A taker sweeps the agent's quotes with market orders."""
+    for i in range(n):
+        body = {"market": "BTC-PERP", "side": side, "type": "market", "qty": 0.002, "client_id": f"{tag}{i}"}
+        async with http.post(
+            srv.rest_url + "/trading/orders", json=body, headers={"Authorization": f"Bearer {key}"}
+        ) as r:
+            await r.read()
+        await asyncio.sleep(0.03)
+
+
+async def settle(check, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        if await check():
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("did not settle")
+        await asyncio.sleep(0.05)
+
+
+async def assert_integrity(
+    http: aiohttp.ClientSession, srv: VenueServer, key: str, runner: Runner, journal: Path
+) -> None:
+    """Journal fills = venue fills one to one; OMS live orders = venue open orders."""
+    runner.journal.flush()  # type: ignore[union-attr]
+    venue_fills = await get(http, srv, key, "/api/v1/fills")
+    journal_ids = Counter(f.fill_id for f in Journal.fills(journal))
+    assert all(n == 1 for n in journal_ids.values()), f"duplicated fills in the journal: {journal_ids}"
+    assert set(journal_ids) == {f["fill_id"] for f in venue_fills}, "journal and venue fills differ"
+    assert runner.oms.seen_fills == set(journal_ids)
+
+    async def same_open() -> bool:
+        venue_open = {o["order_id"] for o in await get(http, srv, key, "/api/v1/orders")}
+        return venue_open == set(runner.oms.live)
+
+    await settle(same_open)
+    venue_pos = {p["market"]: p["size"] for p in (await get(http, srv, key, "/api/v1/positions"))["positions"]}
+    inst = runner.instruments["BTC-PERP"]
+    mine = runner.oms.positions.get("BTC-PERP")
+    assert inst.qty_to_lots(venue_pos.get("BTC-PERP", 0.0)) == (mine.size if mine else 0)
+
+
+def quoter() -> Quoter:
+    return Quoter("BTC-PERP", "0.005", 3, "60000")
+
+
+async def test_runner_quotes_fills_and_matches_the_venue(tmp_path: Path):
+    srv = await VenueServer(config()).start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
+            runner = Runner(quoter(), srv.ws_url, srv.rest_url, key, journal_path=tmp_path / "j.sqlite")
+            await runner.start()
+            book = await get(http, srv, key, "/api/v1/book/BTC-PERP")
+            assert book["bids"] == [[59999.7, 0.005]] and book["asks"] == [[60000.3, 0.005]]
+            await hit(http, srv, taker, "sell", 4, "s")
+            await hit(http, srv, taker, "buy", 2, "b")
+            await asyncio.sleep(0.2)
+            await assert_integrity(http, srv, key, runner, tmp_path / "j.sqlite")
+            assert len(runner.oms.seen_fills) >= 6
+            snap = runner.telemetry.snapshot()
+            assert snap["ack_rtt"]["count"] > 0 and snap["tick_to_trade"]["count"] > 0
+            await runner.stop()
+    finally:
+        await srv.stop()
+
+
+async def test_socket_dropped_mid_order_then_reconciled(tmp_path: Path):
+    srv = await VenueServer(config()).start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
+            runner = Runner(
+                quoter(),
+                srv.ws_url,
+                srv.rest_url,
+                key,
+                journal_path=tmp_path / "j.sqlite",
+                session={"backoff_initial_s": 0.02},
+            )
+            await runner.start()
+            await hit(http, srv, taker, "sell", 2, "s")
+            o = runner.submit("BTC-PERP", Side.BUY, 1, 500000)
+            assert o is not None
+            runner.session.drop()  # type: ignore[union-attr]  # cut right after writing the order
+            await settle(lambda: _true(runner.session.connected.is_set() and len(runner.reconciles) >= 2))  # type: ignore[union-attr]
+            await asyncio.sleep(0.2)
+            assert runner.oms.orders[o.order_id].status.is_terminal, "cancelled by the venue or never arrived"
+            await hit(http, srv, taker, "buy", 2, "b")
+            await asyncio.sleep(0.2)
+            await assert_integrity(http, srv, key, runner, tmp_path / "j.sqlite")
+            await runner.stop()
+    finally:
+        await srv.stop()
+
+
+async def _true(v: bool) -> bool:
+    return v
+
+
+async def test_venue_gateway_restart_reconnects_and_reconciles(tmp_path: Path):
+    srv = await VenueServer(config()).start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
+            runner = Runner(
+                quoter(),
+                srv.ws_url,
+                srv.rest_url,
+                key,
+                journal_path=tmp_path / "j.sqlite",
+                session={"backoff_initial_s": 0.05},
+            )
+            await runner.start()
+            await hit(http, srv, taker, "sell", 2, "s")
+            await srv.restart_ws(down_s=0.3)
+            await settle(lambda: _true(runner.session.connected.is_set() and len(runner.reconciles) >= 2))  # type: ignore[union-attr]
+            assert runner.session.reconnects >= 1  # type: ignore[union-attr]
+            await asyncio.sleep(0.2)
+            await hit(http, srv, taker, "buy", 2, "b")
+            await asyncio.sleep(0.2)
+            await assert_integrity(http, srv, key, runner, tmp_path / "j.sqlite")
+            await runner.stop()
+    finally:
+        await srv.stop()
+
+
+async def test_latency_spike_leaves_state_consistent(tmp_path: Path):
+    srv = await VenueServer(config()).start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
+            runner = Runner(quoter(), srv.ws_url, srv.rest_url, key, journal_path=tmp_path / "j.sqlite")
+            await runner.start()
+            srv.delay.delay_s = 0.15  # a 150 ms one-way spike
+            await hit(http, srv, taker, "sell", 3, "s")
+            srv.delay.delay_s = 0.0
+            await asyncio.sleep(0.6)
+            await hit(http, srv, taker, "buy", 2, "b")
+            await asyncio.sleep(0.3)
+            await assert_integrity(http, srv, key, runner, tmp_path / "j.sqlite")
+            assert runner.telemetry.snapshot()["ack_rtt"]["max_us"] >= 150_000, "the spike is visible in telemetry"
+            await runner.stop()
+    finally:
+        await srv.stop()
+
+
+@pytest.mark.parametrize("cancel_on_disconnect", [True, False])
+async def test_agent_sigkill_then_restart_from_journal(tmp_path: Path, cancel_on_disconnect: bool):
+    srv = await VenueServer(config()).start()
+    journal = tmp_path / "agent.sqlite"
+    try:
+        async with aiohttp.ClientSession() as http:
+            first_key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
+            async with http.post(
+                srv.rest_url + "/api/v1/keys",
+                json={"cancel_on_disconnect": cancel_on_disconnect},
+                headers={"Authorization": f"Bearer {first_key}"},
+            ) as r:
+                key = (await r.json())["api_key"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "agenthft.cli",
+                "run",
+                "quoter",
+                "--venue",
+                srv.ws_url,
+                "--rest",
+                srv.rest_url,
+                "--key",
+                key,
+                "--qty",
+                "0.005",
+                "--half-spread-ticks",
+                "3",
+                "--journal",
+                str(journal),
+            ]
+            first = await asyncio.create_subprocess_exec(
+                *cmd, "--duration", "60", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+            )
+
+            async def quoting() -> bool:
+                return bool((await get(http, srv, key, "/api/v1/book/BTC-PERP"))["bids"])
+
+            await settle(quoting, 20)
+            await hit(http, srv, taker, "sell", 3, "s")
+            await hit(http, srv, taker, "buy", 2, "b")
+            os.kill(first.pid, signal.SIGKILL)
+            await first.wait()
+            # while the agent is dead: with cancel-on-disconnect nothing of it is left to hit;
+            # without, its quotes fill and only the venue knows (the restart must synthesize them)
+            await hit(http, srv, taker, "sell", 2, "late")
+            second = await asyncio.create_subprocess_exec(
+                *cmd, "--duration", "2", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+            )
+            out, err = await asyncio.wait_for(second.communicate(), 60)
+            assert second.returncode == 0, err.decode()[-2000:]
+            summary = json.loads(out.decode().strip().splitlines()[-1])
+            venue_fills = {f["fill_id"] for f in await get(http, srv, key, "/api/v1/fills")}
+            assert venue_fills and set(summary["fill_ids"]) == venue_fills, "every venue fill known after restart"
+            ids = Counter(f.fill_id for f in Journal.fills(journal))
+            assert set(ids) == venue_fills and all(n == 1 for n in ids.values()), ids
+            assert summary["open_orders"] == summary["venue_open_orders"], "no orphan open order"
+            first_reconcile = summary["reconciles"][0]
+            if cancel_on_disconnect:
+                assert first_reconcile["orders_closed"] >= 1, "quotes cancelled by the venue were closed"
+            else:
+                assert first_reconcile["fills_synthesized"] >= 1, "fills made while the agent was dead"
+    finally:
+        await srv.stop()

@@ -28,7 +28,6 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_order ON events(order_id);
 """
-_FLUSH = "flush"
 KINDS = ("new", "ack", "reject", "fill", "cancel_request", "cancel_ack", "cancel_reject", "anomaly")
 
 
@@ -46,11 +45,8 @@ class Journal:
     def __init__(self, path: str | Path, batch: int = 512) -> None:
         self.path = str(path)
         self.batch = batch
-        self._q: queue.SimpleQueue[tuple[int, str, str, bytes | None] | str | None] = queue.SimpleQueue()
+        self._q: queue.SimpleQueue[tuple[int, str, str, bytes | None] | threading.Event | None] = queue.SimpleQueue()
         self._enc = msgspec.json.Encoder()
-        self._done = threading.Event()
-        self._idle = threading.Event()
-        self._idle.set()
         self.written = 0
         self.error: BaseException | None = None
         db = sqlite3.connect(self.path)
@@ -60,15 +56,14 @@ class Journal:
         self._thread.start()
 
     def record(self, kind: str, order_id: str, ts_ns: int, body: object = None) -> None:
-        """Queue one event; `body` is anything msgspec encodes (a Struct, an int, a str)."""
-        self._idle.clear()
+        """Queue one event (a lock-free put: no waiting); `body` is anything msgspec encodes."""
         self._q.put((ts_ns, kind, order_id, None if body is None else self._enc.encode(body)))
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until everything recorded so far is committed."""
-        self._idle.clear()
-        self._q.put(_FLUSH)
-        return self._idle.wait(timeout)
+        """Wait until everything recorded so far is committed (or the writer has failed)."""
+        done = threading.Event()
+        self._q.put(done)
+        return done.wait(timeout) and self.error is None
 
     def close(self) -> None:
         self._q.put(None)
@@ -83,13 +78,13 @@ class Journal:
                 item = self._q.get()
                 rows = []
                 stop = False
-                flush = False
+                flushes: list[threading.Event] = []
                 while True:
                     if item is None:
                         stop = True
-                    elif item is _FLUSH:
-                        flush = True
-                    elif isinstance(item, tuple):
+                    elif isinstance(item, threading.Event):
+                        flushes.append(item)
+                    else:
                         rows.append(item)
                     if len(rows) >= self.batch:
                         break
@@ -101,13 +96,12 @@ class Journal:
                     db.executemany("INSERT INTO events (ts_ns, kind, order_id, body) VALUES (?, ?, ?, ?)", rows)
                     db.commit()
                     self.written += len(rows)
-                if self._q.empty() or flush:
-                    self._idle.set()
+                for done in flushes:
+                    done.set()
                 if stop:
                     return
         except BaseException as e:  # surfaced to the runtime, which halts trading
             self.error = e
-            self._idle.set()
         finally:
             db.close()
 

@@ -1,0 +1,211 @@
+"""Tick-to-trade of the agent runtime.
+
+In-process: raw `book_update` bytes -> decode (msgspec) -> L2 book -> strategy (the quoter,
+which re-quotes on every update: one cancel and one order) -> OMS -> journal queue -> encode ->
+write on a real socket (a socketpair drained by a thread). Timed from before the decode to
+after the last write, per update, into an HdrHistogram.
+
+End to end on loopback: the venue in its own process; another client moves the book; the
+agent's quoter reacts; measured from the agent receiving the book_update to the ack of the
+order it sent in reaction. Prints JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import uvloop
+from hdrh.histogram import HdrHistogram
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from agenthft.model import Instrument, InstrumentKind, OrderType, Side
+from agenthft.oms import ClientOrder
+from agenthft.protocol import messages as pm
+from agenthft.runtime import GcPolicy, Journal, Runner
+from agenthft.strategies import Context, Strategy
+from bench import venue_latency
+from bench._common import emit
+
+PERP = Instrument("BTC-PERP", "BTC", "USDC", InstrumentKind.PERP, tick_size="0.1", lot_size="0.001")
+
+
+class Reactor(Strategy):
+    """One decision per book update: a new post-only bid 100 ticks under the best bid, written
+    first, then the cancel of the previous one. Its first write is the tick-to-trade."""
+
+    name = "reactor"
+
+    def __init__(self, market: str) -> None:
+        self.markets = (market,)
+        self.market = market
+        self.last: ClientOrder | None = None
+        self.best: int | None = None
+
+    def on_book(self, ctx: Context, market: str) -> None:
+        best = ctx.books[market].best_bid()
+        own = self.last.price if self.last is not None and self.last.live else None
+        changed, self.best = best != self.best, best
+        if best is None or not changed or best == own:  # react to others moving the touch
+            return
+        prev = self.last
+        self.last = ctx.submit(market, Side.BUY, 1, best - 100, OrderType.POST_ONLY)
+        if prev is not None and prev.live:
+            ctx.cancel(prev.order_id)
+
+
+class SocketSession:
+    """Stands in for WsSession: same send interface, writes to a real socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.connected = asyncio.Event()
+        self.connected.set()
+        self.reconnects = 0
+        self.rtt_ns = 0
+        self._encode = pm.encoder.encode
+
+    def send_msg(self, msg: Any) -> bool:
+        self.sock.sendall(self._encode(msg))
+        return True
+
+    def resubscribe(self, market: str) -> None:
+        pass
+
+
+def pct(h: HdrHistogram) -> dict[str, float]:
+    return {f"p{p}_us": round(h.get_value_at_percentile(p) / 1000, 2) for p in (50, 99, 99.9)}
+
+
+async def in_process(n: int, gc_disable: bool) -> dict[str, Any]:
+    a, b = socket.socketpair()
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+    sink = os.fork()  # a separate process reads the other end: no GIL shared with the writer
+    if sink == 0:
+        a.close()
+        total = 0
+        while data := b.recv(1 << 16):
+            total += len(data)
+        os._exit(0)
+    b.close()
+    drained = [0]
+    with tempfile.TemporaryDirectory() as tmp:
+        policy = GcPolicy(disable_in_hot_loop=gc_disable)
+        runner = Runner(
+            Reactor("BTC-PERP"),
+            "ws://x",
+            "http://x",
+            "k",
+            journal_path=Path(tmp) / "j.sqlite",
+            orders_per_s=1e9,
+            gc_policy=policy,
+        )
+        runner.instruments = {"BTC-PERP": PERP}
+        runner.oms.add_instrument(PERP)
+        from agenthft.book import L2Book
+
+        runner.books = {"BTC-PERP": L2Book("BTC-PERP")}
+        runner.session = SocketSession(a)  # type: ignore[assignment]
+        runner.journal = Journal(Path(tmp) / "j.sqlite")
+        decode = pm.server_decoder.decode
+        snap = pm.encoder.encode(
+            pm.BookSnapshot(
+                "BTC-PERP", 0, [(59990.0 - i, 1.0) for i in range(20)], [(60010.0 + i, 1.0) for i in range(20)], 0
+            )
+        )
+        runner.on_message(decode(snap), time.time_ns())
+        policy.after_warmup(time.time_ns())
+        # alternate the best bid between two prices: the reactor re-quotes on every update
+        frames = [
+            pm.encoder.encode(pm.BookUpdate("BTC-PERP", i + 1, [(59990.5, 1.0 if i % 2 == 0 else 0.0)], [], 0))
+            for i in range(n)
+        ]
+        h = HdrHistogram(1, 10_000_000_000, 3)
+        runner.telemetry.h["tick_to_trade"].reset()
+        for i, frame in enumerate(frames):
+            t0 = time.perf_counter_ns()
+            runner.on_message(decode(frame), time.time_ns())
+            h.record_value(time.perf_counter_ns() - t0)
+            for o in list(runner.oms.live.values()):  # the venue's acks, outside the timed path
+                if o.status.value == "pending_new":
+                    runner.oms.on_ack(o.order_id, 1, 0)
+                elif o.status.value == "pending_cancel":
+                    runner.oms.on_cancel_ack(o.order_id, 0)
+            if i % 64 == 0:
+                policy.maybe_collect(time.time_ns() + 10**9)  # quiet period between bursts
+        first = runner.telemetry.h["tick_to_trade"]
+        orders = first.get_total_count()
+        runner.journal.flush()
+        runner.journal.close()
+    a.close()
+    os.waitpid(sink, 0)
+    policy.restore()
+    return {
+        "updates": n,
+        "orders_sent": orders,
+        "gc": "off in the hot loop, young-gen collection every 64 updates" if gc_disable else "automatic",
+        "tick_to_first_order_written": pct(first),
+        "whole_update_incl_cancel": pct(h),
+    }
+
+
+async def end_to_end(ws_url: str, rest_url: str, keys: list[str], n: int) -> dict[str, Any]:
+    runner = Runner(Reactor("BTC-PERP"), ws_url, rest_url, keys[0], orders_per_s=1e6)
+    sent_by: dict[str, int] = {}
+    h = HdrHistogram(1, 10_000_000_000, 3)
+    submit = runner.submit
+
+    def traced_submit(*args: Any, **kw: Any) -> Any:
+        o = submit(*args, **kw)
+        if o is not None:
+            sent_by[o.order_id] = runner._recv_ns
+        return o
+
+    runner.submit = traced_submit  # type: ignore[method-assign]
+    on_message = runner.on_message
+
+    def traced_on_message(msg: Any, recv_ns: int) -> None:
+        on_message(msg, recv_ns)
+        if type(msg) is pm.OrderAck:
+            t = sent_by.pop(msg.order_id, 0)
+            if t:
+                h.record_value(recv_ns - t)
+
+    runner.on_message = traced_on_message  # type: ignore[method-assign]
+    await runner.start()
+    mover = await venue_latency.connect(ws_url, keys[1])
+    for i in range(n):  # another participant adds and removes a better bid: the reactor follows
+        mover.send(venue_latency.order(f"mv{i}", "buy", "59999.9"))
+        await asyncio.sleep(0.002)
+        mover.send(f'{{"type":"cancel","order_id":"mv{i}"}}'.encode())
+        await asyncio.sleep(0.002)
+    await asyncio.sleep(0.1)
+    await runner.stop()
+    return {"book_changes": 2 * n, "reactions_acked": h.get_total_count(), "book_change_to_ack": pct(h)}
+
+
+def main() -> None:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    n = int(args[0]) if args else 20_000
+    inproc = [uvloop.run(in_process(n, gc_disable)) for gc_disable in (False, True)]
+    proc, ws_url, rest_url = venue_latency.start_venue()
+    try:
+        keys = uvloop.run(venue_latency.register(rest_url, 2))
+        e2e = uvloop.run(end_to_end(ws_url, rest_url, keys, min(n // 10, 1000)))
+    finally:
+        proc.terminate()
+        proc.wait()
+    emit(
+        "tick_to_trade",
+        {"in_process": inproc, "goal_us": {"p50": 15, "p99": 50}, "article_expects_us": "1000-10000", "loopback": e2e},
+    )
+
+
+if __name__ == "__main__":
+    main()

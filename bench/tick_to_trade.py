@@ -94,7 +94,6 @@ async def in_process(n: int, gc_disable: bool) -> dict[str, Any]:
             total += len(data)
         os._exit(0)
     b.close()
-    drained = [0]
     with tempfile.TemporaryDirectory() as tmp:
         policy = GcPolicy(disable_in_hot_loop=gc_disable)
         runner = Runner(

@@ -1,5 +1,7 @@
 """The order manager, one lifecycle rule per test."""
 
+from pathlib import Path
+
 import pytest
 
 from agenthft.model import Instrument, InstrumentKind, OrderStatus, Side
@@ -134,3 +136,9 @@ def test_reconcile_synthesizes_missing_fills_closes_vanished_orders_and_adopts_o
 def test_transition_table_renders_for_the_docs():
     md = table_markdown()
     assert "| pending_new | partial_fill | partially_filled |" in md
+
+
+def test_docs_table_is_the_code_table():
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "oms.md").read_text()
+    inside = doc.split("<!-- table:begin -->")[1].split("<!-- table:end -->")[0].strip()
+    assert inside == table_markdown()

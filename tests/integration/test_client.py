@@ -20,9 +20,11 @@ from .conftest import SMALL, config
 async def test_rest_client_backs_off_on_429_and_succeeds():
     srv = await VenueServer(config()).start()
     try:
-        async with aiohttp.ClientSession() as http:
-            async with http.post(srv.rest_url + "/api/v1/register", json={"agent_id": "rc"}) as r:
-                key = (await r.json())["api_key"]
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(srv.rest_url + "/api/v1/register", json={"agent_id": "rc"}) as r,
+        ):
+            key = (await r.json())["api_key"]
         async with RestClient(srv.rest_url, key, max_retries=5) as rest:
             results = [await rest.balance() for _ in range(SMALL.rest_burst + 3)]
             assert len(results) == SMALL.rest_burst + 3 and rest.retries >= 1
@@ -38,9 +40,11 @@ class Watcher(Strategy):
 async def test_sequence_gap_resubscribes_and_resyncs(tmp_path: Path):
     srv = await VenueServer(config()).start()
     try:
-        async with aiohttp.ClientSession() as http:
-            async with http.post(srv.rest_url + "/api/v1/register", json={"agent_id": "gap"}) as r:
-                key = (await r.json())["api_key"]
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(srv.rest_url + "/api/v1/register", json={"agent_id": "gap"}) as r,
+        ):
+            key = (await r.json())["api_key"]
         runner = Runner(Watcher(), srv.ws_url, srv.rest_url, key)
         await runner.start()
         await asyncio.sleep(0.1)

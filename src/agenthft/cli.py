@@ -103,8 +103,11 @@ async def _serve_venues(args: argparse.Namespace) -> None:
                 ),
             )
         port = args.port + 2 * i if args.port else 0
-        srv = await VenueServer(cfg).start(args.host, port)
+        state = None if not args.state else args.state if len(configs) == 1 else f"{args.state}.{i}"
+        srv = await VenueServer(cfg, state).start(args.host, port)
         key, account, _ = srv.venue.register(f"sandbox-{i}")
+        if srv.venue.replayed:
+            print(f"  state      {state}: {srv.venue.replayed:,} commands replayed")
         servers.append(srv)
         print(f"venue {cfg.venue.name}: markets {', '.join(m.market for m in cfg.markets)}")
         print(f"  websocket  {srv.ws_url}")
@@ -201,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     venue.add_argument("--port", type=int, default=0, help="WebSocket port (REST on port+1); 0 = any free")
     venue.add_argument("--delay-us", type=float, help="inject this one-way delay (us), as a remote venue")
     venue.add_argument("--jitter-us", type=float, help="plus uniform jitter up to this (us)")
+    venue.add_argument("--state", help="SQLite command log: the venue survives a restart (default: in memory)")
     venue.set_defaults(func=cmd_venue)
 
     run = sub.add_parser("run", help="run a strategy against a venue; prints a JSON summary at exit")

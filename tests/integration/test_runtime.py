@@ -246,3 +246,79 @@ async def test_agent_sigkill_then_restart_from_journal(tmp_path: Path, cancel_on
                 assert first_reconcile["fills_synthesized"] >= 1, "fills made while the agent was dead"
     finally:
         await srv.stop()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _start_venue_process(port: int, state: Path) -> asyncio.subprocess.Process:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "agenthft.cli",
+        "venue",
+        "--port",
+        str(port),
+        "--state",
+        str(state),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    while b"sandbox" not in (line := await asyncio.wait_for(proc.stdout.readline(), 20)):
+        assert line, "venue exited"
+    return proc
+
+
+async def test_venue_process_killed_and_restarted_from_its_state(tmp_path: Path):
+    port = _free_port()
+    ws_url, rest_url = f"ws://127.0.0.1:{port}/trading", f"http://127.0.0.1:{port + 1}"
+    state, journal = tmp_path / "venue.sqlite", tmp_path / "agent.sqlite"
+    venue = await _start_venue_process(port, state)
+
+    class Srv:  # what the helpers above need of a server
+        rest_url = f"http://127.0.0.1:{port + 1}"
+
+    srv: Any = Srv()
+    try:
+        async with aiohttp.ClientSession() as http:
+            key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
+            runner = Runner(
+                quoter(),
+                ws_url,
+                rest_url,
+                key,
+                journal_path=journal,
+                session={"backoff_initial_s": 0.05, "backoff_max_s": 0.2},
+            )
+            await runner.start()
+            await hit(http, srv, taker, "sell", 3, "s")
+            await asyncio.sleep(0.2)
+            venue.kill()  # SIGKILL: no goodbye, no flush
+            await venue.wait()
+            await asyncio.sleep(0.3)
+            venue = await _start_venue_process(port, state)
+            await settle(lambda: _true(runner.session.connected.is_set() and len(runner.reconciles) >= 2), 20)  # type: ignore[union-attr]
+            assert runner.session.reconnects >= 1  # type: ignore[union-attr]
+            await asyncio.sleep(0.3)
+            await hit(http, srv, taker, "buy", 2, "b")  # the restarted venue still knows both keys
+            await asyncio.sleep(0.3)
+            runner.journal.flush()  # type: ignore[union-attr]
+            venue_fills = {f["fill_id"] for f in await get(http, srv, key, "/api/v1/fills")}
+            ids = Counter(f.fill_id for f in Journal.fills(journal))
+            assert venue_fills and set(ids) == venue_fills and all(n == 1 for n in ids.values())
+            assert runner.oms.seen_fills == venue_fills
+
+            async def same_open() -> bool:
+                return {o["order_id"] for o in await get(http, srv, key, "/api/v1/orders")} == set(runner.oms.live)
+
+            await settle(same_open)
+            await runner.stop()
+    finally:
+        venue.kill()
+        await venue.wait()

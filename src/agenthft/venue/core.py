@@ -29,10 +29,13 @@ from agenthft.matching import (
 )
 from agenthft.matching.accounts import CASH_DECIMALS
 from agenthft.model import GridError, Instrument, OrderType, find_instrument
+from agenthft.model import OrderType as _OrderType
+from agenthft.model import Side as _Side
 from agenthft.protocol import messages as pm
 from agenthft.ratelimit import TokenBucket
 from agenthft.venue.config import Tier, VenueConfig
 from agenthft.venue.keys import ApiKey, KeyStore
+from agenthft.venue.state import CommandLog
 
 CLOSE_POLICY = 1008
 _CASH = float(10**CASH_DECIMALS)
@@ -131,11 +134,43 @@ class _KeyLimits:
         self.rest = TokenBucket(tier.rest_per_min / 60.0, tier.rest_burst, now_ns)
 
 
+class LoggedEngine(MatchingEngine):
+    """The matching engine with every state-changing command appended to the venue's log."""
+
+    log: CommandLog | None = None
+
+    def submit(
+        self,
+        account: str,
+        order_id: str,
+        market: str,
+        side: _Side,
+        qty: int,
+        price: int | None = None,
+        order_type: _OrderType = _OrderType.LIMIT,
+        display_qty: int = 0,
+        ts_ns: int = 0,
+    ) -> Order | None:
+        if self.log is not None:
+            self.log.append("submit", account, order_id, market, side, qty, price, order_type, display_qty, ts_ns)
+        return super().submit(account, order_id, market, side, qty, price, order_type, display_qty, ts_ns)
+
+    def cancel(self, account: str, order_id: str, ts_ns: int = 0) -> bool:
+        if self.log is not None:
+            self.log.append("cancel", account, order_id, ts_ns)
+        return super().cancel(account, order_id, ts_ns)
+
+    def cancel_all(self, account: str, market: str | None = None, ts_ns: int = 0) -> int:
+        if self.log is not None:
+            self.log.append("cancel_all", account, market, ts_ns)
+        return super().cancel_all(account, market, ts_ns)
+
+
 class Venue:
-    def __init__(self, config: VenueConfig) -> None:
+    def __init__(self, config: VenueConfig, state_path: str | None = None) -> None:
         self.config = config
         self.settings = config.venue
-        self.engine = MatchingEngine(config.markets, config.engine)
+        self.engine = LoggedEngine(config.markets, config.engine)
         self.keys = KeyStore()
         self.views = {inst.market: MarketView(inst) for inst in config.markets}
         self.agents: dict[str, str] = {}  # agent_id -> account_id
@@ -147,6 +182,57 @@ class Venue:
         self._orders: dict[tuple[str, str], Order] = {}  # live orders, for history on completion
         self._enc = pm.encoder.encode
         self._dec = pm.client_decoder.decode
+        self.log: CommandLog | None = None
+        self.replayed = 0
+        if state_path is not None:
+            self.log = CommandLog(state_path)
+            self._replay(self.log)
+            self.engine.log = self.log
+
+    def _replay(self, log: CommandLog) -> None:
+        """Rebuild the venue from its command log (deterministic engine: exact state)."""
+        e = self.engine
+        commands = log.commands()
+        for kind, a in commands:
+            if kind == "register":
+                agent_id, account = a
+                self.agents[agent_id] = account
+                for asset, amount in self.config.sandbox.funds.items():
+                    e.deposit(account, asset, text_to_cash(amount))
+            elif kind == "key":
+                self.keys.restore(*a)
+            elif kind == "delete_key":
+                self.keys.delete(*a)
+            elif kind == "submit":
+                account, oid, market, side, qty, price, otype, display, ts = a
+                e.submit(account, oid, market, _Side(side), qty, price, _OrderType(otype), display, ts)
+            elif kind == "cancel":
+                e.cancel(*a)
+            elif kind == "cancel_all":
+                e.cancel_all(*a)
+            self._publish(0)  # no sessions yet: rebuilds fills and order history only
+        self.replayed = len(commands)
+
+    def log_key(self, key: ApiKey) -> None:
+        if self.log is not None:
+            self.log.append(
+                "key",
+                key.key_id,
+                key.account_id,
+                key.digest.hex(),
+                list(key.scopes),
+                key.tier,
+                key.label,
+                key.cancel_on_disconnect,
+                key.created_ns,
+            )
+
+    def delete_key(self, account_id: str, key_id: str) -> bool:
+        if not self.keys.delete(account_id, key_id):
+            return False
+        if self.log is not None:
+            self.log.append("delete_key", account_id, key_id)
+        return True
 
     # --- accounts and keys ---------------------------------------------------------------
     def register(self, agent_id: str, now_ns: int = 0) -> tuple[str, str, ApiKey]:
@@ -156,7 +242,10 @@ class Venue:
             account = self.agents[agent_id] = f"acc_{secrets.token_hex(5)}"
             for asset, amount in self.config.sandbox.funds.items():
                 self.engine.deposit(account, asset, text_to_cash(amount))
+            if self.log is not None:
+                self.log.append("register", agent_id, account)
         text, key = self.keys.create(account, tier=self.config.sandbox.tier, now_ns=now_ns)
+        self.log_key(key)
         return text, account, key
 
     def limits(self, key: ApiKey, now_ns: int) -> _KeyLimits:

@@ -79,6 +79,24 @@ class KeyStore:
         self._by_id[key_id] = rec
         return f"{PREFIX}_{key_id}_{secret}", rec
 
+    def restore(
+        self,
+        key_id: str,
+        account_id: str,
+        digest_hex: str,
+        scopes: list[str],
+        tier: str,
+        label: str,
+        cancel_on_disconnect: bool,
+        created_ns: int,
+    ) -> ApiKey:
+        """Re-create a key from the venue's command log (the secret itself is never stored)."""
+        rec = ApiKey(
+            key_id, account_id, bytes.fromhex(digest_hex), tuple(scopes), tier, label, cancel_on_disconnect, created_ns
+        )
+        self._by_id[key_id] = rec
+        return rec
+
     def authenticate(self, text: str) -> ApiKey | None:
         """The key record for `text`, or None. The secret is compared in constant time."""
         parts = text.split("_", 2)

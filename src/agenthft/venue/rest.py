@@ -142,6 +142,7 @@ async def create_key(request: web.Request) -> web.Response:
         )
     except ValueError as e:
         raise ApiError("bad_request", str(e)) from None
+    request.app[VENUE].log_key(rec)
     info = _key_info(rec)
     return _json(pr.NewKeyResult(**msgspec.structs.asdict(info), api_key=text))
 
@@ -153,7 +154,7 @@ async def list_keys(request: web.Request) -> web.Response:
 
 async def delete_key(request: web.Request) -> web.Response:
     key = _need(request, "trade")
-    if not request.app[VENUE].keys.delete(key.account_id, request.match_info["key_id"]):
+    if not request.app[VENUE].delete_key(key.account_id, request.match_info["key_id"]):
         raise ApiError("not_found", "no such key on this account")
     return _json({"deleted": request.match_info["key_id"]})
 

@@ -16,9 +16,9 @@ from agenthft.venue.ws import Delay, serve_ws
 class VenueServer:
     """A started venue. `ws_url` / `rest_url` say where; `stop()` closes both listeners."""
 
-    def __init__(self, config: VenueConfig) -> None:
+    def __init__(self, config: VenueConfig, state_path: str | None = None) -> None:
         self.config = config
-        self.venue = Venue(config)
+        self.venue = Venue(config, state_path)
         self.ws_url = ""
         self.rest_url = ""
         self._ws: asyncio.base_events.Server | None = None

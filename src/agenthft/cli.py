@@ -79,7 +79,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"  taker position {p['market']}: {p['size']} @ {p['avg_price']}, mark {p['mark_price']}, "
             f"unrealized {p['unrealized_pnl']:.4f}"
         )
-    return code
+    from agenthft.demo import agent_session
+
+    agent = uvloop.run(agent_session())
+    summary, tel = agent["summary"], agent["summary"]["telemetry"]
+    print("\nagent runtime (Runner + quoter, SQLite journal) on the embedded venue, a taker hitting it:")
+    print(
+        f"  fills {agent['venue_fills']}, position {summary['positions']}, realized {summary['realized']:.4f}, "
+        f"fees {summary['fees']:.4f} USDC (negative = rebates)"
+    )
+    print(
+        f"  socket dropped once mid-session: reconnects {summary['reconnects']}, "
+        f"reconciliations {len(summary['reconciles'])}"
+    )
+    print(f"  journal fills == venue fills, one to one: {agent['journal_matches_venue']}")
+    for name in ("tick_to_trade", "ack_rtt", "fill_latency"):
+        h = tel[name]
+        if h["count"]:
+            print(f"  {name:13} n={h['count']:<4} p50 {h['p50_us']:8.1f} us  p99 {h['p99_us']:8.1f} us")
+    return code if agent["journal_matches_venue"] else 1
 
 
 async def _serve_venues(args: argparse.Namespace) -> None:

@@ -3,12 +3,18 @@
 1. Rebuild books from every real capture and verify them against each capture's own oracle.
 2. Start the embedded venue, let a maker and a taker trade over WebSocket, and report the
    round trips (HdrHistogram), fills with fees and rebates, and the positions REST reports.
+3. Run the agent runtime (Runner + the quoter strategy, journal, telemetry) on that venue
+   while a taker trades against it, drop its socket once, and show that it reconnects,
+   reconciles, and agrees with the venue fill for fill.
 """
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -133,6 +139,68 @@ async def venue_session(n: int = 2000) -> dict[str, Any]:
             "taker_fees": sum(f["fee"] for f in fills),
             "maker_rebates": maker_fees,
             "positions": positions,
+        }
+    finally:
+        await server.stop()
+
+
+async def agent_session(rounds: int = 10) -> dict[str, Any]:
+    """The agent runtime quoting on the embedded venue, with a taker and one socket drop."""
+    from agenthft.runtime import Journal, Runner
+    from agenthft.strategies import Quoter
+
+    config = load_config()
+    config = msgspec.structs.replace(config, sandbox=msgspec.structs.replace(config.sandbox, tier="hft"))
+    server = await VenueServer(config).start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            journal = Path(tmp) / "agent.sqlite"
+            async with aiohttp.ClientSession() as http:
+                keys = []
+                for agent in ("demo-agent", "demo-taker"):
+                    async with http.post(server.rest_url + "/api/v1/register", json={"agent_id": agent}) as r:
+                        keys.append((await r.json())["api_key"])
+                runner = Runner(
+                    Quoter("BTC-PERP", "0.01", 3, "60000"),
+                    server.ws_url,
+                    server.rest_url,
+                    keys[0],
+                    journal_path=journal,
+                    session={"backoff_initial_s": 0.05},
+                )
+                await runner.start()
+                taker = {"Authorization": f"Bearer {keys[1]}"}
+                for i in range(rounds):
+                    body = {
+                        "market": "BTC-PERP",
+                        "side": "sell" if i % 3 else "buy",
+                        "type": "market",
+                        "qty": 0.004,
+                        "client_id": f"tk{i}",
+                    }
+                    async with http.post(server.rest_url + "/trading/orders", json=body, headers=taker) as r:
+                        await r.read()
+                    if i == rounds // 2:
+                        assert runner.session is not None
+                        runner.session.drop()  # a network fault mid-session
+                        for _ in range(100):
+                            if runner.session.connected.is_set() and len(runner.reconciles) > 1:
+                                break
+                            await asyncio.sleep(0.02)
+                    await asyncio.sleep(0.03)
+                await asyncio.sleep(0.2)
+                summary = runner.summary()
+                assert runner.journal is not None
+                runner.journal.flush()
+                headers = {"Authorization": f"Bearer {keys[0]}"}
+                async with http.get(server.rest_url + "/api/v1/fills", headers=headers) as r:
+                    venue_fills = {f["fill_id"] for f in await r.json()}
+                journal_fills = Counter(f.fill_id for f in Journal.fills(journal))
+                await runner.stop(cancel_orders=True)
+        return {
+            "summary": summary,
+            "venue_fills": len(venue_fills),
+            "journal_matches_venue": set(journal_fills) == venue_fills and all(n == 1 for n in journal_fills.values()),
         }
     finally:
         await server.stop()

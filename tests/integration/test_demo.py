@@ -9,3 +9,13 @@ async def test_demo_venue_session_trades_and_reports():
     assert (pos["market"], pos["size"]) == ("BTC-PERP", 0.2)
     assert pos["avg_price"] == 60009.5  # the mean of 60000..60019
     assert 0 < res["ack_us"][50] <= res["ack_us"][99]
+
+
+async def test_demo_agent_session_survives_a_drop_and_matches_the_venue():
+    from agenthft.demo import agent_session
+
+    res = await agent_session(rounds=6)
+    assert res["journal_matches_venue"] and res["venue_fills"] >= 1
+    s = res["summary"]
+    assert s["reconnects"] == 1 and len(s["reconciles"]) >= 2
+    assert s["telemetry"]["tick_to_trade"]["max_us"] < 1_000_000, "no order timed across the reconnect gap"

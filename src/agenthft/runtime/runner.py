@@ -185,6 +185,7 @@ class Runner:
             self._reconciling = asyncio.create_task(self.reconcile())
 
     def on_disconnected(self, session: WsSession, reason: str) -> None:
+        self._recv_ns = 0  # orders sent after reconnecting react to new messages, not to this gap
         for book in self.books.values():
             book.synced = False
         self._event("disconnected", reason)

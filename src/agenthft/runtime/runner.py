@@ -185,14 +185,19 @@ class Runner:
             self._reconciling = asyncio.create_task(self.reconcile())
 
     def on_disconnected(self, session: WsSession, reason: str) -> None:
-        self._recv_ns = 0  # orders sent after reconnecting react to new messages, not to this gap
         for book in self.books.values():
             book.synced = False
         self._event("disconnected", reason)
 
     def on_message(self, msg: pm.ServerMessage, recv_ns: int) -> None:
-        self._recv_ns = recv_ns
+        self._recv_ns = recv_ns  # tick-to-trade counts orders sent while handling this message
         self.now_ns = recv_ns
+        try:
+            self._handle(msg, recv_ns)
+        finally:
+            self._recv_ns = 0
+
+    def _handle(self, msg: pm.ServerMessage, recv_ns: int) -> None:
         oms = self.oms
         t = type(msg)
         j = self.journal

@@ -1,0 +1,303 @@
+"""Pre-trade risk: every control of the article's table, in code, with a reason for every no.
+
+Pure: the runtime calls it with the time (ns), books and the OMS. `check(...)` returns None
+(the order may go) or a `RiskEvent` saying which control denied it, with the measured value and
+the limit. Controls that trip change the state (ACTIVE -> REDUCING -> HALTED) and tell the runtime
+what to do (`pull`: cancel quotes on a market; `cancel_all`). Cancels always pass.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from enum import StrEnum
+
+import msgspec
+
+from agenthft.book import L2Book
+from agenthft.matching.accounts import CASH_DECIMALS, MarketMath
+from agenthft.model import Instrument, Side, to_scaled
+from agenthft.oms import OrderManager
+
+
+class RiskState(StrEnum):
+    ACTIVE = "active"
+    REDUCING = "reducing"  # only orders that reduce a position pass
+    HALTED = "halted"  # nothing but cancels
+
+
+class Reason(StrEnum):
+    KILL_SWITCH_REJECTS = "kill_switch_rejects"
+    PNL_KILL = "pnl_kill"
+    CIRCUIT_BREAKER = "circuit_breaker"
+    POSITION_LIMIT = "position_limit"
+    TOTAL_POSITION_LIMIT = "total_position_limit"
+    DAILY_LOSS = "daily_loss"
+    EXCHANGE_RATE_LIMIT = "exchange_rate_limit"
+    MANUAL_OVERRIDE = "manual_override"
+    STALE_DATA = "stale_data"
+    CONNECTION_LOST = "connection_lost"
+    RTT_LIMIT = "rtt_limit"
+    MAX_ORDER_NOTIONAL = "max_order_notional"
+    PRICE_BAND = "price_band"
+    MAX_OPEN_ORDERS = "max_open_orders"
+    HALTED = "halted"
+    REDUCE_ONLY = "reduce_only"
+
+
+class RiskConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Thresholds. Money in quote units (decimal strings), times in ms. 0 or "0" turns a control off."""
+
+    max_consecutive_rejects: int = 5
+    pnl_kill: str = "0"  # halt when realized + unrealized P&L <= -pnl_kill
+    reduce_at_loss: str = "0"  # go reduce-only when P&L <= -reduce_at_loss
+    daily_loss_limit: str = "0"  # realized + unrealized (fees included) loss that halts and cancels all
+    max_orders_per_s: int = 50  # circuit breaker: orders over this in any 1 s window are denied
+    position_limit: str = "0"  # |net notional| per market after the order
+    total_position_limit: str = "0"  # sum of |net notional| over markets after the order
+    stale_ms: float = 50.0  # market data older than this blocks new orders and pulls quotes
+    max_rtt_ms: float = 0.0  # ping RTT over this cancels everything and halts new orders until it recovers
+    max_order_notional: str = "0"
+    price_band_bps: int = 0  # limit price further than this from the mid is denied
+    max_open_orders: int = 0
+
+
+class RiskEvent(msgspec.Struct, frozen=True):
+    """A reason-coded decision: what tripped, the measured value, the limit, what was done."""
+
+    ts_ns: int
+    reason: Reason
+    action: str  # deny | halt | reduce | pull | cancel_all | throttle | resume
+    value: str
+    limit: str
+    market: str = ""
+
+    def __str__(self) -> str:
+        where = f" market={self.market}" if self.market else ""
+        return f"{self.reason.upper()}:{where} value={self.value} limit={self.limit} action={self.action}"
+
+
+def _cash(text: str) -> int:
+    return to_scaled(text, CASH_DECIMALS)
+
+
+def _fmt_cash(units: int) -> str:
+    return f"{units / 10**CASH_DECIMALS:.2f}"
+
+
+class RiskEngine:
+    def __init__(self, config: RiskConfig, instruments: list[Instrument] | None = None) -> None:
+        self.config = config
+        self.state = RiskState.ACTIVE
+        self.events: list[RiskEvent] = []
+        self.consecutive_rejects = 0
+        self.last_data_ns: dict[str, int] = {}
+        self.connected = True
+        self.rtt_ns = 0
+        self.backoff_until_ns = 0
+        self._sent: deque[int] = deque()
+        self._mult: dict[str, int] = {}
+        for inst in instruments or []:
+            self.add_instrument(inst)
+        c = config
+        self._pnl_kill, self._reduce_at = _cash(c.pnl_kill), _cash(c.reduce_at_loss)
+        self._daily = _cash(c.daily_loss_limit)
+        self._pos_limit, self._total_limit = _cash(c.position_limit), _cash(c.total_position_limit)
+        self._max_notional = _cash(c.max_order_notional)
+        self.pull: set[str] = set()  # markets whose quotes the runtime should cancel now
+        self.cancel_all_requested = False
+
+    def add_instrument(self, inst: Instrument) -> None:
+        self._mult[inst.market] = MarketMath(inst, "0").notional_mult
+
+    # --- state changes -----------------------------------------------------------------------
+    def _emit(self, ev: RiskEvent) -> RiskEvent:
+        self.events.append(ev)
+        return ev
+
+    def _trip(self, state: RiskState, ev: RiskEvent) -> RiskEvent:
+        order = [RiskState.ACTIVE, RiskState.REDUCING, RiskState.HALTED]
+        if order.index(state) > order.index(self.state):
+            self.state = state
+        if ev.action in ("halt", "cancel_all"):
+            self.cancel_all_requested = True
+        return self._emit(ev)
+
+    def manual_override(self, now_ns: int, source: str = "operator") -> RiskEvent:
+        """Cancel every open order and halt (CLI, SIGUSR1, a flag file, the control plane)."""
+        return self._trip(RiskState.HALTED, RiskEvent(now_ns, Reason.MANUAL_OVERRIDE, "cancel_all", source, "-"))
+
+    def resume(self, now_ns: int) -> RiskEvent:
+        """Back to ACTIVE (an operator's decision after a halt)."""
+        self.state = RiskState.ACTIVE
+        self.consecutive_rejects = 0
+        return self._emit(RiskEvent(now_ns, Reason.MANUAL_OVERRIDE, "resume", "-", "-"))
+
+    # --- inputs ---------------------------------------------------------------------------------
+    def on_ack(self, now_ns: int) -> None:
+        self.consecutive_rejects = 0
+
+    def on_reject(self, code: str, now_ns: int) -> RiskEvent | None:
+        """Count consecutive rejects; N in a row trips the kill switch. `rate_limited` is the
+        venue's rate limit: back off instead of counting it."""
+        if code == "rate_limited":
+            self.backoff_until_ns = max(self.backoff_until_ns, now_ns + 1_000_000_000)
+            return self._emit(RiskEvent(now_ns, Reason.EXCHANGE_RATE_LIMIT, "throttle", code, "retry after 1 s"))
+        self.consecutive_rejects += 1
+        n, limit = self.consecutive_rejects, self.config.max_consecutive_rejects
+        if limit and n >= limit and self.state is not RiskState.HALTED:
+            return self._trip(
+                RiskState.HALTED, RiskEvent(now_ns, Reason.KILL_SWITCH_REJECTS, "halt", str(n), str(limit))
+            )
+        return None
+
+    def on_retry_after(self, seconds: float, now_ns: int) -> None:
+        self.backoff_until_ns = max(self.backoff_until_ns, now_ns + int(seconds * 1e9))
+        self._emit(RiskEvent(now_ns, Reason.EXCHANGE_RATE_LIMIT, "throttle", "429", f"retry after {seconds:g} s"))
+
+    def on_pnl(self, realized: int, unrealized: int, now_ns: int) -> RiskEvent | None:
+        """P&L in cash units (fees included in `realized` by the caller). May trip."""
+        pnl = realized + unrealized
+        if self._daily and pnl <= -self._daily and self.state is not RiskState.HALTED:
+            return self._trip(
+                RiskState.HALTED,
+                RiskEvent(now_ns, Reason.DAILY_LOSS, "cancel_all", _fmt_cash(-pnl), _fmt_cash(self._daily)),
+            )
+        if self._pnl_kill and pnl <= -self._pnl_kill and self.state is not RiskState.HALTED:
+            return self._trip(
+                RiskState.HALTED, RiskEvent(now_ns, Reason.PNL_KILL, "halt", _fmt_cash(-pnl), _fmt_cash(self._pnl_kill))
+            )
+        if self._reduce_at and pnl <= -self._reduce_at and self.state is RiskState.ACTIVE:
+            return self._trip(
+                RiskState.REDUCING,
+                RiskEvent(now_ns, Reason.PNL_KILL, "reduce", _fmt_cash(-pnl), _fmt_cash(self._reduce_at)),
+            )
+        return None
+
+    def on_market_data(self, market: str, now_ns: int) -> None:
+        self.last_data_ns[market] = now_ns
+
+    def on_connection(self, up: bool, now_ns: int) -> RiskEvent | None:
+        self.connected = up
+        if not up:
+            self.cancel_all_requested = True
+            return self._emit(RiskEvent(now_ns, Reason.CONNECTION_LOST, "cancel_all", "down", "up"))
+        return None
+
+    def on_rtt(self, rtt_ns: int, now_ns: int) -> RiskEvent | None:
+        self.rtt_ns = rtt_ns
+        limit = self.config.max_rtt_ms
+        if limit and rtt_ns > limit * 1e6:
+            self.cancel_all_requested = True
+            return self._emit(
+                RiskEvent(now_ns, Reason.RTT_LIMIT, "cancel_all", f"{rtt_ns / 1e6:.3f}ms", f"{limit:g}ms")
+            )
+        return None
+
+    def stale_markets(self, now_ns: int) -> list[str]:
+        """Markets whose data is older than the threshold (their quotes should be pulled)."""
+        limit = self.config.stale_ms * 1e6
+        return [m for m, t in self.last_data_ns.items() if limit and now_ns - t > limit]
+
+    # --- the pre-trade check -----------------------------------------------------------------------
+    def check(
+        self, market: str, side: Side, qty: int, price: int | None, now_ns: int, book: L2Book | None, oms: OrderManager
+    ) -> RiskEvent | None:
+        """None if the order may go; else the event saying why not (also recorded)."""
+        c = self.config
+        deny = "deny"
+        if self.state is RiskState.HALTED:
+            return self._emit(RiskEvent(now_ns, Reason.HALTED, deny, self.state, "active", market))
+        if not self.connected:
+            return self._emit(RiskEvent(now_ns, Reason.CONNECTION_LOST, deny, "down", "up", market))
+        if now_ns < self.backoff_until_ns:
+            return self._emit(
+                RiskEvent(
+                    now_ns,
+                    Reason.EXCHANGE_RATE_LIMIT,
+                    deny,
+                    f"{(self.backoff_until_ns - now_ns) / 1e6:.0f}ms left",
+                    "0",
+                    market,
+                )
+            )
+        if c.max_rtt_ms and self.rtt_ns > c.max_rtt_ms * 1e6:
+            return self._emit(
+                RiskEvent(now_ns, Reason.RTT_LIMIT, deny, f"{self.rtt_ns / 1e6:.3f}ms", f"{c.max_rtt_ms:g}ms", market)
+            )
+        last = self.last_data_ns.get(market)
+        if c.stale_ms and (last is None or now_ns - last > c.stale_ms * 1e6):
+            age = "never" if last is None else f"{(now_ns - last) / 1e6:.1f}ms"
+            self.pull.add(market)
+            return self._emit(RiskEvent(now_ns, Reason.STALE_DATA, deny, age, f"{c.stale_ms:g}ms", market))
+        pos = oms.positions.get(market)
+        size = pos.size if pos else 0
+        reducing = (side is Side.SELL and size >= qty) or (side is Side.BUY and -size >= qty)
+        if self.state is RiskState.REDUCING and not reducing:
+            return self._emit(RiskEvent(now_ns, Reason.REDUCE_ONLY, deny, f"position {size}", "reduce only", market))
+        if c.max_orders_per_s:
+            w = self._sent
+            while w and now_ns - w[0] >= 1_000_000_000:
+                w.popleft()
+            if len(w) >= c.max_orders_per_s:
+                return self._emit(
+                    RiskEvent(
+                        now_ns, Reason.CIRCUIT_BREAKER, "throttle", str(len(w) + 1), f"{c.max_orders_per_s}/s", market
+                    )
+                )
+        if c.max_open_orders and len(oms.live) >= c.max_open_orders:
+            return self._emit(
+                RiskEvent(now_ns, Reason.MAX_OPEN_ORDERS, deny, str(len(oms.live) + 1), str(c.max_open_orders), market)
+            )
+        mid = book.mid() if book is not None else None
+        ref = price if price is not None else (None if mid is None else round(mid))
+        mult = self._mult[market]
+        if ref is not None:
+            notional = qty * ref * mult
+            if self._max_notional and notional > self._max_notional:
+                return self._emit(
+                    RiskEvent(
+                        now_ns,
+                        Reason.MAX_ORDER_NOTIONAL,
+                        deny,
+                        _fmt_cash(notional),
+                        _fmt_cash(self._max_notional),
+                        market,
+                    )
+                )
+            if c.price_band_bps and price is not None and mid is not None:
+                off_bps = abs(price - mid) * 10_000 / mid
+                if off_bps > c.price_band_bps:
+                    return self._emit(
+                        RiskEvent(
+                            now_ns, Reason.PRICE_BAND, deny, f"{off_bps:.1f}bps", f"{c.price_band_bps}bps", market
+                        )
+                    )
+            if not reducing and (self._pos_limit or self._total_limit):
+                open_same = sum(o.qty - o.filled for o in oms.live.values() if o.market == market and o.side is side)
+                after = abs(size + side.sign * (open_same + qty)) * ref * mult
+                if self._pos_limit and after > self._pos_limit:
+                    return self._emit(
+                        RiskEvent(
+                            now_ns, Reason.POSITION_LIMIT, deny, _fmt_cash(after), _fmt_cash(self._pos_limit), market
+                        )
+                    )
+                if self._total_limit:
+                    others = sum(
+                        abs(p.size) * ref * self._mult[m] if m == market else abs(p.cost)
+                        for m, p in oms.positions.items()
+                        if m != market
+                    )
+                    total = others + after
+                    if total > self._total_limit:
+                        return self._emit(
+                            RiskEvent(
+                                now_ns,
+                                Reason.TOTAL_POSITION_LIMIT,
+                                deny,
+                                _fmt_cash(total),
+                                _fmt_cash(self._total_limit),
+                                market,
+                            )
+                        )
+        self._sent.append(now_ns)
+        return None

@@ -1,0 +1,130 @@
+"""Each control trips exactly at its threshold and not before, and says why."""
+
+from agenthft.book import L2Book
+from agenthft.matching.accounts import CASH_DECIMALS
+from agenthft.model import Instrument, InstrumentKind, Side
+from agenthft.oms import OrderManager, VenueFill
+from agenthft.risk import Reason, RiskConfig, RiskEngine, RiskState
+
+PERP = Instrument("P", "BTC", "USDC", InstrumentKind.PERP, tick_size="1", lot_size="1")  # 1 lot x 1 tick = 1 USDC
+S = 1_000_000_000  # ns per second
+CASH = 10**CASH_DECIMALS
+
+
+def setup(**cfg) -> tuple[RiskEngine, OrderManager, L2Book]:
+    risk = RiskEngine(RiskConfig(**{"stale_ms": 0, "max_orders_per_s": 0, **cfg}), [PERP])
+    oms = OrderManager([PERP])
+    book = L2Book("P")
+    book.load_snapshot([(99, 5)], [(101, 5)])
+    return risk, oms, book
+
+
+def check(risk, oms, book, qty=1, price=100, side=Side.BUY, t=0):
+    return risk.check("P", side, qty, price, t, book, oms)
+
+
+def test_consecutive_rejects_trip_the_kill_switch_at_n():
+    risk, oms, book = setup(max_consecutive_rejects=3)
+    assert risk.on_reject("bad_price", 1) is None
+    assert risk.on_reject("bad_price", 2) is None
+    risk.on_ack(3)  # an ack resets the run
+    assert risk.on_reject("bad_price", 4) is None and risk.on_reject("bad_price", 5) is None
+    ev = risk.on_reject("bad_price", 6)
+    assert ev is not None and ev.reason is Reason.KILL_SWITCH_REJECTS and (ev.value, ev.limit) == ("3", "3")
+    assert risk.state is RiskState.HALTED and risk.cancel_all_requested
+    assert check(risk, oms, book).reason is Reason.HALTED
+
+
+def test_venue_rate_limit_backs_off_without_counting_as_a_reject():
+    risk, oms, book = setup(max_consecutive_rejects=1)
+    ev = risk.on_reject("rate_limited", 0)
+    assert ev is not None and ev.reason is Reason.EXCHANGE_RATE_LIMIT and risk.state is RiskState.ACTIVE
+    assert check(risk, oms, book, t=S - 1).reason is Reason.EXCHANGE_RATE_LIMIT
+    assert check(risk, oms, book, t=S) is None
+    risk.on_retry_after(2, 5 * S)
+    assert check(risk, oms, book, t=7 * S - 1) is not None and check(risk, oms, book, t=7 * S) is None
+
+
+def test_circuit_breaker_throttles_at_the_rate_with_a_reason():
+    risk, oms, book = setup(max_orders_per_s=3)
+    assert [check(risk, oms, book, t=i) for i in range(3)] == [None, None, None]
+    ev = check(risk, oms, book, t=3)
+    assert ev.reason is Reason.CIRCUIT_BREAKER and ev.action == "throttle" and (ev.value, ev.limit) == ("4", "3/s")
+    assert check(risk, oms, book, t=S) is None, "the window slides"
+
+
+def test_position_limit_denies_increasing_and_passes_reducing_orders():
+    risk, oms, book = setup(position_limit="500")
+    assert check(risk, oms, book, qty=5, price=100) is None  # exactly 500: allowed
+    ev = check(risk, oms, book, qty=6, price=100)
+    assert ev.reason is Reason.POSITION_LIMIT and (ev.value, ev.limit) == ("600.00", "500.00")
+    o = oms.new_order("P", Side.BUY, 5, 100)
+    oms.on_fill(VenueFill(o.order_id, 1, "P", Side.BUY, 5, 100, 0, 0), 0)
+    assert check(risk, oms, book, qty=1, price=100).reason is Reason.POSITION_LIMIT
+    assert check(risk, oms, book, qty=5, price=100, side=Side.SELL) is None, "reducing passes"
+    assert str(ev).startswith("POSITION_LIMIT: market=P value=600.00 limit=500.00")
+
+
+def test_open_orders_count_towards_the_position_limit():
+    risk, oms, book = setup(position_limit="500")
+    oms.new_order("P", Side.BUY, 4, 100)
+    assert check(risk, oms, book, qty=1) is None
+    assert check(risk, oms, book, qty=2).reason is Reason.POSITION_LIMIT
+
+
+def test_daily_loss_limit_halts_and_cancels_everything_at_the_limit():
+    risk, oms, book = setup(daily_loss_limit="100")
+    assert risk.on_pnl(-50 * CASH, -49 * CASH, 0) is None
+    ev = risk.on_pnl(-50 * CASH, -50 * CASH, 1)
+    assert ev.reason is Reason.DAILY_LOSS and ev.action == "cancel_all" and risk.state is RiskState.HALTED
+    assert risk.cancel_all_requested
+
+
+def test_pnl_threshold_goes_reduce_only_then_halts():
+    risk, oms, book = setup(reduce_at_loss="50", pnl_kill="80")
+    assert risk.on_pnl(-49 * CASH, 0, 0) is None
+    assert risk.on_pnl(-50 * CASH, 0, 1).action == "reduce" and risk.state is RiskState.REDUCING
+    assert check(risk, oms, book).reason is Reason.REDUCE_ONLY
+    assert risk.on_pnl(-80 * CASH, 0, 2).reason is Reason.PNL_KILL and risk.state is RiskState.HALTED
+
+
+def test_stale_data_blocks_orders_and_asks_to_pull_quotes():
+    risk, oms, book = setup(stale_ms=50)
+    assert check(risk, oms, book, t=0).reason is Reason.STALE_DATA, "no data yet"
+    risk.on_market_data("P", 0)
+    assert check(risk, oms, book, t=50_000_000) is None
+    ev = check(risk, oms, book, t=50_000_001)
+    assert ev.reason is Reason.STALE_DATA and ev.limit == "50ms" and "P" in risk.pull
+    assert risk.stale_markets(50_000_001) == ["P"]
+
+
+def test_connection_loss_and_rtt_over_threshold_cancel_everything():
+    risk, oms, book = setup(max_rtt_ms=2)
+    assert risk.on_rtt(2_000_000, 0) is None
+    ev = risk.on_rtt(2_000_001, 1)
+    assert ev.reason is Reason.RTT_LIMIT and risk.cancel_all_requested
+    assert check(risk, oms, book).reason is Reason.RTT_LIMIT
+    risk.on_rtt(1_000_000, 2)
+    assert check(risk, oms, book) is None, "RTT recovered"
+    assert risk.on_connection(False, 3).reason is Reason.CONNECTION_LOST
+    assert check(risk, oms, book).reason is Reason.CONNECTION_LOST
+
+
+def test_fat_finger_notional_price_band_and_open_orders():
+    risk, oms, book = setup(max_order_notional="1000", price_band_bps=500, max_open_orders=2)
+    assert check(risk, oms, book, qty=10, price=100) is None
+    assert check(risk, oms, book, qty=11, price=100).reason is Reason.MAX_ORDER_NOTIONAL
+    assert check(risk, oms, book, price=105) is None  # 500 bps from the mid of 100
+    assert check(risk, oms, book, price=106).reason is Reason.PRICE_BAND
+    oms.new_order("P", Side.BUY, 1, 100)
+    oms.new_order("P", Side.BUY, 1, 100)
+    assert check(risk, oms, book).reason is Reason.MAX_OPEN_ORDERS
+
+
+def test_manual_override_halts_and_resume_reactivates():
+    risk, oms, book = setup()
+    ev = risk.manual_override(5, "SIGUSR1")
+    assert ev.reason is Reason.MANUAL_OVERRIDE and ev.value == "SIGUSR1" and risk.cancel_all_requested
+    assert check(risk, oms, book).reason is Reason.HALTED
+    risk.resume(6)
+    assert check(risk, oms, book) is None

@@ -4,7 +4,7 @@ from agenthft.book import L2Book
 from agenthft.matching.accounts import CASH_DECIMALS
 from agenthft.model import Instrument, InstrumentKind, Side
 from agenthft.oms import OrderManager, VenueFill
-from agenthft.risk import Reason, RiskConfig, RiskEngine, RiskState
+from agenthft.risk import Reason, RiskConfig, RiskEngine, RiskEvent, RiskState
 
 PERP = Instrument("P", "BTC", "USDC", InstrumentKind.PERP, tick_size="1", lot_size="1")  # 1 lot x 1 tick = 1 USDC
 S = 1_000_000_000  # ns per second
@@ -17,6 +17,11 @@ def setup(**cfg) -> tuple[RiskEngine, OrderManager, L2Book]:
     book = L2Book("P")
     book.load_snapshot([(99, 5)], [(101, 5)])
     return risk, oms, book
+
+
+def must(ev: RiskEvent | None) -> RiskEvent:
+    assert ev is not None, "expected the control to trip"
+    return ev
 
 
 def check(risk, oms, book, qty=1, price=100, side=Side.BUY, t=0):
@@ -73,9 +78,9 @@ def test_open_orders_count_towards_the_position_limit():
 
 
 def test_daily_loss_limit_halts_and_cancels_everything_at_the_limit():
-    risk, oms, book = setup(daily_loss_limit="100")
+    risk, _, _ = setup(daily_loss_limit="100")
     assert risk.on_pnl(-50 * CASH, -49 * CASH, 0) is None
-    ev = risk.on_pnl(-50 * CASH, -50 * CASH, 1)
+    ev = must(risk.on_pnl(-50 * CASH, -50 * CASH, 1))
     assert ev.reason is Reason.DAILY_LOSS and ev.action == "cancel_all" and risk.state is RiskState.HALTED
     assert risk.cancel_all_requested
 
@@ -83,9 +88,9 @@ def test_daily_loss_limit_halts_and_cancels_everything_at_the_limit():
 def test_pnl_threshold_goes_reduce_only_then_halts():
     risk, oms, book = setup(reduce_at_loss="50", pnl_kill="80")
     assert risk.on_pnl(-49 * CASH, 0, 0) is None
-    assert risk.on_pnl(-50 * CASH, 0, 1).action == "reduce" and risk.state is RiskState.REDUCING
+    assert must(risk.on_pnl(-50 * CASH, 0, 1)).action == "reduce" and risk.state is RiskState.REDUCING
     assert check(risk, oms, book).reason is Reason.REDUCE_ONLY
-    assert risk.on_pnl(-80 * CASH, 0, 2).reason is Reason.PNL_KILL and risk.state is RiskState.HALTED
+    assert must(risk.on_pnl(-80 * CASH, 0, 2)).reason is Reason.PNL_KILL and risk.state is RiskState.HALTED
 
 
 def test_stale_data_blocks_orders_and_asks_to_pull_quotes():
@@ -101,12 +106,12 @@ def test_stale_data_blocks_orders_and_asks_to_pull_quotes():
 def test_connection_loss_and_rtt_over_threshold_cancel_everything():
     risk, oms, book = setup(max_rtt_ms=2)
     assert risk.on_rtt(2_000_000, 0) is None
-    ev = risk.on_rtt(2_000_001, 1)
+    ev = must(risk.on_rtt(2_000_001, 1))
     assert ev.reason is Reason.RTT_LIMIT and risk.cancel_all_requested
     assert check(risk, oms, book).reason is Reason.RTT_LIMIT
     risk.on_rtt(1_000_000, 2)
     assert check(risk, oms, book) is None, "RTT recovered"
-    assert risk.on_connection(False, 3).reason is Reason.CONNECTION_LOST
+    assert must(risk.on_connection(False, 3)).reason is Reason.CONNECTION_LOST
     assert check(risk, oms, book).reason is Reason.CONNECTION_LOST
 
 

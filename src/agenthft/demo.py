@@ -175,7 +175,7 @@ async def agent_session(rounds: int = 10) -> dict[str, Any]:
                         "market": "BTC-PERP",
                         "side": "sell" if i % 3 else "buy",
                         "type": "market",
-                        "qty": 0.004,
+                        "qty": 0.01,  # a whole quote: the agent re-quotes (a reaction, timed)
                         "client_id": f"tk{i}",
                     }
                     async with http.post(server.rest_url + "/trading/orders", json=body, headers=taker) as r:

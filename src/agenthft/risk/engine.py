@@ -54,7 +54,8 @@ class RiskConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_orders_per_s: int = 50  # circuit breaker: orders over this in any 1 s window are denied
     position_limit: str = "0"  # |net notional| per market after the order
     total_position_limit: str = "0"  # sum of |net notional| over markets after the order
-    stale_ms: float = 50.0  # market data older than this blocks new orders and pulls quotes
+    stale_ms: float = 50.0  # market data that arrives older than this (receive - venue time) blocks
+    # new orders on its market and pulls its quotes, until fresh data arrives
     max_rtt_ms: float = 0.0  # ping RTT over this cancels everything and halts new orders until it recovers
     max_order_notional: str = "0"
     price_band_bps: int = 0  # limit price further than this from the mid is denied
@@ -90,7 +91,7 @@ class RiskEngine:
         self.state = RiskState.ACTIVE
         self.events: list[RiskEvent] = []
         self.consecutive_rejects = 0
-        self.last_data_ns: dict[str, int] = {}
+        self.data_lag_ns: dict[str, int] = {}  # per market: receive time - venue time of the latest data
         self.connected = True
         self.rtt_ns = 0
         self.backoff_until_ns = 0
@@ -173,8 +174,10 @@ class RiskEngine:
             )
         return None
 
-    def on_market_data(self, market: str, now_ns: int) -> None:
-        self.last_data_ns[market] = now_ns
+    def on_market_data(self, market: str, data_ts_ns: int, recv_ns: int) -> None:
+        """Latest book message of `market`: stamped `data_ts_ns` by the venue, received at
+        `recv_ns`. A quiet book is not stale; a feed running behind is."""
+        self.data_lag_ns[market] = recv_ns - data_ts_ns
 
     def on_connection(self, up: bool, now_ns: int) -> RiskEvent | None:
         self.connected = up
@@ -194,9 +197,9 @@ class RiskEngine:
         return None
 
     def stale_markets(self, now_ns: int) -> list[str]:
-        """Markets whose data is older than the threshold (their quotes should be pulled)."""
+        """Markets whose latest data arrived older than the threshold (pull their quotes)."""
         limit = self.config.stale_ms * 1e6
-        return [m for m, t in self.last_data_ns.items() if limit and now_ns - t > limit]
+        return [m for m, lag in self.data_lag_ns.items() if limit and lag > limit]
 
     # --- the pre-trade check -----------------------------------------------------------------------
     def check(
@@ -224,9 +227,9 @@ class RiskEngine:
             return self._emit(
                 RiskEvent(now_ns, Reason.RTT_LIMIT, deny, f"{self.rtt_ns / 1e6:.3f}ms", f"{c.max_rtt_ms:g}ms", market)
             )
-        last = self.last_data_ns.get(market)
-        if c.stale_ms and (last is None or now_ns - last > c.stale_ms * 1e6):
-            age = "never" if last is None else f"{(now_ns - last) / 1e6:.1f}ms"
+        lag = self.data_lag_ns.get(market)
+        if c.stale_ms and (lag is None or lag > c.stale_ms * 1e6):
+            age = "no data" if lag is None else f"{lag / 1e6:.1f}ms"
             self.pull.add(market)
             return self._emit(RiskEvent(now_ns, Reason.STALE_DATA, deny, age, f"{c.stale_ms:g}ms", market))
         pos = oms.positions.get(market)

@@ -24,6 +24,7 @@ from agenthft.model import Instrument, InstrumentKind, OrderStatus, OrderType, S
 from agenthft.oms import ClientOrder, OrderManager, ReconcileReport, VenueFill, VenueOrder
 from agenthft.protocol import messages as pm
 from agenthft.ratelimit import TokenBucket
+from agenthft.risk import RiskConfig, RiskEngine, RiskEvent
 from agenthft.runtime.gcpolicy import GcPolicy
 from agenthft.runtime.journal import Journal, NewOrderRecord
 from agenthft.runtime.telemetry import Telemetry
@@ -59,6 +60,7 @@ class Runner:
         cpu: int | None = None,
         orders_per_s: float = 100.0,
         session: dict[str, Any] | None = None,
+        risk: RiskConfig | None = None,
     ) -> None:
         self.strategy = strategy
         self.ws_url, self.rest_url, self.api_key = ws_url, rest_url, api_key
@@ -68,6 +70,9 @@ class Runner:
         self.bucket = TokenBucket(orders_per_s, orders_per_s, time.time_ns())
         self.session_opts = session or {}
         self.telemetry = Telemetry()
+        self.risk = RiskEngine(risk or RiskConfig())
+        self.denied: list[RiskEvent] = []
+        self.started = False  # strategy hooks run only after on_start
         self.books: dict[str, L2Book] = {}
         self.instruments: dict[str, Instrument] = {}
         self.oms = OrderManager([], prefix="g", now_ns=time.time_ns())  # markets added in start()
@@ -93,6 +98,7 @@ class Runner:
         self.instruments = {m["market"]: instrument_from_rest(m) for m in markets}
         for inst in self.instruments.values():
             self.oms.add_instrument(inst)
+            self.risk.add_instrument(inst)
         if self.journal_path is not None:
             Journal.replay(self.journal_path, self.oms)
             self.journal = Journal(self.journal_path)
@@ -107,6 +113,7 @@ class Runner:
         self.gc_policy.after_warmup(time.time_ns())  # its deliberate full collection is not a pause
         self.telemetry.watch_gc()
         self.now_ns = time.time_ns()
+        self.started = True
         self.strategy.on_start(self)
 
     async def stop(self, cancel_orders: bool = False) -> None:
@@ -181,10 +188,13 @@ class Runner:
 
     # --- Handler (from the session) -----------------------------------------------------------
     def on_connected(self, session: WsSession) -> None:
+        self.risk.on_connection(True, time.time_ns())
         if self.rest is not None and session.reconnects:
             self._reconciling = asyncio.create_task(self.reconcile())
 
     def on_disconnected(self, session: WsSession, reason: str) -> None:
+        self._risk_event(self.risk.on_connection(False, time.time_ns()))
+        self.risk.cancel_all_requested = False  # nothing can be sent now; the venue's cancel-on-disconnect acts
         for book in self.books.values():
             book.synced = False
         self._event("disconnected", reason)
@@ -194,8 +204,35 @@ class Runner:
         self.now_ns = recv_ns
         try:
             self._handle(msg, recv_ns)
+            self._enforce(recv_ns)
         finally:
             self._recv_ns = 0
+
+    def _enforce(self, now_ns: int) -> None:
+        """Act on what risk asked for: cancel everything, or pull quotes on stale markets."""
+        risk = self.risk
+        if risk.cancel_all_requested:
+            risk.cancel_all_requested = False
+            if self.oms.live:
+                self.cancel_all()
+        stale = set(risk.stale_markets(now_ns)) | risk.pull
+        risk.pull.clear()
+        for market in stale:
+            for o in self.oms.open_orders(market):
+                self.cancel(o.order_id)
+
+    def _risk_event(self, ev: RiskEvent | None) -> None:
+        if ev is None:
+            return
+        if self.journal is not None:
+            self.journal.record("risk", "", ev.ts_ns, ev)
+        self._event("risk", ev)
+
+    def manual_override(self, source: str = "operator") -> None:
+        """Cancel every open order and halt (SIGUSR1, a flag file, the CLI, the control plane)."""
+        self._risk_event(self.risk.manual_override(time.time_ns(), source))
+        self.risk.cancel_all_requested = False
+        self.cancel_all()
 
     def _handle(self, msg: pm.ServerMessage, recv_ns: int) -> None:
         oms = self.oms
@@ -210,6 +247,7 @@ class Runner:
             pt, ql = inst.grid.price_to_ticks, inst.grid.qty_to_lots
             bids = [(pt(p), ql(q)) for p, q in msg.bids]
             asks = [(pt(p), ql(q)) for p, q in msg.asks]
+            self.risk.on_market_data(msg.market, msg.ts_ns, recv_ns)
             if t is pm.BookSnapshot:
                 book.load_snapshot(bids, asks, msg.seq)
             else:
@@ -224,7 +262,8 @@ class Runner:
                     return
                 except OutOfSync:
                     return
-            self.strategy.on_book(self, msg.market)
+            if self.started:
+                self.strategy.on_book(self, msg.market)
         elif t is pm.FillMsg:
             assert isinstance(msg, pm.FillMsg)
             inst = self.instruments[msg.market]
@@ -244,11 +283,14 @@ class Runner:
                 # venue's fill time -> our receive time (same host: one clock; remote: clock offset too)
                 self.telemetry.record("fill_latency", recv_ns - msg.ts_ns)
                 o = oms.orders[msg.order_id]
-                self.strategy.on_fill(self, o, fill)
+                self._check_pnl(recv_ns)
+                if self.started:
+                    self.strategy.on_fill(self, o, fill)
                 if not o.live:
                     self._done(o)
         elif t is pm.OrderAck:
             assert isinstance(msg, pm.OrderAck)
+            self.risk.on_ack(recv_ns)
             if oms.on_ack(msg.order_id, msg.venue_order_id, recv_ns) and j is not None:
                 j.record("ack", msg.order_id, recv_ns, msg.venue_order_id)
             sent = self._sent_ns.get(msg.order_id)
@@ -262,6 +304,7 @@ class Runner:
                 self._done(oms.orders[msg.order_id])
         elif t is pm.OrderReject:
             assert isinstance(msg, pm.OrderReject)
+            self._risk_event(self.risk.on_reject(msg.code, recv_ns))
             if oms.on_reject(msg.order_id, msg.code, recv_ns):
                 if j is not None:
                     j.record("reject", msg.order_id, recv_ns, msg.code)
@@ -279,11 +322,22 @@ class Runner:
             )
         elif t is pm.Pong and self.session is not None:
             self.telemetry.record("ping_rtt", self.session.rtt_ns)
+            self._risk_event(self.risk.on_rtt(self.session.rtt_ns, recv_ns))
         self.gc_policy.busy(recv_ns)
+
+    def _check_pnl(self, now_ns: int) -> None:
+        marks = {}
+        for m, b in self.books.items():
+            mid = b.mid()
+            if mid is not None:
+                marks[m] = round(mid)
+        realized, unrealized, fees = self.oms.pnl(marks)
+        self._risk_event(self.risk.on_pnl(realized - fees, unrealized, now_ns))
 
     def _done(self, o: ClientOrder) -> None:
         self._sent_ns.pop(o.order_id, None)
-        self.strategy.on_order_done(self, o)
+        if self.started:
+            self.strategy.on_order_done(self, o)
 
     def _event(self, kind: str, payload: Any) -> None:
         if self.on_event is not None:
@@ -299,6 +353,11 @@ class Runner:
         if self.halted or not session.connected.is_set():
             return None
         now = time.time_ns()
+        denied = self.risk.check(market, side, qty, price, now, self.books.get(market), oms)
+        if denied is not None:
+            self.denied.append(denied)
+            self._risk_event(denied)
+            return None
         if not self.bucket.take(now):
             self._event("throttled", market)
             return None
@@ -357,6 +416,8 @@ class Runner:
             "anomalies": [msgspec.to_builtins(a) for a in self.oms.anomalies[-20:]],
             "reconciles": [msgspec.to_builtins(r) for r in self.reconciles],
             "resyncs": self.resyncs,
+            "risk_state": self.risk.state.value,
+            "risk_events": [str(e) for e in self.risk.events[-20:]],
             "reconnects": self.session.reconnects if self.session else 0,
             "telemetry": self.telemetry.snapshot(),
         }

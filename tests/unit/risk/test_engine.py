@@ -96,11 +96,14 @@ def test_pnl_threshold_goes_reduce_only_then_halts():
 def test_stale_data_blocks_orders_and_asks_to_pull_quotes():
     risk, oms, book = setup(stale_ms=50)
     assert check(risk, oms, book, t=0).reason is Reason.STALE_DATA, "no data yet"
-    risk.on_market_data("P", 0)
-    assert check(risk, oms, book, t=50_000_000) is None
-    ev = check(risk, oms, book, t=50_000_001)
-    assert ev.reason is Reason.STALE_DATA and ev.limit == "50ms" and "P" in risk.pull
-    assert risk.stale_markets(50_000_001) == ["P"]
+    risk.on_market_data("P", data_ts_ns=0, recv_ns=50_000_000)  # arrived exactly 50 ms old
+    assert check(risk, oms, book, t=10 * S) is None, "a quiet book is not stale"
+    risk.on_market_data("P", data_ts_ns=S, recv_ns=S + 50_000_001)
+    ev = check(risk, oms, book, t=2 * S)
+    assert ev.reason is Reason.STALE_DATA and (ev.value, ev.limit) == ("50.0ms", "50ms") and "P" in risk.pull
+    assert risk.stale_markets(2 * S) == ["P"]
+    risk.on_market_data("P", data_ts_ns=3 * S, recv_ns=3 * S + 1_000)
+    assert check(risk, oms, book, t=3 * S) is None and risk.stale_markets(3 * S) == []
 
 
 def test_connection_loss_and_rtt_over_threshold_cancel_everything():

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agenthft.market.feeds import FORMATS, ReplayReport, shared_captures, verify_files
+from agenthft.risk import RiskConfig
 
 DEFAULT_DATA = Path("../shared/data")
 
@@ -154,6 +155,15 @@ def cmd_venue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _risk_config(path: str | None) -> RiskConfig | None:
+    """Risk thresholds from a TOML file (fields of RiskConfig), or None for the defaults."""
+    if not path:
+        return None
+    import tomllib
+
+    return msgspec.convert(tomllib.loads(Path(path).read_text()), RiskConfig)
+
+
 async def _run_agent(args: argparse.Namespace) -> dict[str, object]:
     import asyncio
     import signal
@@ -174,6 +184,7 @@ async def _run_agent(args: argparse.Namespace) -> dict[str, object]:
         gc_policy=GcPolicy(disable_in_hot_loop=args.gc_disable),
         cpu=args.cpu,
         orders_per_s=args.orders_per_s,
+        risk=_risk_config(args.risk),
     )
     await runner.start()
     print(f"running {strategy.name} on {args.market} at {args.venue}", file=sys.stderr, flush=True)
@@ -181,8 +192,20 @@ async def _run_agent(args: argparse.Namespace) -> dict[str, object]:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # manual override: cancel everything and halt, from a signal or a flag file
+    loop.add_signal_handler(signal.SIGUSR1, runner.manual_override, "SIGUSR1")
+
+    async def watch_halt_file(path: Path) -> None:
+        while not stop.is_set():
+            if path.exists() and runner.risk.state.value != "halted":
+                runner.manual_override(f"flag file {path}")
+            await asyncio.sleep(0.1)
+
+    watcher = asyncio.create_task(watch_halt_file(Path(args.halt_file))) if args.halt_file else None
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), args.duration) if args.duration else await stop.wait()
+    if watcher is not None:
+        watcher.cancel()
     summary = runner.summary()
     async with RestClient(args.rest, args.key) as rest:
         summary["venue_open_orders"] = sorted(o["order_id"] for o in await rest.open_orders())
@@ -241,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--gc-disable", action="store_true", help="no automatic GC in the hot loop")
     run.add_argument("--orders-per-s", type=float, default=100.0, help="client-side order rate (the key's limit)")
     run.add_argument("--cancel-on-exit", action="store_true", help="cancel open orders when stopping")
+    run.add_argument("--risk", help="risk thresholds (TOML, fields of RiskConfig; see docs/risk.md)")
+    run.add_argument("--halt-file", help="manual override: when this file exists, cancel everything and halt")
     run.set_defaults(func=cmd_run)
     return parser
 

@@ -304,3 +304,59 @@ class RiskEngine:
                         )
         self._sent.append(now_ns)
         return None
+
+
+#: What each reason means, which config field sets its threshold, and what happens when it trips.
+DOCS: dict[Reason, tuple[str, str, str]] = {
+    Reason.KILL_SWITCH_REJECTS: (
+        "max_consecutive_rejects",
+        "N venue rejects in a row (an ack resets)",
+        "halt + cancel all",
+    ),
+    Reason.PNL_KILL: (
+        "reduce_at_loss / pnl_kill",
+        "realized - fees + unrealized P&L at or below -threshold",
+        "reduce-only, then halt",
+    ),
+    Reason.CIRCUIT_BREAKER: ("max_orders_per_s", "orders in any 1 s window", "deny with reason (throttle)"),
+    Reason.POSITION_LIMIT: (
+        "position_limit",
+        "|net notional| of the market after the order (open orders count)",
+        "deny increasing orders; reducing pass",
+    ),
+    Reason.TOTAL_POSITION_LIMIT: (
+        "total_position_limit",
+        "sum of |net notional| over markets after the order",
+        "deny increasing orders",
+    ),
+    Reason.DAILY_LOSS: ("daily_loss_limit", "realized - fees + unrealized loss", "halt + cancel all"),
+    Reason.EXCHANGE_RATE_LIMIT: (
+        "(venue)",
+        "a rate_limited reject or a 429 Retry-After",
+        "deny until the backoff ends",
+    ),
+    Reason.MANUAL_OVERRIDE: ("(operator)", "Runner.manual_override: API, SIGUSR1, --halt-file", "cancel all + halt"),
+    Reason.STALE_DATA: (
+        "stale_ms",
+        "receive time - venue time of the market's latest book data, or none yet",
+        "deny on that market + pull its quotes",
+    ),
+    Reason.CONNECTION_LOST: ("(session)", "the WebSocket dropped", "deny; the venue's cancel-on-disconnect acts"),
+    Reason.RTT_LIMIT: ("max_rtt_ms", "ping round trip", "cancel all; deny until RTT recovers"),
+    Reason.MAX_ORDER_NOTIONAL: ("max_order_notional", "price x qty of the order", "deny"),
+    Reason.PRICE_BAND: ("price_band_bps", "distance of the limit price from the mid", "deny"),
+    Reason.MAX_OPEN_ORDERS: ("max_open_orders", "live orders including this one", "deny"),
+    Reason.HALTED: ("(state)", "any order while HALTED", "deny (cancels always pass)"),
+    Reason.REDUCE_ONLY: ("(state)", "an increasing order while REDUCING", "deny"),
+}
+
+
+def table_markdown() -> str:
+    """docs/risk.md's table, from the enum and the config defaults."""
+    defaults = msgspec.structs.asdict(RiskConfig())
+    rows = ["| reason code | threshold (config field, default) | measured value | action |", "|---|---|---|---|"]
+    for reason in Reason:
+        field, measured, action = DOCS[reason]
+        default = "; ".join(f"{f.strip()} = {defaults[f.strip()]!r}" for f in field.split("/") if f.strip() in defaults)
+        rows.append(f"| `{reason.value}` | {default or field} | {measured} | {action} |")
+    return "\n".join(rows)

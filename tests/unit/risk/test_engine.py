@@ -136,3 +136,14 @@ def test_manual_override_halts_and_resume_reactivates():
     assert check(risk, oms, book).reason is Reason.HALTED
     risk.resume(6)
     assert check(risk, oms, book) is None
+
+
+def test_docs_table_is_generated_from_the_reason_enum():
+    from pathlib import Path
+
+    from agenthft.risk.engine import DOCS, table_markdown
+
+    assert set(DOCS) == set(Reason), "every reason code is documented"
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "risk.md").read_text()
+    inside = doc.split("<!-- table:begin -->")[1].split("<!-- table:end -->")[0].strip()
+    assert inside == table_markdown()

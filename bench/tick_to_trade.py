@@ -28,11 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from agenthft.model import Instrument, InstrumentKind, OrderType, Side
 from agenthft.oms import ClientOrder
 from agenthft.protocol import messages as pm
+from agenthft.risk import RiskConfig
 from agenthft.runtime import GcPolicy, Journal, Runner
 from agenthft.strategies import Context, Strategy
 from bench import venue_latency
 from bench._common import emit
 
+#: Risk stays on (every check runs); only the circuit breaker's rate is set above the bench's rate.
+BENCH_RISK = RiskConfig(max_orders_per_s=10**9)
 PERP = Instrument("BTC-PERP", "BTC", "USDC", InstrumentKind.PERP, tick_size="0.1", lot_size="0.001")
 
 
@@ -104,9 +107,11 @@ async def in_process(n: int, gc_disable: bool) -> dict[str, Any]:
             journal_path=Path(tmp) / "j.sqlite",
             orders_per_s=1e9,
             gc_policy=policy,
+            risk=BENCH_RISK,
         )
         runner.instruments = {"BTC-PERP": PERP}
         runner.oms.add_instrument(PERP)
+        runner.risk.add_instrument(PERP)
         from agenthft.book import L2Book
 
         runner.books = {"BTC-PERP": L2Book("BTC-PERP")}
@@ -119,17 +124,21 @@ async def in_process(n: int, gc_disable: bool) -> dict[str, Any]:
             )
         )
         runner.on_message(decode(snap), time.time_ns())
+        runner.started = True  # what Runner.start() does before the strategy may act
         policy.after_warmup(time.time_ns())
-        # alternate the best bid between two prices: the reactor re-quotes on every update
-        frames = [
-            pm.encoder.encode(pm.BookUpdate("BTC-PERP", i + 1, [(59990.5, 1.0 if i % 2 == 0 else 0.0)], [], 0))
-            for i in range(n)
-        ]
+
+        # alternate the best bid between two prices: the reactor re-quotes on every update; each
+        # frame carries a fresh venue timestamp (risk's stale-data guard is on, as in production)
+        def frame(i: int) -> bytes:
+            level = [(59990.5, 1.0 if i % 2 == 0 else 0.0)]
+            return pm.encoder.encode(pm.BookUpdate("BTC-PERP", i + 1, level, [], time.time_ns()))
+
         h = HdrHistogram(1, 10_000_000_000, 3)
         runner.telemetry.h["tick_to_trade"].reset()
-        for i, frame in enumerate(frames):
+        for i in range(n):
+            raw = frame(i)  # encoded outside the timed path
             t0 = time.perf_counter_ns()
-            runner.on_message(decode(frame), time.time_ns())
+            runner.on_message(decode(raw), time.time_ns())
             h.record_value(time.perf_counter_ns() - t0)
             for o in list(runner.oms.live.values()):  # the venue's acks, outside the timed path
                 if o.status.value == "pending_new":
@@ -140,6 +149,8 @@ async def in_process(n: int, gc_disable: bool) -> dict[str, Any]:
                 policy.maybe_collect(time.time_ns() + 10**9)  # quiet period between bursts
         first = runner.telemetry.h["tick_to_trade"]
         orders = first.get_total_count()
+        if not orders:
+            raise RuntimeError(f"no order was sent; risk said: {[str(e) for e in runner.denied[:3]]}")
         runner.journal.flush()
         runner.journal.close()
     a.close()
@@ -155,7 +166,7 @@ async def in_process(n: int, gc_disable: bool) -> dict[str, Any]:
 
 
 async def end_to_end(ws_url: str, rest_url: str, keys: list[str], n: int) -> dict[str, Any]:
-    runner = Runner(Reactor("BTC-PERP"), ws_url, rest_url, keys[0], orders_per_s=1e6)
+    runner = Runner(Reactor("BTC-PERP"), ws_url, rest_url, keys[0], orders_per_s=1e6, risk=BENCH_RISK)
     sent_by: dict[str, int] = {}
     h = HdrHistogram(1, 10_000_000_000, 3)
     submit = runner.submit

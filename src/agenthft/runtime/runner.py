@@ -264,6 +264,8 @@ class Runner:
                     return
             if self.started:
                 self.strategy.on_book(self, msg.market)
+            if self.oms.positions:  # marks moved: unrealized P&L feeds the loss limits (after the reaction)
+                self._check_pnl(recv_ns)
         elif t is pm.FillMsg:
             assert isinstance(msg, pm.FillMsg)
             inst = self.instruments[msg.market]

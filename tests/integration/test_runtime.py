@@ -20,7 +20,7 @@ from agenthft.runtime import Journal, Runner
 from agenthft.strategies import Quoter
 from agenthft.venue import VenueServer
 
-from .conftest import config
+from .conftest import Venue, config
 
 
 async def register(http: aiohttp.ClientSession, srv: VenueServer, agent: str) -> str:
@@ -80,105 +80,89 @@ def quoter() -> Quoter:
     return Quoter("BTC-PERP", "0.005", 3, "60000")
 
 
-async def test_runner_quotes_fills_and_matches_the_venue(tmp_path: Path):
-    srv = await VenueServer(config()).start()
-    try:
-        async with aiohttp.ClientSession() as http:
-            key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
-            runner = Runner(quoter(), srv.ws_url, srv.rest_url, key, journal_path=tmp_path / "j.sqlite")
-            await runner.start()
-            book = await get(http, srv, key, "/api/v1/book/BTC-PERP")
-            assert book["bids"] == [[59999.7, 0.005]] and book["asks"] == [[60000.3, 0.005]]
-            await hit(http, srv, taker, "sell", 4, "s")
-            await hit(http, srv, taker, "buy", 2, "b")
-            await asyncio.sleep(0.2)
-            await assert_integrity(http, srv, key, runner, tmp_path / "j.sqlite")
-            assert len(runner.oms.seen_fills) >= 6
-            snap = runner.telemetry.snapshot()
-            assert snap["ack_rtt"]["count"] > 0 and snap["tick_to_trade"]["count"] > 0
-            await runner.stop()
-    finally:
-        await srv.stop()
+async def test_runner_quotes_fills_and_matches_the_venue(tmp_path: Path, venue: Venue):
+    srv, http = venue.server, venue.http
+    key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
+    runner = Runner(quoter(), srv.ws_url, srv.rest_url, key, journal_path=tmp_path / "j.sqlite")
+    await runner.start()
+    book = await get(http, srv, key, "/api/v1/book/BTC-PERP")
+    assert book["bids"] == [[59999.7, 0.005]] and book["asks"] == [[60000.3, 0.005]]
+    await hit(http, srv, taker, "sell", 4, "s")
+    await hit(http, srv, taker, "buy", 2, "b")
+    await asyncio.sleep(0.2)
+    await assert_integrity(http, srv, key, runner, tmp_path / "j.sqlite")
+    assert len(runner.oms.seen_fills) >= 6
+    snap = runner.telemetry.snapshot()
+    assert snap["ack_rtt"]["count"] > 0 and snap["tick_to_trade"]["count"] > 0
+    await runner.stop()
 
 
-async def test_socket_dropped_mid_order_then_reconciled(tmp_path: Path):
-    srv = await VenueServer(config()).start()
-    try:
-        async with aiohttp.ClientSession() as http:
-            key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
-            runner = Runner(
-                quoter(),
-                srv.ws_url,
-                srv.rest_url,
-                key,
-                journal_path=tmp_path / "j.sqlite",
-                session={"backoff_initial_s": 0.02},
-            )
-            await runner.start()
-            await hit(http, srv, taker, "sell", 2, "s")
-            o = runner.submit("BTC-PERP", Side.BUY, 1, 500000)
-            assert o is not None
-            runner.session.drop()  # type: ignore[union-attr]  # cut right after writing the order
-            await settle(lambda: _true(runner.session.connected.is_set() and len(runner.reconciles) >= 2))  # type: ignore[union-attr]
-            await asyncio.sleep(0.2)
-            assert runner.oms.orders[o.order_id].status.is_terminal, "cancelled by the venue or never arrived"
-            await hit(http, srv, taker, "buy", 2, "b")
-            await asyncio.sleep(0.2)
-            await assert_integrity(http, srv, key, runner, tmp_path / "j.sqlite")
-            await runner.stop()
-    finally:
-        await srv.stop()
+async def test_socket_dropped_mid_order_then_reconciled(tmp_path: Path, venue: Venue):
+    srv, http = venue.server, venue.http
+    key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
+    runner = Runner(
+        quoter(),
+        srv.ws_url,
+        srv.rest_url,
+        key,
+        journal_path=tmp_path / "j.sqlite",
+        session={"backoff_initial_s": 0.02},
+    )
+    await runner.start()
+    await hit(http, srv, taker, "sell", 2, "s")
+    o = runner.submit("BTC-PERP", Side.BUY, 1, 500000)
+    assert o is not None
+    runner.session.drop()  # type: ignore[union-attr]  # cut right after writing the order
+    await settle(lambda: _true(runner.session.connected.is_set() and len(runner.reconciles) >= 2))  # type: ignore[union-attr]
+    await asyncio.sleep(0.2)
+    assert runner.oms.orders[o.order_id].status.is_terminal, "cancelled by the venue or never arrived"
+    await hit(http, srv, taker, "buy", 2, "b")
+    await asyncio.sleep(0.2)
+    await assert_integrity(http, srv, key, runner, tmp_path / "j.sqlite")
+    await runner.stop()
 
 
 async def _true(v: bool) -> bool:
     return v
 
 
-async def test_venue_gateway_restart_reconnects_and_reconciles(tmp_path: Path):
-    srv = await VenueServer(config()).start()
-    try:
-        async with aiohttp.ClientSession() as http:
-            key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
-            runner = Runner(
-                quoter(),
-                srv.ws_url,
-                srv.rest_url,
-                key,
-                journal_path=tmp_path / "j.sqlite",
-                session={"backoff_initial_s": 0.05},
-            )
-            await runner.start()
-            await hit(http, srv, taker, "sell", 2, "s")
-            await srv.restart_ws(down_s=0.3)
-            await settle(lambda: _true(runner.session.connected.is_set() and len(runner.reconciles) >= 2))  # type: ignore[union-attr]
-            assert runner.session.reconnects >= 1  # type: ignore[union-attr]
-            await asyncio.sleep(0.2)
-            await hit(http, srv, taker, "buy", 2, "b")
-            await asyncio.sleep(0.2)
-            await assert_integrity(http, srv, key, runner, tmp_path / "j.sqlite")
-            await runner.stop()
-    finally:
-        await srv.stop()
+async def test_venue_gateway_restart_reconnects_and_reconciles(tmp_path: Path, venue: Venue):
+    srv, http = venue.server, venue.http
+    key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
+    runner = Runner(
+        quoter(),
+        srv.ws_url,
+        srv.rest_url,
+        key,
+        journal_path=tmp_path / "j.sqlite",
+        session={"backoff_initial_s": 0.05},
+    )
+    await runner.start()
+    await hit(http, srv, taker, "sell", 2, "s")
+    await srv.restart_ws(down_s=0.3)
+    await settle(lambda: _true(runner.session.connected.is_set() and len(runner.reconciles) >= 2))  # type: ignore[union-attr]
+    assert runner.session.reconnects >= 1  # type: ignore[union-attr]
+    await asyncio.sleep(0.2)
+    await hit(http, srv, taker, "buy", 2, "b")
+    await asyncio.sleep(0.2)
+    await assert_integrity(http, srv, key, runner, tmp_path / "j.sqlite")
+    await runner.stop()
 
 
-async def test_latency_spike_leaves_state_consistent(tmp_path: Path):
-    srv = await VenueServer(config()).start()
-    try:
-        async with aiohttp.ClientSession() as http:
-            key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
-            runner = Runner(quoter(), srv.ws_url, srv.rest_url, key, journal_path=tmp_path / "j.sqlite")
-            await runner.start()
-            srv.delay.delay_s = 0.15  # a 150 ms one-way spike
-            await hit(http, srv, taker, "sell", 3, "s")
-            srv.delay.delay_s = 0.0
-            await asyncio.sleep(0.6)
-            await hit(http, srv, taker, "buy", 2, "b")
-            await asyncio.sleep(0.3)
-            await assert_integrity(http, srv, key, runner, tmp_path / "j.sqlite")
-            assert runner.telemetry.snapshot()["ack_rtt"]["max_us"] >= 150_000, "the spike is visible in telemetry"
-            await runner.stop()
-    finally:
-        await srv.stop()
+async def test_latency_spike_leaves_state_consistent(tmp_path: Path, venue: Venue):
+    srv, http = venue.server, venue.http
+    key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
+    runner = Runner(quoter(), srv.ws_url, srv.rest_url, key, journal_path=tmp_path / "j.sqlite")
+    await runner.start()
+    srv.delay.delay_s = 0.15  # a 150 ms one-way spike
+    await hit(http, srv, taker, "sell", 3, "s")
+    srv.delay.delay_s = 0.0
+    await asyncio.sleep(0.6)
+    await hit(http, srv, taker, "buy", 2, "b")
+    await asyncio.sleep(0.3)
+    await assert_integrity(http, srv, key, runner, tmp_path / "j.sqlite")
+    assert runner.telemetry.snapshot()["ack_rtt"]["max_us"] >= 150_000, "the spike is visible in telemetry"
+    await runner.stop()
 
 
 @pytest.mark.parametrize("cancel_on_disconnect", [True, False])

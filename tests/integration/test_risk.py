@@ -277,7 +277,7 @@ async def test_rtt_over_threshold_and_connection_loss_cancel_and_block(venue: Ve
         srv.rest_url,
         key,
         risk=RiskConfig(stale_ms=1000, max_rtt_ms=5),
-        session={"ping_interval_s": 0.1, "backoff_initial_s": 0.05},
+        session={"ping_interval_s": 0.1, "backoff_initial_s": 2.0},  # stays down while we look,
     )
     await runner.start()
     account = srv.venue.keys.authenticate(key).account_id  # type: ignore[union-attr]

@@ -1,0 +1,36 @@
+"""The latent fair value the simulated participants trade around: a seeded random walk in
+integer ticks with occasional jumps. Pure and deterministic for a given seed."""
+
+from __future__ import annotations
+
+import math
+import random
+
+
+class FairValue:
+    """`vol_ticks` is the standard deviation of one second's move, in ticks; jumps arrive at
+    `jump_rate` per second with a size drawn from +-`jump_ticks`."""
+
+    def __init__(
+        self, start: int, vol_ticks: float, jump_rate: float = 0.0, jump_ticks: int = 0, seed: int = 1
+    ) -> None:
+        self.value = start
+        self.vol = vol_ticks
+        self.jump_rate = jump_rate
+        self.jump_ticks = jump_ticks
+        self._rng = random.Random(seed)
+        self._frac = 0.0  # sub-tick drift carried between steps, so small steps still move
+        self.jumps: list[tuple[int, int]] = []  # (ns, size) for ground truth
+
+    def step(self, dt_ns: int, now_ns: int) -> int:
+        dt = dt_ns / 1e9
+        move = self._rng.gauss(0.0, self.vol * math.sqrt(dt)) + self._frac
+        whole = int(move)
+        self._frac = move - whole
+        self.value += whole
+        if self.jump_rate and self._rng.random() < self.jump_rate * dt:
+            size = self._rng.choice((-1, 1)) * self._rng.randint(max(1, self.jump_ticks // 2), self.jump_ticks)
+            self.value += size
+            self.jumps.append((now_ns, size))
+        self.value = max(1, self.value)
+        return self.value

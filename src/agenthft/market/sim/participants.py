@@ -1,0 +1,159 @@
+"""Simulated participants. Each acts through the matching engine's own order API, as any
+account would; manipulators write ground-truth labels of what they did."""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from agenthft.model import OrderType, Side
+
+if TYPE_CHECKING:
+    from agenthft.market.sim.simulation import Simulation
+
+
+class Episode(msgspec.Struct, frozen=True):
+    """A labelled manipulation: what, where, which orders, when (ns)."""
+
+    kind: str  # spoof | iceberg
+    market: str
+    account: str
+    order_ids: list[str]
+    start_ns: int
+    end_ns: int
+    side: Side
+
+
+class Participant:
+    """Acts every `interval_ns` (with jitter); `act` returns nothing, effects go to the engine."""
+
+    def __init__(self, account: str, market: str, interval_ns: int, seed: int) -> None:
+        self.account = account
+        self.market = market
+        self.interval_ns = interval_ns
+        self.rng = random.Random(seed)
+        self._n = 0
+
+    def next_id(self, prefix: str) -> str:
+        self._n += 1
+        return f"{prefix}{self._n}"
+
+    def next_time(self, now_ns: int) -> int:
+        return now_ns + max(1, int(self.rng.expovariate(1 / self.interval_ns)))
+
+    def act(self, sim: Simulation, now_ns: int) -> None:
+        raise NotImplementedError
+
+
+class MarketMaker(Participant):
+    """Quotes `levels` a side around the fair value, `half_spread` ticks from it, and
+    re-quotes when the fair value moves."""
+
+    def __init__(
+        self,
+        account: str,
+        market: str,
+        half_spread: int,
+        size: int,
+        levels: int = 3,
+        interval_ns: int = 2_000_000,
+        seed: int = 1,
+    ) -> None:
+        super().__init__(account, market, interval_ns, seed)
+        self.half_spread, self.size, self.levels = half_spread, size, levels
+        self.quoted_at: int | None = None
+        self.live: list[str] = []
+
+    def act(self, sim: Simulation, now_ns: int) -> None:
+        fair = sim.fair_for(self, now_ns)
+        if fair == self.quoted_at:
+            return
+        e = sim.engine
+        for oid in self.live:
+            e.cancel(self.account, oid, now_ns)
+        self.live = []
+        book = e.markets[self.market]
+        for i in range(self.levels):
+            for side, price in ((Side.BUY, fair - self.half_spread - i), (Side.SELL, fair + self.half_spread + i)):
+                # after a jump, others' stale quotes may sit where ours would go: quote one tick
+                # inside their touch rather than leave our side empty
+                if side is Side.BUY:
+                    other = book.asks.best_price()
+                    price = price if other is None else min(price, other - 1 - i)
+                else:
+                    other = book.bids.best_price()
+                    price = price if other is None else max(price, other + 1 + i)
+                oid = self.next_id("mm")
+                if e.submit(
+                    self.account, oid, self.market, side, self.size, max(1, price), OrderType.POST_ONLY, 0, now_ns
+                ):
+                    self.live.append(oid)
+        self.quoted_at = fair
+
+
+class NoiseTaker(Participant):
+    """Random-side IOC orders that cross the spread: uninformed flow."""
+
+    def __init__(self, account: str, market: str, max_size: int, interval_ns: int = 20_000_000, seed: int = 2) -> None:
+        super().__init__(account, market, interval_ns, seed)
+        self.max_size = max_size
+
+    def act(self, sim: Simulation, now_ns: int) -> None:
+        side = Side.BUY if self.rng.random() < 0.5 else Side.SELL
+        qty = self.rng.randint(1, self.max_size)
+        sim.engine.submit(self.account, self.next_id("nz"), self.market, side, qty, None, OrderType.MARKET, 0, now_ns)
+
+
+class Spoofer(Participant):
+    """Places a large order a few ticks behind the touch and cancels it 10-50 ms later."""
+
+    def __init__(self, account: str, market: str, size: int, interval_ns: int = 200_000_000, seed: int = 3) -> None:
+        super().__init__(account, market, interval_ns, seed)
+        self.size = size
+
+    def act(self, sim: Simulation, now_ns: int) -> None:
+        e = sim.engine
+        side = Side.BUY if self.rng.random() < 0.5 else Side.SELL
+        book = e.markets[self.market]
+        touch = (book.bids if side is Side.BUY else book.asks).best_price()
+        if touch is None:
+            return
+        price = touch - 2 if side is Side.BUY else touch + 2
+        oid = self.next_id("sp")
+        if e.submit(self.account, oid, self.market, side, self.size, max(1, price), OrderType.POST_ONLY, 0, now_ns):
+            life = self.rng.randint(10_000_000, 50_000_000)
+            sim.at(now_ns + life, lambda t: self._cancel(sim, oid, side, now_ns, t))
+
+    def _cancel(self, sim: Simulation, oid: str, side: Side, start: int, now_ns: int) -> None:
+        sim.engine.cancel(self.account, oid, now_ns)
+        sim.labels.append(Episode("spoof", self.market, self.account, [oid], start, now_ns, side))
+
+
+class Iceberg(Participant):
+    """Works a large order at the touch showing only `display` of `total`."""
+
+    def __init__(
+        self, account: str, market: str, total: int, display: int, interval_ns: int = 500_000_000, seed: int = 4
+    ) -> None:
+        super().__init__(account, market, interval_ns, seed)
+        self.total, self.display = total, display
+        self.live: tuple[str, Side, int] | None = None
+
+    def act(self, sim: Simulation, now_ns: int) -> None:
+        e = sim.engine
+        if self.live is not None:
+            oid, side, start = self.live
+            if e.order(self.account, oid) is not None:
+                return  # still working
+            sim.labels.append(Episode("iceberg", self.market, self.account, [oid], start, now_ns, side))
+            self.live = None
+        side = Side.BUY if self.rng.random() < 0.5 else Side.SELL
+        book = e.markets[self.market]
+        touch = (book.bids if side is Side.BUY else book.asks).best_price()
+        if touch is None:
+            return
+        oid = self.next_id("ice")
+        if e.submit(self.account, oid, self.market, side, self.total, touch, OrderType.LIMIT, self.display, now_ns):
+            self.live = (oid, side, now_ns)

@@ -1,0 +1,94 @@
+"""Statistical tests of the simulated market (seeded, so each is deterministic)."""
+
+import msgspec
+
+from agenthft.book import L2Book
+from agenthft.market.sim import FairValue, Iceberg, MarketMaker, NoiseTaker, Simulation, Spoofer
+from agenthft.matching import Accepted, BookDelta, Cancelled
+from agenthft.model import Instrument, InstrumentKind
+
+P = Instrument("BTC-PERP", "BTC", "USDC", InstrumentKind.PERP, tick_size="0.1", lot_size="0.001")
+S = 1_000_000_000
+
+
+def sim(seed: int = 7) -> Simulation:
+    fv = FairValue(600000, vol_ticks=20, jump_rate=0.2, jump_ticks=30, seed=seed)
+    return Simulation(
+        [P],
+        {"BTC-PERP": fv},
+        [
+            MarketMaker("mm1", "BTC-PERP", 2, 10, seed=seed + 1),
+            MarketMaker("mm2", "BTC-PERP", 3, 20, seed=seed + 2),
+            NoiseTaker("nz", "BTC-PERP", 8, seed=seed + 3),
+            Spoofer("sp", "BTC-PERP", 500, seed=seed + 4),
+            Iceberg("ice", "BTC-PERP", 200, 10, seed=seed + 5),
+        ],
+    )
+
+
+def replay_tops(s: Simulation) -> list[tuple[int, int | None, int | None]]:
+    """(ts, best bid, best ask) after every book delta, rebuilt from the event stream."""
+    book = L2Book("BTC-PERP")
+    book.load_snapshot([], [], 0)
+    out = []
+    for ev in s.events:
+        if isinstance(ev, BookDelta):
+            book.apply(ev.bids, ev.asks, ev.book_seq)
+            out.append((ev.ts_ns, book.best_bid(), book.best_ask()))
+    return out
+
+
+def test_spread_is_positive_whenever_both_sides_are_quoted():
+    s = sim()
+    s.run(10 * S)
+    tops = replay_tops(s)
+    two_sided = [(b, a) for _, b, a in tops if b is not None and a is not None]
+    assert len(two_sided) > 1000
+    assert all(a > b for b, a in two_sided), "the book never crosses"
+    # the book as it stands after everything at each instant (not mid-way through a re-quote)
+    by_time = {t: (b, a) for t, b, a in tops}
+    both = sum(1 for b, a in by_time.values() if b is not None and a is not None)
+    # makers' post-only re-quotes are rejected when a jump makes them cross a stale quote,
+    # so a side can be empty until their next action
+    assert both / len(by_time) > 0.95, "almost always two-sided"
+
+
+def test_the_mid_follows_the_fair_value():
+    s = sim()
+    samples = []
+    for k in range(1, 101):
+        s.run(k * S // 10)
+        bid, ask = s.engine.markets["BTC-PERP"].bids.best_price(), s.engine.markets["BTC-PERP"].asks.best_price()
+        if bid is not None and ask is not None:
+            samples.append(((bid + ask) / 2, s.fair["BTC-PERP"].value))
+    assert len(samples) >= 90
+    deviation = sorted(abs(m - f) for m, f in samples)
+    assert deviation[len(deviation) // 2] <= 5, "median |mid - fair| within 5 ticks"
+    moved = max(f for _, f in samples) - min(f for _, f in samples)
+    assert moved > 20, "the fair value actually moved, so following it means something"
+
+
+def test_same_seed_same_events_byte_for_byte():
+    a, b = sim(3), sim(3)
+    a.run(2 * S)
+    b.run(2 * S)
+    assert msgspec.json.encode(a.events) == msgspec.json.encode(b.events)
+    c = sim(4)
+    c.run(2 * S)
+    assert msgspec.json.encode(c.events) != msgspec.json.encode(a.events)
+
+
+def test_each_spoof_label_matches_real_order_events_in_the_engine_stream():
+    s = sim()
+    s.run(10 * S)
+    spoofs = [ep for ep in s.labels if ep.kind == "spoof"]
+    assert len(spoofs) >= 20
+    accepted = {(e.account, e.order_id): e for e in s.events if isinstance(e, Accepted)}
+    cancelled = {(e.account, e.order_id): e for e in s.events if isinstance(e, Cancelled)}
+    for ep in spoofs:
+        (oid,) = ep.order_ids
+        acc, can = accepted[(ep.account, oid)], cancelled.get((ep.account, oid))
+        assert acc.ts_ns == ep.start_ns and acc.side is ep.side
+        assert acc.qty == 500, "large relative to the makers' 10-20 lots"
+        if can is not None:  # it may have been filled before the cancel
+            assert can.ts_ns == ep.end_ns and 10_000_000 <= can.ts_ns - acc.ts_ns <= 50_000_000

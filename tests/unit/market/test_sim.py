@@ -92,3 +92,58 @@ def test_each_spoof_label_matches_real_order_events_in_the_engine_stream():
         assert acc.qty == 500, "large relative to the makers' 10-20 lots"
         if can is not None:  # it may have been filled before the cancel
             assert can.ts_ns == ep.end_ns and 10_000_000 <= can.ts_ns - acc.ts_ns <= 50_000_000
+
+
+def manipulated(seed: int = 11) -> Simulation:
+    from agenthft.market.sim import Absorber, CascadeBeforeDrop, InformedTrader
+
+    fv = FairValue(600000, vol_ticks=10, seed=seed)
+    return Simulation(
+        [P],
+        {"BTC-PERP": fv},
+        [
+            MarketMaker("mm1", "BTC-PERP", 2, 10, seed=seed + 1),
+            MarketMaker("mm2", "BTC-PERP", 3, 20, seed=seed + 2),
+            NoiseTaker("nz", "BTC-PERP", 8, seed=seed + 3),
+            InformedTrader("inf", "BTC-PERP", edge=3, size=5, seed=seed + 4),
+            CascadeBeforeDrop("cc", "BTC-PERP", n=5, size=30, drop=40, seed=seed + 5),
+            Absorber("ab", "BTC-PERP", size=2000, seed=seed + 6),
+            Spoofer("sp", "BTC-PERP", 500, seed=seed + 7),
+            Iceberg("ice", "BTC-PERP", 60, 5, seed=seed + 8),
+        ],
+    )
+
+
+def test_every_label_kind_appears_and_matches_engine_events(tmp_path):
+    from agenthft.market.sim import Episode
+
+    s = manipulated()
+    s.run(20 * S)
+    kinds = {ep.kind for ep in s.labels}
+    assert kinds == {"spoof", "iceberg", "cancel_cascade", "absorption"}
+    accepted = {(e.account, e.order_id): e for e in s.events if isinstance(e, Accepted)}
+    cancels = {(e.account, e.order_id): e for e in s.events if isinstance(e, Cancelled)}
+    for ep in s.labels:
+        for oid in ep.order_ids:
+            assert (ep.account, oid) in accepted, ep
+        if ep.kind == "cancel_cascade":
+            times = sorted(cancels[(ep.account, oid)].ts_ns for oid in ep.order_ids if (ep.account, oid) in cancels)
+            assert times and times[-1] < ep.end_ns, "the cancels come before the drop"
+            assert ep.end_ns in {t for t, size in s.fair["BTC-PERP"].jumps if size < 0}, "a drop follows"
+        if ep.kind == "absorption":
+            assert ep.end_ns - ep.start_ns >= 500_000_000 and accepted[(ep.account, ep.order_ids[0])].qty == 2000
+        if ep.kind == "iceberg":
+            assert accepted[(ep.account, ep.order_ids[0])].display_qty == 5
+    n = s.write_labels(str(tmp_path / "labels.jsonl"))
+    lines = (tmp_path / "labels.jsonl").read_bytes().splitlines()
+    assert n == len(lines) == len(s.labels)
+    assert msgspec.json.decode(lines[0], type=Episode) == s.labels[0]
+
+
+def test_the_informed_trader_trades_in_a_market_with_drops():
+    s = manipulated()
+    s.run(20 * S)
+    drops = [t for t, size in s.fair["BTC-PERP"].jumps if size < 0]
+    assert drops
+    informed = [e for e in s.events if getattr(e, "account", None) == "inf" and type(e).__name__ == "Fill"]
+    assert informed, "the informed trader trades"

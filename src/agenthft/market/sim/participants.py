@@ -4,6 +4,7 @@ account would; manipulators write ground-truth labels of what they did."""
 from __future__ import annotations
 
 import random
+from functools import partial
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -157,3 +158,107 @@ class Iceberg(Participant):
         oid = self.next_id("ice")
         if e.submit(self.account, oid, self.market, side, self.total, touch, OrderType.LIMIT, self.display, now_ns):
             self.live = (oid, side, now_ns)
+
+
+class InformedTrader(Participant):
+    """Sees the fair value and takes liquidity when the touch is `edge` ticks or more away from it."""
+
+    def __init__(
+        self, account: str, market: str, edge: int, size: int, interval_ns: int = 50_000_000, seed: int = 5
+    ) -> None:
+        super().__init__(account, market, interval_ns, seed)
+        self.edge, self.size = edge, size
+
+    def act(self, sim: Simulation, now_ns: int) -> None:
+        fair = sim.fair_for(self, now_ns)
+        book = sim.engine.markets[self.market]
+        ask, bid = book.asks.best_price(), book.bids.best_price()
+        if ask is not None and fair - ask >= self.edge:
+            sim.engine.submit(
+                self.account, self.next_id("in"), self.market, Side.BUY, self.size, fair, OrderType.IOC, 0, now_ns
+            )
+        elif bid is not None and bid - fair >= self.edge:
+            sim.engine.submit(
+                self.account, self.next_id("in"), self.market, Side.SELL, self.size, fair, OrderType.IOC, 0, now_ns
+            )
+
+
+class CascadeBeforeDrop(Participant):
+    """Rests `n` bids at the touch, then pulls them one by one over 100-200 ms, after which the
+    fair value drops by `drop` ticks: the pattern "cancel cascade at the best bid, price drop
+    imminent". Labelled with the cancelled order ids, the cascade's span and the drop time."""
+
+    def __init__(
+        self, account: str, market: str, n: int, size: int, drop: int, interval_ns: int = 2_000_000_000, seed: int = 6
+    ) -> None:
+        super().__init__(account, market, interval_ns, seed)
+        self.n, self.size, self.drop = n, size, drop
+        self.busy = False
+
+    def act(self, sim: Simulation, now_ns: int) -> None:
+        if self.busy:
+            return
+        book = sim.engine.markets[self.market]
+        bid = book.bids.best_price()
+        if bid is None:
+            return
+        ids = []
+        for _ in range(self.n):
+            oid = self.next_id("cc")
+            if sim.engine.submit(
+                self.account, oid, self.market, Side.BUY, self.size, bid, OrderType.POST_ONLY, 0, now_ns
+            ):
+                ids.append(oid)
+        if not ids:
+            return
+        self.busy = True
+        start = now_ns + self.rng.randint(50_000_000, 150_000_000)
+        span = self.rng.randint(100_000_000, 200_000_000)
+        step = span // len(ids)
+        for k, oid in enumerate(ids):
+            sim.at(start + k * step, partial(self._pull, sim, oid))
+        drop_at = start + span + 1
+        sim.at(drop_at, lambda t: self._drop(sim, ids, start, t))
+
+    def _pull(self, sim: Simulation, oid: str, now_ns: int) -> None:
+        sim.engine.cancel(self.account, oid, now_ns)
+
+    def _drop(self, sim: Simulation, ids: list[str], start: int, now_ns: int) -> None:
+        fv = sim.fair[self.market]
+        fv.value = max(1, fv.value - self.drop)
+        fv.jumps.append((now_ns, -self.drop))
+        sim.labels.append(Episode("cancel_cascade", self.market, self.account, ids, start, now_ns, Side.BUY))
+        self.busy = False
+
+
+class Absorber(Participant):
+    """A large bid at the touch that stays for `hold_ns` and soaks up sells."""
+
+    def __init__(
+        self,
+        account: str,
+        market: str,
+        size: int,
+        hold_ns: int = 800_000_000,
+        interval_ns: int = 3_000_000_000,
+        seed: int = 7,
+    ) -> None:
+        super().__init__(account, market, interval_ns, seed)
+        self.size, self.hold_ns = size, hold_ns
+        self.busy = False
+
+    def act(self, sim: Simulation, now_ns: int) -> None:
+        if self.busy:
+            return
+        bid = sim.engine.markets[self.market].bids.best_price()
+        if bid is None:
+            return
+        oid = self.next_id("ab")
+        if sim.engine.submit(self.account, oid, self.market, Side.BUY, self.size, bid, OrderType.POST_ONLY, 0, now_ns):
+            self.busy = True
+            sim.at(now_ns + self.hold_ns, lambda t: self._end(sim, oid, now_ns, t))
+
+    def _end(self, sim: Simulation, oid: str, start: int, now_ns: int) -> None:
+        sim.engine.cancel(self.account, oid, now_ns)
+        sim.labels.append(Episode("absorption", self.market, self.account, [oid], start, now_ns, Side.BUY))
+        self.busy = False

@@ -6,6 +6,8 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable
 
+import msgspec
+
 from agenthft.market.sim.fair import FairValue
 from agenthft.market.sim.participants import Episode, Participant
 from agenthft.matching import EngineConfig, Event, MatchingEngine, text_to_cash
@@ -49,6 +51,14 @@ class Simulation:
 
     def fair_for(self, p: Participant, now_ns: int) -> int:
         return self.fair[p.market].value
+
+    def write_labels(self, path: str) -> int:
+        """Write the labelled episodes as JSON lines; returns how many."""
+        enc = msgspec.json.Encoder()
+        with open(path, "wb") as f:
+            for ep in self.labels:
+                f.write(enc.encode(ep) + b"\n")
+        return len(self.labels)
 
     def run(self, until_ns: int, keep_events: bool = True) -> None:
         while self._queue and self._queue[0][0] <= until_ns:

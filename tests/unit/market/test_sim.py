@@ -147,3 +147,41 @@ def test_the_informed_trader_trades_in_a_market_with_drops():
     assert drops
     informed = [e for e in s.events if getattr(e, "account", None) == "inf" and type(e).__name__ == "Fill"]
     assert informed, "the informed trader trades"
+
+
+def test_lead_lag_shows_as_a_cross_correlation_peak_at_the_configured_lag():
+    spot = Instrument("BTC-USDC", "BTC", "USDC", InstrumentKind.SPOT, tick_size="0.1", lot_size="0.001")
+    fv = FairValue(600000, vol_ticks=60, seed=21)  # one underlying, two markets
+    lag_ms = 10
+    s = Simulation(
+        [spot, P],
+        {"BTC-USDC": fv, "BTC-PERP": fv},
+        [
+            MarketMaker("spot-mm", "BTC-USDC", 1, 10, interval_ns=500_000, seed=1),
+            MarketMaker("perp-mm", "BTC-PERP", 1, 10, interval_ns=500_000, seed=2, lag_ns=lag_ms * 1_000_000),
+            NoiseTaker("nz1", "BTC-USDC", 3, seed=3),
+            NoiseTaker("nz2", "BTC-PERP", 3, seed=4),
+        ],
+    )
+    mids: dict[str, list[float]] = {"BTC-USDC": [], "BTC-PERP": []}
+    for ms in range(1, 4001):
+        s.run(ms * 1_000_000, keep_events=False)
+        for m in mids:
+            book = s.engine.markets[m]
+            b, a = book.bids.best_price(), book.asks.best_price()
+            mids[m].append((b + a) / 2 if b is not None and a is not None else mids[m][-1] if mids[m] else 600000)
+    d_spot = [y - x for x, y in zip(mids["BTC-USDC"], mids["BTC-USDC"][1:], strict=False)]
+    d_perp = [y - x for x, y in zip(mids["BTC-PERP"], mids["BTC-PERP"][1:], strict=False)]
+
+    def corr(k: int) -> float:
+        xs, ys = d_spot[: len(d_spot) - k], d_perp[k:]
+        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+        cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+        vx = sum((x - mx) ** 2 for x in xs) ** 0.5
+        vy = sum((y - my) ** 2 for y in ys) ** 0.5
+        return cov / (vx * vy)
+
+    scores = {k: corr(k) for k in range(0, 31)}
+    peak = max(scores, key=lambda k: scores[k])
+    assert abs(peak - lag_ms) <= 2, f"peak at {peak} ms, configured {lag_ms} ms: {scores}"
+    assert scores[peak] > 3 * abs(scores[0]), "the lagged relation dominates the simultaneous one"

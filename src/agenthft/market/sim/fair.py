@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import random
+from bisect import bisect_right
+from collections import deque
 
 
 class FairValue:
@@ -21,6 +23,8 @@ class FairValue:
         self._rng = random.Random(seed)
         self._frac = 0.0  # sub-tick drift carried between steps, so small steps still move
         self.jumps: list[tuple[int, int]] = []  # (ns, size) for ground truth
+        self._times: deque[int] = deque([0], maxlen=100_000)  # recent history, for lagged views
+        self._values: deque[int] = deque([start], maxlen=100_000)
 
     def step(self, dt_ns: int, now_ns: int) -> int:
         dt = dt_ns / 1e9
@@ -33,4 +37,15 @@ class FairValue:
             self.value += size
             self.jumps.append((now_ns, size))
         self.value = max(1, self.value)
+        self.record(now_ns)
         return self.value
+
+    def record(self, now_ns: int) -> None:
+        if self._values[-1] != self.value:
+            self._times.append(now_ns)
+            self._values.append(self.value)
+
+    def value_at(self, t_ns: int) -> int:
+        """The fair value as it was at `t_ns` (within the kept history)."""
+        i = bisect_right(self._times, t_ns) - 1
+        return self._values[max(0, i)]

@@ -30,6 +30,8 @@ class Episode(msgspec.Struct, frozen=True):
 class Participant:
     """Acts every `interval_ns` (with jitter); `act` returns nothing, effects go to the engine."""
 
+    lag_ns = 0
+
     def __init__(self, account: str, market: str, interval_ns: int, seed: int) -> None:
         self.account = account
         self.market = market
@@ -61,8 +63,10 @@ class MarketMaker(Participant):
         levels: int = 3,
         interval_ns: int = 2_000_000,
         seed: int = 1,
+        lag_ns: int = 0,
     ) -> None:
         super().__init__(account, market, interval_ns, seed)
+        self.lag_ns = lag_ns  # reprices from the fair value as it was lag_ns ago (a slow venue's makers)
         self.half_spread, self.size, self.levels = half_spread, size, levels
         self.quoted_at: int | None = None
         self.live: list[str] = []
@@ -226,6 +230,7 @@ class CascadeBeforeDrop(Participant):
     def _drop(self, sim: Simulation, ids: list[str], start: int, now_ns: int) -> None:
         fv = sim.fair[self.market]
         fv.value = max(1, fv.value - self.drop)
+        fv.record(now_ns)
         fv.jumps.append((now_ns, -self.drop))
         sim.labels.append(Episode("cancel_cascade", self.market, self.account, ids, start, now_ns, Side.BUY))
         self.busy = False

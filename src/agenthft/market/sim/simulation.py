@@ -30,7 +30,7 @@ class Simulation:
         self.now_ns = 0
         self._queue: list[tuple[int, int, Callable[[int], None]]] = []
         self._seq = 0
-        self._fair_t = {m: 0 for m in fair}
+        self._fair_t = {id(v): 0 for v in fair.values()}
         markets = [m.inst for m in self.engine.markets.values()]
         assets = sorted({i.quote for i in markets} | {i.base for i in markets})
         for p in self.participants:
@@ -50,7 +50,9 @@ class Simulation:
         heapq.heappush(self._queue, (t_ns, self._seq, fn))
 
     def fair_for(self, p: Participant, now_ns: int) -> int:
-        return self.fair[p.market].value
+        """The fair value this participant sees: now, or `p.lag_ns` ago for a lagging one."""
+        fv = self.fair[p.market]
+        return fv.value_at(now_ns - p.lag_ns) if p.lag_ns else fv.value
 
     def write_labels(self, path: str) -> int:
         """Write the labelled episodes as JSON lines; returns how many."""
@@ -63,10 +65,10 @@ class Simulation:
     def run(self, until_ns: int, keep_events: bool = True) -> None:
         while self._queue and self._queue[0][0] <= until_ns:
             t, _, fn = heapq.heappop(self._queue)
-            for m, fv in self.fair.items():
-                if t > self._fair_t[m]:
-                    fv.step(t - self._fair_t[m], t)
-                    self._fair_t[m] = t
+            for fv in {id(v): v for v in self.fair.values()}.values():  # markets may share one underlying
+                if t > self._fair_t[id(fv)]:
+                    fv.step(t - self._fair_t[id(fv)], t)
+                    self._fair_t[id(fv)] = t
             self.now_ns = t
             fn(t)
             drained = self.engine.drain()

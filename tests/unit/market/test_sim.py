@@ -1,5 +1,7 @@
 """Statistical tests of the simulated market (seeded, so each is deterministic)."""
 
+import math
+
 import msgspec
 
 from agenthft.book import L2Book
@@ -177,8 +179,8 @@ def test_lead_lag_shows_as_a_cross_correlation_peak_at_the_configured_lag():
         xs, ys = d_spot[: len(d_spot) - k], d_perp[k:]
         mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
         cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
-        vx = sum((x - mx) ** 2 for x in xs) ** 0.5
-        vy = sum((y - my) ** 2 for y in ys) ** 0.5
+        vx = math.sqrt(sum((x - mx) ** 2 for x in xs))
+        vy = math.sqrt(sum((y - my) ** 2 for y in ys))
         return cov / (vx * vy)
 
     scores = {k: corr(k) for k in range(0, 31)}

@@ -23,6 +23,7 @@ class FairValue:
         self._rng = random.Random(seed)
         self._frac = 0.0  # sub-tick drift carried between steps, so small steps still move
         self.jumps: list[tuple[int, int]] = []  # (ns, size) for ground truth
+        self.t_ns = 0  # the time the value is at: advancing is idempotent, so simulations can share it
         self._times: deque[int] = deque([0], maxlen=100_000)  # recent history, for lagged views
         self._values: deque[int] = deque([start], maxlen=100_000)
 
@@ -38,6 +39,13 @@ class FairValue:
             self.jumps.append((now_ns, size))
         self.value = max(1, self.value)
         self.record(now_ns)
+        return self.value
+
+    def advance(self, t_ns: int) -> int:
+        """Move the value forward to `t_ns` (no-op if it is already there or later)."""
+        if t_ns > self.t_ns:
+            self.step(t_ns - self.t_ns, t_ns)
+            self.t_ns = t_ns
         return self.value
 
     def record(self, now_ns: int) -> None:

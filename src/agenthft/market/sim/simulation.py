@@ -30,7 +30,7 @@ class Simulation:
         self.now_ns = 0
         self._queue: list[tuple[int, int, Callable[[int], None]]] = []
         self._seq = 0
-        self._fair_t = {id(v): 0 for v in fair.values()}
+        self._underlyings = list({id(v): v for v in fair.values()}.values())
         markets = [m.inst for m in self.engine.markets.values()]
         assets = sorted({i.quote for i in markets} | {i.base for i in markets})
         for p in self.participants:
@@ -62,15 +62,19 @@ class Simulation:
                 f.write(enc.encode(ep) + b"\n")
         return len(self.labels)
 
-    def run(self, until_ns: int, keep_events: bool = True) -> None:
+    def run(self, until_ns: int, keep_events: bool = True, on_step: Callable[[int], None] | None = None) -> None:
+        """Process every scheduled action up to `until_ns` (simulated ns). After each action the
+        engine's events are kept (`keep_events`) or, with `on_step`, left for it to drain (the
+        venue's publisher routes them to subscribers)."""
         while self._queue and self._queue[0][0] <= until_ns:
             t, _, fn = heapq.heappop(self._queue)
-            for fv in {id(v): v for v in self.fair.values()}.values():  # markets may share one underlying
-                if t > self._fair_t[id(fv)]:
-                    fv.step(t - self._fair_t[id(fv)], t)
-                    self._fair_t[id(fv)] = t
+            for fv in self._underlyings:  # markets (and simulations) may share one underlying
+                fv.advance(t)
             self.now_ns = t
             fn(t)
+            if on_step is not None:
+                on_step(t)
+                continue
             drained = self.engine.drain()
             if keep_events:
                 self.events.extend(drained)

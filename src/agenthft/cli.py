@@ -105,14 +105,18 @@ async def _serve_venues(args: argparse.Namespace) -> None:
     import asyncio
     import signal
 
+    from agenthft.market.sim import FairValue
+    from agenthft.market.sim.scenario import load_scenario
     from agenthft.venue import VenueServer, load_config
+    from agenthft.venue.simdriver import SimDriver
 
     configs = [load_config(c) for c in (args.config or [None])]
     servers = []
+    drivers: list[SimDriver] = []
+    scenario = load_scenario(args.sim) if args.sim else None
+    underlyings: dict[str, FairValue] = {}  # venues of one process quote one fair value per underlying
     for i, cfg in enumerate(configs):
         if args.delay_us is not None or args.jitter_us is not None:
-            import msgspec
-
             cfg = msgspec.structs.replace(
                 cfg,
                 venue=msgspec.structs.replace(
@@ -134,6 +138,12 @@ async def _serve_venues(args: argparse.Namespace) -> None:
         print(f"  sandbox    account {account}  key {key}")
         if cfg.venue.delay_us or cfg.venue.jitter_us:
             print(f"  delay      {cfg.venue.delay_us:g} us one-way + jitter up to {cfg.venue.jitter_us:g} us")
+        if scenario is not None:
+            driver = SimDriver(srv.venue, scenario, underlyings)
+            driver.start()
+            drivers.append(driver)
+            active = ", ".join(sorted(driver.sim.fair)) or "none of its markets"
+            print(f"  simulation {scenario.name} on {active} ({len(driver.sim.participants)} participants)")
     sys.stdout.flush()
     import gc
 
@@ -144,6 +154,16 @@ async def _serve_venues(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    for driver in drivers:
+        await driver.stop()
+    if args.labels and drivers:
+        n = 0
+        with open(args.labels, "wb") as f:
+            for driver in drivers:
+                for ep in driver.sim.labels:
+                    f.write(msgspec.json.encode(ep) + b"\n")
+                    n += 1
+        print(f"{n} labelled episodes written to {args.labels}", file=sys.stderr)
     for srv in servers:
         await srv.stop()
 
@@ -246,6 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
     venue.add_argument("--delay-us", type=float, help="inject this one-way delay (us), as a remote venue")
     venue.add_argument("--jitter-us", type=float, help="plus uniform jitter up to this (us)")
     venue.add_argument("--state", help="SQLite command log: the venue survives a restart (default: in memory)")
+    venue.add_argument(
+        "--sim",
+        help="run a market scenario on the venue (calm, lead-lag, cross-venue, manipulated, "
+        "crash, or a .toml path; see docs/market.md)",
+    )
+    venue.add_argument("--labels", help="with --sim: write the labelled manipulation episodes (JSON lines) at exit")
     venue.set_defaults(func=cmd_venue)
 
     run = sub.add_parser("run", help="run a strategy against a venue; prints a JSON summary at exit")

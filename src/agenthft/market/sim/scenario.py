@@ -116,6 +116,7 @@ def build(
     engine: MatchingEngine | None = None,
     markets: set[str] | None = None,
     underlyings: dict[str, FairValue] | None = None,
+    start_ns: int = 0,
 ) -> Simulation:
     """The Simulation of `scenario` over `instruments` (only `markets` if given, e.g. the ones
     one venue of a cross-venue scenario carries). Pass the same `underlyings` dict to the builds
@@ -139,4 +140,4 @@ def build(
         for i, p in enumerate(scenario.participants)
         if p.market in fair
     ]
-    return Simulation([by_name[m] for m in fair], fair, parts, engine)
+    return Simulation([by_name[m] for m in fair], fair, parts, engine, start_ns)

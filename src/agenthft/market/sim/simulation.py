@@ -21,22 +21,27 @@ class Simulation:
         fair: dict[str, FairValue],
         participants: Iterable[Participant],
         engine: MatchingEngine | None = None,
+        start_ns: int = 0,
     ) -> None:
+        """`start_ns`: the simulated clock's origin (a live venue passes the wall clock, so event
+        timestamps are epoch ns like everything else on the wire)."""
         self.engine = engine or MatchingEngine(instruments, EngineConfig(market_band_bps=200))
         self.fair = fair
         self.participants = list(participants)
         self.labels: list[Episode] = []
         self.events: list[Event] = []
-        self.now_ns = 0
+        self.now_ns = start_ns
         self._queue: list[tuple[int, int, Callable[[int], None]]] = []
         self._seq = 0
         self._underlyings = list({id(v): v for v in fair.values()}.values())
+        for fv in self._underlyings:
+            fv.t_ns = max(fv.t_ns, start_ns)  # start the walk here, not with one giant first step
         markets = [m.inst for m in self.engine.markets.values()]
         assets = sorted({i.quote for i in markets} | {i.base for i in markets})
         for p in self.participants:
             for asset in assets:
                 self.engine.deposit(p.account, asset, text_to_cash("1000000000"))
-            self.at(p.next_time(0), self._runner(p))
+            self.at(p.next_time(start_ns), self._runner(p))
 
     def _runner(self, p: Participant) -> Callable[[int], None]:
         def run(now_ns: int) -> None:

@@ -1,0 +1,44 @@
+"""Drive a market simulation inside a live venue, in real time.
+
+The simulation acts on the venue's own matching engine (its participants are ordinary
+accounts), on the wall clock; after each action the venue's publisher routes the events to
+subscribers, exactly as for an agent's order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from agenthft.market.sim import FairValue, Simulation
+from agenthft.market.sim.scenario import Scenario, build
+from agenthft.venue.core import Venue
+
+
+class SimDriver:
+    def __init__(
+        self, venue: Venue, scenario: Scenario, underlyings: dict[str, FairValue] | None = None, tick_s: float = 0.0005
+    ) -> None:
+        self.venue = venue
+        self.tick_s = tick_s
+        markets = set(venue.engine.markets)
+        self.sim: Simulation = build(
+            scenario, venue.config.markets, venue.engine, markets, underlyings, start_ns=time.time_ns()
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop())
+
+    async def _loop(self) -> None:
+        publish = self.venue._publish
+        while True:
+            self.sim.run(time.time_ns(), on_step=publish)
+            await asyncio.sleep(self.tick_s)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

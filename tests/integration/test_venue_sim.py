@@ -59,7 +59,7 @@ async def test_cli_venue_with_sim_serves_and_writes_labels(tmp_path: Path):
         stderr=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None
-    lines = []
+    lines: list[str] = []
     while not any("simulation" in ln for ln in lines):
         line = await asyncio.wait_for(proc.stdout.readline(), 20)
         assert line, "venue exited"

@@ -17,7 +17,7 @@ Queue model (documented in docs/market.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import msgspec
@@ -33,7 +33,7 @@ REPLAY, TAKER = "replay", "replay-taker"
 class BinanceReplay:
     """Feeds one market's capture (chained files) into `engine`, one capture line per step."""
 
-    def __init__(self, engine: MatchingEngine, paths: list[str | Path]) -> None:
+    def __init__(self, engine: MatchingEngine, paths: Sequence[str | Path]) -> None:
         self.engine = engine
         self.inst, futures = binance.instrument_for(paths[0])
         if self.inst.market not in engine.markets:
@@ -71,9 +71,9 @@ class BinanceReplay:
         if target > current:
             self._n += 1
             oid = f"r{self._n}"
-            if e.submit(REPLAY, oid, self.market, side, target - current, price, OrderType.LIMIT, 0, t) is not None:
-                if e.order(REPLAY, oid) is not None:
-                    ids.append(oid)
+            e.submit(REPLAY, oid, self.market, side, target - current, price, OrderType.LIMIT, 0, t)
+            if e.order(REPLAY, oid) is not None:  # rested (a crossing part may have traded with an agent)
+                ids.append(oid)
         elif target < current:
             cut = current - target
             for oid in reversed(list(ids)):  # newest first: cancels come from the back
@@ -151,7 +151,7 @@ class BinanceReplay:
                 yield ns, "trade", tr
 
 
-def verify_engine_replay(paths: list[str | Path]) -> ReplayReport:
+def verify_engine_replay(paths: Sequence[str | Path]) -> ReplayReport:
     """With no agent trading, the engine's book (replay liquidity only) must equal every
     bookTicker whose u equals an applied depth update's u."""
     import time

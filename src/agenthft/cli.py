@@ -108,9 +108,19 @@ async def _serve_venues(args: argparse.Namespace) -> None:
     from agenthft.market.sim import FairValue
     from agenthft.market.sim.scenario import load_scenario
     from agenthft.venue import VenueServer, load_config
+    from agenthft.venue.replaydriver import ReplayDriver, capture_instruments
     from agenthft.venue.simdriver import SimDriver
 
     configs = [load_config(c) for c in (args.config or [None])]
+    if args.replay:  # the captures' markets are the venue's markets
+        instruments = capture_instruments(args.replay)
+        funds = dict(configs[0].sandbox.funds) | {i.quote: "1000000" for i in instruments}
+        configs = [
+            msgspec.structs.replace(
+                configs[0], markets=instruments, sandbox=msgspec.structs.replace(configs[0].sandbox, funds=funds)
+            )
+        ]
+    replays: list[ReplayDriver] = []
     servers = []
     drivers: list[SimDriver] = []
     scenario = load_scenario(args.sim) if args.sim else None
@@ -138,6 +148,12 @@ async def _serve_venues(args: argparse.Namespace) -> None:
         print(f"  sandbox    account {account}  key {key}")
         if cfg.venue.delay_us or cfg.venue.jitter_us:
             print(f"  delay      {cfg.venue.delay_us:g} us one-way + jitter up to {cfg.venue.jitter_us:g} us")
+        if args.replay:
+            replay = ReplayDriver(srv.venue, args.replay, args.speed)
+            replay.start()
+            replays.append(replay)
+            speed = "as fast as possible" if not args.speed else f"at {args.speed:g}x real time"
+            print(f"  replay     {len(replay.replays)} capture(s) {speed}")
         if scenario is not None:
             driver = SimDriver(srv.venue, scenario, underlyings)
             driver.start()
@@ -156,6 +172,8 @@ async def _serve_venues(args: argparse.Namespace) -> None:
     await stop.wait()
     for driver in drivers:
         await driver.stop()
+    for replay in replays:
+        await replay.stop()
     if args.labels and drivers:
         n = 0
         with open(args.labels, "wb") as f:
@@ -272,6 +290,14 @@ def build_parser() -> argparse.ArgumentParser:
         "crash, or a .toml path; see docs/market.md)",
     )
     venue.add_argument("--labels", help="with --sim: write the labelled manipulation episodes (JSON lines) at exit")
+    venue.add_argument(
+        "--replay",
+        nargs="+",
+        metavar="FILE",
+        help="replay recorded Binance captures as the venue's markets (one market per folder, "
+        "files chained; e.g. spot + usdm of ../shared/data/hftbacktest)",
+    )
+    venue.add_argument("--speed", type=float, default=1.0, help="with --replay: 1 = real time, 0 = as fast as possible")
     venue.set_defaults(func=cmd_venue)
 
     run = sub.add_parser("run", help="run a strategy against a venue; prints a JSON summary at exit")

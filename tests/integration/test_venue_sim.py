@@ -71,3 +71,27 @@ async def test_cli_venue_with_sim_serves_and_writes_labels(tmp_path: Path):
     assert proc.returncode == 0, err.decode()[-1000:]
     kinds = {json.loads(ln)["kind"] for ln in labels.read_text().splitlines()}
     assert "spoof" in kinds, kinds
+
+
+async def test_cross_venue_scenario_runs_on_two_venues_with_one_underlying():
+    from agenthft.market.sim import FairValue
+
+    a = await VenueServer(load_config("default")).start()
+    b = await VenueServer(load_config("venue-b")).start()
+    shared: dict[str, FairValue] = {}
+    sc = load_scenario("cross-venue")
+    da, db = SimDriver(a.venue, sc, shared), SimDriver(b.venue, sc, shared)
+    assert set(da.sim.fair) == {"BTC-PERP"} and set(db.sim.fair) == {"BTCUSDT"}
+    assert da.sim.fair["BTC-PERP"] is db.sim.fair["BTCUSDT"]
+    da.start()
+    db.start()
+    try:
+        await asyncio.sleep(1.0)
+        (ab, aa), (bb, ba) = a.venue.engine.l2("BTC-PERP", 1), b.venue.engine.l2("BTCUSDT", 1)
+        assert ab and aa and bb and ba, "both venues are quoted"
+        assert abs(ab[0][0] - bb[0][0]) < 200, "around one fair value"
+    finally:
+        await da.stop()
+        await db.stop()
+        await a.stop()
+        await b.stop()

@@ -52,6 +52,7 @@ class BinanceReplay:
         self._levels: dict[tuple[Side, int], list[str]] = {}  # replay order ids per level, oldest first
         self._n = 0
         self.now_ns = 0
+        self.time_offset_ns = 0  # added to capture times (a live venue maps them onto the wall clock)
         self.applied_u: int | None = None  # `u` of the depth update just applied
 
     # --- the replay account's levels -------------------------------------------------------
@@ -70,7 +71,7 @@ class BinanceReplay:
         e, t = self.engine, self.now_ns
         if target > current:
             self._n += 1
-            oid = f"r{self._n}"
+            oid = f"{self.market}-r{self._n}"  # several replays may share the engine and the account
             e.submit(REPLAY, oid, self.market, side, target - current, price, OrderType.LIMIT, 0, t)
             if e.order(REPLAY, oid) is not None:  # rested (a crossing part may have traded with an agent)
                 ids.append(oid)
@@ -110,14 +111,16 @@ class BinanceReplay:
                 return
         self._n += 1
         taker_side = maker_side.opposite
-        self.engine.submit(TAKER, f"t{self._n}", self.market, taker_side, left, price, OrderType.IOC, 0, self.now_ns)
+        self.engine.submit(
+            TAKER, f"{self.market}-t{self._n}", self.market, taker_side, left, price, OrderType.IOC, 0, self.now_ns
+        )
 
     # --- stepping ---------------------------------------------------------------------------------
     def steps(self) -> Iterator[tuple[int, str, object]]:
         """Process the capture line by line; yields (local ns, kind, payload) after each."""
         g = self.grid
         for ns, raw in self._lines:
-            self.now_ns = ns
+            self.now_ns = ns + self.time_offset_ns
             env = self._env.decode(raw)
             if not env.data:
                 if env.lastUpdateId >= 0:

@@ -54,11 +54,11 @@ class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 def load_config(path: str | Path | None = None) -> VenueConfig:
-    """Read a venue TOML file (None: the packaged default)."""
-    if path is None:
-        text = resources.files("agenthft.venue").joinpath("default.toml").read_text()
-    else:
-        text = Path(path).read_text()
+    """Read a venue TOML file, or a packaged one by name ("default", "venue-b"); None: default."""
+    name = "default" if path is None else str(path)
+    packaged = resources.files("agenthft.venue").joinpath(f"{name}.toml")
+    use_packaged = not Path(name).exists() and packaged.is_file()
+    text = packaged.read_text() if use_packaged else Path(name).read_text()
     try:
         return msgspec.convert(tomllib.loads(text), VenueConfig)
     except (msgspec.ValidationError, tomllib.TOMLDecodeError, ValueError) as e:

@@ -15,6 +15,8 @@ def spot(data: Path) -> list[Path]:
 def test_with_no_agent_the_engine_reproduces_every_bookticker_check(data: Path):
     r = verify_engine_replay(spot(data))
     assert (r.checks_passed, r.checks_failed) == (1072, 0), r.failures
+    r = verify_engine_replay([data / "hftbacktest/usdm/btcusdt_20240808.gz"])
+    assert (r.checks_passed, r.checks_failed) == (629, 0), r.failures
 
 
 def test_a_passive_agent_order_fills_only_after_the_queue_ahead_is_gone(data: Path):

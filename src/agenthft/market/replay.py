@@ -162,12 +162,10 @@ def verify_engine_replay(paths: Sequence[str | Path]) -> ReplayReport:
     engine = MatchingEngine()
     rep = BinanceReplay(engine, paths)
     report = ReplayReport("binance-engine", [str(p) for p in paths], "engine top = bookTicker", markets=[rep.market])
-    tops: dict[int, tuple[int, int, int, int] | None] = {}
-    tickers: dict[int, tuple[int, int, int, int]] = {}
-    g = rep.grid
+    oracle = binance.TickerOracle(rep.grid, report, "engine")
     m = engine.markets[rep.market]
 
-    def engine_top() -> tuple[int, int, int, int] | None:
+    def engine_top() -> binance.Top | None:
         b, a = m.bids.best(), m.asks.best()
         return None if b is None or a is None else (b.price, b.visible, a.price, a.visible)
 
@@ -176,23 +174,8 @@ def verify_engine_replay(paths: Sequence[str | Path]) -> ReplayReport:
         report.events += 1
         engine.drain()
         if kind in ("depth", "snapshot") and rep.applied_u is not None:
-            u, top = rep.applied_u, engine_top()
-            want = tickers.pop(u, None)
-            if want is None:
-                tops[u] = top
-            elif want == top:
-                report.checks_passed += 1
-            else:
-                report.fail(f"u={u}: bookTicker {want} != engine {top}")
+            oracle.on_top(rep.applied_u, engine_top())
         elif kind == "ticker":
-            t = payload
-            assert isinstance(t, binance.BookTicker)
-            want = (g.price_to_ticks(t.b), g.qty_to_lots(t.B), g.price_to_ticks(t.a), g.qty_to_lots(t.A))
-            if t.u in tops:
-                if tops.pop(t.u) == want:
-                    report.checks_passed += 1
-                else:
-                    report.fail(f"u={t.u}: bookTicker {want} != engine")
-            else:
-                tickers[t.u] = want
+            assert isinstance(payload, binance.BookTicker)
+            oracle.on_ticker(payload)
     return report.finish(started)

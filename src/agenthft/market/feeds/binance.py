@@ -125,6 +125,43 @@ class BinanceDepthSync:
         return True
 
 
+Top = tuple[int, int, int, int]  # (bid, bid qty, ask, ask qty) in ticks and lots
+
+
+class TickerOracle:
+    """Binance's reference check: a bookTicker and an applied depth update with the same `u`
+    describe the same top of book. Either may arrive first; each pair is compared once."""
+
+    def __init__(self, grid: Grid, report: ReplayReport, label: str = "rebuilt") -> None:
+        self.grid = grid
+        self.report = report
+        self.label = label
+        self._tops: dict[int, Top | None] = {}  # u -> book top after that update
+        self._tickers: dict[int, Top] = {}  # u -> bookTicker seen before its update
+
+    def on_top(self, u: int, top: Top | None) -> None:
+        """The book's top right after applying the depth update ending at `u`."""
+        want = self._tickers.pop(u, None)
+        if want is None:
+            self._tops[u] = top
+        else:
+            self._compare(u, want, top)
+
+    def on_ticker(self, t: BookTicker) -> None:
+        g = self.grid
+        want = (g.price_to_ticks(t.b), g.qty_to_lots(t.B), g.price_to_ticks(t.a), g.qty_to_lots(t.A))
+        if t.u in self._tops:
+            self._compare(t.u, want, self._tops.pop(t.u))
+        else:
+            self._tickers[t.u] = want
+
+    def _compare(self, u: int, want: Top, got: Top | None) -> None:
+        if want == got:
+            self.report.checks_passed += 1
+        else:
+            self.report.fail(f"u={u}: bookTicker {want} != {self.label} {got}")
+
+
 def instrument_for(path: str | Path) -> tuple[Instrument, bool]:
     """(instrument, futures?) from the capture's folder (spot / usdm / cm)."""
     parts = Path(path).parts
@@ -144,29 +181,16 @@ def verify(paths: Iterable[str | Path], instrument: Instrument | None = None) ->
         inst = instrument
     sync = BinanceDepthSync(inst, futures)
     report = ReplayReport("binance", files, "bookTicker = top", markets=[inst.market])
-    g = inst.grid
     env_dec = msgspec.json.Decoder(Envelope)
     depth_dec = msgspec.json.Decoder(DepthUpdate)
     tick_dec = msgspec.json.Decoder(BookTicker)
-    tops: dict[int, tuple[int, int, int, int] | None] = {}  # u -> rebuilt top after that update
-    tickers: dict[int, tuple[int, int, int, int]] = {}  # u -> bookTicker seen before its update
+    oracle = TickerOracle(inst.grid, report)
     book = sync.book
 
     def after_apply(upd: DepthUpdate) -> None:
-        top = book.top()
         if book.is_crossed():
             report.crossed += 1
-        want = tickers.pop(upd.u, None)
-        if want is None:
-            tops[upd.u] = top
-        else:
-            compare(upd.u, want, top)
-
-    def compare(u: int, want: tuple[int, int, int, int], got: tuple[int, int, int, int] | None) -> None:
-        if want == got:
-            report.checks_passed += 1
-        else:
-            report.fail(f"u={u}: bookTicker {want} != rebuilt {got}")
+        oracle.on_top(upd.u, book.top())
 
     started = time.perf_counter()
     for _ns, raw in hftbacktest_lines(files):
@@ -183,10 +207,5 @@ def verify(paths: Iterable[str | Path], instrument: Instrument | None = None) ->
             if sync.on_depth(upd):
                 after_apply(upd)
         elif stream.endswith("@bookTicker"):
-            t = tick_dec.decode(env.data)
-            want = (g.price_to_ticks(t.b), g.qty_to_lots(t.B), g.price_to_ticks(t.a), g.qty_to_lots(t.A))
-            if t.u in tops:
-                compare(t.u, want, tops.pop(t.u))
-            else:
-                tickers[t.u] = want
+            oracle.on_ticker(tick_dec.decode(env.data))
     return report.finish(started)

@@ -173,17 +173,19 @@ class Runner:
         self.reconciles.append(rep)
         return rep
 
-    def _venue_fill(self, f: dict[str, Any]) -> VenueFill:
-        inst = self.instruments[f["market"]]
+    def _venue_fill(self, f: dict[str, Any] | pm.FillMsg) -> VenueFill:
+        """A venue fill (WebSocket message, or the same fields from REST /fills) on the grid."""
+        msg = f if isinstance(f, pm.FillMsg) else msgspec.convert(f, pm.FillMsg)
+        inst = self.instruments[msg.market]
         return VenueFill(
-            f["order_id"],
-            f["fill_id"],
-            f["market"],
-            Side(f["side"]),
-            inst.qty_to_lots(f["fill_qty"]),
-            inst.price_to_ticks(f["fill_price"]),
-            to_scaled(f["fee"], CASH_DECIMALS),
-            f["ts_ns"],
+            msg.order_id,
+            msg.fill_id,
+            msg.market,
+            msg.side,
+            inst.qty_to_lots(msg.fill_qty),
+            inst.price_to_ticks(msg.fill_price),
+            to_scaled(msg.fee, CASH_DECIMALS),
+            msg.ts_ns,
         )
 
     # --- Handler (from the session) -----------------------------------------------------------
@@ -268,17 +270,7 @@ class Runner:
                 self._check_pnl(recv_ns)
         elif t is pm.FillMsg:
             assert isinstance(msg, pm.FillMsg)
-            inst = self.instruments[msg.market]
-            fill = VenueFill(
-                msg.order_id,
-                msg.fill_id,
-                msg.market,
-                msg.side,
-                inst.qty_to_lots(msg.fill_qty),
-                inst.price_to_ticks(msg.fill_price),
-                to_scaled(msg.fee, CASH_DECIMALS),
-                msg.ts_ns,
-            )
+            fill = self._venue_fill(msg)
             if oms.on_fill(fill, recv_ns):
                 if j is not None:
                     j.record("fill", msg.order_id, recv_ns, fill)

@@ -28,9 +28,7 @@ from agenthft.matching import (
     text_to_cash,
 )
 from agenthft.matching.accounts import CASH_DECIMALS
-from agenthft.model import GridError, Instrument, OrderType, find_instrument
-from agenthft.model import OrderType as _OrderType
-from agenthft.model import Side as _Side
+from agenthft.model import GridError, Instrument, OrderType, Side, find_instrument
 from agenthft.protocol import messages as pm
 from agenthft.ratelimit import TokenBucket
 from agenthft.venue.config import Tier, VenueConfig
@@ -144,10 +142,10 @@ class LoggedEngine(MatchingEngine):
         account: str,
         order_id: str,
         market: str,
-        side: _Side,
+        side: Side,
         qty: int,
         price: int | None = None,
-        order_type: _OrderType = _OrderType.LIMIT,
+        order_type: OrderType = OrderType.LIMIT,
         display_qty: int = 0,
         ts_ns: int = 0,
     ) -> Order | None:
@@ -205,7 +203,7 @@ class Venue:
                 self.keys.delete(*a)
             elif kind == "submit":
                 account, oid, market, side, qty, price, otype, display, ts = a
-                e.submit(account, oid, market, _Side(side), qty, price, _OrderType(otype), display, ts)
+                e.submit(account, oid, market, Side(side), qty, price, OrderType(otype), display, ts)
             elif kind == "cancel":
                 e.cancel(*a)
             elif kind == "cancel_all":
@@ -562,8 +560,7 @@ class Venue:
                             s.stale.add(v.name)
                             continue
                         s.send(data)
-                        if s.transport.buffered() > self.settings.max_buffer_bytes:
-                            self._close(s, "slow consumer: send buffer over limit")
+                        self._check_buffer(s)
             elif t is Fill:
                 assert isinstance(ev, Fill)
                 v = self.views[ev.market]

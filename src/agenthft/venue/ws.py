@@ -33,7 +33,8 @@ class Delay:
     def engaged(self) -> bool:
         """True while a delay is set or delayed items are still pending (keeps FIFO when the
         delay is switched off mid-stream)."""
-        return self.active or self._last > asyncio.get_running_loop().time()
+        # _last stays 0.0 until something is delayed: no clock read per send on an undelayed venue
+        return self.active or (self._last > 0.0 and self._last > asyncio.get_running_loop().time())
 
     def schedule(self, fn: Callable[[], None]) -> None:
         loop = asyncio.get_running_loop()

@@ -150,7 +150,7 @@ async def in_process(n: int, gc_disable: bool) -> dict[str, Any]:
         first = runner.telemetry.h["tick_to_trade"]
         orders = first.get_total_count()
         if not orders:
-            raise RuntimeError(f"no order was sent; risk said: {[str(e) for e in runner.denied[:3]]}")
+            raise RuntimeError(f"no order was sent; risk said: {[str(e) for e in list(runner.denied)[:3]]}")
         runner.journal.flush()
         runner.journal.close()
     a.close()

@@ -202,7 +202,11 @@ def _risk_config(path: str | None) -> RiskConfig | None:
     return msgspec.convert(tomllib.loads(Path(path).read_text()), RiskConfig)
 
 
-async def _run_agent(args: argparse.Namespace) -> dict[str, object]:
+#: Exit codes of `agenthft run` (README "Exit codes").
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_HALTED, EXIT_VENUE = 0, 1, 2, 3, 4
+
+
+async def _run_agent(args: argparse.Namespace) -> tuple[dict[str, object], int]:
     import asyncio
     import signal
 
@@ -212,7 +216,15 @@ async def _run_agent(args: argparse.Namespace) -> dict[str, object]:
 
     if args.strategy != "quoter":
         raise ValueError(f"unknown strategy {args.strategy!r} (available: quoter)")
-    strategy = Quoter(args.market, args.qty, args.half_spread_ticks, args.ref_price, args.max_position)
+    strategy = Quoter(
+        args.market,
+        args.qty,
+        args.half_spread_ticks,
+        args.ref_price,
+        args.max_position,
+        args.requote_ticks,
+        args.min_requote_ms,
+    )
     runner = Runner(
         strategy,
         args.venue,
@@ -223,33 +235,42 @@ async def _run_agent(args: argparse.Namespace) -> dict[str, object]:
         cpu=args.cpu,
         orders_per_s=args.orders_per_s,
         risk=_risk_config(args.risk),
+        halt_file=args.halt_file,
     )
+
+    def announce(kind: str, payload: object) -> None:
+        if kind == "trip":  # one line when the risk state changes, with the cause
+            print(f"agenthft run: risk {runner.risk.state.value}: {payload}", file=sys.stderr, flush=True)
+
+    runner.on_event = announce
     await runner.start()
     print(f"running {strategy.name} on {args.market} at {args.venue}", file=sys.stderr, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    # manual override: cancel everything and halt, from a signal or a flag file
+    # manual override: cancel everything and halt, from a signal (or the --halt-file flag file)
     loop.add_signal_handler(signal.SIGUSR1, runner.manual_override, "SIGUSR1")
-
-    async def watch_halt_file(path: Path) -> None:
-        while not stop.is_set():
-            if path.exists() and runner.risk.state.value != "halted":
-                runner.manual_override(f"flag file {path}")
-            await asyncio.sleep(0.1)
-
-    watcher = asyncio.create_task(watch_halt_file(Path(args.halt_file))) if args.halt_file else None
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), args.duration) if args.duration else await stop.wait()
-    if watcher is not None:
-        watcher.cancel()
+    code = EXIT_HALTED if runner.risk.state.value == "halted" else EXIT_OK
+    if args.cancel_on_exit:
+        await runner.quiesce(cancel_orders=True)
     summary = runner.summary()
-    async with RestClient(args.rest, args.key) as rest:
-        summary["venue_open_orders"] = sorted(o["order_id"] for o in await rest.open_orders())
-        summary["venue_fill_ids"] = sorted(f["fill_id"] for f in await rest.fills())
+    try:  # the venue's side of the story; the summary is written even when the venue is gone
+        async with RestClient(args.rest, args.key, timeout_s=3.0, max_retries=0) as rest:
+            summary["venue_open_orders"] = sorted(o["order_id"] for o in await rest.open_orders())
+            summary["venue_fill_ids"] = sorted(f["fill_id"] for f in await rest.fills())
+            summary["venue_positions"] = {
+                p["market"]: {"size": p["size"], "mark_price": p["mark_price"], "unrealized": p["unrealized_pnl"]}
+                for p in (await rest.positions())["positions"]
+            }
+    except Exception as e:
+        summary["venue_error"] = f"venue unreachable at exit: {type(e).__name__}: {e}"
+        code = code or EXIT_VENUE
     await runner.stop(cancel_orders=args.cancel_on_exit)
-    return summary
+    summary["exit_code"] = code
+    return summary, code
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -257,9 +278,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     import uvloop
 
-    summary = uvloop.run(_run_agent(args))
+    summary, code = uvloop.run(_run_agent(args))
     print(json.dumps(summary))
-    return 0
+    if code == EXIT_HALTED:
+        print(f"agenthft run: ended halted ({summary['first_trip']})", file=sys.stderr)
+    elif code == EXIT_VENUE:
+        print(f"agenthft run: {summary['venue_error']}", file=sys.stderr)
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -314,7 +339,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--duration", type=float, help="seconds to run (default: until SIGINT/SIGTERM)")
     run.add_argument("--cpu", type=int, help="pin the process to this CPU")
     run.add_argument("--gc-disable", action="store_true", help="no automatic GC in the hot loop")
-    run.add_argument("--orders-per-s", type=float, default=100.0, help="client-side order rate (the key's limit)")
+    run.add_argument(
+        "--requote-ticks", type=int, default=0, help="move a quote when its target moved this far (0: half spread)"
+    )
+    run.add_argument("--min-requote-ms", type=float, default=50.0, help="at most one replacement per side per this")
+    run.add_argument(
+        "--orders-per-s", type=float, help="client-side order rate (default: the key's limit, from the venue)"
+    )
     run.add_argument("--cancel-on-exit", action="store_true", help="cancel open orders when stopping")
     run.add_argument("--risk", help="risk thresholds (TOML, fields of RiskConfig; see docs/risk.md)")
     run.add_argument("--halt-file", help="manual override: when this file exists, cancel everything and halt")

@@ -179,7 +179,9 @@ async def test_venue_rate_limit_makes_the_agent_back_off_instead_of_hammering():
     try:
         async with aiohttp.ClientSession() as http:
             runner, _, account = await agent(srv, http, Idle(), max_orders_per_s=1000, max_consecutive_rejects=0)
+            assert runner.risk.max_orders_per_s == 16, "by default the breaker sits under the venue's 20/s"
             runner.bucket.capacity = runner.bucket.tokens = 1000  # the client bucket would have prevented it
+            runner.risk.max_orders_per_s = 1000  # and so would the breaker
             for i in range(25):
                 runner.submit("BTC-PERP", Side.BUY, 1, 500000 + i)
             await asyncio.sleep(0.2)
@@ -318,12 +320,12 @@ async def test_loss_threshold_goes_reduce_only_then_only_reducing_orders_reach_t
     await settle(lambda: _true(runner.books["BTC-PERP"].best_bid() is not None))
     runner.submit("BTC-PERP", Side.BUY, 10, 592000, OrderType.IOC)  # long 0.01 at 59,200
     await settle(lambda: _true(bool(runner.oms.positions)), 5)
-    assert runner.risk.state is RiskState.ACTIVE, "marked at ~59,175: -0.55 USDC with fees, under 2"
+    assert runner.risk.state is RiskState.ACTIVE, "marked at the last trade, 59,200: only fees, under 2"
     async with http.delete(srv.rest_url + "/trading/orders/bid", headers={"Authorization": f"Bearer {mm}"}):
         pass
-    await _post(
-        http, srv, mm, market="BTC-PERP", side="buy", type="limit", qty=0.01, price=58000, client_id="bid2"
-    )  # mid 59,000: -2 USDC on the long, plus fees
+    await _post(http, srv, mm, market="BTC-PERP", side="buy", type="limit", qty=0.01, price=58000, client_id="bid2")
+    taker = await register(http, srv, "taker")  # a trade at 58,000 moves the mark (last trade): -12 USDC
+    await _post(http, srv, taker, market="BTC-PERP", side="sell", type="ioc", qty=0.001, price=58000, client_id="t")
     await settle(lambda: _true(runner.risk.state is RiskState.REDUCING), 5)
     ev = next(e for e in runner.risk.events if e.action == "reduce")
     assert ev.reason is Reason.PNL_KILL and float(ev.value) > 2 and ev.limit == "2.00"

@@ -49,13 +49,14 @@ def test_status_only_moves_along_table_edges(events, qty):
         else:
             m.on_cancel_reject(o.order_id, "x", 0)
         after = o.status
-        if len(m.anomalies) > anomalies:
+        new = [a.kind for a in m.anomalies[anomalies:]]
+        if "illegal_transition" in new:
             assert after is before, "a refused move leaves the status alone"
         elif after is not before:
             legal = {to for (frm, _), to in TRANSITIONS.items() if frm is before}
             legal |= {OrderStatus.PARTIALLY_FILLED}  # the resolved RESTORE marker
             assert after in legal, f"{before} -> {after} is not an edge"
-        assert 0 <= o.filled <= o.qty
+        assert 0 <= o.filled <= o.qty or "overfill" in [a.kind for a in m.anomalies], "only a reported overfill"
         assert (o.order_id in m.live) == (not o.status.is_terminal)
 
 

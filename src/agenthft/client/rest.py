@@ -63,6 +63,16 @@ class RestClient:
         out: list[dict[str, Any]] = await self.request("GET", "/api/v1/fills", params={"since_ns": str(since_ns)})
         return out
 
+    async def state(self) -> dict[str, Any]:
+        """Open orders and fills read by the venue at one instant (for reconciliation)."""
+        out: dict[str, Any] = await self.request("GET", "/api/v1/state")
+        return out
+
+    async def limits(self) -> dict[str, Any]:
+        """This key's rate limits (orders_per_s, cancels_per_s, ...)."""
+        out: dict[str, Any] = await self.request("GET", "/api/v1/limits")
+        return out
+
     async def balance(self) -> dict[str, Any]:
         out: dict[str, Any] = await self.request("GET", "/api/v1/balance")
         return out

@@ -3,6 +3,7 @@
 from agenthft.model.enums import InstrumentKind, Liquidity, OrderStatus, OrderType, Side
 from agenthft.model.fixed import GridError, from_scaled, to_scaled
 from agenthft.model.instrument import FEE_DECIMALS, Grid, Instrument, find_instrument
+from agenthft.model.mark import mark_price
 
 __all__ = [
     "FEE_DECIMALS",
@@ -16,5 +17,6 @@ __all__ = [
     "Side",
     "find_instrument",
     "from_scaled",
+    "mark_price",
     "to_scaled",
 ]

@@ -17,11 +17,14 @@ from agenthft.oms.orders import ClientOrder
 from agenthft.oms.positions import PositionBook
 from agenthft.oms.transitions import PC, OmsEvent, next_status
 
+#: How long a cancel may go unanswered before `request_cancel` allows a retry.
+CANCEL_RETRY_NS = 500_000_000
+
 
 class Anomaly(msgspec.Struct, frozen=True):
     """Something the OMS refused or had to repair, for the journal and the supervisor."""
 
-    kind: str  # illegal_transition | duplicate_fill | unknown_order | overfill | reconcile
+    kind: str  # illegal_transition | duplicate_fill | unknown_order | overfill | late_fill | reconcile
     order_id: str
     detail: str
     ts_ns: int
@@ -56,6 +59,7 @@ class ReconcileReport(msgspec.Struct):
     fills_synthesized: int = 0
     orders_closed: int = 0  # open locally, not open at the venue
     orders_opened: int = 0  # acknowledged by reconciliation
+    orders_in_flight: int = 0  # unacknowledged, sent on the current connection: left to their ack
     orphans_adopted: list[str] = msgspec.field(default_factory=list)
 
 
@@ -150,10 +154,15 @@ class OrderManager:
         if o is None:
             return False
         o.reject_code = code
-        return self._move(o, OmsEvent.REJECT, now_ns)
+        if not self._move(o, OmsEvent.REJECT, now_ns):
+            return False
+        o.closed_by = o.closed_by or "reject"
+        return True
 
     def on_fill(self, fill: VenueFill, now_ns: int, synthetic: bool = False) -> bool:
-        """Apply a fill once (by fill_id); a duplicate or over-fill is refused and reported."""
+        """Apply a venue fill once (by fill_id). A fill is a fact: it always moves the position
+        and P&L, even for an order this OMS had closed (reported as `late_fill` with the cause)
+        or beyond the order's size (reported as `overfill`). Only a duplicate is refused."""
         if fill.fill_id in self.seen_fills:
             self.anomalies.append(Anomaly("duplicate_fill", fill.order_id, f"fill_id {fill.fill_id}", now_ns))
             return False
@@ -162,12 +171,23 @@ class OrderManager:
             o = self.new_order(fill.market, fill.side, fill.qty, fill.price, OrderType.LIMIT, now_ns, fill.order_id)
             o.external = True
             self.anomalies.append(Anomaly("unknown_order", fill.order_id, "adopted from a fill", now_ns))
-        if o.filled + fill.qty > o.qty:
-            self.anomalies.append(Anomaly("overfill", o.order_id, f"{o.filled}+{fill.qty} > {o.qty}", now_ns))
-            return False
-        event = OmsEvent.FILL if o.filled + fill.qty == o.qty else OmsEvent.PARTIAL_FILL
-        if not self._move(o, event, now_ns):
-            return False
+        after = o.filled + fill.qty
+        grown = False
+        if after > o.qty:
+            if o.external:  # an adopted order learns its size from its fills
+                o.qty, grown = after, True
+            else:
+                self.anomalies.append(
+                    Anomaly("overfill", o.order_id, f"{o.filled}+{fill.qty} > {o.qty}: applied", now_ns)
+                )
+        if o.status.is_terminal and o.status is not OrderStatus.FILLED:
+            cause = o.closed_by or o.status.value
+            self.anomalies.append(Anomaly("late_fill", o.order_id, f"fill {fill.fill_id} after {cause}", now_ns))
+        event = OmsEvent.FILL if after >= o.qty else OmsEvent.PARTIAL_FILL
+        if not (grown and o.status is OrderStatus.FILLED):
+            self._move(o, event, now_ns)  # an illegal move is reported; the fill still counts
+        if o.status is OrderStatus.FILLED and not o.closed_by:
+            o.closed_by = "fill"
         self.seen_fills.add(fill.fill_id)
         o.fill_ids.add(fill.fill_id)
         o.filled += fill.qty
@@ -178,16 +198,28 @@ class OrderManager:
         self.position(o.market).fill(fill.qty if o.side is Side.BUY else -fill.qty, fill.price, fill.fee)
         return True
 
-    def request_cancel(self, order_id: str, now_ns: int) -> bool:
-        """Mark a cancel as sent; False (nothing to send) if the order is already done."""
+    def request_cancel(self, order_id: str, now_ns: int, retry_ns: int = CANCEL_RETRY_NS) -> bool:
+        """True if a cancel should be sent now. One cancel in flight per order: a second request
+        sends nothing until `retry_ns` has passed with no answer (then it is a retry)."""
         o = self.orders.get(order_id)
         if o is None or not o.live:
             return False
-        return self._move(o, OmsEvent.CANCEL_REQUEST, now_ns)
+        if o.status is PC:
+            if now_ns - o.cancel_sent_ns < retry_ns:
+                return False
+            o.cancel_retries += 1
+        elif not self._move(o, OmsEvent.CANCEL_REQUEST, now_ns):
+            return False
+        o.cancel_sent_ns = now_ns
+        return True
 
     def on_cancel_ack(self, order_id: str, now_ns: int) -> bool:
         o = self._order(order_id, now_ns)
-        return o is not None and self._move(o, OmsEvent.CANCEL_ACK, now_ns)
+        if o is None or not self._move(o, OmsEvent.CANCEL_ACK, now_ns):
+            return False
+        if not o.closed_by:
+            o.closed_by = "cancel_ack"
+        return True
 
     def on_cancel_reject(self, order_id: str, code: str, now_ns: int) -> bool:
         o = self._order(order_id, now_ns)
@@ -203,13 +235,20 @@ class OrderManager:
 
     # --- reconciliation --------------------------------------------------------------------
     def reconcile(
-        self, venue_open: Iterable[VenueOrder], venue_fills: Iterable[VenueFill], now_ns: int
+        self,
+        venue_open: Iterable[VenueOrder],
+        venue_fills: Iterable[VenueFill],
+        now_ns: int,
+        in_flight_since_ns: int | None = None,
     ) -> ReconcileReport:
-        """Make local state agree with the venue after a reconnect or restart.
+        """Make local state agree with one consistent venue snapshot (open orders and fills read
+        at the same instant) after a reconnect or restart.
 
-        Fills the venue has and we lack are applied (flagged synthetic); local live orders the
-        venue does not list as open are closed (filled if fully filled, else cancelled); open
-        venue orders we never knew are adopted (and reported, so the caller can cancel them).
+        Fills the venue has and we lack are applied (flagged synthetic). A live local order the
+        snapshot does not list as open is closed, except an order still unacknowledged that was
+        sent at or after `in_flight_since_ns` (on the current connection): the snapshot may
+        predate its arrival, and its ack or reject is still to come. Open venue orders we never
+        knew are adopted (and reported, so the caller can cancel them).
         """
         rep = ReconcileReport()
         for f in sorted(venue_fills, key=lambda f: f.fill_id):
@@ -224,7 +263,15 @@ class OrderManager:
                     self.on_ack(o.order_id, v.venue_order_id, now_ns)
                     rep.orders_opened += 1
                 continue
+            if (
+                o.status is OrderStatus.PENDING_NEW
+                and in_flight_since_ns is not None
+                and o.created_ns >= in_flight_since_ns
+            ):
+                rep.orders_in_flight += 1
+                continue
             self._move(o, OmsEvent.CANCEL_ACK, now_ns)  # gone from the venue: cancelled or never arrived
+            o.closed_by = "reconcile"
             rep.orders_closed += 1
             self.anomalies.append(Anomaly("reconcile", o.order_id, "not open at the venue: closed", now_ns))
         for oid, v in open_at_venue.items():

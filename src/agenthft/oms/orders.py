@@ -10,6 +10,9 @@ class ClientOrder:
 
     __slots__ = (
         "acked_ns",
+        "cancel_retries",
+        "cancel_sent_ns",
+        "closed_by",
         "cost",
         "created_ns",
         "done_ns",
@@ -57,6 +60,9 @@ class ClientOrder:
         self.fill_ids: set[int] = set()
         self.synthetic_fills = 0
         self.external = False  # learned from the venue, not sent by this OMS
+        self.cancel_sent_ns = 0  # when the latest cancel for it was sent (one in flight at a time)
+        self.cancel_retries = 0
+        self.closed_by = ""  # what ended it: cancel_ack | reconcile | reject | fill
 
     @property
     def remaining(self) -> int:

@@ -3,7 +3,9 @@
 Every (status, event) pair the agent can meet is in TRANSITIONS; anything else is illegal and
 refused (the order keeps its status and the move is reported). Out-of-order arrivals that real
 venues produce are legal edges: a fill before the ack, an ack after a cancel request, a fill
-racing a cancel, a cancel-ack or cancel-reject after the order filled.
+racing a cancel, a cancel-ack or cancel-reject after the order filled, and a fill for an order
+already closed (a fill that was in flight when reconciliation or a venue cancel closed it): a venue
+fill is a fact, so it is applied and the OMS reports it as a `late_fill` anomaly with the cause.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ TRANSITIONS: dict[tuple[OrderStatus, OmsEvent], OrderStatus] = {
     (FI, E.CANCEL_REQUEST): FI,  # too late: nothing to cancel, nothing sent
     (FI, E.CANCEL_ACK): FI,  # cancel-ack after the final fill
     (FI, E.CANCEL_REJECT): FI,  # "unknown_order": it had filled
+    (CA, E.PARTIAL_FILL): CA,  # late fill: in flight when the order was closed (applied, reported)
+    (CA, E.FILL): FI,  # late fill that completes the order
     (CA, E.ACK): CA,  # an ack overtaken by the cancel-ack of an IOC remainder
     (CA, E.CANCEL_ACK): CA,  # duplicate
     (CA, E.CANCEL_REJECT): CA,

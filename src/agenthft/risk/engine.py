@@ -89,7 +89,12 @@ class RiskEngine:
     def __init__(self, config: RiskConfig, instruments: list[Instrument] | None = None) -> None:
         self.config = config
         self.state = RiskState.ACTIVE
-        self.events: list[RiskEvent] = []
+        # bounded under any flood: recent events, counts per reason, and every state change
+        self.events: deque[RiskEvent] = deque(maxlen=1000)
+        self.counts: dict[str, int] = {}
+        self.trips: deque[RiskEvent] = deque(maxlen=1000)  # events that changed the state
+        self.first_trip: RiskEvent | None = None
+        self.stale: set[str] = set()  # markets in a stale-data episode
         self.consecutive_rejects = 0
         self.data_lag_ns: dict[str, int] = {}  # per market: receive time - venue time of the latest data
         self.connected = True
@@ -104,6 +109,7 @@ class RiskEngine:
         self._daily = _cash(c.daily_loss_limit)
         self._pos_limit, self._total_limit = _cash(c.position_limit), _cash(c.total_position_limit)
         self._max_notional = _cash(c.max_order_notional)
+        self.max_orders_per_s = c.max_orders_per_s  # the circuit breaker (capped by the venue's limit)
         self.pull: set[str] = set()  # markets whose quotes the runtime should cancel now
         self.cancel_all_requested = False
 
@@ -113,15 +119,27 @@ class RiskEngine:
     # --- state changes -----------------------------------------------------------------------
     def _emit(self, ev: RiskEvent) -> RiskEvent:
         self.events.append(ev)
+        self.counts[ev.reason.value] = self.counts.get(ev.reason.value, 0) + 1
         return ev
 
     def _trip(self, state: RiskState, ev: RiskEvent) -> RiskEvent:
         order = [RiskState.ACTIVE, RiskState.REDUCING, RiskState.HALTED]
         if order.index(state) > order.index(self.state):
             self.state = state
+            self.trips.append(ev)
+            if self.first_trip is None:
+                self.first_trip = ev
         if ev.action in ("halt", "cancel_all"):
             self.cancel_all_requested = True
         return self._emit(ev)
+
+    def cap_order_rate(self, venue_orders_per_s: float) -> int:
+        """Keep the circuit breaker under the venue's per-key order limit (at most 80 % of it),
+        so the agent throttles itself before the venue rejects; returns the breaker in force."""
+        cap = max(1, int(venue_orders_per_s * 0.8))
+        if not self.max_orders_per_s or self.max_orders_per_s > cap:
+            self.max_orders_per_s = cap
+        return self.max_orders_per_s
 
     def manual_override(self, now_ns: int, source: str = "operator") -> RiskEvent:
         """Cancel every open order and halt (CLI, SIGUSR1, a flag file, the control plane)."""
@@ -131,7 +149,9 @@ class RiskEngine:
         """Back to ACTIVE (an operator's decision after a halt)."""
         self.state = RiskState.ACTIVE
         self.consecutive_rejects = 0
-        return self._emit(RiskEvent(now_ns, Reason.MANUAL_OVERRIDE, "resume", "-", "-"))
+        ev = RiskEvent(now_ns, Reason.MANUAL_OVERRIDE, "resume", "-", "-")
+        self.trips.append(ev)
+        return self._emit(ev)
 
     # --- inputs ---------------------------------------------------------------------------------
     def on_ack(self, now_ns: int) -> None:
@@ -174,10 +194,28 @@ class RiskEngine:
             )
         return None
 
-    def on_market_data(self, market: str, data_ts_ns: int, recv_ns: int) -> None:
+    def on_market_data(self, market: str, data_ts_ns: int, recv_ns: int) -> RiskEvent | None:
         """Latest book message of `market`: stamped `data_ts_ns` by the venue, received at
-        `recv_ns`. A quiet book is not stale; a feed running behind is."""
-        self.data_lag_ns[market] = recv_ns - data_ts_ns
+        `recv_ns`. A quiet book is not stale; a feed running behind is. A stale episode starts
+        when the lag passes `stale_ms` (quotes pulled once, new orders denied) and ends when it
+        is back under half of it (hysteresis: a lag hovering at the threshold is one episode)."""
+        lag = self.data_lag_ns[market] = recv_ns - data_ts_ns
+        limit = self.config.stale_ms * 1e6
+        if not limit:
+            return None
+        if market in self.stale:
+            if lag < limit / 2:
+                self.stale.discard(market)
+            return None
+        if lag > limit:
+            self.stale.add(market)
+            self.pull.add(market)
+            return self._emit(
+                RiskEvent(
+                    recv_ns, Reason.STALE_DATA, "pull", f"{lag / 1e6:.1f}ms", f"{self.config.stale_ms:g}ms", market
+                )
+            )
+        return None
 
     def on_connection(self, up: bool, now_ns: int) -> RiskEvent | None:
         self.connected = up
@@ -197,9 +235,8 @@ class RiskEngine:
         return None
 
     def stale_markets(self, now_ns: int) -> list[str]:
-        """Markets whose latest data arrived older than the threshold (pull their quotes)."""
-        limit = self.config.stale_ms * 1e6
-        return [m for m, lag in self.data_lag_ns.items() if limit and lag > limit]
+        """Markets in a stale-data episode."""
+        return sorted(self.stale)
 
     # --- the pre-trade check -----------------------------------------------------------------------
     def check(
@@ -228,24 +265,22 @@ class RiskEngine:
                 RiskEvent(now_ns, Reason.RTT_LIMIT, deny, f"{self.rtt_ns / 1e6:.3f}ms", f"{c.max_rtt_ms:g}ms", market)
             )
         lag = self.data_lag_ns.get(market)
-        if c.stale_ms and (lag is None or lag > c.stale_ms * 1e6):
+        if c.stale_ms and (lag is None or market in self.stale):
             age = "no data" if lag is None else f"{lag / 1e6:.1f}ms"
-            self.pull.add(market)
             return self._emit(RiskEvent(now_ns, Reason.STALE_DATA, deny, age, f"{c.stale_ms:g}ms", market))
         pos = oms.positions.get(market)
         size = pos.size if pos else 0
         reducing = (side is Side.SELL and size >= qty) or (side is Side.BUY and -size >= qty)
         if self.state is RiskState.REDUCING and not reducing:
             return self._emit(RiskEvent(now_ns, Reason.REDUCE_ONLY, deny, f"position {size}", "reduce only", market))
-        if c.max_orders_per_s:
+        rate = self.max_orders_per_s
+        if rate:
             w = self._sent
             while w and now_ns - w[0] >= 1_000_000_000:
                 w.popleft()
-            if len(w) >= c.max_orders_per_s:
+            if len(w) >= rate:
                 return self._emit(
-                    RiskEvent(
-                        now_ns, Reason.CIRCUIT_BREAKER, "throttle", str(len(w) + 1), f"{c.max_orders_per_s}/s", market
-                    )
+                    RiskEvent(now_ns, Reason.CIRCUIT_BREAKER, "throttle", str(len(w) + 1), f"{rate}/s", market)
                 )
         if c.max_open_orders and len(oms.live) >= c.max_open_orders:
             return self._emit(
@@ -318,7 +353,11 @@ DOCS: dict[Reason, tuple[str, str, str]] = {
         "realized - fees + unrealized P&L at or below -threshold",
         "reduce-only, then halt",
     ),
-    Reason.CIRCUIT_BREAKER: ("max_orders_per_s", "orders in any 1 s window", "deny with reason (throttle)"),
+    Reason.CIRCUIT_BREAKER: (
+        "max_orders_per_s",
+        "orders in any 1 s window (capped at 80 % of the venue's per-key limit)",
+        "deny with reason (throttle)",
+    ),
     Reason.POSITION_LIMIT: (
         "position_limit",
         "|net notional| of the market after the order (open orders count)",
@@ -338,8 +377,9 @@ DOCS: dict[Reason, tuple[str, str, str]] = {
     Reason.MANUAL_OVERRIDE: ("(operator)", "Runner.manual_override: API, SIGUSR1, --halt-file", "cancel all + halt"),
     Reason.STALE_DATA: (
         "stale_ms",
-        "receive time - venue time of the market's latest book data, or none yet",
-        "deny on that market + pull its quotes",
+        "receive time - venue time of the market's latest book data, or none yet; the episode "
+        "ends when it is back under half the threshold",
+        "pull its quotes once per episode; deny on that market",
     ),
     Reason.CONNECTION_LOST: ("(session)", "the WebSocket dropped", "deny; the venue's cancel-on-disconnect acts"),
     Reason.RTT_LIMIT: ("max_rtt_ms", "ping round trip", "cancel all; deny until RTT recovers"),

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,13 @@ import msgspec
 from agenthft.book import L2Book, OutOfSync, SequenceGap
 from agenthft.client import RestClient, SessionConfig, WsSession
 from agenthft.matching.accounts import CASH_DECIMALS
-from agenthft.model import Instrument, InstrumentKind, OrderStatus, OrderType, Side, to_scaled
+from agenthft.model import Instrument, InstrumentKind, OrderStatus, OrderType, Side, mark_price, to_scaled
 from agenthft.oms import ClientOrder, OrderManager, ReconcileReport, VenueFill, VenueOrder
+from agenthft.oms.manager import CANCEL_RETRY_NS
 from agenthft.protocol import messages as pm
 from agenthft.ratelimit import TokenBucket
-from agenthft.risk import RiskConfig, RiskEngine, RiskEvent
+from agenthft.risk import RiskConfig, RiskEngine, RiskEvent, RiskState
+from agenthft.runtime.denials import DenialAggregator
 from agenthft.runtime.gcpolicy import GcPolicy
 from agenthft.runtime.journal import Journal, NewOrderRecord
 from agenthft.runtime.telemetry import Telemetry
@@ -58,35 +61,52 @@ class Runner:
         journal_path: str | Path | None = None,
         gc_policy: GcPolicy | None = None,
         cpu: int | None = None,
-        orders_per_s: float = 100.0,
+        orders_per_s: float | None = None,
         session: dict[str, Any] | None = None,
         risk: RiskConfig | None = None,
+        cancel_retry_ms: float = CANCEL_RETRY_NS / 1e6,
+        halt_file: str | Path | None = None,
     ) -> None:
+        """`orders_per_s`: the client's order throttle; None takes the key's limit from the
+        venue (`GET /api/v1/limits`), and the circuit breaker is kept under it."""
         self.strategy = strategy
         self.ws_url, self.rest_url, self.api_key = ws_url, rest_url, api_key
         self.journal_path = journal_path
         self.gc_policy = gc_policy or GcPolicy()
         self.cpu = cpu
-        self.bucket = TokenBucket(orders_per_s, orders_per_s, time.time_ns())
+        self.orders_per_s = orders_per_s
+        now = time.time_ns()
+        self.bucket = TokenBucket(orders_per_s or 100.0, orders_per_s or 100.0, now)
+        self.cancel_bucket = TokenBucket(200.0, 200.0, now)
+        self.venue_limits: dict[str, Any] = {}
+        self.cancel_retry_ns = int(cancel_retry_ms * 1e6)
+        self.halt_file = Path(halt_file) if halt_file else None
         self.session_opts = session or {}
         self.telemetry = Telemetry()
         self.risk = RiskEngine(risk or RiskConfig())
-        self.denied: list[RiskEvent] = []
+        self.denied: deque[RiskEvent] = deque(maxlen=256)  # the latest denials (all are counted in risk)
+        self.denials = DenialAggregator()
+        self.throttled = 0  # orders and cancels held back by the client's own rate limits
         self.started = False  # strategy hooks run only after on_start
         self.books: dict[str, L2Book] = {}
         self.instruments: dict[str, Instrument] = {}
-        self.oms = OrderManager([], prefix="g", now_ns=time.time_ns())  # markets added in start()
+        self.last_trade: dict[str, int] = {}  # ticks, per market (the mark, as the venue's)
+        self.oms = OrderManager([], prefix="g", now_ns=now)  # markets added in start()
         self.journal: Journal | None = None
         self.session: WsSession | None = None
         self.rest: RestClient | None = None
-        self.now_ns = time.time_ns()
+        self.now_ns = now
+        self.connected_ns = 0  # when the current connection came up
         self._recv_ns = 0
         self._sent_ns: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
         self._reconciling: asyncio.Task[ReconcileReport] | None = None
-        self.reconciles: list[ReconcileReport] = []
+        self.reconciles: deque[ReconcileReport] = deque(maxlen=100)
+        self.reconcile_count = 0
         self.resyncs = 0
         self.halted = ""
+        self._last_trip: RiskEvent | None = None
         self.on_event: Callable[[str, Any], None] | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -94,7 +114,8 @@ class Runner:
         if self.cpu is not None:
             os.sched_setaffinity(0, {self.cpu})
         self.rest = RestClient(self.rest_url, self.api_key)
-        markets = await asyncio.wait_for(self.rest.markets(), timeout_s)
+        markets, limits = await asyncio.wait_for(asyncio.gather(self.rest.markets(), self.rest.limits()), timeout_s)
+        self._apply_limits(limits)
         self.instruments = {m["market"]: instrument_from_rest(m) for m in markets}
         for inst in self.instruments.values():
             self.oms.add_instrument(inst)
@@ -103,8 +124,12 @@ class Runner:
             Journal.replay(self.journal_path, self.oms)
             self.journal = Journal(self.journal_path)
         wanted = self.strategy.markets or tuple(self.instruments)
+        unknown = [m for m in wanted if m not in self.instruments]
+        if unknown:
+            raise ValueError(f"unknown market(s) {unknown}; this venue lists {sorted(self.instruments)}")
         for m in wanted:
             self.books[m] = L2Book(m)
+        self._check_halt_file()  # a halt file present at start: not one order leaves
         cfg = SessionConfig(self.ws_url, self.api_key, markets=tuple(wanted), **self.session_opts)
         self.session = WsSession(cfg, self)
         self._task = asyncio.create_task(self.session.run())
@@ -114,9 +139,50 @@ class Runner:
         self.telemetry.watch_gc()
         self.now_ns = time.time_ns()
         self.started = True
+        if self.halt_file is not None:
+            self._watcher = asyncio.create_task(self._watch_halt_file())
         self.strategy.on_start(self)
 
+    def _apply_limits(self, limits: dict[str, Any]) -> None:
+        """Size the client's throttles from the key's venue limits: circuit breaker (80 %) <
+        client order bucket <= venue limit, and the same venue limit for cancels."""
+        self.venue_limits = limits
+        now = time.time_ns()
+        venue_orders = float(limits.get("orders_per_s") or 0)
+        if venue_orders:
+            rate = min(self.orders_per_s or venue_orders, venue_orders)
+            self.bucket = TokenBucket(rate, rate, now)
+            self.risk.cap_order_rate(rate)
+        venue_cancels = float(limits.get("cancels_per_s") or 0)
+        if venue_cancels:
+            self.cancel_bucket = TokenBucket(venue_cancels, venue_cancels, now)
+
+    def _check_halt_file(self) -> None:
+        if self.halt_file is not None and self.halt_file.exists() and self.risk.state is not RiskState.HALTED:
+            self.manual_override(f"flag file {self.halt_file}")
+
+    async def _watch_halt_file(self) -> None:
+        while True:
+            self._check_halt_file()
+            await asyncio.sleep(0.1)
+
+    async def quiesce(self, cancel_orders: bool = True, timeout_s: float = 2.0) -> bool:
+        """End of a run: the strategy stops deciding; with `cancel_orders`, cancel everything and
+        wait (up to `timeout_s`) until the venue has answered for every order, so that a summary
+        taken next is final. True if nothing is left live."""
+        self.started = False
+        if self._watcher is not None:
+            self._watcher.cancel()
+        if cancel_orders and self.session is not None and self.session.connected.is_set() and self.oms.live:
+            self.cancel_all()
+            deadline = time.monotonic() + timeout_s
+            while self.oms.live and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+        return not self.oms.live
+
     async def stop(self, cancel_orders: bool = False) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
         if cancel_orders and self.session is not None:
             self.cancel_all()
             await asyncio.sleep(0.05)
@@ -125,6 +191,7 @@ class Runner:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self._task, 5)
+        self._flush_denials(time.time_ns(), force=True)
         if self.journal is not None:
             self.journal.flush()
             self.journal.close()
@@ -135,12 +202,15 @@ class Runner:
 
     # --- reconciliation -----------------------------------------------------------------------
     async def reconcile(self) -> ReconcileReport:
-        """Fetch open orders and fills from REST and make the OMS agree; orphans are cancelled."""
+        """Make the OMS agree with one venue snapshot (open orders and fills read at the same
+        instant, `GET /api/v1/state`); orphans are cancelled. Orders sent on the current
+        connection and not yet acknowledged are left to their ack: the snapshot may predate them."""
         assert self.rest is not None
-        open_orders, fills = await asyncio.gather(self.rest.open_orders(), self.rest.fills())
+        since = self.connected_ns
+        state = await self.rest.state()
         now = time.time_ns()
         vo = []
-        for r in open_orders:
+        for r in state["open_orders"]:
             inst = self.instruments[r["market"]]
             vo.append(
                 VenueOrder(
@@ -153,24 +223,30 @@ class Runner:
                     inst.qty_to_lots(r["filled_qty"]),
                 )
             )
-        vf = [self._venue_fill(f) for f in fills]
-        before = {oid: o.status for oid, o in self.oms.orders.items()}
+        vf = [self._venue_fill(f) for f in state["fills"]]
+        before = {oid: o.status for oid, o in self.oms.live.items()}
+        known_orders = set(self.oms.orders)
         known_fills = set(self.oms.seen_fills)
-        rep = self.oms.reconcile(vo, vf, now)
+        rep = self.oms.reconcile(vo, vf, now, in_flight_since_ns=since or None)
         j = self.journal
         if j is not None:
             for f in vf:
                 if f.fill_id not in known_fills and f.fill_id in self.oms.seen_fills:
                     j.record("fill", f.order_id, now, f)
             for oid, o in self.oms.orders.items():
-                if oid not in before:
+                if oid not in known_orders:
                     j.record("new", oid, now, NewOrderRecord(o.market, o.side, o.qty, o.price, o.order_type))
                     j.record("ack", oid, now, o.venue_order_id or 0)
-                elif before[oid] != o.status and o.status is OrderStatus.CANCELLED:
+                elif oid in before and before[oid] != o.status and o.status is OrderStatus.CANCELLED:
                     j.record("cancel_ack", oid, now)
         for oid in rep.orphans_adopted:  # an open order nobody here decided on: take it off the book
             self.cancel(oid)
         self.reconciles.append(rep)
+        self.reconcile_count += 1
+        for oid in before:
+            o = self.oms.orders[oid]
+            if not o.live:  # closed by the snapshot: the strategy hears of it like of any end
+                self._done(o)
         return rep
 
     def _venue_fill(self, f: dict[str, Any] | pm.FillMsg) -> VenueFill:
@@ -190,9 +266,17 @@ class Runner:
 
     # --- Handler (from the session) -----------------------------------------------------------
     def on_connected(self, session: WsSession) -> None:
-        self.risk.on_connection(True, time.time_ns())
+        now = time.time_ns()
+        self.connected_ns = now
+        self.risk.on_connection(True, now)
         if self.rest is not None and session.reconnects:
             self._reconciling = asyncio.create_task(self.reconcile())
+            self._reconciling.add_done_callback(self._reconcile_done)
+        self._event("connected", session.reconnects)
+
+    def _reconcile_done(self, task: asyncio.Task[ReconcileReport]) -> None:
+        if not task.cancelled() and task.exception() is not None:  # retried on the next reconnect
+            self._event("reconcile_failed", repr(task.exception()))
 
     def on_disconnected(self, session: WsSession, reason: str) -> None:
         self._risk_event(self.risk.on_connection(False, time.time_ns()))
@@ -211,30 +295,48 @@ class Runner:
             self._recv_ns = 0
 
     def _enforce(self, now_ns: int) -> None:
-        """Act on what risk asked for: cancel everything, or pull quotes on stale markets."""
+        """Act on what risk asked for: cancel everything (once per trip), or pull the quotes of
+        markets that just went stale (once per episode; the cancels are idempotent)."""
         risk = self.risk
         if risk.cancel_all_requested:
             risk.cancel_all_requested = False
             if self.oms.live:
                 self.cancel_all()
-        stale = set(risk.stale_markets(now_ns)) | risk.pull
-        risk.pull.clear()
-        for market in stale:
-            for o in self.oms.open_orders(market):
-                self.cancel(o.order_id)
+        if risk.pull:
+            for market in sorted(risk.pull):
+                for o in self.oms.open_orders(market):
+                    self.cancel(o.order_id)
+            risk.pull.clear()
+        if self.denials._counts:
+            self._flush_denials(now_ns)
+
+    def _flush_denials(self, now_ns: int, force: bool = False) -> None:
+        row = self.denials.due(now_ns, force)
+        if row is not None and self.journal is not None:
+            self.journal.record("risk_counts", "", now_ns, row)
 
     def _risk_event(self, ev: RiskEvent | None) -> None:
         if ev is None:
             return
-        if self.journal is not None:
+        if self.journal is not None and self.denials.offer(ev):
             self.journal.record("risk", "", ev.ts_ns, ev)
+        trips = self.risk.trips
+        if trips and trips[-1] is ev and self._last_trip is not ev:
+            self._last_trip = ev
+            self._event("trip", ev)  # a state change: the CLI prints it when it happens
         self._event("risk", ev)
 
     def manual_override(self, source: str = "operator") -> None:
         """Cancel every open order and halt (SIGUSR1, a flag file, the CLI, the control plane)."""
         self._risk_event(self.risk.manual_override(time.time_ns(), source))
         self.risk.cancel_all_requested = False
-        self.cancel_all()
+        if self.session is not None and self.oms.live:
+            self.cancel_all()
+
+    def resume(self, source: str = "operator") -> None:
+        """Back to ACTIVE after a halt: an explicit operator decision, never automatic."""
+        self._risk_event(self.risk.resume(time.time_ns()))
+        self._event("resume", source)
 
     def _handle(self, msg: pm.ServerMessage, recv_ns: int) -> None:
         oms = self.oms
@@ -249,7 +351,9 @@ class Runner:
             pt, ql = inst.grid.price_to_ticks, inst.grid.qty_to_lots
             bids = [(pt(p), ql(q)) for p, q in msg.bids]
             asks = [(pt(p), ql(q)) for p, q in msg.asks]
-            self.risk.on_market_data(msg.market, msg.ts_ns, recv_ns)
+            ev = self.risk.on_market_data(msg.market, msg.ts_ns, recv_ns)
+            if ev is not None:
+                self._risk_event(ev)
             if t is pm.BookSnapshot:
                 book.load_snapshot(bids, asks, msg.seq)
             else:
@@ -271,7 +375,9 @@ class Runner:
         elif t is pm.FillMsg:
             assert isinstance(msg, pm.FillMsg)
             fill = self._venue_fill(msg)
-            if oms.on_fill(fill, recv_ns):
+            known = oms.orders.get(msg.order_id)
+            was_live = known is not None and known.live
+            if oms.on_fill(fill, recv_ns):  # every venue fill counts, late ones included
                 if j is not None:
                     j.record("fill", msg.order_id, recv_ns, fill)
                 # venue's fill time -> our receive time (same host: one clock; remote: clock offset too)
@@ -280,7 +386,7 @@ class Runner:
                 self._check_pnl(recv_ns)
                 if self.started:
                     self.strategy.on_fill(self, o, fill)
-                if not o.live:
+                if was_live and not o.live:
                     self._done(o)
         elif t is pm.OrderAck:
             assert isinstance(msg, pm.OrderAck)
@@ -310,22 +416,28 @@ class Runner:
                 j.record("cancel_reject", msg.order_id, recv_ns, msg.code)
         elif t is pm.TradeMsg:
             assert isinstance(msg, pm.TradeMsg)
-            inst = self.instruments[msg.market]
-            self.strategy.on_trade(
-                self, msg.market, inst.price_to_ticks(msg.price), inst.qty_to_lots(msg.qty), msg.side
-            )
+            tinst = self.instruments.get(msg.market)
+            if tinst is not None:
+                price = tinst.price_to_ticks(msg.price)
+                self.last_trade[msg.market] = price
+                if self.started:
+                    self.strategy.on_trade(self, msg.market, price, tinst.qty_to_lots(msg.qty), msg.side)
         elif t is pm.Pong and self.session is not None:
             self.telemetry.record("ping_rtt", self.session.rtt_ns)
             self._risk_event(self.risk.on_rtt(self.session.rtt_ns, recv_ns))
         self.gc_policy.busy(recv_ns)
 
-    def _check_pnl(self, now_ns: int) -> None:
-        marks = {}
+    def marks(self) -> dict[str, int]:
+        """Mark prices in ticks, by the convention the venue uses (`model.mark_price`)."""
+        out = {}
         for m, b in self.books.items():
-            mid = b.mid()
-            if mid is not None:
-                marks[m] = round(mid)
-        realized, unrealized, fees = self.oms.pnl(marks)
+            mark = mark_price(self.last_trade.get(m), b.best_bid(), b.best_ask())
+            if mark is not None:
+                out[m] = mark
+        return out
+
+    def _check_pnl(self, now_ns: int) -> None:
+        realized, unrealized, fees = self.oms.pnl(self.marks())
         self._risk_event(self.risk.on_pnl(realized - fees, unrealized, now_ns))
 
     def _done(self, o: ClientOrder) -> None:
@@ -353,6 +465,7 @@ class Runner:
             self._risk_event(denied)
             return None
         if not self.bucket.take(now):
+            self.throttled += 1
             self._event("throttled", market)
             return None
         inst = self.instruments[market]
@@ -378,18 +491,32 @@ class Runner:
         return o
 
     def cancel(self, order_id: str) -> bool:
+        """Send a cancel unless one is already in flight for this order (retried only after
+        `cancel_retry_ms` unanswered) or the client's cancel budget is spent; True if sent."""
         oms, session = self.oms, self.session
         assert session is not None
-        if not oms.request_cancel(order_id, time.time_ns()):
+        o = oms.orders.get(order_id)
+        if o is None or not o.live or not session.connected.is_set():
+            return False
+        now = time.time_ns()
+        if o.status is OrderStatus.PENDING_CANCEL and now - o.cancel_sent_ns < self.cancel_retry_ns:
+            return False  # one in flight: nothing to send, nothing to spend
+        if not self.cancel_bucket.take(now):
+            self.throttled += 1
+            return False
+        if not oms.request_cancel(order_id, now, self.cancel_retry_ns):
             return False
         if self.journal is not None:
-            self.journal.record("cancel_request", order_id, time.time_ns())
+            self.journal.record("cancel_request", order_id, now)
         return session.send_msg({"type": "cancel", "order_id": order_id})
 
     def cancel_all(self, market: str | None = None) -> None:
+        """One `cancel_all` message (never rate limited at the venue: it is the safety valve)."""
         assert self.session is not None
+        now = time.time_ns()
         for o in self.oms.open_orders(market):
-            self.oms.request_cancel(o.order_id, time.time_ns())
+            if self.oms.request_cancel(o.order_id, now, 0) and self.journal is not None:
+                self.journal.record("cancel_request", o.order_id, now)
         msg: dict[str, object] = {"type": "cancel_all"}
         if market:
             msg["market"] = market
@@ -397,21 +524,45 @@ class Runner:
 
     # --- reports ---------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
-        marks = {m: b.best_bid() for m, b in self.books.items() if b.best_bid() is not None}
-        realized, unrealized, fees = self.oms.pnl({m: p for m, p in marks.items() if p is not None})
+        """The run in numbers. Quantities are decimals on the market's grid (lots beside them);
+        money in quote units; unrealized P&L at the venue's mark convention (last trade, else mid)."""
+        marks = self.marks()
+        realized, unrealized, fees = self.oms.pnl(marks)
+        risk = self.risk
+        positions, lots = {}, {}
+        for m, p in self.oms.positions.items():
+            positions[m] = self.instruments[m].lots_to_qty(p.size) if m in self.instruments else str(p.size)
+            lots[m] = p.size
+        anomalies: dict[str, int] = {}
+        for a in self.oms.anomalies:
+            anomalies[a.kind] = anomalies.get(a.kind, 0) + 1
         return {
             "strategy": self.strategy.name,
             "open_orders": sorted(o.order_id for o in self.oms.live.values()),
             "fill_ids": sorted(self.oms.seen_fills),
-            "positions": {m: p.size for m, p in self.oms.positions.items()},
+            "positions": positions,
+            "positions_lots": lots,
+            "marks": {m: self.instruments[m].ticks_to_price(t) for m, t in marks.items() if m in self.instruments},
             "realized": realized / 10**CASH_DECIMALS,
             "unrealized": unrealized / 10**CASH_DECIMALS,
             "fees": fees / 10**CASH_DECIMALS,
+            "anomaly_counts": anomalies,
             "anomalies": [msgspec.to_builtins(a) for a in self.oms.anomalies[-20:]],
             "reconciles": [msgspec.to_builtins(r) for r in self.reconciles],
+            "reconcile_count": self.reconcile_count,
             "resyncs": self.resyncs,
-            "risk_state": self.risk.state.value,
-            "risk_events": [str(e) for e in self.risk.events[-20:]],
+            "risk_state": risk.state.value,
+            "first_trip": None if risk.first_trip is None else str(risk.first_trip),
+            "risk_trips": [str(e) for e in list(risk.trips)[-20:]],
+            "risk_counts": dict(sorted(risk.counts.items())),
+            "risk_events": [str(e) for e in list(risk.events)[-20:]],
+            "throttled": self.throttled,
+            "limits": {
+                "venue_orders_per_s": self.venue_limits.get("orders_per_s"),
+                "client_orders_per_s": self.bucket.per_second,
+                "circuit_breaker_per_s": risk.max_orders_per_s,
+                "venue_cancels_per_s": self.venue_limits.get("cancels_per_s"),
+            },
             "reconnects": self.session.reconnects if self.session else 0,
             "telemetry": self.telemetry.snapshot(),
         }

@@ -28,7 +28,7 @@ from agenthft.matching import (
     text_to_cash,
 )
 from agenthft.matching.accounts import CASH_DECIMALS
-from agenthft.model import GridError, Instrument, OrderType, Side, find_instrument
+from agenthft.model import GridError, Instrument, OrderType, Side, find_instrument, mark_price
 from agenthft.protocol import messages as pm
 from agenthft.ratelimit import TokenBucket
 from agenthft.venue.config import Tier, VenueConfig
@@ -670,6 +670,20 @@ class Venue:
     def fills(self, account: str, since_ns: int = 0) -> list[dict[str, object]]:
         return [f for f in self._fills.get(account, ()) if int(f["ts_ns"]) >= since_ns]  # type: ignore[call-overload]
 
+    def account_state(self, account: str, since_ns: int = 0) -> dict[str, object]:
+        """Open orders and fills of one account read at one instant (nothing runs in between:
+        one thread, no awaits), so a client can reconcile against a consistent snapshot."""
+        return {
+            "account_id": account,
+            "event_seq": self.engine.seq,
+            "open_orders": self.open_orders(account),
+            "fills": self.fills(account, since_ns),
+        }
+
+    def key_limits(self, key: ApiKey) -> dict[str, object]:
+        """The rate limits this key trades under (clients size their own throttles from it)."""
+        return {"tier": key.tier, **msgspec.structs.asdict(self.config.tier(key.tier))}
+
     def balances(self, account: str) -> dict[str, dict[str, float]]:
         acct = self.engine.accounts.get(account)
         if acct is None:
@@ -691,10 +705,8 @@ class Venue:
         for market, pos in sorted(acct.positions.items()):
             v = self.views[market]
             mult = self.engine.markets[market].math.notional_mult
-            mark = v.last_trade
-            if mark is None:
-                b, _, a, _ = self._top(v)
-                mark = (b + a) // 2 if b is not None and a is not None else None
+            b, _, a, _ = self._top(v)
+            mark = mark_price(v.last_trade, b, a)
             avg = pos.avg_price(mult)
             out.append(
                 {

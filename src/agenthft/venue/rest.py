@@ -210,6 +210,21 @@ async def fills(request: web.Request) -> web.Response:
     return _json(request.app[VENUE].fills(key.account_id, since))
 
 
+async def account_state(request: web.Request) -> web.Response:
+    """Open orders and fills at one instant: what a client reconciles against."""
+    key = _need(request, "read")
+    try:
+        since = int(request.query.get("since_ns", "0"))
+    except ValueError:
+        raise ApiError("bad_request", "since_ns must be an integer") from None
+    return _json({**request.app[VENUE].account_state(key.account_id, since), "ts_ns": time.time_ns()})
+
+
+async def limits(request: web.Request) -> web.Response:
+    key = _need(request, "read")
+    return _json(request.app[VENUE].key_limits(key))
+
+
 async def rest_order(request: web.Request) -> web.Response:
     key = _need(request, "trade")
     venue = request.app[VENUE]
@@ -302,6 +317,8 @@ def build_app(venue: Venue) -> web.Application:
     r.add_get("/api/v1/positions", positions)
     r.add_get("/api/v1/orders", orders)
     r.add_get("/api/v1/fills", fills)
+    r.add_get("/api/v1/state", account_state)
+    r.add_get("/api/v1/limits", limits)
     r.add_post("/trading/orders", rest_order)
     r.add_delete("/trading/orders/{client_id}", rest_cancel)
     return app

@@ -80,15 +80,68 @@ def test_duplicate_fill_is_refused_and_reported():
     assert [a.kind for a in m.anomalies] == ["duplicate_fill"]
 
 
-def test_overfill_and_fill_after_cancel_are_illegal_and_change_nothing():
+def test_fill_after_cancel_ack_is_applied_and_reported_as_late():
     m = oms()
     o = m.new_order("BTC-PERP", Side.BUY, 2, 600000)
-    assert not m.on_fill(fill(o.order_id, 1, 3), 1)
     m.on_ack(o.order_id, 1, 2)
     m.on_cancel_ack(o.order_id, 3)
-    assert not m.on_fill(fill(o.order_id, 2, 1), 4)
-    assert o.status is S.CANCELLED and o.filled == 0
-    assert [a.kind for a in m.anomalies] == ["overfill", "illegal_transition"]
+    assert m.on_fill(fill(o.order_id, 2, 1), 4), "a venue fill is a fact"
+    assert o.status is S.CANCELLED and o.filled == 1 and m.positions["BTC-PERP"].size == 1
+    assert [(a.kind, a.detail) for a in m.anomalies] == [("late_fill", "fill 2 after cancel_ack")]
+    assert m.on_fill(fill(o.order_id, 3, 1), 5)
+    assert o.status is S.FILLED and m.positions["BTC-PERP"].size == 2
+
+
+def test_fill_after_reconciliation_closed_the_order_is_applied_with_its_cause():
+    m = oms()
+    o = m.new_order("BTC-PERP", Side.SELL, 4, 600000)
+    m.on_ack(o.order_id, 1, 1)
+    m.reconcile([], [], 2)  # a snapshot that no longer lists it (its fill still on the wire)
+    assert o.status is S.CANCELLED and o.closed_by == "reconcile"
+    assert m.on_fill(fill(o.order_id, 7, 4, side=Side.SELL), 3)
+    assert o.status is S.FILLED and m.positions["BTC-PERP"].size == -4
+    assert m.anomalies[-1].kind == "late_fill" and "after reconcile" in m.anomalies[-1].detail
+    assert not [a for a in m.anomalies if a.kind == "illegal_transition"]
+
+
+def test_overfill_is_applied_and_reported():
+    m = oms()
+    o = m.new_order("BTC-PERP", Side.BUY, 2, 600000)
+    assert m.on_fill(fill(o.order_id, 1, 3), 1)
+    assert o.status is S.FILLED and o.filled == 3 and m.positions["BTC-PERP"].size == 3
+    assert [a.kind for a in m.anomalies] == ["overfill"]
+
+
+def test_an_order_adopted_from_a_fill_grows_with_its_later_fills():
+    m = oms()
+    assert m.on_fill(fill("stranger", 1, 2), 1)
+    assert m.on_fill(fill("stranger", 2, 3), 2)
+    assert m.orders["stranger"].filled == 5 and m.positions["BTC-PERP"].size == 5
+    assert [a.kind for a in m.anomalies] == ["unknown_order"]
+
+
+def test_one_cancel_in_flight_per_order_retried_only_after_the_timeout():
+    m = oms()
+    o = m.new_order("BTC-PERP", Side.BUY, 2, 600000)
+    m.on_ack(o.order_id, 1, 1)
+    assert m.request_cancel(o.order_id, 10, retry_ns=100)
+    assert not m.request_cancel(o.order_id, 11, retry_ns=100), "already in flight"
+    assert not m.request_cancel(o.order_id, 109, retry_ns=100)
+    assert m.request_cancel(o.order_id, 110, retry_ns=100), "unanswered for the timeout: retry"
+    assert o.cancel_retries == 1 and o.status is S.PENDING_CANCEL
+    m.on_cancel_ack(o.order_id, 120)
+    assert not m.request_cancel(o.order_id, 1000, retry_ns=100), "done: nothing to send"
+
+
+def test_reconcile_leaves_orders_sent_on_the_current_connection_to_their_ack():
+    m = oms()
+    old = m.new_order("BTC-PERP", Side.BUY, 1, 600000, now_ns=5)  # sent on a dead connection
+    new = m.new_order("BTC-PERP", Side.BUY, 1, 600000, now_ns=20)  # sent after reconnecting at 10
+    rep = m.reconcile([], [], 30, in_flight_since_ns=10)
+    assert (old.status, new.status) == (S.CANCELLED, S.PENDING_NEW)
+    assert (rep.orders_closed, rep.orders_in_flight) == (1, 1)
+    m.on_ack(new.order_id, 9, 31)
+    assert new.status is S.OPEN and not [a for a in m.anomalies if a.kind == "illegal_transition"]
 
 
 def test_reject_closes_the_order():

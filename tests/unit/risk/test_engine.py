@@ -93,17 +93,42 @@ def test_pnl_threshold_goes_reduce_only_then_halts():
     assert must(risk.on_pnl(-80 * CASH, 0, 2)).reason is Reason.PNL_KILL and risk.state is RiskState.HALTED
 
 
-def test_stale_data_blocks_orders_and_asks_to_pull_quotes():
+def test_stale_data_blocks_orders_and_asks_to_pull_quotes_once_per_episode():
     risk, oms, book = setup(stale_ms=50)
     assert check(risk, oms, book, t=0).reason is Reason.STALE_DATA, "no data yet"
-    risk.on_market_data("P", data_ts_ns=0, recv_ns=50_000_000)  # arrived exactly 50 ms old
+    assert risk.on_market_data("P", data_ts_ns=0, recv_ns=50_000_000) is None  # arrived exactly 50 ms old
     assert check(risk, oms, book, t=10 * S) is None, "a quiet book is not stale"
-    risk.on_market_data("P", data_ts_ns=S, recv_ns=S + 50_000_001)
-    ev = check(risk, oms, book, t=2 * S)
-    assert ev.reason is Reason.STALE_DATA and (ev.value, ev.limit) == ("50.0ms", "50ms") and "P" in risk.pull
+    ev = must(risk.on_market_data("P", data_ts_ns=S, recv_ns=S + 50_000_001))
+    assert (ev.reason, ev.action, ev.value, ev.limit) == (Reason.STALE_DATA, "pull", "50.0ms", "50ms")
+    assert risk.pull == {"P"}
+    risk.pull.clear()  # the runtime pulled the quotes
+    for i in range(100):  # still stale on every message: no second pull
+        assert risk.on_market_data("P", data_ts_ns=S + i, recv_ns=S + i + 80_000_000) is None
+    assert not risk.pull
+    denied = check(risk, oms, book, t=2 * S)
+    assert denied.reason is Reason.STALE_DATA and denied.action == "deny" and not risk.pull
     assert risk.stale_markets(2 * S) == ["P"]
+    risk.on_market_data("P", data_ts_ns=3 * S, recv_ns=3 * S + 30_000_000)  # under 50 but over 25: same episode
+    assert risk.stale_markets(3 * S) == ["P"]
     risk.on_market_data("P", data_ts_ns=3 * S, recv_ns=3 * S + 1_000)
     assert check(risk, oms, book, t=3 * S) is None and risk.stale_markets(3 * S) == []
+    assert must(risk.on_market_data("P", data_ts_ns=4 * S, recv_ns=4 * S + 60_000_000)).action == "pull"
+
+
+def test_events_stay_bounded_and_counted_and_the_first_trip_is_kept():
+    risk, oms, book = setup()
+    risk.manual_override(1, "test")
+    for i in range(5000):
+        assert check(risk, oms, book, t=2 + i).reason is Reason.HALTED
+    assert len(risk.events) == 1000 and risk.counts["halted"] == 5000
+    assert must(risk.first_trip).reason is Reason.MANUAL_OVERRIDE and list(risk.trips) == [risk.first_trip]
+
+
+def test_circuit_breaker_is_capped_under_the_venue_limit():
+    risk, _, _ = setup(max_orders_per_s=50)
+    assert risk.cap_order_rate(100) == 50, "already under 80 % of the venue's limit"
+    assert risk.cap_order_rate(20) == 16
+    assert setup(max_orders_per_s=0)[0].cap_order_rate(100) == 80, "off becomes the venue's 80 %"
 
 
 def test_connection_loss_and_rtt_over_threshold_cancel_everything():

@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 soak: $(STAMP)
-	$(BIN)/pytest -m soak
+	$(BIN)/pytest -m soak -s
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -64,10 +64,12 @@ class Reactor(Strategy):
 
 
 class SocketSession:
-    """Stands in for WsSession: same send interface, writes to a real socket."""
+    """Stands in for WsSession: same send interface, writes to a real socket, and notes when
+    the first write after `arm()` completed (the end of tick-to-trade)."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
+        self.first_write_ns = 0
         self.connected = asyncio.Event()
         self.connected.set()
         self.reconnects = 0
@@ -76,6 +78,8 @@ class SocketSession:
 
     def send_msg(self, msg: Any) -> bool:
         self.sock.sendall(self._encode(msg))
+        if not self.first_write_ns:
+            self.first_write_ns = time.perf_counter_ns()
         return True
 
     def resubscribe(self, market: str) -> None:
@@ -86,7 +90,7 @@ def pct(h: HdrHistogram) -> dict[str, float]:
     return {f"p{p}_us": round(h.get_value_at_percentile(p) / 1000, 2) for p in (50, 99, 99.9)}
 
 
-async def in_process(n: int, gc_disable: bool) -> dict[str, Any]:
+async def in_process(n: int, gc_disable: bool, journal: bool = True) -> dict[str, Any]:
     a, b = socket.socketpair()
     a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
     sink = os.fork()  # a separate process reads the other end: no GIL shared with the writer
@@ -106,6 +110,7 @@ async def in_process(n: int, gc_disable: bool) -> dict[str, Any]:
             "k",
             journal_path=Path(tmp) / "j.sqlite",
             orders_per_s=1e9,
+            cancels_per_s=1e9,
             gc_policy=policy,
             risk=BENCH_RISK,
         )
@@ -115,8 +120,9 @@ async def in_process(n: int, gc_disable: bool) -> dict[str, Any]:
         from agenthft.book import L2Book
 
         runner.books = {"BTC-PERP": L2Book("BTC-PERP")}
-        runner.session = SocketSession(a)  # type: ignore[assignment]
-        runner.journal = Journal(Path(tmp) / "j.sqlite")
+        session = SocketSession(a)
+        runner.session = session  # type: ignore[assignment]
+        runner.journal = Journal(Path(tmp) / "j.sqlite") if journal else None
         decode = pm.server_decoder.decode
         snap = pm.encoder.encode(
             pm.BookSnapshot(
@@ -133,13 +139,19 @@ async def in_process(n: int, gc_disable: bool) -> dict[str, Any]:
             level = [(59990.5, 1.0 if i % 2 == 0 else 0.0)]
             return pm.encoder.encode(pm.BookUpdate("BTC-PERP", i + 1, level, [], time.time_ns()))
 
+        t0 = 0
         h = HdrHistogram(1, 10_000_000_000, 3)
+        full = HdrHistogram(1, 10_000_000_000, 3)  # raw frame in -> first order written, decode included
         runner.telemetry.h["tick_to_trade"].reset()
         for i in range(n):
             raw = frame(i)  # encoded outside the timed path
+            session.first_write_ns = 0
+            pace(t0 if i else 0)
             t0 = time.perf_counter_ns()
             runner.on_message(decode(raw), time.time_ns())
             h.record_value(time.perf_counter_ns() - t0)
+            if session.first_write_ns:
+                full.record_value(session.first_write_ns - t0)
             for o in list(runner.oms.live.values()):  # the venue's acks, outside the timed path
                 if o.status.value == "pending_new":
                     runner.oms.on_ack(o.order_id, 1, 0)
@@ -151,8 +163,9 @@ async def in_process(n: int, gc_disable: bool) -> dict[str, Any]:
         orders = first.get_total_count()
         if not orders:
             raise RuntimeError(f"no order was sent; risk said: {[str(e) for e in list(runner.denied)[:3]]}")
-        runner.journal.flush()
-        runner.journal.close()
+        if runner.journal is not None:
+            runner.journal.flush()
+            runner.journal.close()
     a.close()
     os.waitpid(sink, 0)
     policy.restore()
@@ -160,9 +173,102 @@ async def in_process(n: int, gc_disable: bool) -> dict[str, Any]:
         "updates": n,
         "orders_sent": orders,
         "gc": "off in the hot loop, young-gen collection every 64 updates" if gc_disable else "automatic",
-        "tick_to_first_order_written": pct(first),
+        "journal": journal,
+        "frame_to_first_order_written": pct(full),
+        "runner_tick_to_trade": pct(first),
         "whole_update_incl_cancel": pct(h),
     }
+
+
+#: Updates are paced this far apart in both the floor and the full path, so that each write
+#: meets the reading process in the same state (a tight loop keeps it awake, which makes its
+#: wake-up cost vanish from the floor's writes but not from the slower full path's).
+PACE_NS = 100_000
+
+
+def pace(start_ns: int) -> None:
+    while time.perf_counter_ns() - start_ns < PACE_NS:
+        pass
+
+
+def floor(n: int) -> dict[str, Any]:
+    """The floor of the same path: the same frame through decode + grid conversion + book apply
+    + encode of an order + socket write, with nothing else (no strategy, risk, OMS, journal)."""
+    a, b = socket.socketpair()
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+    sink = os.fork()
+    if sink == 0:
+        a.close()
+        while b.recv(1 << 16):
+            pass
+        os._exit(0)
+    b.close()
+    from agenthft.book import L2Book
+
+    book = L2Book("BTC-PERP")
+    g = PERP.grid
+    pt, ql = g.price_to_ticks, g.qty_to_lots
+    decode, encode = pm.server_decoder.decode, pm.encoder.encode
+    book.load_snapshot([(pt(59990.0 - i), 1000) for i in range(20)], [(pt(60010.0 + i), 1000) for i in range(20)], 0)
+    h = HdrHistogram(1, 10_000_000_000, 3)
+    send = a.sendall
+    t0 = 0
+    for i in range(n):
+        level = [(59990.5, 1.0 if i % 2 == 0 else 0.0)]
+        raw = pm.encoder.encode(pm.BookUpdate("BTC-PERP", i + 1, level, [], time.time_ns()))
+        pace(t0 if i else 0)
+        t0 = time.perf_counter_ns()
+        msg = decode(raw)
+        assert isinstance(msg, pm.BookUpdate)
+        book.apply([(pt(p), ql(q)) for p, q in msg.bids], [(pt(p), ql(q)) for p, q in msg.asks], msg.seq)
+        best = book.best_bid()
+        assert best is not None
+        order = {
+            "type": "order",
+            "order_id": f"f-{i}",
+            "market": "BTC-PERP",
+            "side": "buy",
+            "qty": g.lots_to_qty(1),
+            "order_type": "post_only",
+            "price": g.ticks_to_price(best - 100),
+        }
+        send(encode(order))
+        h.record_value(time.perf_counter_ns() - t0)
+    a.close()
+    os.waitpid(sink, 0)
+    return {"updates": n, "decode_book_encode_write": pct(h)}
+
+
+def risk_check_cost(n: int) -> dict[str, Any]:
+    """ns per pre-trade check, every control on, against a 20-level book and a live OMS."""
+    from agenthft.book import L2Book
+    from agenthft.oms import OrderManager
+    from agenthft.risk import RiskEngine
+
+    cfg = RiskConfig(
+        max_orders_per_s=10**9,
+        position_limit="1000000",
+        total_position_limit="2000000",
+        max_order_notional="100000",
+        price_band_bps=500,
+        max_open_orders=1000,
+        daily_loss_limit="1000",
+    )
+    risk = RiskEngine(cfg, [PERP])
+    oms = OrderManager([PERP])
+    book = L2Book("BTC-PERP")
+    book.load_snapshot([(599900 - i, 1000) for i in range(20)], [(600100 + i, 1000) for i in range(20)], 0)
+    for i in range(4):  # a quoter's few live orders
+        oms.new_order("BTC-PERP", Side.BUY, 1, 599000 + i)
+    now = time.time_ns()
+    risk.on_market_data("BTC-PERP", now, now)
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter_ns()
+        for i in range(n):
+            risk.check("BTC-PERP", Side.BUY, 1, 599800, now + i, book, oms)
+        best = min(best, (time.perf_counter_ns() - t0) / n)
+    return {"checks": n, "ns_per_check_best_of_5": round(best)}
 
 
 async def end_to_end(ws_url: str, rest_url: str, keys: list[str], n: int) -> dict[str, Any]:
@@ -203,7 +309,13 @@ async def end_to_end(ws_url: str, rest_url: str, keys: list[str], n: int) -> dic
 def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     n = int(args[0]) if args else 20_000
+    base = floor(n)
     inproc = [uvloop.run(in_process(n, gc_disable)) for gc_disable in (False, True)]
+    inproc.append(uvloop.run(in_process(n, False, journal=False)))
+    fl = base["decode_book_encode_write"]
+    for r in inproc:
+        full = r["frame_to_first_order_written"]
+        r["ratio_to_floor"] = {k: round(full[k] / fl[k], 2) for k in ("p50_us", "p99_us")}
     proc, ws_url, rest_url = venue_latency.start_venue()
     try:
         keys = uvloop.run(venue_latency.register(rest_url, 2))
@@ -213,7 +325,14 @@ def main() -> None:
         proc.wait()
     emit(
         "tick_to_trade",
-        {"in_process": inproc, "goal_us": {"p50": 15, "p99": 50}, "article_expects_us": "1000-10000", "loopback": e2e},
+        {
+            "floor": base,
+            "in_process": inproc,
+            "goal_ratio_to_floor": {"p50_us": 1.5, "p99_us": 2.0},
+            "risk": risk_check_cost(100_000),
+            "article_expects_us": "1000-10000",
+            "loopback": e2e,
+        },
     )
 
 

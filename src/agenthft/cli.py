@@ -138,7 +138,7 @@ async def _serve_venues(args: argparse.Namespace) -> None:
         port = args.port + 2 * i if args.port else 0
         state = None if not args.state else args.state if len(configs) == 1 else f"{args.state}.{i}"
         srv = await VenueServer(cfg, state).start(args.host, port)
-        key, account, _ = srv.venue.register(f"sandbox-{i}")
+        key, account, _ = srv.venue.register(f"sandbox-{i}", operator=True)
         if srv.venue.replayed:
             print(f"  state      {state}: {srv.venue.replayed:,} commands replayed")
         servers.append(srv)

@@ -76,7 +76,7 @@ async def test_reconcile_reads_one_venue_snapshot_and_keeps_orders_in_flight(ven
 
 async def test_cancels_are_idempotent_one_in_flight_per_order(venue: Venue):
     srv, http = venue.server, venue.http
-    srv.venue.engine.cancel, calls = _counting(srv.venue.engine.cancel)
+    srv.venue.engine.cancel, calls = _counting(srv.venue.engine.cancel)  # type: ignore[method-assign]
     key = await register(http, srv, "agent")
     runner = Runner(Idle(), srv.ws_url, srv.rest_url, key, risk=RiskConfig(stale_ms=0), cancel_retry_ms=60_000)
     await runner.start()

@@ -95,7 +95,7 @@ class WsSession:
     # --- sending ------------------------------------------------------------------------
     def send(self, data: bytes) -> bool:
         t = self.transport
-        if t is None or not self.connected.is_set():
+        if t is None or not self.connected.is_set() or t.is_disconnected:
             return False
         t.send(picows.WSMsgType.TEXT, data)
         return True

@@ -7,7 +7,9 @@ refuse values that do not fit the grid instead of rounding them.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import math
+import re
+from decimal import Decimal
 
 Number = str | int | float | Decimal
 
@@ -35,54 +37,64 @@ def decimals_of(step: str) -> int:
     return max(0, -exp)
 
 
+#: The one number grammar at the edge (WebSocket, REST, configs, captures): ASCII digits, an
+#: optional sign, point and exponent; nothing else (no whitespace, underscores, non-ASCII digits,
+#: NaN or infinities). Bounded before any conversion so that hostile input costs O(length).
+MAX_NUMBER_LEN = 64
+MAX_EXPONENT = 30
+_NUMBER = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?", re.ASCII)
+_FLOAT_EXACT = 2**52  # below this, n / 10**d == x proves that x is the decimal n * 10**-d
+
+
 def to_scaled(value: Number, decimals: int) -> int:
     """`value` as an integer count of 10**-decimals, exactly, or GridError("bad_number").
 
-    Fast path for plain decimal strings ("61837.63000000"); anything else goes through
-    Decimal. Floats are read via repr (shortest round-trip text), so 0.1 means "0.1".
+    Strings must match the edge grammar (`MAX_NUMBER_LEN`, `MAX_EXPONENT`); floats are read
+    as the shortest decimal that round-trips (0.1 means "0.1"), with a fast exact path for
+    values on the grid; more decimals than `decimals` is refused, never rounded.
     """
-    if isinstance(value, str):
-        s = value
-    elif isinstance(value, bool):
-        raise GridError("bad_number", f"not a number: {value!r}")
-    elif isinstance(value, int):
-        return value * _POW10[decimals]
-    elif isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+    t = type(value)
+    if t is float:
+        assert isinstance(value, float)
+        if not math.isfinite(value):
             raise GridError("bad_number", f"not a finite number: {value!r}")
+        scale = _POW10[decimals]
+        n = round(value * scale)
+        if -_FLOAT_EXACT < n < _FLOAT_EXACT and n / scale == value:
+            return n
         s = repr(value)
+    elif t is str:
+        assert isinstance(value, str)
+        s = value
+    elif t is int:
+        assert isinstance(value, int)
+        return value * _POW10[decimals]
     elif isinstance(value, Decimal):
         s = str(value)
     else:
         raise GridError("bad_number", f"not a number: {value!r}")
-    dot = s.find(".")
-    if dot < 0:
-        head, frac = s, ""
+    if len(s) > MAX_NUMBER_LEN:
+        raise GridError("bad_number", f"number of {len(s)} characters (at most {MAX_NUMBER_LEN})")
+    m = _NUMBER.fullmatch(s)
+    if m is None or not (m.group(2) or m.group(3)):
+        raise GridError(
+            "bad_number", f"not a decimal number: {s!r} (ASCII digits with optional sign, point and exponent)"
+        )
+    sign, head, frac, exp = m.groups()
+    frac = frac or ""
+    e = int(exp) if exp else 0
+    if not -MAX_EXPONENT <= e <= MAX_EXPONENT:
+        raise GridError("bad_number", f"exponent {e} out of range (at most {MAX_EXPONENT} either way): {s!r}")
+    digits = (head + frac).lstrip("0") or "0"
+    shift = decimals + e - len(frac)  # value * 10**decimals == int(digits) * 10**shift
+    if shift >= 0:
+        n = int(digits) * _POW10[shift]
     else:
-        head, frac = s[:dot], s[dot + 1 :]
-    if len(frac) > decimals:
-        extra = frac[decimals:]
-        if extra.strip("0") == "" and extra.isdigit():
-            frac = frac[:decimals]
-        else:
-            return _slow_scaled(s, decimals)
-    digits = head + frac + "0" * (decimals - len(frac))
-    if not (digits.isdigit() or (digits[:1] in "+-" and digits[1:].isdigit())) or not head.strip("+-"):
-        return _slow_scaled(s, decimals)
-    return int(digits)
-
-
-def _slow_scaled(s: str, decimals: int) -> int:
-    try:
-        d = Decimal(s.strip())
-    except InvalidOperation:
-        raise GridError("bad_number", f"not a decimal number: {s!r}") from None
-    if not d.is_finite():
-        raise GridError("bad_number", f"not a finite number: {s!r}")
-    scaled = d.scaleb(decimals)
-    if scaled != scaled.to_integral_value():
-        raise GridError("bad_number", f"{s} has more than {decimals} decimals")
-    return int(scaled)
+        keep, drop = digits[:shift], digits[shift:]
+        if drop.strip("0"):
+            raise GridError("bad_number", f"{s} has more than {decimals} decimals")
+        n = int(keep or "0")
+    return -n if sign == "-" else n
 
 
 def from_scaled(units: int, decimals: int) -> str:

@@ -81,6 +81,11 @@ class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return symbol == self.market or symbol in self.aliases
 
 
+#: Prices and quantities beyond this many ticks / lots are refused at the edge: every integer
+#: inside (holds, notionals, the command log's JSON) then stays far from any overflow.
+MAX_UNITS = 10**15
+
+
 class Grid:
     """Integer scale factors of an instrument's tick and lot grids."""
 
@@ -100,6 +105,8 @@ class Grid:
         ticks, rem = divmod(units, self.tick_units)
         if rem:
             raise GridError("bad_price", f"price {price!r} is not a multiple of the tick size")
+        if not -MAX_UNITS <= ticks <= MAX_UNITS:
+            raise GridError("bad_price", f"price {price!r} is out of range (at most {MAX_UNITS:.0e} ticks)")
         return ticks
 
     def qty_to_lots(self, qty: Number) -> int:
@@ -110,6 +117,8 @@ class Grid:
         lots, rem = divmod(units, self.lot_units)
         if rem:
             raise GridError("bad_qty", f"quantity {qty!r} is not a multiple of the lot size")
+        if not -MAX_UNITS <= lots <= MAX_UNITS:
+            raise GridError("bad_qty", f"quantity {qty!r} is out of range (at most {MAX_UNITS:.0e} lots)")
         return lots
 
     def ticks_to_price(self, ticks: int) -> str:

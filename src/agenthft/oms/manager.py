@@ -7,6 +7,7 @@ venue's messages (already on the tick/lot grid) and the journal replays them int
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from collections.abc import Iterable
 
 import msgspec
@@ -76,6 +77,8 @@ class OrderManager:
         self._prefix = f"{prefix}{now_ns % 10**12:x}"
         self._ids = itertools.count(1)
         self.seen_fills: set[int] = set()
+        self.keep_done = 100_000  # finished orders kept (a late fill for an older one is adopted)
+        self._done: deque[str] = deque()
 
     def add_instrument(self, inst: Instrument) -> None:
         self.instruments[inst.market] = inst
@@ -131,7 +134,10 @@ class OrderManager:
         if new.is_terminal:
             if not o.done_ns:
                 o.done_ns = now_ns
-            self.live.pop(o.order_id, None)
+            if self.live.pop(o.order_id, None) is not None:
+                self._done.append(o.order_id)
+                if len(self._done) > self.keep_done:  # bounded memory over a long run
+                    self.orders.pop(self._done.popleft(), None)
         return True
 
     def _order(self, order_id: str, now_ns: int) -> ClientOrder | None:

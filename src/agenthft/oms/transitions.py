@@ -70,6 +70,7 @@ TRANSITIONS: dict[tuple[OrderStatus, OmsEvent], OrderStatus] = {
     (FI, E.CANCEL_REJECT): FI,  # "unknown_order": it had filled
     (CA, E.PARTIAL_FILL): CA,  # late fill: in flight when the order was closed (applied, reported)
     (CA, E.FILL): FI,  # late fill that completes the order
+    (CA, E.REJECT): RJ,  # reconciliation closed an unacked order whose reject was still on the wire
     (CA, E.ACK): CA,  # an ack overtaken by the cancel-ack of an IOC remainder
     (CA, E.CANCEL_ACK): CA,  # duplicate
     (CA, E.CANCEL_REJECT): CA,

@@ -15,7 +15,8 @@ import msgspec
 from agenthft.model import Liquidity, OrderType, Side
 
 Num = int | float | str
-OrderId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+# \Z, not $: "$" also matches before a trailing newline ("p4\n" would pass)
+OrderId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+\Z")]
 Levels = list[tuple[float, float]]
 
 CHANNELS = ("orderbook", "ticker", "trades", "orders")
@@ -201,7 +202,7 @@ def peek(raw: bytes) -> tuple[str | None, str | None]:
     those fields, so the reject can name the order the client sent."""
     try:
         obj = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError):
         return None, None
     if not isinstance(obj, dict):
         return None, None

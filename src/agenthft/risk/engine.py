@@ -62,6 +62,10 @@ class RiskConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_open_orders: int = 0
 
 
+_HALTED, _REDUCING = RiskState.HALTED, RiskState.REDUCING
+_BUY, _SELL = Side.BUY, Side.SELL
+
+
 class RiskEvent(msgspec.Struct, frozen=True):
     """A reason-coded decision: what tripped, the measured value, the limit, what was done."""
 
@@ -110,6 +114,11 @@ class RiskEngine:
         self._pos_limit, self._total_limit = _cash(c.position_limit), _cash(c.total_position_limit)
         self._max_notional = _cash(c.max_order_notional)
         self.max_orders_per_s = c.max_orders_per_s  # the circuit breaker (capped by the venue's limit)
+        self._max_rtt_ns = int(c.max_rtt_ms * 1e6)
+        self._stale_ns = int(c.stale_ms * 1e6)
+        self._max_open = c.max_open_orders
+        self._band_bps = c.price_band_bps
+        self._needs_ref = bool(self._max_notional or c.price_band_bps or self._pos_limit or self._total_limit)
         self.pull: set[str] = set()  # markets whose quotes the runtime should cancel now
         self.cancel_all_requested = False
 
@@ -242,102 +251,121 @@ class RiskEngine:
     def check(
         self, market: str, side: Side, qty: int, price: int | None, now_ns: int, book: L2Book | None, oms: OrderManager
     ) -> RiskEvent | None:
-        """None if the order may go; else the event saying why not (also recorded)."""
-        c = self.config
-        deny = "deny"
-        if self.state is RiskState.HALTED:
-            return self._emit(RiskEvent(now_ns, Reason.HALTED, deny, self.state, "active", market))
+        """None if the order may go; else the event saying why not (also recorded).
+
+        On the hot path (every order): thresholds are precomputed integers, enum members are
+        module aliases, and the mid and the open-order sums are computed only for the controls
+        that are on."""
+        state = self.state
+        if state is _HALTED:
+            return self._emit(RiskEvent(now_ns, Reason.HALTED, "deny", state, "active", market))
         if not self.connected:
-            return self._emit(RiskEvent(now_ns, Reason.CONNECTION_LOST, deny, "down", "up", market))
+            return self._emit(RiskEvent(now_ns, Reason.CONNECTION_LOST, "deny", "down", "up", market))
         if now_ns < self.backoff_until_ns:
-            return self._emit(
-                RiskEvent(
-                    now_ns,
-                    Reason.EXCHANGE_RATE_LIMIT,
-                    deny,
-                    f"{(self.backoff_until_ns - now_ns) / 1e6:.0f}ms left",
-                    "0",
-                    market,
-                )
-            )
-        if c.max_rtt_ms and self.rtt_ns > c.max_rtt_ms * 1e6:
-            return self._emit(
-                RiskEvent(now_ns, Reason.RTT_LIMIT, deny, f"{self.rtt_ns / 1e6:.3f}ms", f"{c.max_rtt_ms:g}ms", market)
-            )
-        lag = self.data_lag_ns.get(market)
-        if c.stale_ms and (lag is None or market in self.stale):
+            left = f"{(self.backoff_until_ns - now_ns) / 1e6:.0f}ms left"
+            return self._emit(RiskEvent(now_ns, Reason.EXCHANGE_RATE_LIMIT, "deny", left, "0", market))
+        max_rtt = self._max_rtt_ns
+        if max_rtt and self.rtt_ns > max_rtt:
+            c = self.config
+            value = f"{self.rtt_ns / 1e6:.3f}ms"
+            return self._emit(RiskEvent(now_ns, Reason.RTT_LIMIT, "deny", value, f"{c.max_rtt_ms:g}ms", market))
+        if self._stale_ns and (market in self.stale or market not in self.data_lag_ns):
+            lag = self.data_lag_ns.get(market)
             age = "no data" if lag is None else f"{lag / 1e6:.1f}ms"
-            return self._emit(RiskEvent(now_ns, Reason.STALE_DATA, deny, age, f"{c.stale_ms:g}ms", market))
+            return self._emit(RiskEvent(now_ns, Reason.STALE_DATA, "deny", age, f"{self.config.stale_ms:g}ms", market))
         pos = oms.positions.get(market)
-        size = pos.size if pos else 0
-        reducing = (side is Side.SELL and size >= qty) or (side is Side.BUY and -size >= qty)
-        if self.state is RiskState.REDUCING and not reducing:
-            return self._emit(RiskEvent(now_ns, Reason.REDUCE_ONLY, deny, f"position {size}", "reduce only", market))
+        size = pos.size if pos is not None else 0
+        reducing = (size >= qty) if side is _SELL else (-size >= qty)
+        if state is _REDUCING and not reducing:
+            return self._emit(RiskEvent(now_ns, Reason.REDUCE_ONLY, "deny", f"position {size}", "reduce only", market))
         rate = self.max_orders_per_s
         if rate:
             w = self._sent
-            while w and now_ns - w[0] >= 1_000_000_000:
+            cutoff = now_ns - 1_000_000_000
+            while w and w[0] <= cutoff:
                 w.popleft()
             if len(w) >= rate:
                 return self._emit(
                     RiskEvent(now_ns, Reason.CIRCUIT_BREAKER, "throttle", str(len(w) + 1), f"{rate}/s", market)
                 )
-        if c.max_open_orders and len(oms.live) >= c.max_open_orders:
+        max_open = self._max_open
+        if max_open and len(oms.live) >= max_open:
             return self._emit(
-                RiskEvent(now_ns, Reason.MAX_OPEN_ORDERS, deny, str(len(oms.live) + 1), str(c.max_open_orders), market)
+                RiskEvent(now_ns, Reason.MAX_OPEN_ORDERS, "deny", str(len(oms.live) + 1), str(max_open), market)
             )
-        mid = book.mid() if book is not None else None
+        if self._needs_ref:
+            ev = self._notional_checks(market, side, qty, price, now_ns, book, oms, size, reducing)
+            if ev is not None:
+                return ev
+        self._sent.append(now_ns)
+        return None
+
+    def _notional_checks(
+        self,
+        market: str,
+        side: Side,
+        qty: int,
+        price: int | None,
+        now_ns: int,
+        book: L2Book | None,
+        oms: OrderManager,
+        size: int,
+        reducing: bool,
+    ) -> RiskEvent | None:
+        """The controls that need a reference price: notional, price band, position limits."""
+        band = self._band_bps
+        mid = book.mid() if book is not None and (price is None or band) else None
         ref = price if price is not None else (None if mid is None else round(mid))
+        if ref is None:
+            return None
         mult = self._mult[market]
-        if ref is not None:
+        if self._max_notional:
             notional = qty * ref * mult
-            if self._max_notional and notional > self._max_notional:
+            if notional > self._max_notional:
                 return self._emit(
                     RiskEvent(
                         now_ns,
                         Reason.MAX_ORDER_NOTIONAL,
-                        deny,
+                        "deny",
                         _fmt_cash(notional),
                         _fmt_cash(self._max_notional),
                         market,
                     )
                 )
-            if c.price_band_bps and price is not None and mid is not None:
-                off_bps = abs(price - mid) * 10_000 / mid
-                if off_bps > c.price_band_bps:
+        if band and price is not None and mid is not None:
+            off = abs(price - mid) * 10_000
+            if off > band * mid:
+                return self._emit(
+                    RiskEvent(now_ns, Reason.PRICE_BAND, "deny", f"{off / mid:.1f}bps", f"{band}bps", market)
+                )
+        if not reducing and (self._pos_limit or self._total_limit):
+            open_same = qty
+            for o in oms.live.values():
+                if o.side is side and o.market == market:
+                    open_same += o.qty - o.filled
+            after = abs(size + open_same if side is _BUY else size - open_same) * ref * mult
+            if self._pos_limit and after > self._pos_limit:
+                return self._emit(
+                    RiskEvent(
+                        now_ns, Reason.POSITION_LIMIT, "deny", _fmt_cash(after), _fmt_cash(self._pos_limit), market
+                    )
+                )
+            if self._total_limit:
+                total = after
+                for m, p in oms.positions.items():
+                    if m != market:
+                        total += abs(p.cost)
+                if total > self._total_limit:
                     return self._emit(
                         RiskEvent(
-                            now_ns, Reason.PRICE_BAND, deny, f"{off_bps:.1f}bps", f"{c.price_band_bps}bps", market
+                            now_ns,
+                            Reason.TOTAL_POSITION_LIMIT,
+                            "deny",
+                            _fmt_cash(total),
+                            _fmt_cash(self._total_limit),
+                            market,
                         )
                     )
-            if not reducing and (self._pos_limit or self._total_limit):
-                open_same = sum(o.qty - o.filled for o in oms.live.values() if o.market == market and o.side is side)
-                after = abs(size + side.sign * (open_same + qty)) * ref * mult
-                if self._pos_limit and after > self._pos_limit:
-                    return self._emit(
-                        RiskEvent(
-                            now_ns, Reason.POSITION_LIMIT, deny, _fmt_cash(after), _fmt_cash(self._pos_limit), market
-                        )
-                    )
-                if self._total_limit:
-                    others = sum(
-                        abs(p.size) * ref * self._mult[m] if m == market else abs(p.cost)
-                        for m, p in oms.positions.items()
-                        if m != market
-                    )
-                    total = others + after
-                    if total > self._total_limit:
-                        return self._emit(
-                            RiskEvent(
-                                now_ns,
-                                Reason.TOTAL_POSITION_LIMIT,
-                                deny,
-                                _fmt_cash(total),
-                                _fmt_cash(self._total_limit),
-                                market,
-                            )
-                        )
-        self._sent.append(now_ns)
         return None
 
 

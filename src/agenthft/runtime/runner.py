@@ -66,9 +66,10 @@ class Runner:
         risk: RiskConfig | None = None,
         cancel_retry_ms: float = CANCEL_RETRY_NS / 1e6,
         halt_file: str | Path | None = None,
+        cancels_per_s: float | None = None,
     ) -> None:
-        """`orders_per_s`: the client's order throttle; None takes the key's limit from the
-        venue (`GET /api/v1/limits`), and the circuit breaker is kept under it."""
+        """`orders_per_s` / `cancels_per_s`: the client's throttles; None takes the key's limits
+        from the venue (`GET /api/v1/limits`), and the circuit breaker is kept under them."""
         self.strategy = strategy
         self.ws_url, self.rest_url, self.api_key = ws_url, rest_url, api_key
         self.journal_path = journal_path
@@ -77,7 +78,8 @@ class Runner:
         self.orders_per_s = orders_per_s
         now = time.time_ns()
         self.bucket = TokenBucket(orders_per_s or 100.0, orders_per_s or 100.0, now)
-        self.cancel_bucket = TokenBucket(200.0, 200.0, now)
+        self.cancels_per_s = cancels_per_s
+        self.cancel_bucket = TokenBucket(cancels_per_s or 200.0, cancels_per_s or 200.0, now)
         self.venue_limits: dict[str, Any] = {}
         self.cancel_retry_ns = int(cancel_retry_ms * 1e6)
         self.halt_file = Path(halt_file) if halt_file else None
@@ -155,7 +157,8 @@ class Runner:
             self.risk.cap_order_rate(rate)
         venue_cancels = float(limits.get("cancels_per_s") or 0)
         if venue_cancels:
-            self.cancel_bucket = TokenBucket(venue_cancels, venue_cancels, now)
+            rate = min(self.cancels_per_s or venue_cancels, venue_cancels)
+            self.cancel_bucket = TokenBucket(rate, rate, now)
 
     def _check_halt_file(self) -> None:
         if self.halt_file is not None and self.halt_file.exists() and self.risk.state is not RiskState.HALTED:
@@ -468,11 +471,8 @@ class Runner:
             self.throttled += 1
             self._event("throttled", market)
             return None
-        inst = self.instruments[market]
         o = oms.new_order(market, side, qty, price, order_type, now)
-        if self.journal is not None:
-            self.journal.record("new", o.order_id, now, NewOrderRecord(market, side, qty, price, order_type))
-        g = inst.grid
+        g = self.instruments[market].grid
         msg: dict[str, object] = {
             "type": "order",
             "order_id": o.order_id,
@@ -485,6 +485,10 @@ class Runner:
             msg["price"] = g.ticks_to_price(price)
         session.send_msg(msg)
         sent = time.time_ns()
+        # journaled after the write: nothing is answered before this returns (one thread), and
+        # the queue put is no more durable before the write than after it
+        if self.journal is not None:
+            self.journal.record("new", o.order_id, now, NewOrderRecord(market, side, qty, price, order_type))
         self._sent_ns[o.order_id] = sent
         if self._recv_ns:
             self.telemetry.record("tick_to_trade", sent - self._recv_ns)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections import deque
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -37,6 +37,10 @@ from agenthft.venue.state import CommandLog
 
 CLOSE_POLICY = 1008
 _CASH = float(10**CASH_DECIMALS)
+
+
+class AgentExists(Exception):
+    """Registration of an agent id that already has an account."""
 
 
 class Transport(Protocol):
@@ -182,6 +186,7 @@ class Venue:
         self._dec = pm.client_decoder.decode
         self.log: CommandLog | None = None
         self.replayed = 0
+        self.replay_skipped: list[str] = []  # command-log records that could not be applied
         if state_path is not None:
             self.log = CommandLog(state_path)
             self._replay(self.log)
@@ -191,25 +196,34 @@ class Venue:
         """Rebuild the venue from its command log (deterministic engine: exact state)."""
         e = self.engine
         commands = log.commands()
-        for kind, a in commands:
-            if kind == "register":
-                agent_id, account = a
-                self.agents[agent_id] = account
-                for asset, amount in self.config.sandbox.funds.items():
-                    e.deposit(account, asset, text_to_cash(amount))
-            elif kind == "key":
-                self.keys.restore(*a)
-            elif kind == "delete_key":
-                self.keys.delete(*a)
-            elif kind == "submit":
-                account, oid, market, side, qty, price, otype, display, ts = a
-                e.submit(account, oid, market, Side(side), qty, price, OrderType(otype), display, ts)
-            elif kind == "cancel":
-                e.cancel(*a)
-            elif kind == "cancel_all":
-                e.cancel_all(*a)
+        for seq, (kind, a) in enumerate(commands, 1):
+            try:
+                self._apply_logged(kind, a)
+            except Exception as exc:  # a record this venue cannot apply: say so, keep the rest
+                self.replay_skipped.append(f"record {seq} ({kind}): {type(exc).__name__}: {str(exc)[:200]}")
             self._publish(0)  # no sessions yet: rebuilds fills and order history only
         self.replayed = len(commands)
+
+    def _apply_logged(self, kind: str, a: list[Any]) -> None:
+        e = self.engine
+        if kind == "register":
+            agent_id, account = a
+            self.agents[agent_id] = account
+            for asset, amount in self.config.sandbox.funds.items():
+                e.deposit(account, asset, text_to_cash(amount))
+        elif kind == "key":
+            self.keys.restore(*a)
+        elif kind == "delete_key":
+            self.keys.delete(*a)
+        elif kind == "submit":
+            account, oid, market, side, qty, price, otype, display, ts = a
+            e.submit(account, oid, market, Side(side), qty, price, OrderType(otype), display, ts)
+        elif kind == "cancel":
+            e.cancel(*a)
+        elif kind == "cancel_all":
+            e.cancel_all(*a)
+        else:
+            raise ValueError(f"unknown record kind {kind!r}")
 
     def log_key(self, key: ApiKey) -> None:
         if self.log is not None:
@@ -226,16 +240,28 @@ class Venue:
             )
 
     def delete_key(self, account_id: str, key_id: str) -> bool:
+        """Revoke a key everywhere at once: REST and new handshakes refuse it, and every open
+        WebSocket authenticated with it is closed now (1008 "api key revoked"); the key's
+        cancel-on-disconnect setting then applies to that connection's orders."""
         if not self.keys.delete(account_id, key_id):
             return False
         if self.log is not None:
             self.log.append("delete_key", account_id, key_id)
+        for s in list(self._account_sessions.get(account_id, ())):
+            if s.key is not None and s.key.key_id == key_id:
+                self._close(s, "api key revoked")
         return True
 
     # --- accounts and keys ---------------------------------------------------------------
-    def register(self, agent_id: str, now_ns: int = 0) -> tuple[str, str, ApiKey]:
-        """A funded sandbox account (one per agent id) and its first key: (key text, account, key)."""
+    def register(self, agent_id: str, now_ns: int = 0, operator: bool = False) -> tuple[str, str, ApiKey]:
+        """A funded sandbox account (one per agent id) and its first key: (key text, account, key).
+
+        An agent id that exists is refused (`AgentExists`): registration needs no credentials, so
+        handing out a key for an existing account would be an account takeover. Only the operator
+        (the process that runs the venue, `operator=True`) gets a new key for an existing agent id."""
         account = self.agents.get(agent_id)
+        if account is not None and not operator:
+            raise AgentExists(f"agent id {agent_id!r} is taken; use that account's key (POST /api/v1/keys)")
         if account is None:
             account = self.agents[agent_id] = f"acc_{secrets.token_hex(5)}"
             for asset, amount in self.config.sandbox.funds.items():

@@ -20,6 +20,7 @@ class ApiKey:
         "digest",
         "key_id",
         "label",
+        "revoked",
         "scopes",
         "tier",
     )
@@ -44,9 +45,10 @@ class ApiKey:
         self.cancel_on_disconnect = cancel_on_disconnect
         self.created_ns = created_ns
         self.connections = 0
+        self.revoked = False  # set on delete: sessions still holding the record stop at once
 
     def can(self, scope: str) -> bool:
-        return scope in self.scopes
+        return not self.revoked and scope in self.scopes
 
     def __repr__(self) -> str:  # never shows the digest
         return f"ApiKey({self.key_id} account={self.account_id} scopes={self.scopes} tier={self.tier})"
@@ -117,4 +119,5 @@ class KeyStore:
         if rec is None or rec.account_id != account_id:
             return False
         del self._by_id[key_id]
+        rec.revoked = True
         return True

@@ -45,7 +45,8 @@ class ReplayDriver:
     def start(self) -> None:
         t0 = time.time_ns()
         self._tasks = [asyncio.create_task(self._run(r, t0)) for r in self.replays]
-        asyncio.gather(*self._tasks).add_done_callback(lambda _: self.done.set())
+        # return_exceptions: a stopped (cancelled) replay is not an error nobody retrieved
+        asyncio.gather(*self._tasks, return_exceptions=True).add_done_callback(lambda _: self.done.set())
 
     async def _run(self, rep: BinanceReplay, t0: int) -> None:
         first: int | None = None

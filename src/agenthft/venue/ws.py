@@ -56,7 +56,7 @@ class PicowsTransport:
     def send(self, data: bytes) -> None:
         if self._delay.engaged():
             self._delay.schedule(lambda: self._send_now(data))
-        else:
+        elif not self._ws.is_disconnected:  # the peer may be gone before its disconnect callback ran
             self._ws.send(picows.WSMsgType.TEXT, data)
 
     def _send_now(self, data: bytes) -> None:

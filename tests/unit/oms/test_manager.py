@@ -195,3 +195,16 @@ def test_docs_table_is_the_code_table():
     doc = (Path(__file__).resolve().parents[3] / "docs" / "oms.md").read_text()
     inside = doc.split("<!-- table:begin -->")[1].split("<!-- table:end -->")[0].strip()
     assert inside == table_markdown()
+
+
+def test_finished_orders_are_kept_up_to_a_bound_and_a_late_fill_for_a_forgotten_one_still_counts():
+    m = oms()
+    m.keep_done = 3
+    ids = []
+    for i in range(5):
+        o = m.new_order("BTC-PERP", Side.BUY, 1, 600000)
+        m.on_reject(o.order_id, "x", i)
+        ids.append(o.order_id)
+    assert set(m.orders) == set(ids[2:])
+    assert m.on_fill(fill(ids[0], 99, 1), 10), "forgotten, then adopted: the fill is a fact"
+    assert m.positions["BTC-PERP"].size == 1

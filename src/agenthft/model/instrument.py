@@ -82,8 +82,8 @@ class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 #: Prices and quantities beyond this many ticks / lots are refused at the edge: every integer
-#: inside (holds, notionals, the command log's JSON) then stays far from any overflow.
-MAX_UNITS = 10**15
+#: inside stays within a signed 64-bit integer (the command log is JSON: int64 at most).
+MAX_UNITS = 10**18
 
 
 class Grid:

@@ -194,7 +194,6 @@ class Venue:
 
     def _replay(self, log: CommandLog) -> None:
         """Rebuild the venue from its command log (deterministic engine: exact state)."""
-        e = self.engine
         commands = log.commands()
         for seq, (kind, a) in enumerate(commands, 1):
             try:

@@ -13,12 +13,15 @@ async def test_health_needs_no_key_and_carries_rate_limit_headers(venue: Venue):
     assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(headers)
 
 
-async def test_register_gives_a_funded_account_and_the_same_account_per_agent(venue: Venue):
+async def test_register_gives_a_funded_account_and_never_a_key_to_an_existing_one(venue: Venue):
     a = await venue.register("agent-7")
-    b = await venue.register("agent-7")
-    assert a["account_id"] == b["account_id"] and a["api_key"] != b["api_key"]
+    status, err, headers = await venue.rest("POST", "/api/v1/register", json={"agent_id": "agent-7"})
+    assert status == 409 and err["error"] == "agent_exists" and "api_key" not in err
+    assert "X-RateLimit-Remaining" in headers
     status, bal, _ = await venue.rest("GET", "/api/v1/balance", a["api_key"])
     assert status == 200 and bal["balances"]["USDC"]["available"] == 1_000_000
+    status, more, _ = await venue.rest("POST", "/api/v1/keys", a["api_key"], json={})
+    assert status == 200 and more["api_key"] != a["api_key"], "the owner makes more keys with its key"
 
 
 @pytest.mark.parametrize("body", [{}, {"agent_id": ""}, {"agent_id": "x", "admin": True}])

@@ -40,6 +40,7 @@ class VenueSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_buffer_bytes: int = 16 * 1024 * 1024  # and the connection closed (1008) past this
     fills_kept: int = 10_000  # per account, for GET /fills
     orders_kept: int = 1_000  # finished orders per account, for GET /orders
+    register_per_min: float = 30  # POST /api/v1/register per source address (burst the same)
 
 
 class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

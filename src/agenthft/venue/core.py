@@ -8,6 +8,7 @@ a command and the fan-out of its events finish before the next command starts.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections import deque
 from collections.abc import Iterable
@@ -31,10 +32,12 @@ from agenthft.matching.accounts import CASH_DECIMALS
 from agenthft.model import GridError, Instrument, OrderType, Side, find_instrument, mark_price
 from agenthft.protocol import messages as pm
 from agenthft.ratelimit import TokenBucket
+from agenthft.redact import redact
 from agenthft.venue.config import Tier, VenueConfig
 from agenthft.venue.keys import ApiKey, KeyStore
 from agenthft.venue.state import CommandLog
 
+log = logging.getLogger("agenthft.venue")
 CLOSE_POLICY = 1008
 _CASH = float(10**CASH_DECIMALS)
 
@@ -99,6 +102,23 @@ class MarketView:
         return out
 
 
+class _Arrived:
+    """The history of an order that completed on arrival (filled or cancelled before the venue
+    published its ack), built from its events: what `order_record` reads of an `Order`."""
+
+    __slots__ = ("cancelled", "filled", "market", "oid", "order_id", "order_type", "price", "qty", "side", "ts_ns")
+
+    def __init__(self, ev: Accepted) -> None:
+        self.order_id, self.oid, self.market, self.side = ev.order_id, ev.venue_order_id, ev.market, ev.side
+        self.order_type, self.price, self.qty, self.ts_ns = ev.order_type, ev.price, ev.qty, ev.ts_ns
+        self.filled = 0
+        self.cancelled = 0
+
+    @property
+    def remaining(self) -> int:
+        return 0
+
+
 class Session:
     """One WebSocket connection."""
 
@@ -112,7 +132,7 @@ class Session:
         self.account = ""
         self.orders_on = True  # own order events ("orders" channel), on by default
         self.nsubs = 0
-        self.placed: set[str] = set()  # client order ids sent on this connection
+        self.placed: set[str] = set()  # live client order ids sent on this connection
         self.paused = False
         self.stale: set[str] = set()  # markets whose book stream was dropped while paused
         self.breach_second = 0
@@ -181,12 +201,13 @@ class Venue:
         self.sessions: set[Session] = set()  # every open connection, authenticated or not
         self._fills: dict[str, deque[dict[str, object]]] = {}
         self._done: dict[str, deque[dict[str, object]]] = {}
-        self._orders: dict[tuple[str, str], Order] = {}  # live orders, for history on completion
+        self._orders: dict[tuple[str, str], Order | _Arrived] = {}  # live orders, for history on completion
         self._enc = pm.encoder.encode
         self._dec = pm.client_decoder.decode
         self.log: CommandLog | None = None
         self.replayed = 0
         self.replay_skipped: list[str] = []  # command-log records that could not be applied
+        self.faults = 0  # exceptions raised while serving a message (answered, never a close)
         if state_path is not None:
             self.log = CommandLog(state_path)
             self._replay(self.log)
@@ -357,15 +378,46 @@ class Venue:
 
     # --- inbound ---------------------------------------------------------------------------
     def on_message(self, s: Session, raw: bytes, now_ns: int) -> None:
-        """Handle one text frame. Bad input gets a specific error; nothing is half-applied."""
+        """Handle one text frame. Bad input gets a specific error; nothing is half-applied.
+
+        No input may take the connection down: an exception escaping the handling of one
+        message is answered with an `internal_error` naming it (and logged, redacted), and the
+        connection stays open, so a venue-side fault never triggers cancel-on-disconnect."""
         if s.closed:
             return
+        try:
+            self._on_message(s, raw, now_ns)
+        except Exception as e:
+            self.on_fault(s, e, now_ns)
+
+    def oversize(self, s: Session, size: int) -> None:
+        """A message over `max_frame_bytes` (one frame or reassembled fragments): error, then 1008."""
+        limit = self.settings.max_frame_bytes
+        self._send(s, pm.Error("bad_request", f"message of {size} bytes over the {limit}-byte limit"))
+        self._close(s, f"message over {limit} bytes")
+
+    def frame_error(self, s: Session, message: str) -> None:
+        """A WebSocket framing mistake that is not fatal (answered, the connection stays)."""
+        self._send(s, pm.Error("bad_request", message))
+
+    def on_fault(self, s: Session, e: Exception, now_ns: int) -> None:
+        """A venue-side exception while serving `s`: logged (redacted) and answered; never a close."""
+        self.faults += 1
+        log.error("fault serving session %d: %s", s.id, redact(repr(e)))
+        self._send(s, pm.Error("internal_error", f"the venue failed on this message: {type(e).__name__}"))
+
+    def _on_message(self, s: Session, raw: bytes, now_ns: int) -> None:
         if len(raw) > self.settings.max_frame_bytes:
-            self._send(s, pm.Error("bad_request", f"frame of {len(raw)} bytes over {self.settings.max_frame_bytes}"))
-            self._close(s, f"frame over {self.settings.max_frame_bytes} bytes")
+            self.oversize(s, len(raw))
             return
         try:
             msg = self._dec(raw)
+        except UnicodeDecodeError as e:
+            self._send(s, pm.Error("bad_request", f"invalid UTF-8 at byte {e.start}: text frames must be UTF-8"))
+            return
+        except RecursionError:
+            self._send(s, pm.Error("bad_request", "JSON nested too deeply"))
+            return
         except msgspec.DecodeError as e:
             typ, oid = pm.peek(raw)
             if typ == "order" and oid is not None:
@@ -484,14 +536,19 @@ class Venue:
         self._publish(now_ns)
 
     def _subscribe(self, s: Session, msg: pm.Subscribe | pm.Unsubscribe, now_ns: int) -> None:
-        channels = list(msg.channels or []) + ([msg.channel] if msg.channel else [])
-        markets = list(msg.markets or []) + ([msg.market] if msg.market else [])
+        channels = list(msg.channels or []) + ([msg.channel] if msg.channel is not None else [])
+        markets = list(msg.markets or []) + ([msg.market] if msg.market is not None else [])
         if not channels:
             self._send(s, pm.Error("bad_request", "give channel or channels"))
             return
         bad = [c for c in channels if c not in pm.CHANNELS]
         if bad:
             self._send(s, pm.Error("bad_request", f"unknown channel(s) {bad}; one of {list(pm.CHANNELS)}"))
+            return
+        if not markets and any(c != "orders" for c in channels):
+            self._send(
+                s, pm.Error("bad_request", f"give market or markets for {[c for c in channels if c != 'orders']}")
+            )
             return
         views = []
         for name in markets:
@@ -580,7 +637,7 @@ class Venue:
                 touched.append(v)
                 if v.book_subs:
                     data = enc(pm.BookUpdate(v.name, ev.book_seq, v.levels(ev.bids), v.levels(ev.asks), ev.ts_ns))
-                    for s in v.book_subs:
+                    for s in list(v.book_subs):
                         if s.paused or v.name in s.stale:  # conflate: a snapshot follows the drain
                             s.stale.add(v.name)
                             continue
@@ -603,6 +660,9 @@ class Venue:
                 )
                 self._to_account(ev.account, enc(fill))
                 self._remember_fill(ev.account, fill)
+                tracked = self._orders.get((ev.account, ev.order_id))
+                if type(tracked) is _Arrived:
+                    tracked.filled += ev.qty
                 if not ev.remaining:
                     self._finish(ev.account, ev.order_id)
             elif t is Trade:
@@ -611,22 +671,27 @@ class Venue:
                 v.last_trade = ev.price
                 if v.trade_subs:
                     data = enc(pm.TradeMsg(v.name, v.px(ev.price), v.qty(ev.qty), ev.side, ev.trade_id, ev.ts_ns))
-                    for s in v.trade_subs:
+                    for s in list(v.trade_subs):
                         s.send(data)
+                        self._check_buffer(s)
             elif t is Accepted:
                 assert isinstance(ev, Accepted)
-                o = self.engine.order(ev.account, ev.order_id)
-                if o is not None:
-                    self._orders[(ev.account, ev.order_id)] = o
+                # an order completed on arrival (IOC, marketable limit) is no longer in the engine:
+                # its history is kept from its events
+                self._orders[(ev.account, ev.order_id)] = self.engine.order(ev.account, ev.order_id) or _Arrived(ev)
                 self._to_account(ev.account, enc(pm.OrderAck(ev.order_id, ev.venue_order_id, ev.ts_ns)))
             elif t is Cancelled:
                 assert isinstance(ev, Cancelled)
                 v = self.views[ev.market]
                 self._to_account(ev.account, enc(pm.CancelAck(ev.order_id, v.qty(ev.qty), ev.reason, ev.ts_ns)))
+                tracked = self._orders.get((ev.account, ev.order_id))
+                if type(tracked) is _Arrived:
+                    tracked.cancelled = ev.qty
                 self._finish(ev.account, ev.order_id)
             elif t is Rejected:
                 assert isinstance(ev, Rejected)
                 self._to_account(ev.account, enc(pm.OrderReject(ev.order_id, ev.code, ev.reason, ev.ts_ns)))
+                self._forget_placed(ev.account, ev.order_id)
             elif t is CancelRejected:
                 assert isinstance(ev, CancelRejected)
                 self._to_account(ev.account, enc(pm.CancelReject(ev.order_id, ev.code, ev.reason)))
@@ -636,14 +701,16 @@ class Venue:
                 v.last_top = top
                 if v.ticker_subs:
                     data = enc(self._ticker(v, now_ns))
-                    for s in v.ticker_subs:
+                    for s in list(v.ticker_subs):
                         if not s.paused:
                             s.send(data)
+                            self._check_buffer(s)
 
     def _to_account(self, account: str, data: bytes) -> None:
-        for s in self._account_sessions.get(account, ()):
+        for s in list(self._account_sessions.get(account, ())):
             if s.orders_on:
                 s.send(data)
+                self._check_buffer(s)
 
     def _remember_fill(self, account: str, fill: pm.FillMsg) -> None:
         q = self._fills.get(account)
@@ -651,7 +718,13 @@ class Venue:
             q = self._fills[account] = deque(maxlen=self.settings.fills_kept)
         q.append(msgspec.to_builtins(fill))
 
+    def _forget_placed(self, account: str, order_id: str) -> None:
+        """A connection remembers only its live orders (for cancel-on-disconnect): bounded memory."""
+        for s in self._account_sessions.get(account, ()):
+            s.placed.discard(order_id)
+
     def _finish(self, account: str, order_id: str) -> None:
+        self._forget_placed(account, order_id)
         o = self._orders.pop((account, order_id), None)
         if o is None:
             return
@@ -661,7 +734,7 @@ class Venue:
         q.append(self.order_record(o))
 
     # --- queries (REST) ---------------------------------------------------------------------
-    def order_record(self, o: Order) -> dict[str, object]:
+    def order_record(self, o: Order | _Arrived) -> dict[str, object]:
         v = self.views[o.market]
         status = (
             "filled"

@@ -1,23 +1,31 @@
 """The REST shell (aiohttp): accounts, keys, queries and REST order entry on top of `Venue`.
 
-Every response carries X-RateLimit-Limit / -Remaining / -Reset; over the limit the answer is
-429 with Retry-After. Errors are `{"error": code, "message": text}`.
+Every response carries X-RateLimit-Limit / -Remaining / -Reset (errors included: 401, malformed
+HTTP, 5xx); over the limit the answer is 429 with Retry-After. Every error is JSON
+`{"error": code, "message": text}`, and no error text echoes what the client sent in its
+headers (aiohttp's own parser errors would: they are replaced, see `VenueRunner`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 from aiohttp import web
+from aiohttp.web_log import AccessLogger
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 
 from agenthft.matching import Fill, Rejected
-from agenthft.model import GridError, OrderType
+from agenthft.model import GridError, OrderType, to_scaled
 from agenthft.protocol import rest as pr
 from agenthft.ratelimit import TokenBucket
-from agenthft.venue.core import Venue
+from agenthft.redact import redact
+from agenthft.venue.core import AgentExists, Venue
 from agenthft.venue.keys import ApiKey
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -34,10 +42,14 @@ STATUS = {
     "unknown_order": 404,
     "not_found": 404,
     "duplicate_order_id": 409,
+    "agent_exists": 409,
     "rate_limited": 429,
+    "internal_error": 500,
 }
+log = logging.getLogger("agenthft.venue")
 VENUE: web.AppKey[Venue] = web.AppKey("venue", Venue)
 IP_BUCKETS: web.AppKey[dict[str, TokenBucket]] = web.AppKey("ip_buckets", dict)
+REGISTER_BUCKETS: web.AppKey[dict[str, TokenBucket]] = web.AppKey("register_buckets", dict)
 KEY: web.RequestKey[ApiKey] = web.RequestKey("key", ApiKey)
 
 
@@ -72,6 +84,32 @@ async def _body(request: web.Request, typ: type[Any]) -> Any:
         return msgspec.json.decode(raw or b"{}", type=typ)
     except msgspec.DecodeError as e:
         raise ApiError("bad_request", str(e)) from None
+    except UnicodeDecodeError as e:
+        raise ApiError("bad_request", f"invalid UTF-8 at byte {e.start}: JSON must be UTF-8") from None
+    except RecursionError:
+        raise ApiError("bad_request", "JSON nested too deeply") from None
+
+
+def _ip_bucket(request: BaseRequest, buckets: dict[str, TokenBucket], per_min: float, burst: float) -> TokenBucket:
+    ip = request.remote or "?"
+    b = buckets.get(ip)
+    if b is None:
+        if len(buckets) > 100_000:  # bounded: forget idle sources rather than grow without end
+            buckets.clear()
+        b = buckets[ip] = TokenBucket(per_min / 60, burst, time.time_ns())
+    return b
+
+
+def _limit_headers(resp: web.StreamResponse, bucket: TokenBucket, now: int) -> web.StreamResponse:
+    resp.headers["X-RateLimit-Limit"] = str(int(bucket.capacity))
+    resp.headers["X-RateLimit-Remaining"] = str(bucket.remaining(now))
+    resp.headers["X-RateLimit-Reset"] = str(bucket.reset_s(now))
+    return resp
+
+
+def _public_bucket(app: web.Application, request: BaseRequest) -> TokenBucket:
+    tier = app[VENUE].config.tier("default")
+    return _ip_bucket(request, app[IP_BUCKETS], tier.rest_per_min, tier.rest_burst)
 
 
 @web.middleware
@@ -81,37 +119,97 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
     public = (request.method, request.path) in PUBLIC
     bucket: TokenBucket
     if public:
-        ip = request.remote or "?"
-        buckets = request.app[IP_BUCKETS]
-        tier = venue.config.tier("default")
-        bucket = buckets.get(ip) or buckets.setdefault(ip, TokenBucket(tier.rest_per_min / 60, tier.rest_burst, now))
+        bucket = _public_bucket(request.app, request)
     else:
         auth = request.headers.get("Authorization", "")
         text = auth[7:] if auth.lower().startswith("bearer ") else request.headers.get("X-API-Key", "")
         key = venue.keys.authenticate(text) if text else None
-        if key is None:
-            return _json({"error": "unauthorized", "message": "missing or invalid API key"}, 401)
+        if key is None:  # unauthenticated requests spend the source's public budget
+            bucket = _public_bucket(request.app, request)
+            if not bucket.take(now):
+                return _too_many(bucket, now)
+            return _limit_headers(
+                _json({"error": "unauthorized", "message": "missing or invalid API key"}, 401), bucket, now
+            )
         request[KEY] = key
         bucket = venue.limits(key, now).rest
 
-    def headers(resp: web.StreamResponse) -> web.StreamResponse:
-        resp.headers["X-RateLimit-Limit"] = str(int(bucket.capacity))
-        resp.headers["X-RateLimit-Remaining"] = str(bucket.remaining(now))
-        resp.headers["X-RateLimit-Reset"] = str(bucket.reset_s(now))
-        return resp
-
     if not bucket.take(now):
-        resp = _json({"error": "rate_limited", "message": f"over {bucket.per_second * 60:g} requests/min"}, 429)
-        resp.headers["Retry-After"] = str(bucket.retry_after_s(now))
-        return headers(resp)
+        return _too_many(bucket, now)
     try:
-        return headers(await handler(request))
+        return _limit_headers(await handler(request), bucket, now)
     except ApiError as e:
-        return headers(_json({"error": e.code, "message": e.message, **e.extra}, STATUS.get(e.code, 400)))
+        body = {"error": e.code, "message": e.message, **e.extra}
+        return _limit_headers(_json(body, STATUS.get(e.code, 400)), bucket, now)
     except web.HTTPException as e:
-        return headers(
-            _json({"error": "not_found" if e.status == 404 else "bad_request", "message": e.reason}, e.status)
-        )
+        code = "not_found" if e.status == 404 else "method_not_allowed" if e.status == 405 else "bad_request"
+        return _limit_headers(_json({"error": code, "message": e.reason}, e.status), bucket, now)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        raise
+    except Exception as e:  # a bug, never the client's data in the answer or the log
+        log.error("REST %s %s failed: %s", request.method, request.path, redact(repr(e)))
+        body = {"error": "internal_error", "message": f"the venue failed on this request: {type(e).__name__}"}
+        return _limit_headers(_json(body, 500), bucket, now)
+
+
+def _too_many(bucket: TokenBucket, now: int) -> web.StreamResponse:
+    resp = _json({"error": "rate_limited", "message": f"over {bucket.per_second * 60:g} requests/min"}, 429)
+    resp.headers["Retry-After"] = str(bucket.retry_after_s(now))
+    return _limit_headers(resp, bucket, now)
+
+
+class _Handler(RequestHandler):
+    """aiohttp's connection handler with its error page replaced: for a request its parser
+    refused (headers over 8 KiB, a bad request line ...) aiohttp answers text that quotes the
+    offending bytes, an `Authorization` header included, and logs it with a traceback. Here the
+    answer is a JSON error with the source's rate-limit headers, and the log line is redacted."""
+
+    venue_app: web.Application
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        log.debug("REST request refused (%d): %s", status, redact(repr(exc)) if exc else "")
+        if status >= 500:
+            body = {"error": "internal_error", "message": "the venue failed on this request"}
+        else:
+            body = {"error": "bad_request", "message": "malformed HTTP request (a header or line too long, or invalid)"}
+        resp = _json(body, status)
+        resp.force_close()
+        try:
+            return _limit_headers(resp, _public_bucket(self.venue_app, request), time.time_ns())
+        except Exception:
+            return resp
+
+
+class _Server(web.Server):
+    def __init__(self, app: web.Application, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._venue_app = app
+
+    def __call__(self) -> RequestHandler:
+        handler = _Handler(self, loop=self._loop, **self._kwargs)
+        handler.venue_app = self._venue_app
+        return handler
+
+
+class VenueRunner(web.AppRunner):
+    """An AppRunner whose connections use `_Handler` (no request bytes in error pages)."""
+
+    async def _make_server(self) -> web.Server:
+        app = self.app
+        loop = asyncio.get_running_loop()
+        app._set_loop(loop)
+        app.on_startup.freeze()
+        await app.startup()
+        app.freeze()
+        kwargs = dict(self._kwargs)
+        kwargs.setdefault("access_log_class", AccessLogger)
+        return _Server(app, app._handle, request_factory=app._make_request, loop=loop, **kwargs)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -119,8 +217,18 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def register(request: web.Request) -> web.Response:
+    """A new agent's account and first key. No credentials are needed, so an existing agent id
+    is refused (409) and each source may register only `register_per_min` times a minute."""
+    venue = request.app[VENUE]
+    now = time.time_ns()
+    per_min = venue.settings.register_per_min
+    if not _ip_bucket(request, request.app[REGISTER_BUCKETS], per_min, per_min).take(now):
+        raise ApiError("rate_limited", f"over {per_min:g} registrations per minute from this address")
     body: pr.Register = await _body(request, pr.Register)
-    text, account, key = request.app[VENUE].register(body.agent_id, time.time_ns())
+    try:
+        text, account, key = venue.register(body.agent_id, now)
+    except AgentExists as e:
+        raise ApiError("agent_exists", str(e)) from None
     return _json(pr.Registered(text, account, body.agent_id, key.key_id))
 
 
@@ -250,11 +358,16 @@ async def rest_order(request: web.Request) -> web.Response:
             ref = price or (m.asks.best_price() if body.side.value == "buy" else m.bids.best_price())
             if ref is None:
                 raise ApiError("bad_request", "qty_usd needs a price or liquidity to size against")
-            qty = int(float(body.qty_usd) / (ref * view.tick_f * view.lot_f))
+            usd = to_scaled(body.qty_usd, 8)  # the edge grammar: no NaN, infinities or 1e999
+            if usd <= 0:
+                raise ApiError("bad_qty", f"qty_usd must be positive, got {body.qty_usd!r}")
+            # lots = usd / (ref ticks x tick x lot), in integers: tick x lot = units / 10**decimals
+            unit = ref * grid.tick_units * grid.lot_units
+            qty = usd * 10 ** (grid.tick_decimals + grid.lot_decimals) // (unit * 10**8)
         else:
             raise ApiError("bad_request", "give qty or qty_usd")
     except GridError as e:
-        raise ApiError(e.code, str(e)) from None
+        raise ApiError(e.code if e.code != "bad_number" else "bad_qty", str(e)) from None
     o = engine.submit(key.account_id, body.client_id, view.name, body.side, qty, price, otype, 0, now)
     mine = [
         e
@@ -305,6 +418,7 @@ def build_app(venue: Venue) -> web.Application:
     app = web.Application(middlewares=[middleware], client_max_size=venue.settings.max_frame_bytes)
     app[VENUE] = venue
     app[IP_BUCKETS] = {}
+    app[REGISTER_BUCKETS] = {}
     r = app.router
     r.add_get("/health", health)
     r.add_post("/api/v1/register", register)

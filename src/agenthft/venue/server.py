@@ -9,7 +9,7 @@ from aiohttp import web
 
 from agenthft.venue.config import VenueConfig
 from agenthft.venue.core import Venue
-from agenthft.venue.rest import build_app
+from agenthft.venue.rest import VenueRunner, build_app
 from agenthft.venue.ws import Delay, serve_ws
 
 
@@ -22,7 +22,7 @@ class VenueServer:
         self.ws_url = ""
         self.rest_url = ""
         self._ws: asyncio.base_events.Server | None = None
-        self._runner: web.AppRunner | None = None
+        self._runner: VenueRunner | None = None
         s = config.venue
         self.delay = Delay(s.delay_us, s.jitter_us)  # change delay_s / jitter_s live to inject a spike
         self._host = "127.0.0.1"
@@ -32,7 +32,7 @@ class VenueServer:
         self._ws = await serve_ws(self.venue, host, port, self.delay)
         ws_port = self._ws.sockets[0].getsockname()[1]
         self._host, self._ws_port = host, ws_port
-        self._runner = web.AppRunner(build_app(self.venue), access_log=None)
+        self._runner = VenueRunner(build_app(self.venue), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, ws_port + 1 if rest_port is None and port else rest_port or 0)
         await site.start()

@@ -16,6 +16,8 @@ import picows
 
 from agenthft.venue.core import CLOSE_POLICY, Session, Venue
 
+READ_LIMIT = 1 << 20
+
 
 class Delay:
     """FIFO-preserving delay: each item is released at max(previous release, now + d)."""
@@ -74,13 +76,16 @@ class PicowsTransport:
 
 
 class VenueListener(picows.WSListener):
-    """One connection: frames in, Venue out."""
+    """One connection: frames in (fragmented messages reassembled, up to the frame limit),
+    Venue out. Nothing a client sends can raise out of here: picows would close with 1011."""
 
     def __init__(self, venue: Venue, key_text: str | None, delay: Delay) -> None:
         self.venue = venue
         self.key_text = key_text
         self.delay = delay
         self.session: Session | None = None
+        self._parts: list[bytes] | None = None  # a fragmented message being reassembled
+        self._parts_len = 0
 
     def on_ws_connected(self, transport: picows.WSTransport) -> None:
         sock = transport.underlying_transport.get_extra_info("socket")
@@ -97,19 +102,49 @@ class VenueListener(picows.WSListener):
         s = self.session
         if s is None:
             return
+        try:
+            self._frame(transport, frame, s)
+        except Exception as e:  # never 1011: the venue answers and the connection stays
+            self.venue.on_fault(s, e, time.time_ns())
+
+    def _frame(self, transport: picows.WSTransport, frame: picows.WSFrame, s: Session) -> None:
         mt = frame.msg_type
         if mt == picows.WSMsgType.TEXT or mt == picows.WSMsgType.BINARY:
-            if not frame.fin:
-                self.venue.on_message(s, b'{"type":"fragmented"}', time.time_ns())
+            data = frame.get_payload_as_bytes()
+            if not frame.fin:  # first fragment
+                self._parts, self._parts_len = [data], len(data)
+                self._check_parts(s)
+                return
+            self._parts = None
+        elif mt == picows.WSMsgType.CONTINUATION:
+            if self._parts is None:
+                self.venue.frame_error(s, "a continuation frame without a first fragment")
                 return
             data = frame.get_payload_as_bytes()
-            if self.delay.engaged():
-                self.delay.schedule(lambda: self.venue.on_message(s, data, time.time_ns()))
-            else:
-                self.venue.on_message(s, data, time.time_ns())
+            self._parts.append(data)
+            self._parts_len += len(data)
+            if not self._check_parts(s) or not frame.fin:
+                return
+            data, self._parts = b"".join(self._parts), None
         elif mt == picows.WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code())
             transport.disconnect()
+            return
+        else:
+            return
+        if self.delay.engaged():
+            self.delay.schedule(lambda: self.venue.on_message(s, data, time.time_ns()))
+        else:
+            self.venue.on_message(s, data, time.time_ns())
+
+    def _check_parts(self, s: Session) -> bool:
+        """A reassembled message obeys the same size limit as a frame (error + close 1008)."""
+        limit = self.venue.settings.max_frame_bytes
+        if self._parts_len <= limit:
+            return True
+        self._parts = None
+        self.venue.oversize(s, self._parts_len)
+        return False
 
     def on_ws_disconnected(self, transport: picows.WSTransport) -> None:
         if self.session is not None:
@@ -141,13 +176,14 @@ async def serve_ws(venue: Venue, host: str, port: int, delay: Delay) -> asyncio.
                 return picows.WSUpgradeResponseWithListener(response, None)
         return VenueListener(venue, key_text, delay)
 
-    # Frames up to 4x the protocol limit are read so the venue can answer "too large" with
-    # close 1008 itself; picows drops anything larger outright.
+    # Frames up to 1 MiB (at least 4x the protocol limit) are read so that the venue answers
+    # "too large" with an error and close 1008 itself; picows closes anything larger with 1009
+    # ("message too big", with the sizes in the reason) before reading it.
     server: asyncio.base_events.Server = await picows.ws_create_server(
         factory,
         host,
         port,
-        max_frame_size=4 * venue.settings.max_frame_bytes,
+        max_frame_size=max(READ_LIMIT, 4 * venue.settings.max_frame_bytes),
         websocket_handshake_timeout=5,
         logger_name="agenthft.venue.ws",
     )

@@ -1,0 +1,66 @@
+"""Secrets never reach a log line or an error body: API keys and bearer tokens are masked
+wherever text is formatted (log records, their exceptions, error messages echoed to clients)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+# ahk_<key id>_<secret>: the id stays (it identifies the key, it is not a secret)
+_KEY = re.compile(r"(ahk_[0-9A-Za-z]+_)[A-Za-z0-9_\-]+")
+_BEARER = re.compile(r"(?i)(bearer\s+)(?!ahk_)[^\s'\",]+")
+_FIELD = re.compile(r"(?i)((?:api_key|authorization|x-api-key)[\"']?\s*[:=]\s*[\"']?)[^\s'\",}]+")
+
+#: Loggers whose records are redacted: a logger's filter sees only the records logged on it (not
+#: its children's), so each one that logs is named: the venue's, the agent's, and the libraries'.
+LOGGERS = (
+    "agenthft.venue",
+    "agenthft.venue.ws",
+    "agenthft.client",
+    "agenthft.runtime",
+    "aiohttp.server",
+    "aiohttp.web",
+    "aiohttp.access",
+    "aiohttp.internal",
+    "aiohttp.client",
+    "picows",
+    "picows.client",
+    "aiofastnet",
+)
+
+
+def redact(text: str) -> str:
+    """`text` with key secrets and bearer tokens replaced by ***."""
+    if "ahk_" in text:
+        text = _KEY.sub(r"\1***", text)
+    lowered = text.lower()
+    if "bearer" in lowered:
+        text = _BEARER.sub(r"\1***", text)
+    if "api_key" in lowered or "authorization" in lowered:
+        text = _FIELD.sub(r"\1***", text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Formats the record's message and exception once, redacted, before any handler sees them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: keep what can be kept
+            message = str(record.msg)
+        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def install(names: tuple[str, ...] = LOGGERS) -> None:
+    """Attach the filter to each logger in `names` (idempotent)."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)

@@ -59,9 +59,11 @@ def to_scaled(value: Number, decimals: int) -> int:
         if not math.isfinite(value):
             raise GridError("bad_number", f"not a finite number: {value!r}")
         scale = _POW10[decimals]
-        n = round(value * scale)
-        if -_FLOAT_EXACT < n < _FLOAT_EXACT and n / scale == value:
-            return n
+        x = value * scale
+        if -_FLOAT_EXACT < x < _FLOAT_EXACT:
+            n = round(x)
+            if n / scale == value:
+                return n
         s = repr(value)
     elif t is str:
         assert isinstance(value, str)

@@ -164,6 +164,14 @@ class CancelReject(_Out, tag="cancel_reject", gc=False):
     reason: str
 
 
+class CancelAllAck(_Out, tag="cancel_all_ack", gc=False):
+    """After the cancel_acks of a `cancel_all`: how many orders it cancelled (0 is an answer too)."""
+
+    market: str | None
+    cancelled: int
+    ts_ns: int
+
+
 class Error(_Out, tag="error", gc=False):
     code: str
     message: str
@@ -188,6 +196,7 @@ ServerMessage = (
     | FillMsg
     | CancelAck
     | CancelReject
+    | CancelAllAck
     | Error
     | Pong
 )

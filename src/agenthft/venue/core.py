@@ -532,8 +532,9 @@ class Venue:
                 self._send(s, pm.Error("unknown_market", f"no market {msg.market!r}", "cancel_all"))
                 return
             market = view.name
-        self.engine.cancel_all(s.account, market, now_ns)  # never rate limited: it is the safety valve
+        n = self.engine.cancel_all(s.account, market, now_ns)  # never rate limited: it is the safety valve
         self._publish(now_ns)
+        self._send(s, pm.CancelAllAck(market, n, now_ns))
 
     def _subscribe(self, s: Session, msg: pm.Subscribe | pm.Unsubscribe, now_ns: int) -> None:
         channels = list(msg.channels or []) + ([msg.channel] if msg.channel is not None else [])
@@ -572,6 +573,9 @@ class Venue:
             if s.nsubs + len(new) > limit:
                 self._send(s, pm.Error("rate_limited", f"{limit} subscriptions per connection"))
                 return
+            for c, v in pairs:  # already subscribed: acknowledged again, nothing more
+                if (c, v) not in new:
+                    self._send(s, pm.Subscribed(c, v.name))
             for c, v in new:
                 s.nsubs += 1
                 self._send(s, pm.Subscribed(c, v.name))

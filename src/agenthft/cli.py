@@ -141,6 +141,8 @@ async def _serve_venues(args: argparse.Namespace) -> None:
         key, account, _ = srv.venue.register(f"sandbox-{i}", operator=True)
         if srv.venue.replayed:
             print(f"  state      {state}: {srv.venue.replayed:,} commands replayed")
+        for skipped in srv.venue.replay_skipped:  # reported, never fatal: the rest is restored
+            print(f"venue: state {state}: skipped {skipped}", file=sys.stderr)
         servers.append(srv)
         print(f"venue {cfg.venue.name}: markets {', '.join(m.market for m in cfg.markets)}")
         print(f"  websocket  {srv.ws_url}")

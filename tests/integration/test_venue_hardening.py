@@ -318,34 +318,71 @@ async def test_orders_completed_on_arrival_appear_in_the_history(venue: Venue):
 # --- resources ------------------------------------------------------------------------------
 
 
-async def test_a_slow_consumer_of_trades_and_order_events_is_closed_at_the_cap():
-    srv = await VenueServer(config(max_buffer_bytes=256 * 1024, high_water_bytes=64 * 1024, sndbuf_bytes=4096)).start()
-    try:
-        key, _, _ = srv.venue.register("slow", operator=True)
-        sock = socket.create_connection(("127.0.0.1", int(srv.ws_url.split(":")[2].split("/")[0])))
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        async with websockets.connect(srv.ws_url, sock=sock, max_size=None) as ws:
-            await ws.send(json.dumps({"type": "auth", "api_key": key}))
-            await ws.send(json.dumps({"type": "subscribe", "channels": ["trades"], "market": "BTC-PERP"}))
-            await asyncio.sleep(0.1)
-            # stop reading: the venue trades on and on with two other accounts
-            _, acc_mm, _ = srv.venue.register("mm", operator=True)
-            _, acc_tk, _ = srv.venue.register("tk", operator=True)
-            from agenthft.model import OrderType, Side
+CAP = 256 * 1024
 
-            session = next(s for s in srv.venue.sessions if s.account)
-            for i in range(100_000):
-                srv.venue.engine.submit(acc_mm, f"a{i}", "BTC-PERP", Side.SELL, 1, 600000)
-                srv.venue.engine.submit(acc_tk, f"b{i}", "BTC-PERP", Side.BUY, 1, 600000, OrderType.IOC)
+
+async def slow_consumer(channel: str, updates: int) -> tuple[bool, int, int]:
+    """A client subscribed to `channel` stops reading while two other accounts trade (the slow
+    client's own resting orders are hit for the `orders` channel). Returns (whether the venue
+    closed it, the largest send buffer seen, the last update index before it did)."""
+    from agenthft.model import OrderType, Side
+
+    srv = await VenueServer(config(max_buffer_bytes=CAP, high_water_bytes=CAP // 4, sndbuf_bytes=4096)).start()
+    try:
+        key, acc_slow, _ = srv.venue.register("slow", operator=True)
+        _, acc_mm, _ = srv.venue.register("mm", operator=True)
+        _, acc_tk, _ = srv.venue.register("tk", operator=True)
+        port = int(srv.ws_url.split(":")[2].split("/")[0])
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        async with websockets.connect(srv.ws_url, sock=sock, max_size=None, max_queue=1) as ws:
+            await ws.send(json.dumps({"type": "auth", "api_key": key}))
+            if channel != "orders":
+                await ws.send(json.dumps({"type": "subscribe", "channels": [channel], "market": "BTC-PERP"}))
+            await asyncio.sleep(0.1)
+            session = next(s for s in srv.venue.sessions if s.account == acc_slow)
+            worst, i = 0, 0
+            engine = srv.venue.engine
+            for i in range(updates):
+                maker = acc_slow if channel == "orders" else acc_mm
+                engine.submit(maker, f"a{i}", "BTC-PERP", Side.SELL, 1, 600000 + i % 50)
+                engine.submit(acc_tk, f"b{i}", "BTC-PERP", Side.BUY, 1, 600000 + i % 50, OrderType.IOC)
                 srv.venue._publish(time.time_ns())
+                worst = max(worst, session.transport.buffered())
                 if session.closed:
                     break
-                if i % 100 == 0:
+                if i % 200 == 0:
                     await asyncio.sleep(0)
-            assert session.closed, "closed at the cap"
-            assert session.transport.buffered() <= 256 * 1024 + 4096
+            return session.closed, worst, i
     finally:
         await srv.stop()
+
+
+@pytest.mark.parametrize("channel", ["trades", "orders"])
+async def test_a_slow_consumer_of_trades_or_order_events_is_closed_at_the_cap(channel):
+    closed, worst, _ = await slow_consumer(channel, 100_000)
+    assert closed, "closed at the cap"
+    assert worst <= CAP + 4096, worst
+
+
+@pytest.mark.parametrize("channel", ["orderbook", "ticker"])
+async def test_a_slow_consumer_of_books_or_tickers_is_conflated_and_bounded(channel):
+    closed, worst, n = await slow_consumer(channel, 20_000)
+    assert n == 19_999 and not closed, "conflated, not closed"
+    assert worst <= CAP // 4 + 65536, worst
+
+
+@pytest.mark.soak
+@pytest.mark.parametrize("channel", ["orderbook", "ticker", "trades", "orders"])
+async def test_soak_slow_consumer_every_channel_venue_memory_bounded(channel):
+    import tracemalloc
+
+    tracemalloc.start()
+    closed, worst, n = await slow_consumer(channel, 300_000)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"\n{channel}: {n + 1} updates, closed={closed}, worst buffer {worst} B, peak traced {peak} B")
+    assert worst <= CAP + 4096 and peak < 200 * 1024 * 1024
 
 
 async def test_a_connection_remembers_only_its_live_orders(roomy: Venue):

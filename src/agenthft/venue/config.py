@@ -41,6 +41,7 @@ class VenueSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     fills_kept: int = 10_000  # per account, for GET /fills
     orders_kept: int = 1_000  # finished orders per account, for GET /orders
     register_per_min: float = 30  # POST /api/v1/register per source address (burst the same)
+    state_sync: str = "off"  # --state durability: off | normal | full (venue/state.py)
 
 
 class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -209,7 +209,7 @@ class Venue:
         self.replay_skipped: list[str] = []  # command-log records that could not be applied
         self.faults = 0  # exceptions raised while serving a message (answered, never a close)
         if state_path is not None:
-            self.log = CommandLog(state_path)
+            self.log = CommandLog(state_path, self.settings.state_sync)
             self._replay(self.log)
             self.engine.log = self.log
 

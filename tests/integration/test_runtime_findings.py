@@ -182,7 +182,7 @@ async def test_run_that_ends_halted_exits_3_and_says_why_when_it_happens(tmp_pat
         flag = tmp_path / "HALT"
         flag.touch()
         args = ["run", "quoter", "--venue", ws, "--rest", rest, "--key", key, "--duration", "1"]
-        res = await asyncio.to_thread(_cli, *args, "--halt-file", str(flag), "--ref-price", "60000")
+        res = await asyncio.to_thread(_cli, *args, "--halt-file", str(flag), "--param", "ref_price=60000")
         assert res.returncode == 3, res.stderr
         trip_lines = [ln for ln in res.stderr.splitlines() if "risk halted: MANUAL_OVERRIDE" in ln]
         assert len(trip_lines) == 1, res.stderr

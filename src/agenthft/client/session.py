@@ -170,14 +170,20 @@ class WsSession:
             self.send_msg({"type": "subscribe", "channels": channels, "markets": list(cfg.markets), "depth": cfg.depth})
         self.handler.on_connected(self)
 
-    async def run(self) -> None:
-        """Stay connected until `stop()`: reconnect with exponential backoff and jitter."""
+    async def run(self, connected: bool = False) -> None:
+        """Stay connected until `stop()`: reconnect with exponential backoff and jitter.
+        `connected`: the first connection was made by the caller (`connect_once`), so that
+        its failure (a wrong URL, a refused key) surfaces at once instead of being retried."""
         backoff = self.config.backoff_initial_s
         pinger = asyncio.create_task(self._ping_loop())
+        first = connected
         try:
             while not self._stop.is_set():
                 try:
-                    await self.connect_once()
+                    if first:
+                        first = False
+                    else:
+                        await self.connect_once()
                     backoff = self.config.backoff_initial_s
                     stop = asyncio.create_task(self._stop.wait())
                     lost = asyncio.create_task(self._lost.wait())

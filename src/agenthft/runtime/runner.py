@@ -113,6 +113,21 @@ class Runner:
 
     # --- lifecycle --------------------------------------------------------------------------
     async def start(self, timeout_s: float = 10.0) -> None:
+        """Connect (REST, then the WebSocket), reconcile, then start the strategy. On any failure
+        everything opened so far is closed before the exception propagates."""
+        try:
+            await self._start(timeout_s)
+        except BaseException:
+            if self.session is not None:
+                self.session.stop()
+            if self.rest is not None:
+                await self.rest.close()
+            if self.journal is not None:
+                self.journal.close()
+                self.journal = None
+            raise
+
+    async def _start(self, timeout_s: float) -> None:
         if self.cpu is not None:
             os.sched_setaffinity(0, {self.cpu})
         self.rest = RestClient(self.rest_url, self.api_key)
@@ -134,8 +149,8 @@ class Runner:
         self._check_halt_file()  # a halt file present at start: not one order leaves
         cfg = SessionConfig(self.ws_url, self.api_key, markets=tuple(wanted), **self.session_opts)
         self.session = WsSession(cfg, self)
-        self._task = asyncio.create_task(self.session.run())
-        await asyncio.wait_for(self.session.connected.wait(), timeout_s)
+        await asyncio.wait_for(self.session.connect_once(), timeout_s)  # a wrong URL or key fails here
+        self._task = asyncio.create_task(self.session.run(connected=True))
         await self.reconcile()
         self.gc_policy.after_warmup(time.time_ns())  # its deliberate full collection is not a pause
         self.telemetry.watch_gc()
@@ -184,6 +199,7 @@ class Runner:
         return not self.oms.live
 
     async def stop(self, cancel_orders: bool = False) -> None:
+        self.started = False
         if self._watcher is not None:
             self._watcher.cancel()
         if cancel_orders and self.session is not None:

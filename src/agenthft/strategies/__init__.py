@@ -1,6 +1,6 @@
 """Strategies: one interface (base.Strategy) for live, simulation and replay."""
 
 from agenthft.strategies.base import Context, Strategy
-from agenthft.strategies.quoter import Quoter
+from agenthft.strategies.quoter import Quoter, QuoterParams
 
-__all__ = ["Context", "Quoter", "Strategy"]
+__all__ = ["Context", "Quoter", "QuoterParams", "Strategy"]

@@ -7,7 +7,10 @@ socket, and it takes time only from `ctx.now_ns`.
 
 from __future__ import annotations
 
-from typing import Protocol
+import dataclasses
+from typing import Any, ClassVar, Protocol
+
+import msgspec
 
 from agenthft.book import L2Book
 from agenthft.model import Instrument, OrderType, Side
@@ -30,10 +33,20 @@ class Context(Protocol):
 
 
 class Strategy:
-    """Override what you need; every hook gets the context."""
+    """Override what you need; every hook gets the context.
+
+    Parameters: declare them as a msgspec Struct (or a dataclass) in `Params`; `agenthft run`
+    converts `--param k=v` / `--params FILE.toml` to it and calls `from_params`, whose default
+    passes the fields to `__init__` by name."""
 
     name = "base"
     markets: tuple[str, ...] = ()
+    Params: ClassVar[type | None] = None
+
+    @classmethod
+    def from_params(cls, params: Any) -> Strategy:
+        fields = msgspec.structs.asdict(params) if isinstance(params, msgspec.Struct) else dataclasses.asdict(params)
+        return cls(**fields)
 
     def on_start(self, ctx: Context) -> None:
         pass

@@ -11,6 +11,10 @@ circuit breaker and the venue's 100/s, and it keeps its queue position while the
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
+
 from agenthft.book import L2Book
 from agenthft.model import OrderStatus, OrderType, Side
 from agenthft.oms import ClientOrder
@@ -28,8 +32,23 @@ def external_best(book: L2Book, side: Side, own: dict[int, int]) -> int | None:
     return None
 
 
+class QuoterParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    market: Annotated[str, msgspec.Meta(description="market to quote (the venue's name or an alias)")] = "BTC-PERP"
+    qty: Annotated[str, msgspec.Meta(description="quote size, decimal (on the market's lot grid)")] = "0.01"
+    half_spread: Annotated[int, msgspec.Meta(ge=0, description="ticks from the mid to each quote")] = 5
+    ref_price: Annotated[str, msgspec.Meta(description="price to quote around while a side is empty")] = "60000"
+    max_position: Annotated[str, msgspec.Meta(description="stop quoting the side past this position; 0: off")] = "0"
+    requote_ticks: Annotated[
+        int, msgspec.Meta(ge=0, description="move a quote when its target moved this far; 0: half_spread")
+    ] = 0
+    min_requote_ms: Annotated[
+        float, msgspec.Meta(ge=0, description="at most one replacement per side per this; also after a reject")
+    ] = 50.0
+
+
 class Quoter(Strategy):
     name = "quoter"
+    Params = QuoterParams
 
     def __init__(
         self,

@@ -1,0 +1,68 @@
+"""Command line: `agenthft demo | venue | run | strategies | replay`.
+
+Every user error is one line on stderr (`agenthft CMD: what was wrong and how to fix it`) with a
+documented exit code (`agenthft.cli.errors.Exit`); `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib.metadata import version
+
+from agenthft.cli import capture, run, venue
+from agenthft.cli.errors import CliError, Exit
+from agenthft.strategies.loader import StrategyError
+
+DESCRIPTION = """High-frequency trading toolkit for AI agents.
+
+  demo        the most complete end-to-end job (verified replays, venue, agent runtime)
+  venue       run the reference venue (WebSocket + REST), optionally with a simulated or replayed market
+  run         run a strategy (shipped, MODULE:CLASS or FILE.py:CLASS) against a venue
+  strategies  list the shipped strategies and their parameters
+  replay      rebuild order books from recorded captures and verify them against their oracles
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agenthft", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"agenthft {version('agenthft')}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    capture.add_parsers(sub)
+    venue.add_parser(sub)
+    run.add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print(f"agenthft {args.command}: interrupted", file=sys.stderr)
+        return int(Exit.INTERRUPTED)
+    except Exception as e:
+        if args.debug:
+            raise
+        code, message = _explain(e)
+        print(f"agenthft {args.command}: {message}", file=sys.stderr)
+        return int(code)
+
+
+def _explain(e: Exception) -> tuple[Exit, str]:
+    if isinstance(e, CliError):
+        return e.code, str(e)
+    if isinstance(e, StrategyError):
+        return Exit.USAGE, str(e)
+    if isinstance(e, FileNotFoundError):
+        return Exit.USAGE, f"no such file: {e.filename}"
+    if isinstance(e, (ValueError, OSError)):
+        return Exit.USAGE, str(e) or type(e).__name__
+    return Exit.USAGE, f"{type(e).__name__}: {e} (run with --debug for the traceback)"
+
+
+__all__ = ["CliError", "Exit", "build_parser", "main"]

@@ -1,0 +1,3 @@
+from agenthft.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,149 @@
+"""`agenthft replay` and `agenthft demo`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from rich.console import Console
+from rich.table import Table
+
+from agenthft.cli.errors import CliError, Exit
+from agenthft.market.feeds import FORMATS, ReplayReport, shared_captures, verify_files
+
+DEFAULT_DATA = Path("../shared/data")
+
+
+def _report_table(reports: Sequence[ReplayReport]) -> Table:
+    table = Table(title="book replica verified against real captures")
+    for col in ("format", "files", "check", "passed", "failed", "gaps", "crossed", "events/s"):
+        table.add_column(col, justify="left" if col in ("format", "files", "check") else "right")
+    for r in reports:
+        table.add_row(
+            r.venue_format,
+            "\n".join(Path(f).name for f in r.files),
+            r.check,
+            f"{r.checks_passed:,}",
+            f"{r.checks_failed:,}",
+            str(r.gaps),
+            str(r.crossed),
+            f"{r.events_per_s:,.0f}",
+        )
+    return table
+
+
+def _print_reports(reports: Sequence[ReplayReport], as_json: bool) -> int:
+    if as_json:
+        sys.stdout.write(msgspec.json.encode(list(reports)).decode() + "\n")
+    else:
+        console = Console(width=None if sys.stdout.isatty() else 160)  # never cut to 80 columns in a pipe
+        console.print(_report_table(reports))
+        for r in reports:
+            for f in r.failures:
+                console.print(f"[red]FAIL[/red] {r.venue_format}: {f}")
+            if not r.checks_passed and not r.checks_failed:
+                console.print(
+                    f"[yellow]NOTHING CHECKED[/yellow] {r.venue_format} {', '.join(r.files)}: {_why_no_checks(r)}"
+                )
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def _why_no_checks(r: ReplayReport) -> str:
+    """A report with 0 checks says why (exit 1: nothing was verified)."""
+    if not r.events:
+        return "no book data in the file (empty, trades only, or not this format)"
+    if r.gaps:
+        return f"{r.gaps} sequence gap(s) and no snapshot to resync from (a later day alone needs its earlier file)"
+    return (
+        f"{r.events:,} events but no check could be made: the book never synced (a later day's file needs "
+        f"the earlier one before it: no snapshot to start from) or the file has no {r.check} records"
+    )
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from agenthft.book import SequenceGap
+
+    missing = [f for f in args.files if not Path(f).is_file()]
+    if missing:
+        raise CliError(Exit.USAGE, f"no capture file {missing[0]!r}")
+    try:
+        reports = verify_files(args.files, args.venue_format)
+    except SequenceGap as e:
+        raise CliError(
+            Exit.USAGE,
+            f"the files do not chain: {e} (give a market's files in time order, the first one with a snapshot)",
+        ) from None
+    except (ValueError, KeyError, IndexError, UnicodeDecodeError, EOFError, OSError) as e:
+        fmt = args.venue_format or "the guessed format"
+        raise CliError(
+            Exit.USAGE,
+            f"cannot read {args.files[0]} as {fmt}: {type(e).__name__}: {str(e)[:120]} "
+            f"(formats: {', '.join(FORMATS)}; --venue-format to choose)",
+        ) from None
+    return _print_reports(reports, args.json)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import uvloop
+
+    from agenthft.demo import venue_session
+
+    data = Path(args.data)
+    if not data.is_dir():
+        print(f"demo: no data folder at {data} (pass --data)", file=sys.stderr)
+        return 2
+    reports = [r for group in shared_captures(data) for r in verify_files(group)]
+    code = _print_reports(reports, args.json)
+    if args.json:
+        return code
+    total = sum(r.checks_passed for r in reports)
+    failed = sum(r.checks_failed for r in reports)
+    print(f"{total:,} checks passed, {failed:,} failed over {len(reports)} captures\n")
+    res = uvloop.run(venue_session())
+    ack, fill = res["ack_us"], res["fill_us"]
+    print(f"embedded venue at {res['ws_url']} (venue and agents in this one process):")
+    print(f"  {res['orders']:,} post-only orders placed and cancelled over WebSocket:")
+    print(f"    order_ack round trip p50 {ack[50]:.0f} us, p99 {ack[99]:.0f} us, p99.9 {ack[99.9]:.0f} us")
+    print(f"  {res['fills']} IOC orders against resting quotes: fill round trip p50 {fill[50]:.0f} us")
+    print(f"    taker fees {res['taker_fees']:.4f} USDC, maker rebates {-res['maker_rebates']:.4f} USDC")
+    for p in res["positions"]:
+        print(
+            f"  taker position {p['market']}: {p['size']} @ {p['avg_price']}, mark {p['mark_price']}, "
+            f"unrealized {p['unrealized_pnl']:.4f}"
+        )
+    from agenthft.demo import agent_session
+
+    agent = uvloop.run(agent_session())
+    summary, tel = agent["summary"], agent["summary"]["telemetry"]
+    print("\nagent runtime (Runner + quoter, SQLite journal) on the embedded venue, a taker hitting it:")
+    print(
+        f"  fills {agent['venue_fills']}, position {summary['positions']}, realized {summary['realized']:.4f}, "
+        f"fees {summary['fees']:.4f} USDC (negative = rebates)"
+    )
+    print(
+        f"  socket dropped once mid-session: reconnects {summary['reconnects']}, "
+        f"reconciliations {len(summary['reconciles'])}"
+    )
+    print(f"  journal fills == venue fills, one to one: {agent['journal_matches_venue']}")
+    for name in ("tick_to_trade", "ack_rtt", "fill_latency"):
+        h = tel[name]
+        if h["count"]:
+            print(f"  {name:13} n={h['count']:<4} p50 {h['p50_us']:8.1f} us  p99 {h['p99_us']:8.1f} us")
+    return code if agent["journal_matches_venue"] else 1
+
+
+def add_parsers(sub: Any) -> None:
+    demo = sub.add_parser("demo", help="run the most complete end-to-end job available")
+    demo.add_argument("--data", default=str(DEFAULT_DATA), help="folder of recorded captures")
+    demo.add_argument("--json", action="store_true", help="print the replay reports as JSON (no live part)")
+    demo.set_defaults(func=cmd_demo)
+
+    replay = sub.add_parser("replay", help="rebuild books from captures and verify them")
+    replay.add_argument("files", nargs="+", help="capture files (Binance files are chained in order)")
+    replay.add_argument("--venue-format", choices=FORMATS, help="default: guessed from the file name")
+    replay.add_argument("--json", action="store_true", help="print reports as JSON")
+    replay.set_defaults(func=cmd_replay)

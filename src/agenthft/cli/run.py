@@ -1,0 +1,250 @@
+"""`agenthft run STRATEGY ...` and `agenthft strategies`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import msgspec
+import picows
+
+from agenthft.cli.errors import CliError, Exit
+from agenthft.client import RestClient, RestError
+from agenthft.risk import RiskConfig
+from agenthft.strategies.loader import (
+    BUILTIN,
+    StrategyError,
+    build,
+    describe,
+    load_class,
+    parse_param_args,
+    read_params_file,
+)
+
+
+def risk_config(path: str | None) -> RiskConfig | None:
+    """Risk thresholds from a TOML file (fields of RiskConfig), or None for the defaults."""
+    if not path:
+        return None
+    import tomllib
+
+    try:
+        return msgspec.convert(tomllib.loads(Path(path).read_text()), RiskConfig)
+    except FileNotFoundError:
+        raise CliError(Exit.USAGE, f"no risk file {path!r}") from None
+    except (tomllib.TOMLDecodeError, msgspec.ValidationError) as e:
+        raise CliError(
+            Exit.USAGE,
+            f'bad risk file {path}: {e} (money is a decimal string, e.g. position_limit = "5000"; '
+            "see examples/risk.toml)",
+        ) from None
+
+
+def strategy_from_args(args: argparse.Namespace) -> Any:
+    cls = load_class(args.strategy)
+    values: dict[str, Any] = {}
+    if args.params:
+        values |= read_params_file(args.params)
+    values |= parse_param_args(args.param or [])
+    if args.market is not None:
+        if "market" not in {p.name for p in describe(cls)}:
+            raise StrategyError(f"--market: {cls.__name__} has no market parameter")
+        values["market"] = args.market
+    return build(cls, values)
+
+
+async def _start(runner: Any, args: argparse.Namespace) -> None:
+    """Start the runner, turning connection failures into one line that says what to fix."""
+    try:
+        await runner.start()
+    except RestError as e:
+        if e.status == 401:
+            raise CliError(Exit.USAGE, f"the venue refused the API key (401): check --key ({e})") from None
+        raise CliError(Exit.VENUE_UNREACHABLE, f"the venue's REST API at {args.rest} answered {e}") from None
+    except aiohttp.ContentTypeError:
+        raise CliError(Exit.VENUE_UNREACHABLE, f"{args.rest} is not the venue's REST API") from None
+    except picows.WSError as e:
+        raise CliError(
+            Exit.VENUE_UNREACHABLE,
+            f"no WebSocket session at {args.venue}: {e} (the venue's endpoint is ws://HOST:PORT/trading)",
+        ) from None
+    except (aiohttp.ClientConnectorError, ConnectionRefusedError) as e:
+        if runner.instruments:  # REST answered: it is the WebSocket that is not there
+            raise CliError(
+                Exit.VENUE_UNREACHABLE,
+                f"cannot open the WebSocket at {args.venue}: {e.strerror or e} (is it the venue's port?)",
+            ) from None
+        raise CliError(
+            Exit.VENUE_UNREACHABLE, f"cannot reach the venue's REST API at {args.rest}: {e.strerror or e}"
+        ) from None
+    except (ValueError, msgspec.DecodeError) as e:
+        text = str(e)
+        if "Expecting value" in text or "Extra data" in text or "JSON" in text:
+            raise CliError(
+                Exit.VENUE_UNREACHABLE,
+                f"{args.rest} did not answer like the venue's REST API "
+                "(is --rest the REST port, the WebSocket port + 1?)",
+            ) from None
+        raise CliError(Exit.USAGE, text) from None
+    except PermissionError as e:
+        raise CliError(Exit.USAGE, f"the venue refused the API key on the WebSocket: {e}") from None
+    except (TimeoutError, OSError) as e:
+        raise CliError(
+            Exit.VENUE_UNREACHABLE,
+            f"no WebSocket session at {args.venue} ({type(e).__name__}: {e or 'timed out'}); "
+            "the venue's endpoint is ws://HOST:PORT/trading",
+        ) from None
+
+
+def _status_line(runner: Any, t0: float) -> str:
+    s = runner
+    realized, unrealized, fees = s.oms.pnl(s.marks())
+    scale = 10**12
+    positions = ", ".join(
+        f"{m} {s.instruments[m].lots_to_qty(p.size)}" for m, p in s.oms.positions.items() if m in s.instruments
+    )
+    return (
+        f"[{time.monotonic() - t0:6.1f}s] fills {len(s.oms.seen_fills)}  open {len(s.oms.live)}  "
+        f"position {positions or 'flat'}  pnl {(realized - fees + unrealized) / scale:+.4f}  "
+        f"risk {s.risk.state.value}  reconnects {s.session.reconnects if s.session else 0}"
+    )
+
+
+async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
+    import signal
+
+    from agenthft.runtime import GcPolicy, Runner
+
+    strategy = strategy_from_args(args)
+    runner = Runner(
+        strategy,
+        args.venue,
+        args.rest,
+        args.key,
+        journal_path=args.journal,
+        gc_policy=GcPolicy(disable_in_hot_loop=args.gc_disable),
+        cpu=args.cpu,
+        orders_per_s=args.orders_per_s,
+        risk=risk_config(args.risk),
+        halt_file=args.halt_file,
+    )
+
+    def announce(kind: str, payload: object) -> None:
+        if kind == "trip":  # one line when the risk state changes, with the cause
+            print(f"agenthft run: risk {runner.risk.state.value}: {payload}", file=sys.stderr, flush=True)
+        elif kind in ("disconnected", "connected") and not args.quiet and runner.started:
+            print(f"agenthft run: {kind} ({payload})", file=sys.stderr, flush=True)
+
+    runner.on_event = announce
+    await _start(runner, args)
+    if not args.quiet:
+        print(
+            f"agenthft run: {strategy.name} on {', '.join(runner.books)} at {args.venue}", file=sys.stderr, flush=True
+        )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    # manual override: cancel everything and halt, from a signal (or the --halt-file flag file)
+    loop.add_signal_handler(signal.SIGUSR1, runner.manual_override, "SIGUSR1")
+
+    async def status() -> None:
+        t0 = time.monotonic()
+        while True:
+            await asyncio.sleep(args.status_every)
+            print(f"agenthft run: {_status_line(runner, t0)}", file=sys.stderr, flush=True)
+
+    reporter = None if args.quiet or args.status_every <= 0 else asyncio.create_task(status())
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), args.duration) if args.duration else await stop.wait()
+    if reporter is not None:
+        reporter.cancel()
+    code = Exit.HALTED if runner.risk.state.value == "halted" else Exit.OK
+    if args.cancel_on_exit:
+        await runner.quiesce(cancel_orders=True)
+    summary = runner.summary()
+    try:  # the venue's side of the story; the summary is written even when the venue is gone
+        async with RestClient(args.rest, args.key, timeout_s=3.0, max_retries=0) as rest:
+            summary["venue_open_orders"] = sorted(o["order_id"] for o in await rest.open_orders())
+            summary["venue_fill_ids"] = sorted(f["fill_id"] for f in await rest.fills())
+            summary["venue_positions"] = {
+                p["market"]: {"size": p["size"], "mark_price": p["mark_price"], "unrealized": p["unrealized_pnl"]}
+                for p in (await rest.positions())["positions"]
+            }
+    except Exception as e:
+        summary["venue_error"] = f"venue unreachable at exit: {type(e).__name__}: {e}"
+        code = code or Exit.VENUE_UNREACHABLE
+    await runner.stop(cancel_orders=args.cancel_on_exit)
+    summary["exit_code"] = int(code)
+    return summary, code
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import uvloop
+
+    summary, code = uvloop.run(run_agent(args))
+    print(json.dumps(summary))
+    if code == Exit.HALTED:
+        print(f"agenthft run: ended halted ({summary['first_trip']})", file=sys.stderr)
+    elif code == Exit.VENUE_UNREACHABLE:
+        print(f"agenthft run: {summary['venue_error']}", file=sys.stderr)
+    return int(code)
+
+
+def cmd_strategies(args: argparse.Namespace) -> int:
+    classes = {name: cls for name, cls in BUILTIN.items()}
+    for spec in args.extra or []:
+        classes[spec] = load_class(spec)
+    if args.json:
+        out = {name: [msgspec.to_builtins(p) for p in describe(cls)] for name, cls in classes.items()}
+        print(json.dumps(out, indent=2))
+        return 0
+    for name, cls in classes.items():
+        doc = (cls.__doc__ or sys.modules[cls.__module__].__doc__ or "").strip().splitlines()
+        print(f"{name}: {doc[0] if doc else cls.__name__}")
+        for p in describe(cls):
+            print(f"  --param {p.name}=<{p.type}>  default {p.default}  {p.description}")
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    run = sub.add_parser(
+        "run",
+        help="run a strategy against a venue; status on stderr, JSON summary on stdout at exit",
+        description="Run a strategy (a shipped NAME, MODULE:CLASS or FILE.py:CLASS) against a venue. "
+        "See docs/writing-a-strategy.md.",
+    )
+    run.add_argument("strategy", help=f"{' | '.join(BUILTIN)} | MODULE:CLASS | FILE.py:CLASS")
+    run.add_argument("--param", action="append", metavar="NAME=VALUE", help="a strategy parameter (repeatable)")
+    run.add_argument("--params", metavar="FILE.toml", help="strategy parameters from a TOML file (--param wins)")
+    run.add_argument("--market", help="shorthand for --param market=MARKET")
+    run.add_argument("--venue", required=True, help="WebSocket URL, e.g. ws://127.0.0.1:8765/trading")
+    run.add_argument("--rest", required=True, help="REST base URL, e.g. http://127.0.0.1:8766")
+    run.add_argument("--key", required=True, help="API key (ahk_...)")
+    run.add_argument("--journal", help="SQLite journal; on restart the agent rebuilds from it, then reconciles")
+    run.add_argument("--duration", type=float, help="seconds to run (default: until SIGINT/SIGTERM)")
+    run.add_argument("--cpu", type=int, help="pin the process to this CPU")
+    run.add_argument("--gc-disable", action="store_true", help="no automatic GC in the hot loop")
+    run.add_argument(
+        "--orders-per-s", type=float, help="client-side order rate (default: the key's limit, from the venue)"
+    )
+    run.add_argument("--cancel-on-exit", action="store_true", help="cancel open orders (and wait) before the summary")
+    run.add_argument(
+        "--risk", help="risk thresholds (TOML, fields of RiskConfig; see docs/risk.md, examples/risk.toml)"
+    )
+    run.add_argument("--halt-file", help="manual override: when this file exists, cancel everything and halt")
+    run.add_argument("--status-every", type=float, default=5.0, help="seconds between status lines on stderr")
+    run.add_argument("--quiet", action="store_true", help="no status lines (halts are still printed)")
+    run.set_defaults(func=cmd_run)
+
+    strategies = sub.add_parser("strategies", help="list the shipped strategies and their parameters")
+    strategies.add_argument("extra", nargs="*", help="also describe these (MODULE:CLASS or FILE.py:CLASS)")
+    strategies.add_argument("--json", action="store_true", help="as JSON")
+    strategies.set_defaults(func=cmd_strategies)

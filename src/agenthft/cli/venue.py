@@ -1,0 +1,182 @@
+"""`agenthft venue`: the reference venue, optionally with a simulated or replayed market."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from agenthft.cli.errors import CliError, Exit
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Flags that make no sense together are refused before anything starts."""
+    if args.labels and not args.sim:
+        raise CliError(Exit.USAGE, "--labels needs --sim (only a simulation has labelled episodes)")
+    if args.speed is not None and not args.replay:
+        raise CliError(Exit.USAGE, "--speed needs --replay")
+    if args.sim and args.replay:
+        raise CliError(Exit.USAGE, "--sim and --replay are two markets: pick one")
+    if args.speed is not None and args.speed < 0:
+        raise CliError(Exit.USAGE, "--speed must be >= 0 (0 = as fast as possible)")
+    n = len(args.config or [None])
+    if args.port and not 1 <= args.port <= 65535 - 2 * n + 1:
+        raise CliError(
+            Exit.USAGE,
+            f"--port must be 1..{65535 - 2 * n + 1} (0 = any free): REST listens on port+1"
+            + (f", and {n} venues use ports N..N+{2 * n - 1}" if n > 1 else ""),
+        )
+    missing = [f for f in args.replay or [] if not Path(f).is_file()]
+    if missing:
+        raise CliError(Exit.USAGE, f"no capture file {missing[0]!r}")
+
+
+async def serve(args: argparse.Namespace) -> None:
+    from agenthft.market.sim import FairValue
+    from agenthft.market.sim.scenario import load_scenario
+    from agenthft.venue import VenueServer, load_config
+    from agenthft.venue.replaydriver import ReplayDriver, capture_instruments
+    from agenthft.venue.simdriver import SimDriver
+
+    configs = [load_config(c) for c in (args.config or [None])]
+    if args.replay:  # the captures' markets are the venue's markets
+        instruments = capture_instruments(args.replay)
+        funds = dict(configs[0].sandbox.funds) | {i.quote: "1000000" for i in instruments}
+        configs = [
+            msgspec.structs.replace(
+                configs[0], markets=instruments, sandbox=msgspec.structs.replace(configs[0].sandbox, funds=funds)
+            )
+        ]
+    scenario = load_scenario(args.sim) if args.sim else None
+    replays: list[ReplayDriver] = []
+    servers: list[Any] = []
+    drivers: list[SimDriver] = []
+    underlyings: dict[str, FairValue] = {}  # venues of one process quote one fair value per underlying
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        for i, cfg in enumerate(configs):
+            if args.delay_us is not None or args.jitter_us is not None:
+                cfg = msgspec.structs.replace(
+                    cfg,
+                    venue=msgspec.structs.replace(
+                        cfg.venue,
+                        delay_us=cfg.venue.delay_us if args.delay_us is None else args.delay_us,
+                        jitter_us=cfg.venue.jitter_us if args.jitter_us is None else args.jitter_us,
+                    ),
+                )
+            port = args.port + 2 * i if args.port else 0
+            state = None if not args.state else args.state if len(configs) == 1 else f"{args.state}.{i}"
+            try:
+                srv = await VenueServer(cfg, state).start(args.host, port)
+            except OSError as e:
+                raise CliError(Exit.USAGE, f"cannot listen on {args.host}:{port}: {e.strerror or e}") from None
+            servers.append(srv)
+            key, account, _ = srv.venue.register(f"sandbox-{i}", operator=True)
+            if srv.venue.replayed:
+                print(f"  state      {state}: {srv.venue.replayed:,} commands replayed")
+            for skipped in srv.venue.replay_skipped:  # reported, never fatal: the rest is restored
+                print(f"agenthft venue: state {state}: skipped {skipped}", file=sys.stderr)
+            print(f"venue {cfg.venue.name}: markets {', '.join(m.market for m in cfg.markets)}")
+            print(f"  websocket  {srv.ws_url}")
+            print(f"  rest       {srv.rest_url}")
+            print(f"  sandbox    account {account}  key {key}")
+            if cfg.venue.delay_us or cfg.venue.jitter_us:
+                print(f"  delay      {cfg.venue.delay_us:g} us one-way + jitter up to {cfg.venue.jitter_us:g} us")
+            if args.replay:
+                replay = ReplayDriver(srv.venue, args.replay, args.speed if args.speed is not None else 1.0)
+                replay.start()
+                replays.append(replay)
+                speed = "as fast as possible" if not replay.speed else f"at {replay.speed:g}x real time"
+                print(f"  replay     {len(replay.replays)} capture(s) {speed}")
+            if scenario is not None:
+                driver = SimDriver(srv.venue, scenario, underlyings)
+                driver.start()
+                drivers.append(driver)
+                active = ", ".join(sorted(driver.sim.fair)) or "none of its markets"
+                print(f"  simulation {scenario.name} on {active} ({len(driver.sim.participants)} participants)")
+        if scenario is not None and not any(d.sim.fair for d in drivers):
+            raise CliError(Exit.USAGE, f"scenario {scenario.name!r} trades none of the venue's markets")
+        sys.stdout.flush()
+        gc.collect()
+        gc.freeze()  # startup objects (configs, code, markets) are never rescanned by full collections
+        progress = asyncio.create_task(_replay_progress(replays)) if replays else None
+        await stop.wait()
+        if progress is not None:
+            progress.cancel()
+    finally:
+        for driver in drivers:
+            await driver.stop()
+        for replay in replays:
+            await replay.stop()
+        if args.labels and drivers:
+            n = 0
+            with open(args.labels, "wb") as f:
+                for driver in drivers:
+                    for ep in driver.sim.labels:
+                        f.write(msgspec.json.encode(ep) + b"\n")
+                        n += 1
+            print(f"agenthft venue: {n} labelled episodes written to {args.labels}", file=sys.stderr)
+        for srv in servers:
+            await srv.stop()
+
+
+async def _replay_progress(replays: list[Any], every_s: float = 5.0) -> None:
+    """Progress of the replays on stderr, and one line when the recording has ended."""
+    ended = asyncio.gather(*(r.done.wait() for r in replays))
+    while not ended.done():
+        await asyncio.wait({ended}, timeout=every_s)
+        steps = sum(r.steps for r in replays)
+        state = "ended: the venue stays up with the final book" if ended.done() else "replaying"
+        print(f"agenthft venue: replay {state}, {steps:,} recorded updates applied", file=sys.stderr, flush=True)
+
+
+def cmd_venue(args: argparse.Namespace) -> int:
+    import uvloop
+
+    check_args(args)
+    uvloop.run(serve(args))
+    return 0
+
+
+def port(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"port {n} is outside 0..65535")
+    return n
+
+
+def add_parser(sub: Any) -> None:
+    venue = sub.add_parser("venue", help="run the reference venue (WebSocket + REST) until Ctrl-C")
+    venue.add_argument("--config", action="append", help="venue TOML (repeat for several venues in one process)")
+    venue.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    venue.add_argument("--port", type=port, default=0, help="WebSocket port (REST on port+1); 0 = any free")
+    venue.add_argument("--delay-us", type=float, help="inject this one-way delay (us), as a remote venue")
+    venue.add_argument("--jitter-us", type=float, help="plus uniform jitter up to this (us)")
+    venue.add_argument("--state", help="SQLite command log: the venue survives a restart (default: in memory)")
+    venue.add_argument(
+        "--sim",
+        help="run a market scenario on the venue (calm, lead-lag, cross-venue, manipulated, "
+        "crash, or a .toml path; see docs/market.md)",
+    )
+    venue.add_argument("--labels", help="with --sim: write the labelled manipulation episodes (JSON lines) at exit")
+    venue.add_argument(
+        "--replay",
+        nargs="+",
+        metavar="FILE",
+        help="replay recorded Binance captures as the venue's markets (one market per folder, "
+        "files chained; e.g. spot + usdm of ../shared/data/hftbacktest)",
+    )
+    venue.add_argument("--speed", type=float, help="with --replay: 1 = real time (default), 0 = as fast as possible")
+    venue.set_defaults(func=cmd_venue)

@@ -81,7 +81,7 @@ class SortedDictBook:
 def usdm_stream() -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[Update]]:
     """Snapshot levels and every depth level change after it, from the real USD-M capture."""
     path = DATA / "hftbacktest/usdm/btcusdt_20240808.gz"
-    inst, futures = binance.instrument_for(path)
+    inst, futures = binance.instrument_for([path])
     sync = binance.BinanceDepthSync(inst, futures)
     g = inst.grid
     env_dec = msgspec.json.Decoder(binance.Envelope)

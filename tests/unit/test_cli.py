@@ -27,7 +27,7 @@ def test_replay_exits_nonzero_when_checks_fail(data: Path, tmp_path: Path, capsy
 
 def test_replay_of_a_missing_file_is_a_clear_error(capsys):
     assert main(["replay", "/nonexistent/OKX.ws.1.0"]) == 2
-    assert "No such file" in capsys.readouterr().err
+    assert "no capture file" in capsys.readouterr().err
 
 
 def test_console_script_demo_runs(data: Path):
@@ -39,6 +39,8 @@ def test_console_script_demo_runs(data: Path):
         timeout=120,
     ).stdout
     reports = json.loads(out)
-    assert [r["venue_format"] for r in reports][-2:] == ["lobster", "lobster-engine"]
-    assert [r["checks_failed"] for r in reports] == [0] * 7
-    assert sum(r["checks_passed"] for r in reports) == 1072 + 629 + 1885 + 290 + 4269 + 937 + 937
+    by_format: dict[str, int] = {}
+    for r in reports:
+        by_format[r["venue_format"]] = by_format.get(r["venue_format"], 0) + r["checks_passed"]
+    assert [r["checks_failed"] for r in reports] == [0] * len(reports)
+    assert by_format == {"binance": 1072 + 629 + 1885, "okx": 290, "kraken": 4269, "lobster": 937, "lobster-engine": 937}

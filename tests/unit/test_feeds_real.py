@@ -8,7 +8,12 @@ import pytest
 
 from agenthft.book import SequenceGap
 from agenthft.market.feeds import binance, detect_format, kraken, lobster, okx, verify_files
-from agenthft.market.feeds.instruments import BINANCE_SPOT_BTCUSDT, BINANCE_USDM_BTCUSDT
+from agenthft.model import Instrument, InstrumentKind
+
+BINANCE_SPOT_BTCUSDT = Instrument(
+    "BTCUSDT", "BTC", "USDT", InstrumentKind.SPOT, tick_size="0.01", lot_size="0.00000001"
+)
+BINANCE_USDM_BTCUSDT = Instrument("BTCUSDT-PERP", "BTC", "USDT", InstrumentKind.PERP, tick_size="0.1", lot_size="0.001")
 
 
 @pytest.mark.parametrize(
@@ -88,13 +93,24 @@ def test_binance_futures_bridge_uses_pu_chaining():
         sync.on_depth(binance.DepthUpdate(U=22, u=25, pu=21, b=[], a=[]))
 
 
-def test_detect_format_by_name():
-    assert detect_format("x/btcusdt_20240808.gz") == "binance"
-    assert detect_format("OKX.ws.1.0") == "okx"
-    assert detect_format("KRAKEN.ws.50.0") == "kraken"
-    assert detect_format("AAPL_message_10.csv") == "lobster"
-    with pytest.raises(ValueError, match="venue-format"):
-        detect_format("unknown.bin")
+def test_detect_format_by_content_not_by_name(data: Path, tmp_path: Path):
+    for src, fmt in (
+        (data / "hftbacktest/usdm/btcusdt_20240808.gz", "binance"),
+        (data / "cryptofeed/OKX.ws.1.0", "okx"),
+        (data / "cryptofeed/KRAKEN.ws.50.0", "kraken"),
+        (data / "lobster/AAPL_2012-06-21_34200000_57600000_message_10.csv", "lobster"),
+    ):
+        renamed = tmp_path / f"capture-{fmt}.bin"
+        renamed.write_bytes(src.read_bytes())
+        assert detect_format(renamed) == fmt
+    unknown = tmp_path / "notes.txt"
+    unknown.write_text("hello\n")
+    with pytest.raises(ValueError, match="expected hftbacktest Binance"):
+        detect_format(unknown)
+    hyper = tmp_path / "hl.log"
+    hyper.write_text('1700000000000000000 {"channel":"l2Book","data":{"coin":"BTC","levels":[[],[]]}}\n')
+    with pytest.raises(ValueError, match="Hyperliquid"):
+        detect_format(hyper)
 
 
 def test_verify_files_reports_as_json_ready_structs(data: Path):

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agenthft.cli.errors import CliError, Exit
-from agenthft.market.feeds import FORMATS, ReplayReport, shared_captures, verify_files
+from agenthft.market.feeds import FORMATS, ReplayReport, discover, verify_files
 
 DEFAULT_DATA = Path("../shared/data")
 
@@ -58,10 +58,12 @@ def _why_no_checks(r: ReplayReport) -> str:
         return "no book data in the file (empty, trades only, or not this format)"
     if r.gaps:
         return f"{r.gaps} sequence gap(s) and no snapshot to resync from (a later day alone needs its earlier file)"
-    return (
-        f"{r.events:,} events but no check could be made: the book never synced (a later day's file needs "
-        f"the earlier one before it: no snapshot to start from) or the file has no {r.check} records"
-    )
+    if r.venue_format == "binance":
+        return (
+            f"{r.events:,} events but no check could be made: the book never synced (a later day's file "
+            "needs the earlier one before it: no snapshot to start from)"
+        )
+    return f"{r.events:,} events but none the {r.check} oracle covers (no book channel, or no checksums)"
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -94,15 +96,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     data = Path(args.data)
     if not data.is_dir():
-        print(f"demo: no data folder at {data} (pass --data)", file=sys.stderr)
-        return 2
-    reports = [r for group in shared_captures(data) for r in verify_files(group)]
-    code = _print_reports(reports, args.json)
+        raise CliError(Exit.USAGE, f"no data folder at {data} (pass --data)")
+    # every capture found under the folder, by content; one a reader finds nothing to check in
+    # (no oracle messages) is shown as such, and only a failed check fails the demo
+    reports = [r for fmt, group in discover(data) for r in verify_files(group, fmt)]
+    _print_reports(reports, args.json)
+    code = 0 if all(r.checks_failed == 0 and r.gaps == 0 and r.crossed == 0 for r in reports) else 1
     if args.json:
         return code
     total = sum(r.checks_passed for r in reports)
     failed = sum(r.checks_failed for r in reports)
-    print(f"{total:,} checks passed, {failed:,} failed over {len(reports)} captures\n")
+    checked = sum(1 for r in reports if r.checks_passed or r.checks_failed)
+    print(f"{total:,} checks passed, {failed:,} failed over {checked} checked captures\n")
     res = uvloop.run(venue_session())
     ack, fill = res["ack_us"], res["fill_us"]
     print(f"embedded venue at {res['ws_url']} (venue and agents in this one process):")

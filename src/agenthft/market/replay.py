@@ -25,7 +25,7 @@ import msgspec
 from agenthft.market.feeds import binance
 from agenthft.market.feeds.capture import ReplayReport, hftbacktest_lines
 from agenthft.matching import MatchingEngine, text_to_cash
-from agenthft.model import OrderType, Side
+from agenthft.model import Instrument, OrderType, Side
 
 REPLAY, TAKER = "replay", "replay-taker"
 
@@ -33,9 +33,11 @@ REPLAY, TAKER = "replay", "replay-taker"
 class BinanceReplay:
     """Feeds one market's capture (chained files) into `engine`, one capture line per step."""
 
-    def __init__(self, engine: MatchingEngine, paths: Sequence[str | Path]) -> None:
+    def __init__(
+        self, engine: MatchingEngine, paths: Sequence[str | Path], instruments: dict[str, Instrument] | None = None
+    ) -> None:
         self.engine = engine
-        self.inst, futures = binance.instrument_for(paths[0])
+        self.inst, futures = binance.instrument_for(paths, instruments)
         if self.inst.market not in engine.markets:
             engine.add_market(self.inst)
         self.market = self.inst.market

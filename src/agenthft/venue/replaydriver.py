@@ -14,30 +14,47 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from agenthft.market.feeds import binance
+from agenthft.market.feeds.probe import CaptureInfo, probe_binance
 from agenthft.market.replay import BinanceReplay
 from agenthft.model import Instrument
 from agenthft.venue.core import Venue
 
 
-def group_captures(paths: Sequence[str | Path]) -> list[list[Path]]:
-    """Files of one market (same folder: spot / usdm / cm) chained in name order."""
-    groups: dict[Path, list[Path]] = {}
+def group_captures(
+    paths: Sequence[str | Path], instruments: dict[str, Instrument] | None = None
+) -> list[tuple[CaptureInfo, list[Path]]]:
+    """Files of one market, whatever their names or folders: grouped by the symbol and the
+    sequencing their messages show, chained in the order of their first timestamps."""
+    groups: dict[tuple[str, bool], list[tuple[int, Path, CaptureInfo]]] = {}
     for p in map(Path, paths):
-        groups.setdefault(p.parent, []).append(p)
-    return [sorted(g) for g in groups.values()]
+        info = probe_binance([p], instruments)
+        groups.setdefault((info.symbol, info.futures), []).append((info.first_ns, p, info))
+    out = []
+    for members in groups.values():
+        members.sort(key=lambda m: m[0])
+        files = [p for _, p, _ in members]
+        out.append((probe_binance(files, instruments), files))  # the grid from every file's data
+    return out
 
 
-def capture_instruments(paths: Sequence[str | Path]) -> list[Instrument]:
-    return [binance.instrument_for(g[0])[0] for g in group_captures(paths)]
+def capture_instruments(
+    paths: Sequence[str | Path], instruments: dict[str, Instrument] | None = None
+) -> list[Instrument]:
+    return [info.instrument for info, _ in group_captures(paths, instruments)]
 
 
 class ReplayDriver:
-    def __init__(self, venue: Venue, paths: Sequence[str | Path], speed: float = 1.0) -> None:
+    def __init__(
+        self,
+        venue: Venue,
+        paths: Sequence[str | Path],
+        speed: float = 1.0,
+        instruments: dict[str, Instrument] | None = None,
+    ) -> None:
         """`speed`: 1.0 = real time, 10 = ten times faster, 0 = as fast as possible."""
         self.venue = venue
         self.speed = speed
-        self.replays = [BinanceReplay(venue.engine, g) for g in group_captures(paths)]
+        self.replays = [BinanceReplay(venue.engine, g, instruments) for _, g in group_captures(paths, instruments)]
         self.done = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.steps = 0

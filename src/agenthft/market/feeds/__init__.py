@@ -6,32 +6,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from agenthft.market.feeds import binance, kraken, lobster, okx
+from agenthft.market.feeds import binance, kraken, lobster, okx, probe
 from agenthft.market.feeds.capture import ReplayReport
-
-FORMATS = ("binance", "okx", "kraken", "lobster")
+from agenthft.market.feeds.probe import FORMATS
+from agenthft.model import Instrument
 
 
 def detect_format(path: str | Path) -> str:
-    """Guess a capture's format from its name (hftbacktest .gz, cryptofeed OKX/KRAKEN, LOBSTER)."""
-    name = Path(path).name
-    if name.endswith(".gz"):
-        return "binance"
-    if name.upper().startswith("OKX"):
-        return "okx"
-    if name.upper().startswith("KRAKEN"):
-        return "kraken"
-    if "_message_" in name or "_orderbook_" in name:
-        return "lobster"
-    raise ValueError(f"cannot tell the format of {path}; pass --venue-format ({', '.join(FORMATS)})")
+    """The capture's format, from its content (`probe.detect_format`)."""
+    return probe.detect_format(path)
 
 
-def verify_files(paths: Sequence[str | Path], venue_format: str | None = None) -> list[ReplayReport]:
-    """Replay and verify captures. Binance files are chained into one book (0808 then 0809);
-    other formats give one report per file."""
+def verify_files(
+    paths: Sequence[str | Path], venue_format: str | None = None, instruments: dict[str, Instrument] | None = None
+) -> list[ReplayReport]:
+    """Replay and verify captures. Binance files of one market are chained into one book (in
+    the order of their timestamps); other formats give one report per file."""
     fmt = venue_format or detect_format(paths[0])
     if fmt == "binance":
-        return [binance.verify(paths)]
+        from agenthft.venue.replaydriver import group_captures
+
+        return [binance.verify(files, instruments=instruments) for _, files in group_captures(paths, instruments)]
     if fmt == "okx":
         return [okx.verify(p) for p in paths]
     if fmt == "kraken":
@@ -42,19 +37,28 @@ def verify_files(paths: Sequence[str | Path], venue_format: str | None = None) -
     raise ValueError(f"unknown venue format {fmt!r}; one of {', '.join(FORMATS)}")
 
 
+def discover(data: str | Path) -> list[tuple[str, list[Path]]]:
+    """Every capture under `data` that a reader understands, found by content: (format, files),
+    Binance files grouped per market and chained by time. Other files are skipped."""
+    found: dict[str, list[Path]] = {}
+    for path in sorted(p for p in Path(data).rglob("*") if p.is_file()):
+        try:
+            fmt = detect_format(path)
+        except (probe.CaptureFormatError, OSError, UnicodeDecodeError):
+            continue
+        found.setdefault(fmt, []).append(path)
+    out: list[tuple[str, list[Path]]] = []
+    if "binance" in found:
+        from agenthft.venue.replaydriver import group_captures
+
+        out += [("binance", files) for _, files in group_captures(found["binance"])]
+    out += [(fmt, [p]) for fmt in ("okx", "kraken", "lobster") for p in found.get(fmt, [])]
+    return out
+
+
 def shared_captures(data: str | Path) -> list[list[Path]]:
-    """The checkable captures of ../shared/data, grouped as they must be replayed."""
-    d = Path(data)
-    hb = d / "hftbacktest"
-    lob = d / "lobster" / "AAPL_2012-06-21_34200000_57600000_message_10.csv"
-    return [
-        [hb / "spot/btcusdt_20240808.gz", hb / "spot/btcusdt_20240809.gz"],
-        [hb / "usdm/btcusdt_20240808.gz"],
-        [hb / "cm/btcusd_perp_20240808.gz", hb / "cm/btcusd_perp_20240809.gz"],
-        [d / "cryptofeed/OKX.ws.1.0"],
-        [d / "cryptofeed/KRAKEN.ws.50.0"],
-        [lob],
-    ]
+    """The checkable captures under `data`, grouped as they must be replayed (by content)."""
+    return [files for _, files in discover(data)]
 
 
-__all__ = ["FORMATS", "ReplayReport", "detect_format", "shared_captures", "verify_files"]
+__all__ = ["FORMATS", "ReplayReport", "detect_format", "discover", "shared_captures", "verify_files"]

@@ -11,19 +11,15 @@ rebuilt best bid/ask, price and quantity.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import msgspec
 
 from agenthft.book import L2Book, Level, SequenceGap
-from agenthft.market.feeds.capture import ReplayReport, hftbacktest_lines
-from agenthft.market.feeds.instruments import (
-    BINANCE_COINM_BTCUSD,
-    BINANCE_SPOT_BTCUSDT,
-    BINANCE_USDM_BTCUSDT,
-)
-from agenthft.model import Grid, Instrument
+from agenthft.market.feeds.capture import ReplayReport, hftbacktest_lines_at
+from agenthft.market.feeds.probe import CaptureFormatError, CaptureInfo, probe_binance
+from agenthft.model import Grid, GridError, Instrument
 
 RawLevels = list[tuple[str, str]]
 
@@ -162,25 +158,29 @@ class TickerOracle:
             self.report.fail(f"u={u}: bookTicker {want} != {self.label} {got}")
 
 
-def instrument_for(path: str | Path) -> tuple[Instrument, bool]:
-    """(instrument, futures?) from the capture's folder (spot / usdm / cm)."""
-    parts = Path(path).parts
-    if "usdm" in parts:
-        return BINANCE_USDM_BTCUSDT, True
-    if "cm" in parts:
-        return BINANCE_COINM_BTCUSD, True
-    return BINANCE_SPOT_BTCUSDT, False
+def instrument_for(
+    paths: Sequence[str | Path], instruments: dict[str, Instrument] | None = None
+) -> tuple[Instrument, bool]:
+    """(instrument, futures?) of a capture, read from its content (`probe.probe_binance`)."""
+    info = probe_binance(paths, instruments)
+    return info.instrument, info.futures
 
 
-def verify(paths: Iterable[str | Path], instrument: Instrument | None = None) -> ReplayReport:
+def verify(
+    paths: Iterable[str | Path],
+    instrument: Instrument | None = None,
+    instruments: dict[str, Instrument] | None = None,
+) -> ReplayReport:
     """Rebuild the book from chained capture files and check it against every bookTicker
-    whose update id equals an applied depth update's id."""
+    whose update id equals an applied depth update's id. The market and its sequencing rules
+    come from the data; the grid from `instrument`, an instrument file's entry, or the data."""
     files = [str(p) for p in paths]
-    inst, futures = instrument_for(files[0])
-    if instrument is not None:
-        inst = instrument
-    sync = BinanceDepthSync(inst, futures)
+    info: CaptureInfo = probe_binance(files, instruments)
+    inst = instrument or info.instrument
+    sync = BinanceDepthSync(inst, info.futures)
     report = ReplayReport("binance", files, "bookTicker = top", markets=[inst.market])
+    report.notes.append(info.note if instrument is None else f"{inst.market}: grid given by the caller")
+    report.notes.append(f"{info.symbol}: {'futures' if info.futures else 'spot'} sequencing (from the messages)")
     env_dec = msgspec.json.Decoder(Envelope)
     depth_dec = msgspec.json.Decoder(DepthUpdate)
     tick_dec = msgspec.json.Decoder(BookTicker)
@@ -193,19 +193,27 @@ def verify(paths: Iterable[str | Path], instrument: Instrument | None = None) ->
         oracle.on_top(upd.u, book.top())
 
     started = time.perf_counter()
-    for _ns, raw in hftbacktest_lines(files):
+    for path, lineno, _ns, raw in hftbacktest_lines_at(files):
         report.events += 1
-        env = env_dec.decode(raw)
-        if not env.data:
-            if env.lastUpdateId >= 0:
-                for upd in sync.on_snapshot(env.lastUpdateId, env.bids, env.asks):
+        try:
+            env = env_dec.decode(raw)
+            if not env.data:
+                if env.lastUpdateId >= 0:
+                    for upd in sync.on_snapshot(env.lastUpdateId, env.bids, env.asks):
+                        after_apply(upd)
+                continue
+            stream = env.stream
+            if "@depth" in stream:
+                upd = depth_dec.decode(env.data)
+                if sync.on_depth(upd):
                     after_apply(upd)
-            continue
-        stream = env.stream
-        if "@depth" in stream:
-            upd = depth_dec.decode(env.data)
-            if sync.on_depth(upd):
-                after_apply(upd)
-        elif stream.endswith("@bookTicker"):
-            oracle.on_ticker(tick_dec.decode(env.data))
+            elif stream.endswith("@bookTicker"):
+                oracle.on_ticker(tick_dec.decode(env.data))
+        except GridError as e:
+            raise CaptureFormatError(
+                f"{path}:{lineno}: {e} (grid of {inst.market}: tick {inst.tick_size}, lot {inst.lot_size}; "
+                "pass --instrument with the venue's own)"
+            ) from None
+        except msgspec.DecodeError as e:
+            raise CaptureFormatError(f"{path}:{lineno}: not a Binance message: {e}") from None
     return report.finish(started)

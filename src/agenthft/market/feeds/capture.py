@@ -20,6 +20,16 @@ def hftbacktest_lines(paths: Iterable[str | Path]) -> Iterator[tuple[int, bytes]
                     yield int(line[:sp]), line[sp + 1 :]
 
 
+def hftbacktest_lines_at(paths: Iterable[str | Path]) -> Iterator[tuple[str, int, int, bytes]]:
+    """(file, line number, local receive ns, raw JSON): the same lines, with where they are."""
+    for path in paths:
+        with gzip.open(path, "rb") as f:
+            for n, line in enumerate(f, 1):
+                sp = line.find(b" ")
+                if sp > 0:
+                    yield str(path), n, int(line[:sp]), line[sp + 1 :]
+
+
 def cryptofeed_lines(path: str | Path) -> Iterator[tuple[int, bytes]]:
     """(local receive ns, raw JSON) of messages *received* in a cryptofeed raw capture.
 
@@ -54,6 +64,7 @@ class ReplayReport(msgspec.Struct):
     events_per_s: float = 0.0
     markets: list[str] = msgspec.field(default_factory=list)
     failures: list[str] = msgspec.field(default_factory=list)
+    notes: list[str] = msgspec.field(default_factory=list)  # what was inferred, and from what
 
     def fail(self, message: str) -> None:
         self.checks_failed += 1

@@ -16,8 +16,8 @@ import msgspec
 
 from agenthft.book import L2Book, Level
 from agenthft.market.feeds.capture import ReplayReport, cryptofeed_lines
-from agenthft.market.feeds.instruments import OKX
-from agenthft.model import Grid, Instrument
+from agenthft.market.feeds.probe import step_of
+from agenthft.model import Grid, Instrument, InstrumentKind
 
 CHECKSUM_DEPTH = 25
 
@@ -60,10 +60,41 @@ def checksum(book: L2Book, grid: Grid) -> int:
     return crc - (1 << 32) if crc >= 1 << 31 else crc
 
 
+def infer_instruments(path: str | Path) -> dict[str, Instrument]:
+    """Each book's instrument from the capture itself: the id from the channel argument, the kind
+    from the id (`-SWAP` or a delivery date: a future), tick and lot the largest step shared by
+    every recorded price and size (one pass over the file)."""
+    msg_dec = msgspec.json.Decoder(Message)
+    data_dec = msgspec.json.Decoder(list[BookData])
+    values: dict[str, tuple[list[str], list[str]]] = {}
+    for _ns, raw in cryptofeed_lines(path):
+        msg = msg_dec.decode(raw)
+        if msg.arg is None or msg.arg.channel != "books" or not msg.action:
+            continue
+        prices, sizes = values.setdefault(msg.arg.instId, ([], []))
+        for d in data_dec.decode(msg.data):
+            for r in d.bids + d.asks:
+                prices.append(r[0])
+                sizes.append(r[1])
+    out = {}
+    for inst_id, (prices, sizes) in values.items():
+        parts = inst_id.split("-")
+        kind = InstrumentKind.PERP if len(parts) > 2 else InstrumentKind.SPOT
+        tick, lot = step_of(prices) or "1", step_of(sizes) or "1"
+        out[inst_id] = Instrument(
+            inst_id, parts[0], parts[1] if len(parts) > 1 else "?", kind, tick_size=tick, lot_size=lot
+        )
+    return out
+
+
 def verify(path: str | Path, instruments: dict[str, Instrument] | None = None) -> ReplayReport:
     """Rebuild every instrument's book and compare every message's checksum."""
-    instruments = instruments or OKX
     report = ReplayReport("okx", [str(path)], "CRC32 top 25")
+    if instruments is None:
+        instruments = infer_instruments(path)
+        report.notes += [
+            f"{i.market}: tick {i.tick_size}, lot {i.lot_size} inferred from the book" for i in instruments.values()
+        ]
     msg_dec = msgspec.json.Decoder(Message)
     data_dec = msgspec.json.Decoder(list[BookData])
     books: dict[str, L2Book] = {}

@@ -1,0 +1,249 @@
+"""What a capture is, read from its content, never from its file or folder name.
+
+- `detect_format(path)`: the format from the first bytes and lines (gzip or not, the line
+  layout, the venue's URL or message shapes). An unknown file is an error naming what was
+  expected.
+- `probe_binance(paths)`: a Binance capture's market from its data: the symbol from the stream
+  name, spot or futures sequencing from the messages (`pu` present or not), and the tick and lot
+  from an instrument file when given, else inferred from the recorded prices and sizes (the
+  greatest common step of the values seen), with the inference stated.
+- `load_instruments(path)`: an instrument file: a Binance `exchangeInfo` JSON, or a TOML of
+  `[[markets]]` with Instrument fields (as in the venue config).
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import tomllib
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from pathlib import Path
+
+import msgspec
+
+from agenthft.model import Instrument, InstrumentKind
+
+FORMATS = ("binance", "okx", "kraken", "lobster")
+PROBE_LINES = 5000
+_QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "DAI", "USD", "BTC", "ETH", "BNB", "EUR", "TRY", "BRL", "JPY")
+
+
+class CaptureFormatError(ValueError):
+    """A file no reader understands (the message names the expected formats)."""
+
+
+def _head(path: Path, n: int = 8) -> list[bytes]:
+    opener = gzip.open if _is_gzip(path) else open
+    lines = []
+    with opener(path, "rb") as f:
+        for line in f:
+            lines.append(line)
+            if len(lines) >= n:
+                break
+    return lines
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def detect_format(path: str | Path) -> str:
+    """The capture format of `path`, from its content."""
+    p = Path(path)
+    try:
+        head = _head(p)
+    except (OSError, EOFError) as e:
+        raise CaptureFormatError(f"{p}: cannot read it ({e})") from None
+    if not head:
+        raise CaptureFormatError(f"{p}: the file is empty")
+    first = head[0]
+    if first.startswith((b"wss://", b"ws://")):
+        url = first.split(b" ", 1)[0].lower()
+        if b"okx" in url or b"okex" in url:
+            return "okx"
+        if b"kraken" in url:
+            return "kraken"
+        raise CaptureFormatError(
+            f"{p}: a cryptofeed capture of {url.decode(errors='replace')}, which has no reader "
+            "(readers: okx, kraken cryptofeed captures)"
+        )
+    sp = first.find(b" ")
+    if sp > 0 and first[:sp].isdigit() and first[sp + 1 :].lstrip().startswith(b"{"):
+        body = b"".join(head)
+        if b'"stream"' in body or b'"lastUpdateId"' in body:
+            return "binance"
+        if b'"channel"' in body and (b'"l2Book"' in body or b'"levels"' in body):
+            raise CaptureFormatError(f"{p}: Hyperliquid l2Book snapshots have no reader yet (readers: {FORMATS})")
+        raise CaptureFormatError(
+            f"{p}: '<timestamp> <json>' lines, but not Binance combined streams ('stream' / 'lastUpdateId')"
+        )
+    fields = first.strip().split(b",")
+    if len(fields) == 6 and all(_is_number(f) for f in fields):
+        return "lobster"
+    raise CaptureFormatError(
+        f"{p}: not a capture this version reads; expected hftbacktest Binance '<ns> <json>' lines (gzip), "
+        "a cryptofeed OKX or Kraken raw capture, or a LOBSTER message CSV"
+    )
+
+
+def _is_number(b: bytes) -> bool:
+    try:
+        float(b)
+    except ValueError:
+        return False
+    return True
+
+
+# --- Binance ------------------------------------------------------------------------------------
+
+
+class _Env(msgspec.Struct):
+    stream: str = ""
+    data: msgspec.Raw = msgspec.Raw(b"")
+    lastUpdateId: int = -1
+    bids: list[tuple[str, str]] = msgspec.field(default_factory=list)
+    asks: list[tuple[str, str]] = msgspec.field(default_factory=list)
+
+
+class _Depth(msgspec.Struct):
+    b: list[tuple[str, str]]
+    a: list[tuple[str, str]]
+    pu: int | None = None
+
+
+class CaptureInfo(msgspec.Struct, frozen=True):
+    instrument: Instrument
+    futures: bool  # Binance futures sequencing (pu chains) rather than spot (U == prev u + 1)
+    symbol: str  # as the venue names it (stream name, upper case)
+    first_ns: int  # the first line's local timestamp (orders files of one market)
+    note: str  # where the grid came from
+
+
+def step_of(values: Iterable[str]) -> str | None:
+    """The largest decimal step that every value is a multiple of (zeros ignored), or None."""
+    dec = 0
+    ints: list[tuple[int, int]] = []
+    for v in values:
+        d = Decimal(v)
+        if not d:
+            continue
+        t = d.normalize().as_tuple()
+        exp = t.exponent
+        assert isinstance(exp, int)
+        places = max(0, -exp)
+        dec = max(dec, places)
+        ints.append((int(d.scaleb(places)), places))
+    if not ints:
+        return None
+    g = 0
+    for n, places in ints:
+        g = math.gcd(g, abs(n) * 10 ** (dec - places))
+    step = Decimal(g).scaleb(-dec)
+    return format(step.normalize(), "f")
+
+
+def split_symbol(pair: str) -> tuple[str, str]:
+    for q in _QUOTES:
+        if pair.endswith(q) and len(pair) > len(q):
+            return pair[: -len(q)], q
+    return pair, "?"
+
+
+def probe_binance(
+    paths: Sequence[str | Path], instruments: dict[str, Instrument] | None = None, lines: int = PROBE_LINES
+) -> CaptureInfo:
+    """A Binance capture's market from its first `lines` lines (and the next files' if needed)."""
+    env_dec = msgspec.json.Decoder(_Env)
+    depth_dec = msgspec.json.Decoder(_Depth)
+    symbol = ""
+    futures: bool | None = None
+    prices: list[str] = []
+    qtys: list[str] = []
+    first_ns = -1
+    seen = 0
+    for path in paths:
+        with gzip.open(path, "rb") if _is_gzip(Path(path)) else open(path, "rb") as f:
+            for n, line in enumerate(f, 1):
+                sp = line.find(b" ")
+                if sp <= 0:
+                    continue
+                if first_ns < 0:
+                    first_ns = int(line[:sp])
+                try:
+                    env = env_dec.decode(line[sp + 1 :])
+                except msgspec.DecodeError:
+                    raise CaptureFormatError(f"{path}:{n}: not a Binance combined-stream line") from None
+                levels = env.bids + env.asks
+                if env.stream and "@depth" in env.stream:
+                    symbol = symbol or env.stream.split("@", 1)[0].upper()
+                    d = depth_dec.decode(env.data)
+                    if futures is None:
+                        futures = d.pu is not None
+                    levels = d.b + d.a
+                prices.extend(p for p, _ in levels)
+                qtys.extend(q for _, q in levels)
+                seen += 1
+                if seen >= lines and symbol and futures is not None:
+                    break
+        if seen >= lines and symbol and futures is not None:
+            break
+    if not symbol or futures is None:
+        raise CaptureFormatError(f"{paths[0]}: no depth stream in the capture (nothing to rebuild a book from)")
+    pair, _, suffix = symbol.partition("_")
+    base, quote = split_symbol(pair)
+    market = symbol if (not futures or suffix) else f"{symbol}-PERP"
+    known = (instruments or {}).get(symbol) or (instruments or {}).get(market)
+    if known is not None:
+        inst = msgspec.structs.replace(known, market=market, aliases=tuple({*known.aliases, symbol} - {market}))
+        return CaptureInfo(inst, futures, symbol, first_ns, f"{symbol}: tick and lot from the instrument file")
+    tick, lot = step_of(prices), step_of(qtys)
+    if tick is None or lot is None:
+        raise CaptureFormatError(f"{paths[0]}: no prices to infer {symbol}'s grid from; pass --instrument")
+    if futures and suffix:
+        aliases: tuple[str, ...] = (f"{base}-{quote}-SWAP",)
+    elif futures:
+        aliases = (f"{base}-PERP", symbol)
+    else:
+        aliases = (f"{base}-{quote}",)
+    kind = InstrumentKind.PERP if futures else InstrumentKind.SPOT
+    inst = Instrument(market, base, quote, kind, tick_size=tick, lot_size=lot, aliases=aliases)
+    note = (
+        f"{symbol}: tick {tick} and lot {lot} inferred from {len(prices):,} recorded prices and sizes "
+        "(the largest step they share; pass --instrument for the venue's own)"
+    )
+    return CaptureInfo(inst, futures, symbol, first_ns, note)
+
+
+# --- instrument files -----------------------------------------------------------------------
+
+
+def load_instruments(path: str | Path) -> dict[str, Instrument]:
+    """Instruments by symbol from a Binance `exchangeInfo` JSON or a TOML `[[markets]]` file."""
+    p = Path(path)
+    try:
+        text = p.read_bytes()
+    except OSError as e:
+        raise CaptureFormatError(f"instrument file {p}: {e.strerror or e}") from None
+    if p.suffix == ".toml" or not text.lstrip().startswith(b"{"):
+        try:
+            doc = tomllib.loads(text.decode())
+            markets = msgspec.convert(doc.get("markets", []), list[Instrument])
+        except (tomllib.TOMLDecodeError, msgspec.ValidationError, UnicodeDecodeError, ValueError) as e:
+            raise CaptureFormatError(f"instrument file {p}: {e}") from None
+        return {m.market: m for m in markets}
+    try:
+        info = msgspec.json.decode(text)
+        out = {}
+        for s in info["symbols"]:
+            filters = {f["filterType"]: f for f in s.get("filters", [])}
+            tick = format(Decimal(filters["PRICE_FILTER"]["tickSize"]).normalize(), "f")
+            lot = format(Decimal(filters["LOT_SIZE"]["stepSize"]).normalize(), "f")
+            futures = s.get("contractType") is not None
+            kind = InstrumentKind.PERP if futures else InstrumentKind.SPOT
+            base, quote = s.get("baseAsset", "?"), s.get("quoteAsset", "?")
+            out[s["symbol"]] = Instrument(s["symbol"], base, quote, kind, tick_size=tick, lot_size=lot)
+        return out
+    except (msgspec.DecodeError, KeyError, TypeError, ValueError) as e:
+        raise CaptureFormatError(f"instrument file {p}: not a Binance exchangeInfo document ({e})") from None

@@ -43,4 +43,5 @@ def test_console_script_demo_runs(data: Path):
     for r in reports:
         by_format[r["venue_format"]] = by_format.get(r["venue_format"], 0) + r["checks_passed"]
     assert [r["checks_failed"] for r in reports] == [0] * len(reports)
-    assert by_format == {"binance": 1072 + 629 + 1885, "okx": 290, "kraken": 4269, "lobster": 937, "lobster-engine": 937}
+    expected = {"binance": 1072 + 629 + 1885, "okx": 290, "kraken": 4269, "lobster": 937, "lobster-engine": 937}
+    assert by_format == expected

@@ -176,19 +176,31 @@ def test_a_negative_port_is_a_usage_error(capsys):
     assert e.value.code == 2 and "outside 0..65535" in capsys.readouterr().err
 
 
-def test_replay_files_in_the_wrong_order_are_a_usage_error(data: Path, capsys):
+def test_replay_files_given_in_the_wrong_order_are_chained_by_time(data: Path, capsys):
     spot = data / "hftbacktest" / "spot"
-    assert main(["replay", str(spot / "btcusdt_20240809.gz"), str(spot / "btcusdt_20240808.gz")]) == Exit.USAGE
-    assert "time order" in one_line_error(capsys, "replay")
+    files = [str(spot / "btcusdt_20240809.gz"), str(spot / "btcusdt_20240808.gz")]
+    assert main(["replay", "--json", *files]) == Exit.OK
+    (report,) = json.loads(capsys.readouterr().out)
+    assert report["checks_passed"] == 1072 and report["files"] == files[::-1]
 
 
 def test_replay_that_checks_nothing_says_why_and_exits_1(data: Path, capsys, tmp_path: Path):
     assert main(["replay", str(data / "hftbacktest" / "spot" / "btcusdt_20240809.gz")]) == Exit.CHECK_FAILED
     assert "earlier one before it" in capsys.readouterr().out
+
+
+def test_replay_of_an_empty_or_trades_only_file_is_one_line_saying_so(data: Path, capsys, tmp_path: Path):
+    import gzip
+
     empty = tmp_path / "empty.gz"
     empty.write_bytes(b"")
-    assert main(["replay", str(empty)]) == Exit.CHECK_FAILED
-    assert "no book data" in capsys.readouterr().out
+    assert main(["replay", str(empty)]) == Exit.USAGE
+    assert "empty" in one_line_error(capsys, "replay")
+    trades = tmp_path / "trades.gz"
+    with gzip.open(data / "hftbacktest" / "spot" / "btcusdt_20240808.gz", "rb") as src, gzip.open(trades, "wb") as dst:
+        dst.writelines(line for line in src if b"@trade" in line)
+    assert main(["replay", str(trades)]) == Exit.USAGE
+    assert "no depth stream" in one_line_error(capsys, "replay")
 
 
 def test_replay_with_the_wrong_format_is_one_line(data: Path, capsys):

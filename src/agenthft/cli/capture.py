@@ -14,6 +14,7 @@ from rich.table import Table
 
 from agenthft.cli.errors import CliError, Exit
 from agenthft.market.feeds import FORMATS, ReplayReport, discover, verify_files
+from agenthft.market.feeds.probe import CaptureFormatError, load_instruments
 
 DEFAULT_DATA = Path("../shared/data")
 
@@ -44,7 +45,9 @@ def _print_reports(reports: Sequence[ReplayReport], as_json: bool) -> int:
         console.print(_report_table(reports))
         for r in reports:
             for f in r.failures:
-                console.print(f"[red]FAIL[/red] {r.venue_format}: {f}")
+                console.print(f"[red]FAIL[/red] {r.venue_format}: {f}", soft_wrap=True)
+            for note in r.notes:
+                console.print(f"[dim]note[/dim] {r.venue_format}: {note}", soft_wrap=True)
             if not r.checks_passed and not r.checks_failed:
                 console.print(
                     f"[yellow]NOTHING CHECKED[/yellow] {r.venue_format} {', '.join(r.files)}: {_why_no_checks(r)}"
@@ -72,13 +75,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
     missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
         raise CliError(Exit.USAGE, f"no capture file {missing[0]!r}")
+    instruments = load_instruments(args.instrument) if args.instrument else None
     try:
-        reports = verify_files(args.files, args.venue_format)
+        reports = verify_files(args.files, args.venue_format, instruments)
     except SequenceGap as e:
         raise CliError(
             Exit.USAGE,
             f"the files do not chain: {e} (give a market's files in time order, the first one with a snapshot)",
         ) from None
+    except CaptureFormatError as e:
+        raise CliError(Exit.USAGE, str(e)) from None
     except (ValueError, KeyError, IndexError, UnicodeDecodeError, EOFError, OSError) as e:
         fmt = args.venue_format or "the guessed format"
         raise CliError(
@@ -149,6 +155,11 @@ def add_parsers(sub: Any) -> None:
 
     replay = sub.add_parser("replay", help="rebuild books from captures and verify them")
     replay.add_argument("files", nargs="+", help="capture files (Binance files are chained in order)")
-    replay.add_argument("--venue-format", choices=FORMATS, help="default: guessed from the file name")
+    replay.add_argument("--venue-format", choices=FORMATS, help="default: detected from the file's content")
+    replay.add_argument(
+        "--instrument",
+        metavar="FILE",
+        help="tick and lot from a Binance exchangeInfo JSON or a TOML [[markets]] file (default: inferred)",
+    )
     replay.add_argument("--json", action="store_true", help="print reports as JSON")
     replay.set_defaults(func=cmd_replay)

@@ -21,6 +21,8 @@ def check_args(args: argparse.Namespace) -> None:
         raise CliError(Exit.USAGE, "--labels needs --sim (only a simulation has labelled episodes)")
     if args.speed is not None and not args.replay:
         raise CliError(Exit.USAGE, "--speed needs --replay")
+    if args.instrument and not args.replay:
+        raise CliError(Exit.USAGE, "--instrument needs --replay")
     if args.sim and args.replay:
         raise CliError(Exit.USAGE, "--sim and --replay are two markets: pick one")
     if args.speed is not None and args.speed < 0:
@@ -38,6 +40,7 @@ def check_args(args: argparse.Namespace) -> None:
 
 
 async def serve(args: argparse.Namespace) -> None:
+    from agenthft.market.feeds.probe import load_instruments
     from agenthft.market.sim import FairValue
     from agenthft.market.sim.scenario import load_scenario
     from agenthft.venue import VenueServer, load_config
@@ -45,8 +48,9 @@ async def serve(args: argparse.Namespace) -> None:
     from agenthft.venue.simdriver import SimDriver
 
     configs = [load_config(c) for c in (args.config or [None])]
+    known = load_instruments(args.instrument) if args.instrument else None
     if args.replay:  # the captures' markets are the venue's markets
-        instruments = capture_instruments(args.replay)
+        instruments = capture_instruments(args.replay, known)
         funds = dict(configs[0].sandbox.funds) | {i.quote: "1000000" for i in instruments}
         configs = [
             msgspec.structs.replace(
@@ -92,7 +96,7 @@ async def serve(args: argparse.Namespace) -> None:
             if cfg.venue.delay_us or cfg.venue.jitter_us:
                 print(f"  delay      {cfg.venue.delay_us:g} us one-way + jitter up to {cfg.venue.jitter_us:g} us")
             if args.replay:
-                replay = ReplayDriver(srv.venue, args.replay, args.speed if args.speed is not None else 1.0)
+                replay = ReplayDriver(srv.venue, args.replay, args.speed if args.speed is not None else 1.0, known)
                 replay.start()
                 replays.append(replay)
                 speed = "as fast as possible" if not replay.speed else f"at {replay.speed:g}x real time"
@@ -179,4 +183,7 @@ def add_parser(sub: Any) -> None:
         "files chained; e.g. spot + usdm of ../shared/data/hftbacktest)",
     )
     venue.add_argument("--speed", type=float, help="with --replay: 1 = real time (default), 0 = as fast as possible")
+    venue.add_argument(
+        "--instrument", metavar="FILE", help="with --replay: grids from a Binance exchangeInfo JSON or a TOML file"
+    )
     venue.set_defaults(func=cmd_venue)

@@ -239,3 +239,18 @@ def _subcommands() -> dict[str, argparse.ArgumentParser]:
     action = next(a for a in parser._actions if a.dest == "command")
     choices: dict[str, argparse.ArgumentParser] = action.choices  # type: ignore[assignment]
     return choices
+
+
+def test_ctrl_c_on_a_replaying_venue_stops_cleanly_after_saying_how_far_it_got(data: Path):
+    import signal
+
+    capture = data / "hftbacktest" / "usdm" / "btcusdt_20240808.gz"
+    v = RunningVenue("--replay", str(capture), "--speed", "0")
+    try:
+        time.sleep(6)  # past the first progress line (every 5 s)
+    finally:
+        v.proc.send_signal(signal.SIGINT)
+        _, err = v.proc.communicate(timeout=20)
+    assert v.proc.returncode == 0, err
+    assert "Traceback" not in err and "CancelledError" not in err and "write() called" not in err, err
+    assert re.search(r"agenthft venue: replay (replaying|ended)[^\n]*recorded updates applied", err), err

@@ -49,6 +49,11 @@ class Participant:
     def act(self, sim: Simulation, now_ns: int) -> None:
         raise NotImplementedError
 
+    def open_episodes(self, now_ns: int) -> list[Episode]:
+        """Manipulations still under way (labelled as ending now): a run that stops mid-episode
+        still has ground truth for it."""
+        return []
+
 
 class MarketMaker(Participant):
     """Quotes `levels` a side around the fair value, `half_spread` ticks from it, and
@@ -163,6 +168,12 @@ class Iceberg(Participant):
         if e.submit(self.account, oid, self.market, side, self.total, touch, OrderType.LIMIT, self.display, now_ns):
             self.live = (oid, side, now_ns)
 
+    def open_episodes(self, now_ns: int) -> list[Episode]:
+        if self.live is None:
+            return []
+        oid, side, start = self.live
+        return [Episode("iceberg", self.market, self.account, [oid], start, now_ns, side)]
+
 
 class InformedTrader(Participant):
     """Sees the fair value and takes liquidity when the touch is `edge` ticks or more away from it."""
@@ -251,6 +262,7 @@ class Absorber(Participant):
         super().__init__(account, market, interval_ns, seed)
         self.size, self.hold_ns = size, hold_ns
         self.busy = False
+        self.live: tuple[str, int] | None = None
 
     def act(self, sim: Simulation, now_ns: int) -> None:
         if self.busy:
@@ -261,7 +273,14 @@ class Absorber(Participant):
         oid = self.next_id("ab")
         if sim.engine.submit(self.account, oid, self.market, Side.BUY, self.size, bid, OrderType.POST_ONLY, 0, now_ns):
             self.busy = True
+            self.live = (oid, now_ns)
             sim.at(now_ns + self.hold_ns, lambda t: self._end(sim, oid, now_ns, t))
+
+    def open_episodes(self, now_ns: int) -> list[Episode]:
+        if not self.busy or self.live is None:
+            return []
+        oid, start = self.live
+        return [Episode("absorption", self.market, self.account, [oid], start, now_ns, Side.BUY)]
 
     def _end(self, sim: Simulation, oid: str, start: int, now_ns: int) -> None:
         sim.engine.cancel(self.account, oid, now_ns)

@@ -59,6 +59,10 @@ class Simulation:
         fv = self.fair[p.market]
         return fv.value_at(now_ns - p.lag_ns) if p.lag_ns else fv.value
 
+    def open_episodes(self) -> list[Episode]:
+        """Episodes still under way at the current time (not yet in `labels`)."""
+        return [ep for p in self.participants for ep in p.open_episodes(self.now_ns)]
+
     def write_labels(self, path: str) -> int:
         """Write the labelled episodes as JSON lines; returns how many."""
         enc = msgspec.json.Encoder()

@@ -31,6 +31,7 @@ from agenthft.runtime.denials import DenialAggregator
 from agenthft.runtime.gcpolicy import GcPolicy
 from agenthft.runtime.journal import Journal, NewOrderRecord
 from agenthft.runtime.telemetry import Telemetry
+from agenthft.signals import MarketSignals, SignalConfig
 from agenthft.strategies.base import Strategy
 
 
@@ -67,6 +68,7 @@ class Runner:
         cancel_retry_ms: float = CANCEL_RETRY_NS / 1e6,
         halt_file: str | Path | None = None,
         cancels_per_s: float | None = None,
+        signal_config: SignalConfig | None = None,
     ) -> None:
         """`orders_per_s` / `cancels_per_s`: the client's throttles; None takes the key's limits
         from the venue (`GET /api/v1/limits`), and the circuit breaker is kept under them."""
@@ -93,6 +95,8 @@ class Runner:
         self.books: dict[str, L2Book] = {}
         self.instruments: dict[str, Instrument] = {}
         self.last_trade: dict[str, int] = {}  # ticks, per market (the mark, as the venue's)
+        self.signals: dict[str, MarketSignals] = {}  # fed only for strategies that use them
+        self.signal_config = signal_config or SignalConfig()
         self.oms = OrderManager([], prefix="g", now_ns=now)  # markets added in start()
         self.journal: Journal | None = None
         self.session: WsSession | None = None
@@ -146,6 +150,8 @@ class Runner:
             raise ValueError(f"unknown market(s) {unknown}; this venue lists {sorted(self.instruments)}")
         for m in wanted:
             self.books[m] = L2Book(m)
+            if self.strategy.uses_signals:
+                self.signals[m] = MarketSignals(m, self.books[m], self.signal_config)
         self._check_halt_file()  # a halt file present at start: not one order leaves
         cfg = SessionConfig(self.ws_url, self.api_key, markets=tuple(wanted), **self.session_opts)
         self.session = WsSession(cfg, self)
@@ -373,8 +379,12 @@ class Runner:
             ev = self.risk.on_market_data(msg.market, msg.ts_ns, recv_ns)
             if ev is not None:
                 self._risk_event(ev)
+            sig = self.signals.get(msg.market)
             if t is pm.BookSnapshot:
                 book.load_snapshot(bids, asks, msg.seq)
+                if sig is not None:
+                    sig.reset()
+                    sig = None  # a snapshot is a state, not a change to read patterns from
             else:
                 if msg.seq <= book.seq and book.synced:
                     return  # already in the snapshot
@@ -387,8 +397,17 @@ class Runner:
                     return
                 except OutOfSync:
                     return
+            if sig is not None:
+                for price, qty in bids:
+                    sig.on_level(Side.BUY, price, qty, msg.ts_ns)
+                for price, qty in asks:
+                    sig.on_level(Side.SELL, price, qty, msg.ts_ns)
             if self.started:
                 self.strategy.on_book(self, msg.market)
+                if sig is not None and sig.events:
+                    for event in sig.drain():
+                        self.strategy.on_signal(self, event)
+                        self._event("signal", event)
             if self.oms.positions:  # marks moved: unrealized P&L feeds the loss limits (after the reaction)
                 self._check_pnl(recv_ns)
         elif t is pm.FillMsg:
@@ -439,6 +458,9 @@ class Runner:
             if tinst is not None:
                 price = tinst.price_to_ticks(msg.price)
                 self.last_trade[msg.market] = price
+                tsig = self.signals.get(msg.market)
+                if tsig is not None:
+                    tsig.on_trade(price, tinst.qty_to_lots(msg.qty), msg.side, msg.ts_ns)
                 if self.started:
                     self.strategy.on_trade(self, msg.market, price, tinst.qty_to_lots(msg.qty), msg.side)
         elif t is pm.Pong and self.session is not None:

@@ -92,6 +92,12 @@ class MarketSignals:
         self._mids: deque[tuple[int, float]] = deque()
         self._vol_ns = int(c.vol_window_ms * 1e6)
 
+    def reset(self) -> None:
+        """A fresh snapshot replaced the book: level histories no longer apply (typical size and
+        flow are kept)."""
+        for d in (*self._qty, *self._pending, *self._life, *self._big, *self._pulls):
+            d.clear()
+
     # --- inputs ---------------------------------------------------------------------------
     def on_trade(self, price: int, qty: int, aggressor: Side, ts_ns: int) -> None:
         """A public trade: it consumed the resting side opposite the aggressor at `price`."""

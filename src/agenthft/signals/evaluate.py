@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from functools import partial
 
 import msgspec
 
 from agenthft.book import L2Book
-from agenthft.market.sim.participants import Episode
+from agenthft.market.sim.participants import Episode, Participant
 from agenthft.market.sim.scenario import build, load_scenario
-from agenthft.matching import BookDelta, Trade
-from agenthft.model import Side
+from agenthft.market.sim.simulation import Simulation
+from agenthft.matching import Accepted, BookDelta, Cancelled, Fill, Trade
+from agenthft.model import OrderType, Side
 from agenthft.signals.config import SignalConfig
 from agenthft.signals.detectors import RESPONSE, MarketSignals, SignalEvent
+from agenthft.signals.queue import MODELS, QueueEstimator
 
 KINDS = tuple(RESPONSE)
 
@@ -145,3 +148,115 @@ def evaluate(
 
 def kinds_seen(detections: list[SignalEvent]) -> dict[str, int]:
     return dict(Counter(d.kind for d in detections))
+
+
+# --- queue position -------------------------------------------------------------------------
+
+
+class QueueScore(msgspec.Struct):
+    model: str
+    samples: int
+    mae_lots: float  # mean |estimated - true| quantity ahead, over every step, every live order
+    orders: int
+    fill_predicted_right: float  # share of orders whose fill / no fill the estimate called
+
+
+class QueueProbe(Participant):
+    """The agent's stand-in: a post-only bid of `qty` lots at the best bid every `interval_ns`,
+    cancelled after `life_ns` if not filled."""
+
+    def __init__(self, market: str, qty: int, interval_ns: int = 300_000_000, life_ns: int = 2_000_000_000) -> None:
+        super().__init__("agent-probe", market, interval_ns, seed=99)
+        self.qty, self.life_ns = qty, life_ns
+
+    def act(self, sim: Simulation, now_ns: int) -> None:
+        e = sim.engine
+        bid = e.markets[self.market].bids.best_price()
+        if bid is None:
+            return
+        oid = self.next_id("q")
+        if e.submit(self.account, oid, self.market, Side.BUY, self.qty, bid, OrderType.POST_ONLY, 0, now_ns):
+            sim.at(now_ns + self.life_ns, partial(self._cancel, sim, oid))
+
+    def _cancel(self, sim: Simulation, oid: str, now_ns: int) -> None:
+        sim.engine.cancel(self.account, oid, now_ns)
+
+
+def evaluate_queue(scenario_name: str = "manipulated", seed: int = 1, seconds: float = 60.0) -> list[QueueScore]:
+    """Each cancel model's estimate against the matching engine's true queue position of the
+    probe's orders, on the same simulated run."""
+    from agenthft.venue import load_config
+
+    scenario = msgspec.structs.replace(load_scenario(scenario_name), seed=seed)
+    sim = build(scenario, load_config().markets, start_ns=0)
+    market = sorted(sim.fair)[0]
+    probe = QueueProbe(market, 1)
+    sim.participants.append(probe)
+    for asset in ("USDC", "BTC", "USDT"):
+        sim.engine.deposit(probe.account, asset, 10**24)
+    sim.at(probe.next_time(0), sim._runner(probe))
+    book = L2Book(market)
+    estimators = {name: QueueEstimator(name) for name in MODELS}
+    voi: dict[str, int] = {}
+    err = dict.fromkeys(estimators, 0)
+    samples = 0
+    right = dict.fromkeys(estimators, 0)
+    filled: set[str] = set()
+    ended = 0
+
+    def finish(oid: str, was_filled: bool) -> None:
+        nonlocal ended
+        ended += 1
+        for name, est in estimators.items():
+            o = est.orders.get(oid)
+            predicted = o is not None and o.expects_fill
+            right[name] += predicted == was_filled
+            est.remove(oid)
+        voi.pop(oid, None)
+
+    def feed(_t: int) -> None:
+        nonlocal samples
+        batch = sim.engine.drain()
+        # the public trade print and our own fill come from one match: let the estimate see the
+        # print first, so "did it expect this fill" is asked of what it knew at that instant
+        for ev in batch:
+            if type(ev) is Trade:
+                assert isinstance(ev, Trade)
+                for est in estimators.values():
+                    est.on_trade(ev.price, ev.qty, ev.side, ev.ts_ns)
+        for ev in batch:
+            t = type(ev)
+            if t is Accepted:
+                assert isinstance(ev, Accepted)
+                if ev.account == probe.account:
+                    voi[ev.order_id] = ev.venue_order_id
+                    for est in estimators.values():
+                        est.place(ev.order_id, ev.side, ev.price, ev.qty, book.qty_at(ev.side, ev.price))
+            elif t is Fill:
+                assert isinstance(ev, Fill)
+                if ev.account == probe.account:
+                    filled.add(ev.order_id)
+                    if not ev.remaining:
+                        finish(ev.order_id, True)
+            elif t is Cancelled:
+                assert isinstance(ev, Cancelled)
+                if ev.account == probe.account and ev.order_id in voi:
+                    finish(ev.order_id, ev.order_id in filled)
+            elif t is BookDelta:
+                assert isinstance(ev, BookDelta) and ev.market == market
+                for side, levels in ((Side.BUY, ev.bids), (Side.SELL, ev.asks)):
+                    for price, qty in levels:
+                        book.set_level(side, price, qty)
+                        for est in estimators.values():
+                            est.on_level(side, price, qty)
+        for oid, v in voi.items():
+            true_ahead = sim.engine.queue_position(v)[1]
+            samples += 1
+            for name, est in estimators.items():
+                err[name] += abs((est.ahead(oid) or 0) - true_ahead)
+
+    sim.run(int(seconds * 1e9), on_step=feed)
+    return [
+        QueueScore(name, samples, err[name] / samples if samples else 0.0, ended, right[name] / ended if ended else 0.0)
+        for name in estimators
+    ]

@@ -15,6 +15,7 @@ import msgspec
 from agenthft.book import L2Book
 from agenthft.model import Instrument, OrderType, Side
 from agenthft.oms import ClientOrder, OrderManager, VenueFill
+from agenthft.signals import MarketSignals, SignalEvent
 
 
 class Context(Protocol):
@@ -22,6 +23,7 @@ class Context(Protocol):
     books: dict[str, L2Book]
     oms: OrderManager
     instruments: dict[str, Instrument]
+    signals: dict[str, MarketSignals]  # per market, when the strategy sets `uses_signals`
 
     def submit(
         self, market: str, side: Side, qty: int, price: int | None, order_type: OrderType = OrderType.LIMIT
@@ -42,6 +44,7 @@ class Strategy:
     name = "base"
     markets: tuple[str, ...] = ()
     Params: ClassVar[type | None] = None
+    uses_signals: ClassVar[bool] = False  # the runtime feeds the microstructure detectors for it
 
     @classmethod
     def from_params(cls, params: Any) -> Strategy:
@@ -62,3 +65,6 @@ class Strategy:
 
     def on_order_done(self, ctx: Context, order: ClientOrder) -> None:
         pass
+
+    def on_signal(self, ctx: Context, event: SignalEvent) -> None:
+        """A detector fired (spoof, absorption, iceberg, cancel cascade), with its suggested response."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from agenthft.book import L2Book
 from agenthft.model import Instrument, InstrumentKind, OrderType, Side
 from agenthft.oms import ClientOrder, OrderManager, VenueFill
+from agenthft.signals import MarketSignals
 from agenthft.strategies import Quoter
 
 PERP = Instrument("P", "BTC", "USDC", InstrumentKind.PERP, tick_size="0.1", lot_size="0.001")
@@ -19,6 +20,7 @@ class Ctx:
         self.books = {"P": L2Book("P")}
         self.oms = OrderManager([PERP], prefix="q")
         self.instruments = {"P": PERP}
+        self.signals: dict[str, MarketSignals] = {}
         self.sent: list[tuple[str, Side, int | None]] = []
         self.cancels: list[str] = []
         self.deny = False

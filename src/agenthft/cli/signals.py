@@ -74,7 +74,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def add_parser(sub: Any) -> None:
     sig = sub.add_parser("signals", help="microstructure detectors: score on the simulator, scan real captures")
-    ssub = sig.add_subparsers(dest="signals_command", required=True, metavar="SUBCOMMAND")
+    ssub = sig.add_subparsers(dest="signals_command", required=True, metavar="SUBCOMMAND", help="eval | scan")
     ev = ssub.add_parser("eval", help="precision/recall against the simulator's labels, queue estimate errors")
     ev.add_argument("--scenario", default="manipulated", help="scenario with labelled manipulators")
     ev.add_argument("--seeds", type=int, default=5, help="seeded runs to pool")

@@ -69,6 +69,7 @@ class Runner:
         halt_file: str | Path | None = None,
         cancels_per_s: float | None = None,
         signal_config: SignalConfig | None = None,
+        clock: Callable[[], int] | None = None,
     ) -> None:
         """`orders_per_s` / `cancels_per_s`: the client's throttles; None takes the key's limits
         from the venue (`GET /api/v1/limits`), and the circuit breaker is kept under them."""
@@ -78,7 +79,8 @@ class Runner:
         self.gc_policy = gc_policy or GcPolicy()
         self.cpu = cpu
         self.orders_per_s = orders_per_s
-        now = time.time_ns()
+        self.clock: Callable[[], int] = clock or time.time_ns  # a backtest passes its simulated clock
+        now = self.clock()
         self.bucket = TokenBucket(orders_per_s or 100.0, orders_per_s or 100.0, now)
         self.cancels_per_s = cancels_per_s
         self.cancel_bucket = TokenBucket(cancels_per_s or 200.0, cancels_per_s or 200.0, now)
@@ -158,19 +160,36 @@ class Runner:
         await asyncio.wait_for(self.session.connect_once(), timeout_s)  # a wrong URL or key fails here
         self._task = asyncio.create_task(self.session.run(connected=True))
         await self.reconcile()
-        self.gc_policy.after_warmup(time.time_ns())  # its deliberate full collection is not a pause
+        self.gc_policy.after_warmup(time.time_ns())  # (wall clock: GC is about real time) not a pause
         self.telemetry.watch_gc()
-        self.now_ns = time.time_ns()
+        self.now_ns = self.clock()
         self.started = True
         if self.halt_file is not None:
             self._watcher = asyncio.create_task(self._watch_halt_file())
+        self.strategy.on_start(self)
+
+    def attach(self, instruments: list[Instrument], session: Any, limits: dict[str, Any] | None = None) -> None:
+        """Start without a network: the shell (a backtest) provides the instruments, a session
+        with `send_msg` and `connected`, and the key's limits; then the strategy starts."""
+        self._apply_limits(limits or {})
+        self.instruments = {i.market: i for i in instruments}
+        for inst in instruments:
+            self.oms.add_instrument(inst)
+            self.risk.add_instrument(inst)
+        for m in self.strategy.markets or tuple(self.instruments):
+            self.books[m] = L2Book(m)
+            if self.strategy.uses_signals:
+                self.signals[m] = MarketSignals(m, self.books[m], self.signal_config)
+        self.session = session
+        self.connected_ns = self.now_ns = self.clock()
+        self.started = True
         self.strategy.on_start(self)
 
     def _apply_limits(self, limits: dict[str, Any]) -> None:
         """Size the client's throttles from the key's venue limits: circuit breaker (80 %) <
         client order bucket <= venue limit, and the same venue limit for cancels."""
         self.venue_limits = limits
-        now = time.time_ns()
+        now = self.clock()
         venue_orders = float(limits.get("orders_per_s") or 0)
         if venue_orders:
             rate = min(self.orders_per_s or venue_orders, venue_orders)
@@ -216,7 +235,7 @@ class Runner:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self._task, 5)
-        self._flush_denials(time.time_ns(), force=True)
+        self._flush_denials(self.clock(), force=True)
         if self.journal is not None:
             self.journal.flush()
             self.journal.close()
@@ -233,7 +252,7 @@ class Runner:
         assert self.rest is not None
         since = self.connected_ns
         state = await self.rest.state()
-        now = time.time_ns()
+        now = self.clock()
         vo = []
         for r in state["open_orders"]:
             inst = self.instruments[r["market"]]
@@ -291,7 +310,7 @@ class Runner:
 
     # --- Handler (from the session) -----------------------------------------------------------
     def on_connected(self, session: WsSession) -> None:
-        now = time.time_ns()
+        now = self.clock()
         self.connected_ns = now
         self.risk.on_connection(True, now)
         if self.rest is not None and session.reconnects:
@@ -304,7 +323,7 @@ class Runner:
             self._event("reconcile_failed", repr(task.exception()))
 
     def on_disconnected(self, session: WsSession, reason: str) -> None:
-        self._risk_event(self.risk.on_connection(False, time.time_ns()))
+        self._risk_event(self.risk.on_connection(False, self.clock()))
         self.risk.cancel_all_requested = False  # nothing can be sent now; the venue's cancel-on-disconnect acts
         for book in self.books.values():
             book.synced = False
@@ -353,14 +372,14 @@ class Runner:
 
     def manual_override(self, source: str = "operator") -> None:
         """Cancel every open order and halt (SIGUSR1, a flag file, the CLI, the control plane)."""
-        self._risk_event(self.risk.manual_override(time.time_ns(), source))
+        self._risk_event(self.risk.manual_override(self.clock(), source))
         self.risk.cancel_all_requested = False
         if self.session is not None and self.oms.live:
             self.cancel_all()
 
     def resume(self, source: str = "operator") -> None:
         """Back to ACTIVE after a halt: an explicit operator decision, never automatic."""
-        self._risk_event(self.risk.resume(time.time_ns()))
+        self._risk_event(self.risk.resume(self.clock()))
         self._event("resume", source)
 
     def _handle(self, msg: pm.ServerMessage, recv_ns: int) -> None:
@@ -499,7 +518,7 @@ class Runner:
         assert session is not None
         if self.halted or not session.connected.is_set():
             return None
-        now = time.time_ns()
+        now = self.clock()
         denied = self.risk.check(market, side, qty, price, now, self.books.get(market), oms)
         if denied is not None:
             self.denied.append(denied)
@@ -522,7 +541,7 @@ class Runner:
         if price is not None:
             msg["price"] = g.ticks_to_price(price)
         session.send_msg(msg)
-        sent = time.time_ns()
+        sent = self.clock()
         # journaled after the write: nothing is answered before this returns (one thread), and
         # the queue put is no more durable before the write than after it
         if self.journal is not None:
@@ -540,7 +559,7 @@ class Runner:
         o = oms.orders.get(order_id)
         if o is None or not o.live or not session.connected.is_set():
             return False
-        now = time.time_ns()
+        now = self.clock()
         if o.status is OrderStatus.PENDING_CANCEL and now - o.cancel_sent_ns < self.cancel_retry_ns:
             return False  # one in flight: nothing to send, nothing to spend
         if not self.cancel_bucket.take(now):
@@ -555,7 +574,7 @@ class Runner:
     def cancel_all(self, market: str | None = None) -> None:
         """One `cancel_all` message (never rate limited at the venue: it is the safety valve)."""
         assert self.session is not None
-        now = time.time_ns()
+        now = self.clock()
         for o in self.oms.open_orders(market):
             if self.oms.request_cancel(o.order_id, now, 0) and self.journal is not None:
                 self.journal.record("cancel_request", o.order_id, now)

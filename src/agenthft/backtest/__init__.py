@@ -1,0 +1,8 @@
+"""The agent's offline shell: the same strategy, OMS and risk on a simulated clock, with latency
+models between the agent and the venue (docs/backtest.md)."""
+
+from agenthft.backtest.engine import Backtest
+from agenthft.backtest.latency import PRESETS, Constant, Empirical, Jittered, LatencyModel, parse
+from agenthft.backtest.results import Results, Summary
+
+__all__ = ["PRESETS", "Backtest", "Constant", "Empirical", "Jittered", "LatencyModel", "Results", "Summary", "parse"]

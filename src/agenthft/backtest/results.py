@@ -1,0 +1,177 @@
+"""What a backtest produced: every order message, ack, fill and cancel with both clocks (the
+venue's event time and the agent's receive time), the position and equity curve, and a summary.
+
+Files (`Results.write(dir)`): `events.parquet`, `equity.parquet`, `summary.json`. Byte-identical
+for the same inputs: nothing from the wall clock goes into them (the run's speed is printed,
+not written).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from agenthft.matching.accounts import CASH_DECIMALS
+from agenthft.protocol import messages as pm
+
+if TYPE_CHECKING:
+    from agenthft.backtest.engine import Backtest
+    from agenthft.runtime import Runner
+
+CASH = 10**CASH_DECIMALS
+
+
+class Summary(msgspec.Struct):
+    strategy: str
+    scenario: str
+    seed: int
+    seconds: float
+    latency: str
+    pnl_after_fees: float  # realized - fees + unrealized at the end (mark: last trade, else mid)
+    realized: float
+    unrealized: float
+    fees: float  # negative: rebates received
+    orders: int
+    cancels: int
+    fills: int
+    fill_ratio: float  # orders with at least one fill / orders sent
+    maker_share: float  # maker fills / fills
+    max_drawdown: float
+    max_abs_position: str
+    mean_abs_position: str
+    final_position: dict[str, str]
+    risk_counts: dict[str, int]
+    events: int  # market steps plus messages delivered to the agent
+
+
+class Results(msgspec.Struct):
+    summary: Summary
+    events: list[dict[str, Any]]
+    equity: list[dict[str, Any]]
+    wall_s: float = 0.0
+    events_per_s: float = 0.0
+
+    def write(self, out: str | Path) -> list[Path]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        d = Path(out)
+        d.mkdir(parents=True, exist_ok=True)
+        paths = [d / "events.parquet", d / "equity.parquet", d / "summary.json"]
+        for path, rows in ((paths[0], self.events), (paths[1], self.equity)):
+            table = pa.Table.from_pylist(rows) if rows else pa.table({})
+            pq.write_table(table, path, compression="zstd")
+        paths[2].write_text(json.dumps(msgspec.to_builtins(self.summary), indent=2, sort_keys=True) + "\n")
+        return paths
+
+
+class Recorder:
+    """Taps the runner: what it sent (with the agent's time) and what it received (with the
+    venue's event time and the agent's receive time); samples equity every `sample_ms`."""
+
+    def __init__(self, sample_ms: float = 100.0) -> None:
+        self.sample_ns = int(sample_ms * 1e6)
+        self.events: list[dict[str, Any]] = []
+        self.equity: list[dict[str, Any]] = []
+        self._next = 0
+        self.orders = self.cancels = self.fills = self.maker_fills = 0
+
+    def hook(self, runner: Runner) -> None:
+        handle = runner.on_message
+
+        def recorded(msg: pm.ServerMessage, recv_ns: int) -> None:
+            self.received(msg, recv_ns)
+            handle(msg, recv_ns)
+
+        runner.on_message = recorded  # type: ignore[method-assign]
+
+    def sent(self, msg: msgspec.Struct | dict[str, Any], t: int) -> None:
+        if not isinstance(msg, dict) or msg.get("type") not in ("order", "cancel", "cancel_all"):
+            return
+        kind = str(msg["type"])
+        if kind == "order":
+            self.orders += 1
+        elif kind == "cancel":
+            self.cancels += 1
+        self.events.append(
+            {
+                "event": kind,
+                "agent_ns": t,
+                "venue_ns": None,
+                "order_id": str(msg.get("order_id", "")),
+                "side": str(msg.get("side", "")),
+                "price": str(msg.get("price", "")),
+                "qty": str(msg.get("qty", "")),
+                "fee": None,
+                "liquidity": "",
+            }
+        )
+
+    def received(self, msg: pm.ServerMessage, t: int) -> None:
+        row: dict[str, Any] | None = None
+        if isinstance(msg, pm.FillMsg):
+            self.fills += 1
+            self.maker_fills += msg.liquidity.value == "maker"
+            row = {"event": "fill", "order_id": msg.order_id, "side": msg.side.value, "price": repr(msg.fill_price)}
+            row |= {"qty": repr(msg.fill_qty), "fee": msg.fee, "liquidity": msg.liquidity.value, "venue_ns": msg.ts_ns}
+        elif isinstance(msg, pm.OrderAck):
+            row = {"event": "ack", "order_id": msg.order_id, "venue_ns": msg.ts_ns}
+        elif isinstance(msg, pm.CancelAck):
+            row = {"event": "cancel_ack", "order_id": msg.order_id, "venue_ns": msg.ts_ns}
+        elif isinstance(msg, pm.OrderReject):
+            row = {"event": "reject", "order_id": msg.order_id, "venue_ns": msg.ts_ns, "liquidity": msg.code}
+        if row is not None:
+            base = {"agent_ns": t, "side": "", "price": "", "qty": "", "fee": None, "liquidity": ""}
+            self.events.append(base | row)
+
+    def tick(self, runner: Runner, now: int, force: bool = False) -> None:
+        if now < self._next and not force:
+            return
+        self._next = now + self.sample_ns
+        realized, unrealized, fees = runner.oms.pnl(runner.marks())
+        size = sum(abs(p.size) for p in runner.oms.positions.values())
+        self.equity.append(
+            {
+                "t_ns": now,
+                "equity": (realized - fees + unrealized) / CASH,
+                "fees": fees / CASH,
+                "abs_position_lots": size,
+            }
+        )
+
+    def results(self, bt: Backtest, steps: int, wall_s: float) -> Results:
+        r = bt.runner
+        realized, unrealized, fees = r.oms.pnl(r.marks())
+        peak, drawdown = float("-inf"), 0.0
+        for row in self.equity:
+            peak = max(peak, row["equity"])
+            drawdown = max(drawdown, peak - row["equity"])
+        filled_orders = sum(1 for o in r.oms.orders.values() if o.filled and not o.external)
+        lots = [row["abs_position_lots"] for row in self.equity]
+        inst = next(iter(r.instruments[m] for m in r.books))  # position units of the first traded market
+        summary = Summary(
+            r.strategy.name,
+            bt.scenario.name,
+            bt.scenario.seed,
+            bt.seconds,
+            repr(bt.latency),
+            (realized - fees + unrealized) / CASH,
+            realized / CASH,
+            unrealized / CASH,
+            fees / CASH,
+            self.orders,
+            self.cancels,
+            self.fills,
+            filled_orders / self.orders if self.orders else 0.0,
+            self.maker_fills / self.fills if self.fills else 0.0,
+            drawdown,
+            inst.lots_to_qty(max(lots) if lots else 0),
+            inst.lots_to_qty(sum(lots) // len(lots) if lots else 0),
+            {m: r.instruments[m].lots_to_qty(p.size) for m, p in sorted(r.oms.positions.items())},
+            dict(sorted(r.risk.counts.items())),
+            steps + bt.deliveries,
+        )
+        return Results(summary, self.events, self.equity, wall_s, (steps + bt.deliveries) / wall_s if wall_s else 0.0)

@@ -1,4 +1,4 @@
-"""Command line: `agenthft demo | venue | run | strategies | replay | signals`.
+"""Command line: `agenthft demo | venue | run | strategies | replay | signals | backtest`.
 
 Every user error is one line on stderr (`agenthft CMD: what was wrong and how to fix it`) with a
 documented exit code (`agenthft.cli.errors.Exit`); `--debug` shows the traceback instead.
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import version
 
-from agenthft.cli import capture, run, signals, venue
+from agenthft.cli import backtest, capture, run, signals, venue
 from agenthft.cli.errors import CliError, Exit
 from agenthft.strategies.loader import StrategyError
 
@@ -23,6 +23,7 @@ DESCRIPTION = """High-frequency trading toolkit for AI agents.
   strategies  list the shipped strategies and their parameters
   replay      rebuild order books from recorded captures and verify them against their oracles
   signals     microstructure detectors: scored against the simulator's labels, run over real captures
+  backtest    a strategy on a simulated clock with latency models: minutes of market in seconds
 """
 
 
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     venue.add_parser(sub)
     run.add_parsers(sub)
     signals.add_parser(sub)
+    backtest.add_parser(sub)
     return parser
 
 

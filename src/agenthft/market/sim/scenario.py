@@ -8,6 +8,8 @@ decimals, times in ms). `build(scenario, instruments)` turns it into a Simulatio
 from __future__ import annotations
 
 import tomllib
+from decimal import Decimal
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -124,6 +126,7 @@ def build(
     shared = underlyings if underlyings is not None else {}
     by_name = {i.market: i for i in instruments}
     fair: dict[str, FairValue] = {}
+    scales: dict[str, Fraction] = {}  # a market's ticks per tick of its underlying
     for k, u in enumerate(scenario.underlyings):
         present = [m for m in u.markets if m in by_name and (markets is None or m in markets)]
         if not present:
@@ -133,11 +136,13 @@ def build(
             first.price_to_ticks(u.start), u.vol_ticks, u.jump_rate, u.jump_ticks, seed=scenario.seed + k
         )
         shared[u.name] = fv
+        unit = Fraction(Decimal(first.tick_size))  # the underlying walks in ticks of its first market
         for m in present:
             fair[m] = fv
+            scales[m] = unit / Fraction(Decimal(by_name[m].tick_size))
     parts = [
         _participant(p, by_name[p.market], scenario.seed * 1000 + i)
         for i, p in enumerate(scenario.participants)
         if p.market in fair
     ]
-    return Simulation([by_name[m] for m in fair], fair, parts, engine, start_ns)
+    return Simulation([by_name[m] for m in fair], fair, parts, engine, start_ns, scales)

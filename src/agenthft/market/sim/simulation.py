@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable
+from fractions import Fraction
 
 import msgspec
 
@@ -22,11 +23,15 @@ class Simulation:
         participants: Iterable[Participant],
         engine: MatchingEngine | None = None,
         start_ns: int = 0,
+        scales: dict[str, Fraction] | None = None,
     ) -> None:
         """`start_ns`: the simulated clock's origin (a live venue passes the wall clock, so event
         timestamps are epoch ns like everything else on the wire)."""
         self.engine = engine or MatchingEngine(instruments, EngineConfig(market_band_bps=200))
         self.fair = fair
+        # markets sharing an underlying may have other ticks: its value times the scale is the
+        # market's own ticks (a spot at 0.01 and a perp at 0.1 quote the same price)
+        self.scales = {m: f for m, f in (scales or {}).items() if f != 1}
         self.participants = list(participants)
         self.labels: list[Episode] = []
         self.events: list[Event] = []
@@ -57,7 +62,9 @@ class Simulation:
     def fair_for(self, p: Participant, now_ns: int) -> int:
         """The fair value this participant sees: now, or `p.lag_ns` ago for a lagging one."""
         fv = self.fair[p.market]
-        return fv.value_at(now_ns - p.lag_ns) if p.lag_ns else fv.value
+        v = fv.value_at(now_ns - p.lag_ns) if p.lag_ns else fv.value
+        scale = self.scales.get(p.market)
+        return v if scale is None else max(1, round(v * scale))
 
     def open_episodes(self) -> list[Episode]:
         """Episodes still under way at the current time (not yet in `labels`)."""

@@ -1,0 +1,82 @@
+"""`agenthft backtest STRATEGY ...`: the strategy on a simulated clock, far faster than real time."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import msgspec
+
+from agenthft.cli.errors import CliError, Exit
+from agenthft.cli.run import risk_config, strategy_from_args
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from agenthft.backtest import Backtest, parse
+
+    if args.data:
+        raise CliError(
+            Exit.USAGE, "--data (recorded captures) needs the L2 exchange model, which is not built yet: use --sim"
+        )
+    if not args.sim:
+        raise CliError(Exit.USAGE, "give --sim SCENARIO (a simulated market) and --duration")
+    try:
+        latency = parse(args.latency, seed=args.seed)
+    except ValueError as e:
+        raise CliError(Exit.USAGE, str(e)) from None
+    strategy = strategy_from_args(args)
+    bt = Backtest(strategy, args.sim, args.duration, latency, seed=args.seed, risk=risk_config(args.risk))
+    console = Console(stderr=True)
+    if args.json or not sys.stderr.isatty():
+        results = bt.run()
+    else:
+        with Progress(
+            TextColumn("backtest"), BarColumn(), TextColumn("{task.percentage:>3.0f}% of simulated time"),
+            TimeRemainingColumn(), console=console, transient=True,
+        ) as progress:  # fmt: skip
+            task = progress.add_task("run", total=100)
+            results = bt.run(lambda now, end: progress.update(task, completed=100 * now / end))
+    written = results.write(args.out) if args.out else []
+    summary = msgspec.to_builtins(results.summary)
+    speed = {"wall_s": round(results.wall_s, 3), "events_per_s": round(results.events_per_s)}
+    if args.json:
+        print(json.dumps({"summary": summary, **speed, "files": [str(p) for p in written]}))
+        return 0
+    table = Table(title=f"{summary['strategy']} on {summary['scenario']} (seed {summary['seed']}), {args.duration:g} s")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in summary.items():
+        if k not in ("strategy", "scenario", "seed", "seconds"):
+            table.add_row(k, f"{v:,.4f}" if isinstance(v, float) else str(v))
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
+    print(f"{summary['events']:,} events in {results.wall_s:.2f} s ({results.events_per_s:,.0f} events/s)")
+    for p in written:
+        print(f"wrote {p}")
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    bt = sub.add_parser("backtest", help="run a strategy on a simulated clock (docs/backtest.md)")
+    bt.add_argument("strategy", help="quoter | MODULE:CLASS | FILE.py:CLASS (as for run)")
+    bt.add_argument("--param", action="append", metavar="NAME=VALUE", help="a strategy parameter (repeatable)")
+    bt.add_argument("--params", metavar="FILE.toml", help="strategy parameters from a TOML file")
+    bt.add_argument("--market", help="shorthand for --param market=MARKET")
+    bt.add_argument("--sim", help="scenario: calm, lead-lag, cross-venue, manipulated, crash or a .toml path")
+    bt.add_argument("--data", nargs="+", metavar="FILE", help="recorded captures (not yet: needs the L2 model)")
+    bt.add_argument("--duration", type=float, default=60.0, help="simulated seconds")
+    bt.add_argument("--seed", type=int, help="the scenario's seed (default: the scenario's own)")
+    bt.add_argument(
+        "--latency",
+        default="colocated",
+        help="colocated | metal | vps | vps-remote | serverless (the article's tiers) or FEED_US,ORDER_US,RESPONSE_US",
+    )
+    bt.add_argument("--risk", help="risk thresholds (TOML of RiskConfig fields)")
+    bt.add_argument("--out", help="write events.parquet, equity.parquet and summary.json here")
+    bt.add_argument("--json", action="store_true", help="print the summary as JSON")
+    bt.set_defaults(func=cmd_backtest)

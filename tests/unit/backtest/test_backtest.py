@@ -1,0 +1,105 @@
+"""The backtest: deterministic, latency matters the way it should, the same strategy as live."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from agenthft.backtest import Backtest, Constant, Empirical, Jittered, parse
+from agenthft.model import OrderType, Side
+from agenthft.strategies import Context, Quoter, Strategy
+
+
+class LeadFollower(Strategy):
+    """Takes the lagging perp when the leading spot's mid (in perp ticks) is `edge` ticks past
+    its touch: the article's latency arbitrage in its simplest form."""
+
+    name = "lead-follower"
+    markets = ("BTC-USDC", "BTC-PERP")
+
+    def __init__(self, margin: int = 20, lots: int = 1, max_lots: int = 20) -> None:
+        self.margin, self.lots, self.max_lots = margin, lots, max_lots
+        self.ratio = 0.0
+        self.edge = 0
+
+    def on_start(self, ctx: Context) -> None:
+        lead, perp = ctx.instruments["BTC-USDC"], ctx.instruments["BTC-PERP"]
+        self.ratio = float(lead.tick_size) / float(perp.tick_size)
+        # act only past the taker fee (in perp ticks at the reference price) plus a margin
+        fee_ticks = float(perp.taker_fee) * 60000 / float(perp.tick_size)
+        self.edge = int(fee_ticks) + self.margin
+
+    def on_book(self, ctx: Context, market: str) -> None:
+        lead = ctx.books["BTC-USDC"].mid()
+        perp = ctx.books["BTC-PERP"]
+        bid, ask = perp.best_bid(), perp.best_ask()
+        if lead is None or bid is None or ask is None:
+            return
+        fair = lead * self.ratio
+        pos = ctx.oms.positions.get("BTC-PERP")
+        size = pos.size if pos else 0
+        if fair - ask >= self.edge and size < self.max_lots:
+            ctx.submit("BTC-PERP", Side.BUY, self.lots, ask, OrderType.IOC)
+        elif bid - fair >= self.edge and size > -self.max_lots:
+            ctx.submit("BTC-PERP", Side.SELL, self.lots, bid, OrderType.IOC)
+        elif size and abs(fair - (bid + ask) / 2) <= 2 and not ctx.oms.live:  # repriced: take the profit
+            side, price = (Side.SELL, bid) if size > 0 else (Side.BUY, ask)
+            ctx.submit("BTC-PERP", side, abs(size), price, OrderType.IOC)
+
+
+def files_digest(paths: list[Path]) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+
+
+def test_same_inputs_give_byte_identical_results_files(tmp_path: Path):
+    digests = []
+    for run in ("a", "b"):
+        bt = Backtest(Quoter("BTC-PERP", "0.01", 2, "60000"), "manipulated", 5, parse("vps", seed=3), seed=2)
+        digests.append(files_digest(bt.run().write(tmp_path / run)))
+    assert digests[0] == digests[1] and len(digests[0]) == 3
+
+
+def test_latency_matters_the_way_it_should_on_lead_lag():
+    pnl = {}
+    for name, us in (("fast", 50), ("slow", 5000)):
+        bt = Backtest(LeadFollower(), "lead-lag", 20, Constant(us, us, us), seed=4)
+        pnl[name] = bt.run().summary.pnl_after_fees
+    assert pnl["fast"] > 0 and pnl["fast"] > pnl["slow"] + 1, pnl
+
+
+def test_the_quoter_trades_as_a_maker_in_backtest():
+    s = Backtest(Quoter("BTC-PERP", "0.01", 2, "60000"), "calm", 10, parse("colocated"), seed=1).run().summary
+    assert s.orders > 100 and s.fills > 50 and s.maker_share == 1.0 and s.fees < 0
+    assert s.events > 10_000
+
+
+@pytest.mark.parametrize("spec", ["colocated", "metal", "vps", "vps-remote", "serverless", "50,1000,100"])
+def test_latency_specs_parse(spec):
+    model = parse(spec)
+    assert model.feed_ns() > 0 and model.order_ns() > 0 and model.response_ns() > 0
+
+
+def test_latency_models_are_seeded_and_bounded():
+    a, b = Jittered(300, 100, seed=5), Jittered(300, 100, seed=5)
+    draws = [a.order_ns() for _ in range(1000)]
+    assert draws == [b.order_ns() for _ in range(1000)]
+    assert min(draws) >= 300_000 and max(draws) <= 400_000
+    e = Empirical([100_000, 200_000])
+    assert {e.feed_ns() for _ in range(100)} == {50_000, 100_000}
+    with pytest.raises(ValueError):
+        parse("warp-speed")
+
+
+def test_backtest_cli_writes_results_and_json(tmp_path: Path, capsys):
+    from agenthft.cli import main
+
+    args = ["--sim", "calm", "--duration", "3", "--json", "--out", str(tmp_path), "--latency", "metal"]
+    code = main(["backtest", "quoter", *args, "--param", "half_spread=2"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["summary"]["orders"] > 0 and len(out["files"]) == 3
+    assert json.loads((tmp_path / "summary.json").read_text())["strategy"] == "quoter"
+    assert main(["backtest", "quoter", "--data", "x.gz"]) == 2

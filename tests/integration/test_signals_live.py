@@ -63,3 +63,7 @@ def test_signals_eval_and_scan_from_the_command_line(data: Path, capsys):
     assert main(["signals", "scan", str(capture), "--json"]) == 0
     (report,) = json.loads(capsys.readouterr().out)
     assert report["market"] == "BTCUSDT-PERP" and report["deltas"] > 400_000 and report["counts"]
+    okx, kraken = data / "cryptofeed" / "OKX.ws.1.0", data / "cryptofeed" / "KRAKEN.ws.50.0"
+    assert main(["signals", "scan", str(okx), str(kraken), "--json"]) == 0
+    books = json.loads(capsys.readouterr().out)
+    assert [r["deltas"] > 1000 for r in books] == [True, True] and "BTC-USDT" in books[0]["market"]

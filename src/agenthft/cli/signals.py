@@ -54,14 +54,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_scan(args: argparse.Namespace) -> int:
     from agenthft.market.feeds import detect_format
     from agenthft.signals.config import load_config
-    from agenthft.signals.scan import scan_binance
+    from agenthft.signals.scan import scan_binance, scan_books
     from agenthft.venue.replaydriver import group_captures
 
     cfg = load_config(args.config)
-    for f in args.files:
-        if detect_format(f) != "binance":
-            raise CliError(Exit.USAGE, f"{f}: signals scan reads Binance captures (trades are needed) for now")
-    reports = [scan_binance(files, cfg, args.examples) for _, files in group_captures(args.files)]
+    formats = {f: detect_format(f) for f in args.files}
+    unsupported = [f for f, fmt in formats.items() if fmt not in ("binance", "okx", "kraken")]
+    if unsupported:
+        raise CliError(Exit.USAGE, f"{unsupported[0]}: signals scan reads Binance, OKX and Kraken captures")
+    binance_files = [f for f, fmt in formats.items() if fmt == "binance"]
+    reports = [scan_binance(files, cfg, args.examples) for _, files in group_captures(binance_files)]
+    reports += [scan_books(f, fmt, cfg, args.examples) for f, fmt in formats.items() if fmt in ("okx", "kraken")]
     if args.json:
         print(msgspec.json.encode(reports).decode())
         return 0
@@ -84,7 +87,7 @@ def add_parser(sub: Any) -> None:
     ev.add_argument("--json", action="store_true", help="as JSON")
     ev.set_defaults(func=cmd_eval)
     sc = ssub.add_parser("scan", help="run the detectors over recorded captures: counts and examples")
-    sc.add_argument("files", nargs="+", help="Binance captures (files of one market are chained by time)")
+    sc.add_argument("files", nargs="+", help="Binance, OKX or Kraken captures (a market's files are chained)")
     sc.add_argument("--examples", type=int, default=3, help="examples per detector")
     sc.add_argument("--config", help="thresholds (TOML, fields of SignalConfig)")
     sc.add_argument("--json", action="store_true", help="as JSON")

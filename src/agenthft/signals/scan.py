@@ -9,6 +9,7 @@ from pathlib import Path
 
 import msgspec
 
+from agenthft.book import L2Book
 from agenthft.market.feeds import binance
 from agenthft.market.feeds.capture import hftbacktest_lines
 from agenthft.market.feeds.probe import probe_binance
@@ -19,7 +20,7 @@ from agenthft.signals.detectors import MarketSignals, SignalEvent
 
 class ScanReport(msgspec.Struct):
     files: list[str]
-    market: str
+    market: str  # several, comma-separated, for a capture of many books
     deltas: int
     trades: int
     counts: dict[str, int]
@@ -73,3 +74,38 @@ def scan_binance(paths: Sequence[str | Path], config: SignalConfig | None = None
     for kind in counts:
         shown += [e for e in found if e.kind == kind][:examples]
     return ScanReport(files, inst.market, deltas, trades, dict(counts), shown, time.perf_counter() - t0)
+
+
+def scan_books(path: str | Path, fmt: str, config: SignalConfig | None = None, examples: int = 3) -> ScanReport:
+    """OKX or Kraken captures (book channels, no trades): the level-change detectors (spoof,
+    cancel cascade) fire; absorption and iceberg need trades and stay silent."""
+    from agenthft.market.feeds import kraken, okx
+
+    signals: dict[str, MarketSignals] = {}
+    found: list[SignalEvent] = []
+    deltas = 0
+    t0 = time.perf_counter()
+
+    def observe(
+        market: str, book: L2Book, bids: list[tuple[int, int]], asks: list[tuple[int, int]], ns: int, snapshot: bool
+    ) -> None:
+        nonlocal deltas
+        sig = signals.get(market)
+        if snapshot or sig is None or sig.book is not book:  # a new book: a fresh history
+            signals[market] = MarketSignals(market, book, config)
+            return
+        for side, levels in ((Side.BUY, bids), (Side.SELL, asks)):
+            for p, q in levels:
+                sig.on_level(side, p, q, ns)
+                deltas += 1
+        found.extend(sig.drain())
+
+    if fmt == "okx":
+        okx.verify(path, observer=observe)
+    else:
+        kraken.verify(path, observer=observe)
+    counts = Counter(e.kind for e in found)
+    shown: list[SignalEvent] = []
+    for kind in counts:
+        shown += [e for e in found if e.kind == kind][:examples]
+    return ScanReport([str(path)], ",".join(sorted(signals)), deltas, 0, dict(counts), shown, time.perf_counter() - t0)

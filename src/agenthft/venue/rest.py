@@ -309,23 +309,22 @@ async def orders(request: web.Request) -> web.Response:
     return _json(out)
 
 
-async def fills(request: web.Request) -> web.Response:
-    key = _need(request, "read")
+def _since_ns(request: web.Request) -> int:
     try:
-        since = int(request.query.get("since_ns", "0"))
+        return int(request.query.get("since_ns", "0"))
     except ValueError:
         raise ApiError("bad_request", "since_ns must be an integer") from None
-    return _json(request.app[VENUE].fills(key.account_id, since))
+
+
+async def fills(request: web.Request) -> web.Response:
+    key = _need(request, "read")
+    return _json(request.app[VENUE].fills(key.account_id, _since_ns(request)))
 
 
 async def account_state(request: web.Request) -> web.Response:
     """Open orders and fills at one instant: what a client reconciles against."""
     key = _need(request, "read")
-    try:
-        since = int(request.query.get("since_ns", "0"))
-    except ValueError:
-        raise ApiError("bad_request", "since_ns must be an integer") from None
-    return _json({**request.app[VENUE].account_state(key.account_id, since), "ts_ns": time.time_ns()})
+    return _json({**request.app[VENUE].account_state(key.account_id, _since_ns(request)), "ts_ns": time.time_ns()})
 
 
 async def limits(request: web.Request) -> web.Response:

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import gzip
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import msgspec
+
+from agenthft.book import L2Book, Level
+
+#: Called by a reader after each book message it applied: (market, book, bids, asks, local ns,
+#: snapshot?). The signals scan uses it to see the same level changes as the verifier.
+BookObserver = Callable[[str, L2Book, list[Level], list[Level], int, bool], None]
 
 
 def hftbacktest_lines(paths: Iterable[str | Path]) -> Iterator[tuple[int, bytes]]:

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from agenthft.book import L2Book, Level
-from agenthft.market.feeds.capture import ReplayReport, cryptofeed_lines
+from agenthft.market.feeds.capture import BookObserver, ReplayReport, cryptofeed_lines
 from agenthft.market.feeds.instruments import printed_grid_instrument
 from agenthft.model import Grid
 
@@ -37,13 +37,13 @@ def parse_levels(grid: Grid, raw: list[list[str]]) -> list[Level]:
     return [(pt(r[0]), ql(r[1])) for r in raw]
 
 
-def verify(path: str | Path, depth: int = SUBSCRIBED_DEPTH) -> ReplayReport:
+def verify(path: str | Path, depth: int = SUBSCRIBED_DEPTH, observer: BookObserver | None = None) -> ReplayReport:
     """Rebuild every pair's book (trimmed to `depth`) and compare every checksum."""
     report = ReplayReport("kraken", [str(path)], "CRC32 top 10")
     books: dict[str, tuple[L2Book, Grid]] = {}
     decode = msgspec.json.decode
     started = time.perf_counter()
-    for _ns, raw in cryptofeed_lines(path):
+    for ns, raw in cryptofeed_lines(path):
         report.events += 1
         msg: Any = decode(raw)
         if not isinstance(msg, list) or len(msg) < 4 or not str(msg[-2]).startswith("book"):
@@ -58,6 +58,8 @@ def verify(path: str | Path, depth: int = SUBSCRIBED_DEPTH) -> ReplayReport:
             book.load_snapshot(parse_levels(grid, snap.get("bs", [])), parse_levels(grid, snap.get("as", [])))
             books[pair] = (book, grid)
             report.markets.append(pair)
+            if observer is not None:
+                observer(pair, book, [], [], ns, True)
             continue
         book, grid = books[pair]
         asks: list[Level] = []
@@ -68,6 +70,8 @@ def verify(path: str | Path, depth: int = SUBSCRIBED_DEPTH) -> ReplayReport:
             bids += parse_levels(grid, part.get("b", []))
             expected = part.get("c", expected)
         book.apply_unchecked(bids, asks, book.seq + 1)
+        if observer is not None:
+            observer(pair, book, bids, asks, ns, False)
         if book.is_crossed():
             report.crossed += 1
         if expected is None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import msgspec
 
 from agenthft.book import L2Book, Level
-from agenthft.market.feeds.capture import ReplayReport, cryptofeed_lines
+from agenthft.market.feeds.capture import BookObserver, ReplayReport, cryptofeed_lines
 from agenthft.market.feeds.probe import step_of
 from agenthft.model import Grid, Instrument, InstrumentKind
 
@@ -87,7 +87,9 @@ def infer_instruments(path: str | Path) -> dict[str, Instrument]:
     return out
 
 
-def verify(path: str | Path, instruments: dict[str, Instrument] | None = None) -> ReplayReport:
+def verify(
+    path: str | Path, instruments: dict[str, Instrument] | None = None, observer: BookObserver | None = None
+) -> ReplayReport:
     """Rebuild every instrument's book and compare every message's checksum."""
     report = ReplayReport("okx", [str(path)], "CRC32 top 25")
     if instruments is None:
@@ -99,7 +101,7 @@ def verify(path: str | Path, instruments: dict[str, Instrument] | None = None) -
     data_dec = msgspec.json.Decoder(list[BookData])
     books: dict[str, L2Book] = {}
     started = time.perf_counter()
-    for _ns, raw in cryptofeed_lines(path):
+    for ns, raw in cryptofeed_lines(path):
         report.events += 1
         msg = msg_dec.decode(raw)
         if msg.arg is None or msg.arg.channel != "books" or not msg.action:
@@ -115,6 +117,8 @@ def verify(path: str | Path, instruments: dict[str, Instrument] | None = None) -
             else:
                 book = books[inst.market]
                 book.apply_unchecked(bids, asks, book.seq + 1)  # this feed has no seqId
+            if observer is not None:
+                observer(inst.market, book, bids, asks, ns, msg.action == "snapshot")
             if book.is_crossed():
                 report.crossed += 1
             if book.verify(partial(checksum, grid=grid), d.checksum):

@@ -1,4 +1,4 @@
-"""Command line: `agenthft demo | venue | run | strategies | replay | signals | backtest`.
+"""Command line: `agenthft demo | venue | run | strategies | replay | signals | backtest | sweep`.
 
 Every user error is one line on stderr (`agenthft CMD: what was wrong and how to fix it`) with a
 documented exit code (`agenthft.cli.errors.Exit`); `--debug` shows the traceback instead.
@@ -24,6 +24,7 @@ DESCRIPTION = """High-frequency trading toolkit for AI agents.
   replay      rebuild order books from recorded captures and verify them against their oracles
   signals     microstructure detectors: scored against the simulator's labels, run over real captures
   backtest    a strategy on a simulated clock with latency models: minutes of market in seconds
+  sweep       a grid of backtests (parameters x latencies x seeds) in parallel, one Parquet table
 """
 
 
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_parsers(sub)
     signals.add_parser(sub)
     backtest.add_parser(sub)
+    backtest.add_sweep_parser(sub)
     return parser
 
 

@@ -103,3 +103,15 @@ def test_backtest_cli_writes_results_and_json(tmp_path: Path, capsys):
     assert out["summary"]["orders"] > 0 and len(out["files"]) == 3
     assert json.loads((tmp_path / "summary.json").read_text())["strategy"] == "quoter"
     assert main(["backtest", "quoter", "--data", "x.gz"]) == 2
+
+
+def test_a_sweep_in_parallel_processes_equals_the_same_sweep_in_one(tmp_path: Path):
+    from agenthft.backtest.sweep import grid, sweep, write
+
+    specs = grid("quoter", "calm", 2, {"half_spread": ["1", "3"]}, ["colocated", "vps"], [1, 2])
+    assert len(specs) == 8
+    parallel, serial = sweep(specs, jobs=2), sweep(specs, jobs=1)
+    assert parallel == serial and [r["run"] for r in parallel] == list(range(8))
+    a, b = write(parallel, tmp_path / "a.parquet"), write(serial, tmp_path / "b.parquet")
+    assert a.read_bytes() == b.read_bytes()
+    assert {r["param_half_spread"] for r in parallel} == {"1", "3"} and all(r["orders"] > 0 for r in parallel)

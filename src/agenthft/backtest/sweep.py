@@ -1,0 +1,80 @@
+"""A grid of backtests (parameters x latencies x seeds) in parallel processes, one table out.
+
+Each run is a `RunSpec` (plain data, so it crosses process boundaries); a run is deterministic,
+so the table is the same whatever the number of workers or their order (rows are sorted by the
+grid's order before writing).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+
+class RunSpec(msgspec.Struct, frozen=True):
+    index: int
+    strategy: str  # NAME | MODULE:CLASS | FILE.py:CLASS
+    params: dict[str, str]
+    scenario: str
+    seconds: float
+    latency: str
+    seed: int
+
+
+def grid(
+    strategy: str,
+    scenario: str,
+    seconds: float,
+    params: Mapping[str, Sequence[str]],
+    latencies: Sequence[str],
+    seeds: Sequence[int],
+) -> list[RunSpec]:
+    """Every combination, in a stable order."""
+    names = sorted(params)
+    combos = list(itertools.product(*(params[n] for n in names))) or [()]
+    specs: list[RunSpec] = []
+    for combo, latency, seed in itertools.product(combos, latencies, seeds):
+        p = dict(zip(names, combo, strict=True))
+        specs.append(RunSpec(len(specs), strategy, p, scenario, seconds, latency, seed))
+    return specs
+
+
+def run_one(spec: RunSpec) -> dict[str, Any]:
+    """One backtest; its summary as a flat row (parameters prefixed `param_`)."""
+    from agenthft.backtest import Backtest, parse
+    from agenthft.strategies.loader import build, load_class
+
+    strategy = build(load_class(spec.strategy), dict(spec.params))
+    results = Backtest(strategy, spec.scenario, spec.seconds, parse(spec.latency, seed=spec.seed), seed=spec.seed).run()
+    row: dict[str, Any] = {"run": spec.index, "latency": spec.latency, "seed": spec.seed}
+    row |= {f"param_{k}": v for k, v in spec.params.items()}
+    summary = msgspec.to_builtins(results.summary)
+    for k, v in summary.items():
+        if k not in ("latency", "seed"):
+            row[k] = v if not isinstance(v, dict) else msgspec.json.encode(v).decode()
+    return row
+
+
+def sweep(specs: Sequence[RunSpec], jobs: int = 0) -> list[dict[str, Any]]:
+    """Run every spec; `jobs` worker processes (0: one per CPU; 1: in this process)."""
+    if jobs == 1 or len(specs) <= 1:
+        rows = [run_one(s) for s in specs]
+    else:
+        with ProcessPoolExecutor(max_workers=jobs or None) as pool:
+            rows = list(pool.map(run_one, specs))
+    return sorted(rows, key=lambda r: r["run"])
+
+
+def write(rows: list[dict[str, Any]], path: str | Path) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), out, compression="zstd")
+    return out

@@ -22,10 +22,11 @@ from typing import Any, get_type_hints
 import msgspec
 
 from agenthft.strategies.base import Strategy
+from agenthft.strategies.latency_arb import LatencyArb
 from agenthft.strategies.quoter import Quoter
 
 #: Shipped strategies, by the name `agenthft run NAME` takes.
-BUILTIN: dict[str, type[Strategy]] = {"quoter": Quoter}
+BUILTIN: dict[str, type[Strategy]] = {"quoter": Quoter, "latency-arb": LatencyArb}
 
 
 class StrategyError(ValueError):

@@ -9,45 +9,7 @@ from pathlib import Path
 import pytest
 
 from agenthft.backtest import Backtest, Constant, Empirical, Jittered, parse
-from agenthft.model import OrderType, Side
-from agenthft.strategies import Context, Quoter, Strategy
-
-
-class LeadFollower(Strategy):
-    """Takes the lagging perp when the leading spot's mid (in perp ticks) is `edge` ticks past
-    its touch: the article's latency arbitrage in its simplest form."""
-
-    name = "lead-follower"
-    markets = ("BTC-USDC", "BTC-PERP")
-
-    def __init__(self, margin: int = 20, lots: int = 1, max_lots: int = 20) -> None:
-        self.margin, self.lots, self.max_lots = margin, lots, max_lots
-        self.ratio = 0.0
-        self.edge = 0
-
-    def on_start(self, ctx: Context) -> None:
-        lead, perp = ctx.instruments["BTC-USDC"], ctx.instruments["BTC-PERP"]
-        self.ratio = float(lead.tick_size) / float(perp.tick_size)
-        # act only past the taker fee (in perp ticks at the reference price) plus a margin
-        fee_ticks = float(perp.taker_fee) * 60000 / float(perp.tick_size)
-        self.edge = int(fee_ticks) + self.margin
-
-    def on_book(self, ctx: Context, market: str) -> None:
-        lead = ctx.books["BTC-USDC"].mid()
-        perp = ctx.books["BTC-PERP"]
-        bid, ask = perp.best_bid(), perp.best_ask()
-        if lead is None or bid is None or ask is None:
-            return
-        fair = lead * self.ratio
-        pos = ctx.oms.positions.get("BTC-PERP")
-        size = pos.size if pos else 0
-        if fair - ask >= self.edge and size < self.max_lots:
-            ctx.submit("BTC-PERP", Side.BUY, self.lots, ask, OrderType.IOC)
-        elif bid - fair >= self.edge and size > -self.max_lots:
-            ctx.submit("BTC-PERP", Side.SELL, self.lots, bid, OrderType.IOC)
-        elif size and abs(fair - (bid + ask) / 2) <= 2 and not ctx.oms.live:  # repriced: take the profit
-            side, price = (Side.SELL, bid) if size > 0 else (Side.BUY, ask)
-            ctx.submit("BTC-PERP", side, abs(size), price, OrderType.IOC)
+from agenthft.strategies import LatencyArb, LatencyArbParams, Quoter
 
 
 def files_digest(paths: list[Path]) -> dict[str, str]:
@@ -64,10 +26,11 @@ def test_same_inputs_give_byte_identical_results_files(tmp_path: Path):
 
 def test_latency_matters_the_way_it_should_on_lead_lag():
     pnl = {}
-    for name, us in (("fast", 50), ("slow", 5000)):
-        bt = Backtest(LeadFollower(), "lead-lag", 20, Constant(us, us, us), seed=4)
+    for name, us in (("fast", 50), ("slow", 10_000)):
+        arb = LatencyArb.from_params(LatencyArbParams())
+        bt = Backtest(arb, "lead-lag", 10, Constant(us, us, us), seed=4)
         pnl[name] = bt.run().summary.pnl_after_fees
-    assert pnl["fast"] > 0 and pnl["fast"] > pnl["slow"] + 1, pnl
+    assert pnl["fast"] > 5 and pnl["slow"] <= 0.5, pnl  # the makers reprice 10 ms late
 
 
 def test_the_quoter_trades_as_a_maker_in_backtest():

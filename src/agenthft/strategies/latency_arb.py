@@ -64,6 +64,7 @@ class LatencyArb(Strategy):
         self._leader_mid: float | None = None
         self.moved_ns = -(10**18)  # when the leader's mid last changed
         self.entries = self.exits = 0
+        self._blocked_ns = 0
 
     def on_start(self, ctx: Context) -> None:
         lead, fol = ctx.instruments[self.leader], ctx.instruments[self.follower]
@@ -93,17 +94,22 @@ class LatencyArb(Strategy):
         fair = lead_mid * self.ratio + self.basis
         pos = ctx.oms.positions.get(self.follower)
         size = pos.size if pos else 0
-        if ctx.oms.open_orders(self.follower):
-            return  # one IOC at a time: its answer comes first
+        if ctx.oms.open_orders(self.follower) or ctx.now_ns < self._blocked_ns:
+            return  # one IOC at a time (its answer comes first); a denial waits a millisecond
         edge = fair * (self.fee + self.margin)  # ticks the move must beat: the taker fee + margin
         fresh = ctx.now_ns - self.moved_ns <= self.fresh_ns
         if fresh and fair - ask >= edge and size + self.lots <= self.max_lots:
-            if ctx.submit(self.follower, Side.BUY, self.lots, ask, OrderType.IOC) is not None:
-                self.entries += 1
+            order, entry = (Side.BUY, self.lots, ask), True
         elif fresh and bid - fair >= edge and size - self.lots >= -self.max_lots:
-            if ctx.submit(self.follower, Side.SELL, self.lots, bid, OrderType.IOC) is not None:
-                self.entries += 1
+            order, entry = (Side.SELL, self.lots, bid), True
         elif size and abs(fair - mid) <= self.exit_ticks:  # repriced: take the profit back to flat
-            side, price = (Side.SELL, bid) if size > 0 else (Side.BUY, ask)
-            if ctx.submit(self.follower, side, abs(size), price, OrderType.IOC) is not None:
-                self.exits += 1
+            order, entry = ((Side.SELL, abs(size), bid) if size > 0 else (Side.BUY, abs(size), ask)), False
+        else:
+            return
+        side, lots, price = order
+        if ctx.submit(self.follower, side, lots, price, OrderType.IOC) is None:
+            self._blocked_ns = ctx.now_ns + 1_000_000  # denied (risk, throttle): not on every update
+        elif entry:
+            self.entries += 1
+        else:
+            self.exits += 1

@@ -169,6 +169,16 @@ def _demo_signals_and_backtest() -> None:
             f"  {us / 1000:6.1f} ms per leg: {s.orders:4} orders, {s.fills:4} fills, maker share {s.maker_share:.0%}, "
             f"P&L after fees {s.pnl_after_fees:+.2f} USDC ({res.events_per_s:,.0f} events/s)"
         )
+    from agenthft.strategies import LatencyArb, LatencyArbParams
+
+    print("\nthe article's claim: latency arbitrage on lead-lag (perp makers reprice 10 ms late), 10 s:")
+    for us in (50, 2000, 10000):
+        s = (
+            Backtest(LatencyArb.from_params(LatencyArbParams()), "lead-lag", 10, Constant(us, us, us), seed=4)
+            .run()
+            .summary
+        )
+        print(f"  {us / 1000:6.2f} ms per leg: {s.fills:4} fills, P&L after fees {s.pnl_after_fees:+.2f} USDC")
 
 
 def add_parsers(sub: Any) -> None:

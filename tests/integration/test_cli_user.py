@@ -254,3 +254,19 @@ def test_ctrl_c_on_a_replaying_venue_stops_cleanly_after_saying_how_far_it_got(d
     assert v.proc.returncode == 0, err
     assert "Traceback" not in err and "CancelledError" not in err and "write() called" not in err, err
     assert re.search(r"agenthft venue: replay (replaying|ended)[^\n]*recorded updates applied", err), err
+
+
+def test_probe_classifies_loopback_and_an_injected_delay_by_the_articles_table(sim_venue: RunningVenue, capsys):
+    assert main(["probe", sim_venue.ws, "--rest", sim_venue.rest, "-n", "50", "--json"]) == 0
+    near = json.loads(capsys.readouterr().out)
+    assert near["tier"]["name"].startswith("co-located") and near["ws_rtt"]["p50_us"] < 1000
+    assert near["rest_rtt"]["p50_us"] > 0
+    far = RunningVenue("--delay-us", "3000")  # 3 ms each way: a premium VPS in the same region
+    try:
+        assert main(["probe", far.ws, "-n", "20", "--json"]) == 0
+        res = json.loads(capsys.readouterr().out)
+    finally:
+        far.stop()
+    assert res["tier"]["name"].startswith("premium VPS") and 3.0 <= res["one_way_ms"] < 10
+    assert main(["probe", "ws://127.0.0.1:9/trading", "-n", "1"]) == Exit.VENUE_UNREACHABLE
+    assert "no WebSocket ping answer" in one_line_error(capsys, "probe")

@@ -239,3 +239,32 @@ async def test_summary_positions_are_decimals_marked_like_the_venue(venue: Venue
     assert float(s["marks"]["BTC-PERP"]) == venue_pos["mark_price"]
     assert abs(s["unrealized"] - venue_pos["unrealized_pnl"]) < 1e-9
     await runner.stop()
+
+
+async def test_a_venue_without_state_and_limits_endpoints_still_reconciles(venue: Venue):
+    """A remote venue that speaks only the shared protocol: two reads instead of one snapshot,
+    the client's default throttles instead of the published limits."""
+    srv, http = venue.server, venue.http
+    from agenthft.client import RestClient
+
+    key = await register(http, srv, "agent")
+    app = srv._runner.app  # type: ignore[union-attr]
+    routes = [r for r in app.router.routes() if r.resource is not None]
+    hidden = {"/api/v1/state", "/api/v1/limits"}
+    for r in routes:
+        if r.resource is not None and r.resource.canonical in hidden:
+            r._handler = _not_found
+    async with RestClient(srv.rest_url, key) as rest:
+        assert await rest.limits() == {}
+        state = await rest.state()
+        assert state["consistent"] is False and state["open_orders"] == []
+    runner = Runner(Idle(), srv.ws_url, srv.rest_url, key, risk=RiskConfig(stale_ms=0))
+    await runner.start()
+    assert runner.reconcile_count == 1 and runner.summary()["limits"]["venue_orders_per_s"] is None
+    await runner.stop()
+
+
+async def _not_found(request: Any) -> Any:
+    from aiohttp import web
+
+    raise web.HTTPNotFound()

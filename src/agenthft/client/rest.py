@@ -64,13 +64,27 @@ class RestClient:
         return out
 
     async def state(self) -> dict[str, Any]:
-        """Open orders and fills read by the venue at one instant (for reconciliation)."""
-        out: dict[str, Any] = await self.request("GET", "/api/v1/state")
-        return out
+        """Open orders and fills read by the venue at one instant (for reconciliation). A venue
+        without agenthft's `/api/v1/state` (the shared protocol only) is read with two requests,
+        which are not one instant: `consistent` says which it was."""
+        try:
+            out: dict[str, Any] = await self.request("GET", "/api/v1/state")
+            return out | {"consistent": True}
+        except RestError as e:
+            if e.status != 404:
+                raise
+        orders, fills = await asyncio.gather(self.open_orders(), self.fills())
+        return {"open_orders": orders, "fills": fills, "consistent": False}
 
     async def limits(self) -> dict[str, Any]:
-        """This key's rate limits (orders_per_s, cancels_per_s, ...)."""
-        out: dict[str, Any] = await self.request("GET", "/api/v1/limits")
+        """This key's rate limits (orders_per_s, cancels_per_s, ...); {} from a venue that does
+        not publish them (the caller keeps its own defaults)."""
+        try:
+            out: dict[str, Any] = await self.request("GET", "/api/v1/limits")
+        except RestError as e:
+            if e.status != 404:
+                raise
+            return {}
         return out
 
     async def balance(self) -> dict[str, Any]:

@@ -17,7 +17,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from agenthft.book import L2Book
 from agenthft.market.feeds import binance
 from agenthft.market.feeds.capture import hftbacktest_lines
-from agenthft.market.feeds.probe import probe_binance
 from agenthft.model import Side
 from agenthft.signals import MarketSignals
 from bench._common import DATA, emit
@@ -31,7 +30,7 @@ Update = tuple[int, Levels, Levels]
 
 def load(path: Path) -> tuple[list[Update], list[tuple[int, int, Side, int]]]:
     """Depth updates after the snapshot as (ts, bids, asks) in ticks/lots, and trades."""
-    info = probe_binance([path])
+    info = binance.probe_binance([path])
     g = info.instrument.grid
     env_dec = msgspec.json.Decoder(binance.Envelope)
     depth_dec = msgspec.json.Decoder(binance.DepthUpdate)

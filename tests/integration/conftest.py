@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -121,3 +122,9 @@ async def venue() -> AsyncIterator[Venue]:
 
 def order(oid: str, side: str = "buy", price: Any = "60000.0", qty: Any = "0.01", **kw: Any) -> dict[str, Any]:
     return {"type": "order", "order_id": oid, "market": "BTC-PERP", "side": side, "price": price, "qty": qty, **kw}
+
+
+def run_cmd(ws_url: str, rest_url: str, key: str, *extra: str, strategy: str = "quoter") -> list[str]:
+    """`agenthft run STRATEGY` against a venue, as a subprocess command line."""
+    where = ["--venue", ws_url, "--rest", rest_url, "--key", key]
+    return [sys.executable, "-m", "agenthft.cli", "run", strategy, *where, *extra]

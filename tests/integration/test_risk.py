@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from agenthft.runtime import Runner
 from agenthft.strategies import Quoter, Strategy
 from agenthft.venue import VenueServer
 
-from .conftest import Venue, config
+from .conftest import Venue, config, run_cmd
 from .test_runtime import get, register, settle
 
 
@@ -121,25 +120,9 @@ async def test_sigusr1_and_halt_file_override_a_running_agent(tmp_path: Path, ve
     for how in ("signal", "file"):
         key = await register(http, srv, f"agent-{how}")
         flag = tmp_path / f"halt-{how}"
-        cmd = [
-            sys.executable,
-            "-m",
-            "agenthft.cli",
-            "run",
-            "quoter",
-            "--venue",
-            srv.ws_url,
-            "--rest",
-            srv.rest_url,
-            "--key",
-            key,
-            "--param",
-            "qty=0.005",
-            "--duration",
-            "20",
-            "--halt-file",
-            str(flag),
-        ]
+        cmd = run_cmd(
+            srv.ws_url, srv.rest_url, key, "--param", "qty=0.005", "--duration", "20", "--halt-file", str(flag)
+        )
         proc = await asyncio.create_subprocess_exec(
             *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
         )

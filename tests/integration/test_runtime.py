@@ -20,7 +20,7 @@ from agenthft.runtime import Journal, Runner
 from agenthft.strategies import Quoter
 from agenthft.venue import VenueServer
 
-from .conftest import Venue, config
+from .conftest import Venue, config, run_cmd
 
 
 async def register(http: aiohttp.ClientSession, srv: VenueServer, agent: str) -> str:
@@ -178,25 +178,8 @@ async def test_agent_sigkill_then_restart_from_journal(tmp_path: Path, cancel_on
                 headers={"Authorization": f"Bearer {first_key}"},
             ) as r:
                 key = (await r.json())["api_key"]
-            cmd = [
-                sys.executable,
-                "-m",
-                "agenthft.cli",
-                "run",
-                "quoter",
-                "--venue",
-                srv.ws_url,
-                "--rest",
-                srv.rest_url,
-                "--key",
-                key,
-                "--param",
-                "qty=0.005",
-                "--param",
-                "half_spread=3",
-                "--journal",
-                str(journal),
-            ]
+            params = ["--param", "qty=0.005", "--param", "half_spread=3"]
+            cmd = run_cmd(srv.ws_url, srv.rest_url, key, *params, "--journal", str(journal))
             first = await asyncio.create_subprocess_exec(
                 *cmd, "--duration", "60", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
             )

@@ -18,7 +18,7 @@ from agenthft.model import OrderType, Side
 from agenthft.risk import Reason, RiskConfig, RiskState
 from agenthft.runtime import Journal, Runner
 
-from .conftest import Venue
+from .conftest import Venue, run_cmd
 from .test_risk import Idle, count_venue_orders
 from .test_runtime import get, register, settle
 
@@ -197,21 +197,7 @@ async def test_run_that_ends_halted_exits_3_and_says_why_when_it_happens(tmp_pat
 async def test_the_summary_is_written_when_the_venue_is_gone(tmp_path: Path):
     proc, ws, rest, key = await _venue_process()
     run = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "agenthft.cli",
-        "run",
-        "quoter",
-        "--venue",
-        ws,
-        "--rest",
-        rest,
-        "--key",
-        key,
-        "--duration",
-        "2",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        *run_cmd(ws, rest, key, "--duration", "2"), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     await asyncio.sleep(1.0)
     proc.kill()

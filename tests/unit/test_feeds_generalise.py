@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from agenthft.market.feeds import binance, verify_files
-from agenthft.market.feeds.probe import CaptureFormatError, load_instruments, probe_binance, step_of
+from agenthft.market.feeds.binance import probe_binance
+from agenthft.market.feeds.probe import CaptureFormatError, load_instruments, step_of
 
 
 def _shift(text: str, places: int) -> str:

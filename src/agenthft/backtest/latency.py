@@ -15,6 +15,8 @@ import random
 from collections.abc import Sequence
 from typing import Protocol
 
+from agenthft.tiers import TIERS
+
 US = 1_000
 
 
@@ -86,13 +88,10 @@ class Empirical:
         return f"Empirical({len(self.samples)} samples)"
 
 
-#: The article's tiers: (typical one-way latency, jitter), microseconds.
+#: The article's tiers (`agenthft.tiers`): (typical one-way latency = the middle of its range,
+#: jitter), microseconds.
 PRESETS: dict[str, tuple[float, float]] = {
-    "colocated": (300.0, 100.0),  # co-located bare metal, same DC: 0.1-0.5 ms, <0.1 ms jitter
-    "metal": (1250.0, 500.0),  # bare metal, same region: 0.5-2 ms, <0.5 ms
-    "vps": (6000.0, 2000.0),  # premium VPS, same region: 2-10 ms, 1-3 ms
-    "vps-remote": (50000.0, 10000.0),  # standard VPS, cross-region: 20-80 ms, 5-15 ms
-    "serverless": (275000.0, 225000.0),  # serverless: 50-500 ms+, unpredictable
+    t.key: ((t.low_ms + t.high_ms) / 2 * 1000, t.jitter_ms * 1000) for t in TIERS
 }
 
 

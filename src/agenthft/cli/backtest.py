@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from agenthft.cli.errors import CliError, Exit
-from agenthft.cli.run import risk_config, strategy_from_args
+from agenthft.cli.run import add_strategy_args, risk_config, strategy_from_args
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -63,10 +63,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def add_parser(sub: Any) -> None:
     bt = sub.add_parser("backtest", help="run a strategy on a simulated clock (docs/backtest.md)")
-    bt.add_argument("strategy", help="quoter | MODULE:CLASS | FILE.py:CLASS (as for run)")
-    bt.add_argument("--param", action="append", metavar="NAME=VALUE", help="a strategy parameter (repeatable)")
-    bt.add_argument("--params", metavar="FILE.toml", help="strategy parameters from a TOML file")
-    bt.add_argument("--market", help="shorthand for --param market=MARKET")
+    add_strategy_args(bt)
     bt.add_argument("--sim", help="scenario: calm, lead-lag, cross-venue, manipulated, crash or a .toml path")
     bt.add_argument("--data", nargs="+", metavar="FILE", help="recorded captures (not yet: needs the L2 model)")
     bt.add_argument("--duration", type=float, default=60.0, help="simulated seconds")

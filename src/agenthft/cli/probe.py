@@ -19,22 +19,7 @@ import picows
 from hdrh.histogram import HdrHistogram
 
 from agenthft.cli.errors import CliError, Exit
-
-#: The article's table: tier, one-way range (ms), jitter, suitability, viable strategies here.
-TIERS: list[tuple[str, float, str, str]] = [
-    ("co-located bare metal (same DC)", 0.5, "<0.1 ms", "latency arbitrage, cross-venue NBBO arbitrage, market making"),
-    ("bare metal (same region)", 2.0, "<0.5 ms", "market making, cross-venue arbitrage of multi-ms divergences"),
-    ("premium VPS (same region)", 10.0, "1-3 ms", "strategies at the 5-50 ms scale (slower market making)"),
-    ("standard VPS (cross-region)", 80.0, "5-15 ms", "statistical arbitrage only"),
-    ("serverless / cloud functions", float("inf"), "unpredictable", "none for HFT: administrative tasks only"),
-]
-
-
-def classify(one_way_ms: float) -> tuple[str, str, str]:
-    for name, upper, jitter, viable in TIERS:
-        if one_way_ms <= upper:
-            return name, jitter, viable
-    raise AssertionError("unreachable")
+from agenthft.tiers import classify
 
 
 class _Pinger(picows.WSListener):
@@ -97,9 +82,9 @@ async def probe(ws_url: str, rest_url: str | None, n: int, timeout_s: float = 5.
         except Exception as e:
             raise CliError(Exit.VENUE_UNREACHABLE, f"no REST answer from {rest_url}/health: {e}") from None
     one_way_ms = ws.get_value_at_percentile(50) / 2e6
-    tier, jitter, viable = classify(one_way_ms)
+    tier = classify(one_way_ms)
     out["one_way_ms"] = round(one_way_ms, 4)
-    out["tier"] = {"name": tier, "article_jitter": jitter, "viable_strategies": viable}
+    out["tier"] = {"name": tier.name, "article_jitter": tier.jitter, "viable_strategies": tier.viable}
     return out
 
 

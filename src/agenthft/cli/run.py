@@ -214,6 +214,14 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_strategy_args(parser: argparse.ArgumentParser) -> None:
+    """The strategy and its parameters, as `run`, `backtest` and `sweep` take them."""
+    parser.add_argument("strategy", help=f"{' | '.join(BUILTIN)} | MODULE:CLASS | FILE.py:CLASS")
+    parser.add_argument("--param", action="append", metavar="NAME=VALUE", help="a strategy parameter (repeatable)")
+    parser.add_argument("--params", metavar="FILE.toml", help="strategy parameters from a TOML file (--param wins)")
+    parser.add_argument("--market", help="shorthand for --param market=MARKET")
+
+
 def add_parsers(sub: Any) -> None:
     run = sub.add_parser(
         "run",
@@ -221,10 +229,7 @@ def add_parsers(sub: Any) -> None:
         description="Run a strategy (a shipped NAME, MODULE:CLASS or FILE.py:CLASS) against a venue. "
         "See docs/writing-a-strategy.md.",
     )
-    run.add_argument("strategy", help=f"{' | '.join(BUILTIN)} | MODULE:CLASS | FILE.py:CLASS")
-    run.add_argument("--param", action="append", metavar="NAME=VALUE", help="a strategy parameter (repeatable)")
-    run.add_argument("--params", metavar="FILE.toml", help="strategy parameters from a TOML file (--param wins)")
-    run.add_argument("--market", help="shorthand for --param market=MARKET")
+    add_strategy_args(run)
     run.add_argument("--venue", required=True, help="WebSocket URL, e.g. ws://127.0.0.1:8765/trading")
     run.add_argument("--rest", required=True, help="REST base URL, e.g. http://127.0.0.1:8766")
     run.add_argument("--key", required=True, help="API key (ahk_...)")

@@ -204,15 +204,18 @@ class OrderManager:
         self.position(o.market).fill(fill.qty if o.side is Side.BUY else -fill.qty, fill.price, fill.fee)
         return True
 
+    @staticmethod
+    def cancel_in_flight(o: ClientOrder, now_ns: int, retry_ns: int = CANCEL_RETRY_NS) -> bool:
+        """A cancel for `o` was sent less than `retry_ns` ago and is still unanswered."""
+        return o.status is PC and now_ns - o.cancel_sent_ns < retry_ns
+
     def request_cancel(self, order_id: str, now_ns: int, retry_ns: int = CANCEL_RETRY_NS) -> bool:
         """True if a cancel should be sent now. One cancel in flight per order: a second request
         sends nothing until `retry_ns` has passed with no answer (then it is a retry)."""
         o = self.orders.get(order_id)
-        if o is None or not o.live:
+        if o is None or not o.live or self.cancel_in_flight(o, now_ns, retry_ns):
             return False
         if o.status is PC:
-            if now_ns - o.cancel_sent_ns < retry_ns:
-                return False
             o.cancel_retries += 1
         elif not self._move(o, OmsEvent.CANCEL_REQUEST, now_ns):
             return False

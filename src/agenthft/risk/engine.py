@@ -209,7 +209,7 @@ class RiskEngine:
         when the lag passes `stale_ms` (quotes pulled once, new orders denied) and ends when it
         is back under half of it (hysteresis: a lag hovering at the threshold is one episode)."""
         lag = self.data_lag_ns[market] = recv_ns - data_ts_ns
-        limit = self.config.stale_ms * 1e6
+        limit = self._stale_ns
         if not limit:
             return None
         if market in self.stale:

@@ -139,21 +139,10 @@ class Runner:
         self.rest = RestClient(self.rest_url, self.api_key)
         markets, limits = await asyncio.wait_for(asyncio.gather(self.rest.markets(), self.rest.limits()), timeout_s)
         self._apply_limits(limits)
-        self.instruments = {m["market"]: instrument_from_rest(m) for m in markets}
-        for inst in self.instruments.values():
-            self.oms.add_instrument(inst)
-            self.risk.add_instrument(inst)
+        wanted = self._add_markets([instrument_from_rest(m) for m in markets])
         if self.journal_path is not None:
             Journal.replay(self.journal_path, self.oms)
             self.journal = Journal(self.journal_path)
-        wanted = self.strategy.markets or tuple(self.instruments)
-        unknown = [m for m in wanted if m not in self.instruments]
-        if unknown:
-            raise ValueError(f"unknown market(s) {unknown}; this venue lists {sorted(self.instruments)}")
-        for m in wanted:
-            self.books[m] = L2Book(m)
-            if self.strategy.uses_signals:
-                self.signals[m] = MarketSignals(m, self.books[m], self.signal_config)
         self._check_halt_file()  # a halt file present at start: not one order leaves
         cfg = SessionConfig(self.ws_url, self.api_key, markets=tuple(wanted), **self.session_opts)
         self.session = WsSession(cfg, self)
@@ -172,18 +161,28 @@ class Runner:
         """Start without a network: the shell (a backtest) provides the instruments, a session
         with `send_msg` and `connected`, and the key's limits; then the strategy starts."""
         self._apply_limits(limits or {})
-        self.instruments = {i.market: i for i in instruments}
-        for inst in instruments:
-            self.oms.add_instrument(inst)
-            self.risk.add_instrument(inst)
-        for m in self.strategy.markets or tuple(self.instruments):
-            self.books[m] = L2Book(m)
-            if self.strategy.uses_signals:
-                self.signals[m] = MarketSignals(m, self.books[m], self.signal_config)
+        self._add_markets(instruments)
         self.session = session
         self.connected_ns = self.now_ns = self.clock()
         self.started = True
         self.strategy.on_start(self)
+
+    def _add_markets(self, instruments: list[Instrument]) -> tuple[str, ...]:
+        """The venue's instruments into the OMS and risk; a book (and signals, if the strategy
+        uses them) per market the strategy trades. Returns those markets."""
+        self.instruments = {i.market: i for i in instruments}
+        for inst in instruments:
+            self.oms.add_instrument(inst)
+            self.risk.add_instrument(inst)
+        wanted = self.strategy.markets or tuple(self.instruments)
+        unknown = [m for m in wanted if m not in self.instruments]
+        if unknown:
+            raise ValueError(f"unknown market(s) {unknown}; this venue lists {sorted(self.instruments)}")
+        for m in wanted:
+            self.books[m] = L2Book(m)
+            if self.strategy.uses_signals:
+                self.signals[m] = MarketSignals(m, self.books[m], self.signal_config)
+        return wanted
 
     def _apply_limits(self, limits: dict[str, Any]) -> None:
         """Size the client's throttles from the key's venue limits: circuit breaker (80 %) <
@@ -351,7 +350,7 @@ class Runner:
                 for o in self.oms.open_orders(market):
                     self.cancel(o.order_id)
             risk.pull.clear()
-        if self.denials._counts:
+        if self.denials.counts:
             self._flush_denials(now_ns)
 
     def _flush_denials(self, now_ns: int, force: bool = False) -> None:
@@ -475,13 +474,13 @@ class Runner:
             assert isinstance(msg, pm.TradeMsg)
             tinst = self.instruments.get(msg.market)
             if tinst is not None:
-                price = tinst.price_to_ticks(msg.price)
+                price, lots = tinst.price_to_ticks(msg.price), tinst.qty_to_lots(msg.qty)
                 self.last_trade[msg.market] = price
                 tsig = self.signals.get(msg.market)
                 if tsig is not None:
-                    tsig.on_trade(price, tinst.qty_to_lots(msg.qty), msg.side, msg.ts_ns)
+                    tsig.on_trade(price, lots, msg.side, msg.ts_ns)
                 if self.started:
-                    self.strategy.on_trade(self, msg.market, price, tinst.qty_to_lots(msg.qty), msg.side)
+                    self.strategy.on_trade(self, msg.market, price, lots, msg.side)
         elif t is pm.Pong and self.session is not None:
             self.telemetry.record("ping_rtt", self.session.rtt_ns)
             self._risk_event(self.risk.on_rtt(self.session.rtt_ns, recv_ns))
@@ -560,8 +559,8 @@ class Runner:
         if o is None or not o.live or not session.connected.is_set():
             return False
         now = self.clock()
-        if o.status is OrderStatus.PENDING_CANCEL and now - o.cancel_sent_ns < self.cancel_retry_ns:
-            return False  # one in flight: nothing to send, nothing to spend
+        if oms.cancel_in_flight(o, now, self.cancel_retry_ns):
+            return False  # nothing to send, nothing to spend
         if not self.cancel_bucket.take(now):
             self.throttled += 1
             return False

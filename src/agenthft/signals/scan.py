@@ -12,7 +12,6 @@ import msgspec
 from agenthft.book import L2Book
 from agenthft.market.feeds import binance
 from agenthft.market.feeds.capture import hftbacktest_lines
-from agenthft.market.feeds.probe import probe_binance
 from agenthft.model import Side
 from agenthft.signals.config import SignalConfig
 from agenthft.signals.detectors import MarketSignals, SignalEvent
@@ -28,11 +27,22 @@ class ScanReport(msgspec.Struct):
     seconds: float
 
 
+def _report(
+    files: list[str], market: str, deltas: int, trades: int, found: list[SignalEvent], examples: int, t0: float
+) -> ScanReport:
+    """Counts per detector and the first `examples` of each."""
+    counts = Counter(e.kind for e in found)
+    shown: list[SignalEvent] = []
+    for kind in counts:
+        shown += [e for e in found if e.kind == kind][:examples]
+    return ScanReport(files, market, deltas, trades, dict(counts), shown, time.perf_counter() - t0)
+
+
 def scan_binance(paths: Sequence[str | Path], config: SignalConfig | None = None, examples: int = 3) -> ScanReport:
     """Replay a Binance capture (one market, chained files) into the book and the detectors:
     depth updates as level changes (venue event time), trades with their aggressor."""
     files = [str(p) for p in paths]
-    info = probe_binance(files)
+    info = binance.probe_binance(files)
     inst = info.instrument
     sync = binance.BinanceDepthSync(inst, info.futures)
     sig = MarketSignals(inst.market, sync.book, config)
@@ -69,11 +79,7 @@ def scan_binance(paths: Sequence[str | Path], config: SignalConfig | None = None
             # m: the buyer is the maker, so the seller was the aggressor
             sig.on_trade(g.price_to_ticks(tr.p), g.qty_to_lots(tr.q), Side.SELL if tr.m else Side.BUY, tr.T * 1_000_000)
             trades += 1
-    counts = Counter(e.kind for e in found)
-    shown: list[SignalEvent] = []
-    for kind in counts:
-        shown += [e for e in found if e.kind == kind][:examples]
-    return ScanReport(files, inst.market, deltas, trades, dict(counts), shown, time.perf_counter() - t0)
+    return _report(files, inst.market, deltas, trades, found, examples, t0)
 
 
 def scan_books(path: str | Path, fmt: str, config: SignalConfig | None = None, examples: int = 3) -> ScanReport:
@@ -104,8 +110,4 @@ def scan_books(path: str | Path, fmt: str, config: SignalConfig | None = None, e
         okx.verify(path, observer=observe)
     else:
         kraken.verify(path, observer=observe)
-    counts = Counter(e.kind for e in found)
-    shown: list[SignalEvent] = []
-    for kind in counts:
-        shown += [e for e in found if e.kind == kind][:examples]
-    return ScanReport([str(path)], ",".join(sorted(signals)), deltas, 0, dict(counts), shown, time.perf_counter() - t0)
+    return _report([str(path)], ",".join(sorted(signals)), deltas, 0, found, examples, t0)

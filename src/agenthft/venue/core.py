@@ -546,10 +546,9 @@ class Venue:
         if bad:
             self._send(s, pm.Error("bad_request", f"unknown channel(s) {bad}; one of {list(pm.CHANNELS)}"))
             return
-        if not markets and any(c != "orders" for c in channels):
-            self._send(
-                s, pm.Error("bad_request", f"give market or markets for {[c for c in channels if c != 'orders']}")
-            )
+        market_channels = [c for c in channels if c != "orders"]
+        if market_channels and not markets:
+            self._send(s, pm.Error("bad_request", f"give market or markets for {market_channels}"))
             return
         views = []
         for name in markets:
@@ -562,10 +561,7 @@ class Venue:
         if "orders" in channels:
             s.orders_on = sub
             self._send(s, pm.Subscribed("orders", "*") if sub else pm.Unsubscribed("orders", "*"))
-        pairs = [(c, v) for c in channels if c != "orders" for v in views]
-        if pairs and not views:
-            self._send(s, pm.Error("bad_request", "give market or markets"))
-            return
+        pairs = [(c, v) for c in market_channels for v in views]
         if sub:
             assert isinstance(msg, pm.Subscribe)
             new = [(c, v) for c, v in pairs if s not in self._subs(c, v)]

@@ -14,7 +14,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from agenthft.market.feeds.probe import CaptureInfo, probe_binance
+from agenthft.market.feeds.binance import probe_binance
+from agenthft.market.feeds.probe import CaptureInfo
 from agenthft.market.replay import BinanceReplay
 from agenthft.model import Instrument
 from agenthft.venue.core import Venue

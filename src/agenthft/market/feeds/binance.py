@@ -10,6 +10,7 @@ rebuilt best bid/ask, price and quantity.
 
 from __future__ import annotations
 
+import gzip
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -18,8 +19,8 @@ import msgspec
 
 from agenthft.book import L2Book, Level, SequenceGap
 from agenthft.market.feeds.capture import ReplayReport, hftbacktest_lines_at
-from agenthft.market.feeds.probe import CaptureFormatError, CaptureInfo, probe_binance
-from agenthft.model import Grid, GridError, Instrument
+from agenthft.market.feeds.probe import CaptureFormatError, CaptureInfo, is_gzip, step_of
+from agenthft.model import Grid, GridError, Instrument, InstrumentKind
 
 RawLevels = list[tuple[str, str]]
 
@@ -158,10 +159,89 @@ class TickerOracle:
             self.report.fail(f"u={u}: bookTicker {want} != {self.label} {got}")
 
 
+PROBE_LINES = 5000
+_QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "DAI", "USD", "BTC", "ETH", "BNB", "EUR", "TRY", "BRL", "JPY")
+
+
+def split_symbol(pair: str) -> tuple[str, str]:
+    for q in _QUOTES:
+        if pair.endswith(q) and len(pair) > len(q):
+            return pair[: -len(q)], q
+    return pair, "?"
+
+
+def probe_binance(
+    paths: Sequence[str | Path], instruments: dict[str, Instrument] | None = None, lines: int = PROBE_LINES
+) -> CaptureInfo:
+    """A Binance capture's market from its content, never its name: the symbol from the depth
+    stream's name, spot or futures sequencing from the messages (`pu` present or not), and the
+    tick and lot from `instruments` (an instrument file) when it has the symbol, else inferred
+    from the prices and sizes of the first `lines` lines (`probe.step_of`), stated in `note`."""
+    env_dec = msgspec.json.Decoder(Envelope)
+    depth_dec = msgspec.json.Decoder(DepthUpdate)
+    symbol = ""
+    futures: bool | None = None
+    prices: list[str] = []
+    qtys: list[str] = []
+    first_ns = -1
+    seen = 0
+    for path in paths:
+        with gzip.open(path, "rb") if is_gzip(Path(path)) else open(path, "rb") as f:
+            for n, line in enumerate(f, 1):
+                sp = line.find(b" ")
+                if sp <= 0:
+                    continue
+                if first_ns < 0:
+                    first_ns = int(line[:sp])
+                try:
+                    env = env_dec.decode(line[sp + 1 :])
+                except msgspec.DecodeError:
+                    raise CaptureFormatError(f"{path}:{n}: not a Binance combined-stream line") from None
+                levels = env.bids + env.asks
+                if env.stream and "@depth" in env.stream:
+                    symbol = symbol or env.stream.split("@", 1)[0].upper()
+                    d = depth_dec.decode(env.data)
+                    if futures is None:
+                        futures = d.pu is not None
+                    levels = d.b + d.a
+                prices.extend(p for p, _ in levels)
+                qtys.extend(q for _, q in levels)
+                seen += 1
+                if seen >= lines and symbol and futures is not None:
+                    break
+        if seen >= lines and symbol and futures is not None:
+            break
+    if not symbol or futures is None:
+        raise CaptureFormatError(f"{paths[0]}: no depth stream in the capture (nothing to rebuild a book from)")
+    pair, _, suffix = symbol.partition("_")
+    base, quote = split_symbol(pair)
+    market = symbol if (not futures or suffix) else f"{symbol}-PERP"
+    known = (instruments or {}).get(symbol) or (instruments or {}).get(market)
+    if known is not None:
+        inst = msgspec.structs.replace(known, market=market, aliases=tuple({*known.aliases, symbol} - {market}))
+        return CaptureInfo(inst, futures, symbol, first_ns, f"{symbol}: tick and lot from the instrument file")
+    tick, lot = step_of(prices), step_of(qtys)
+    if tick is None or lot is None:
+        raise CaptureFormatError(f"{paths[0]}: no prices to infer {symbol}'s grid from; pass --instrument")
+    if futures and suffix:
+        aliases: tuple[str, ...] = (f"{base}-{quote}-SWAP",)
+    elif futures:
+        aliases = (f"{base}-PERP", symbol)
+    else:
+        aliases = (f"{base}-{quote}",)
+    kind = InstrumentKind.PERP if futures else InstrumentKind.SPOT
+    inst = Instrument(market, base, quote, kind, tick_size=tick, lot_size=lot, aliases=aliases)
+    note = (
+        f"{symbol}: tick {tick} and lot {lot} inferred from {len(prices):,} recorded prices and sizes "
+        "(the largest step they share; pass --instrument for the venue's own)"
+    )
+    return CaptureInfo(inst, futures, symbol, first_ns, note)
+
+
 def instrument_for(
     paths: Sequence[str | Path], instruments: dict[str, Instrument] | None = None
 ) -> tuple[Instrument, bool]:
-    """(instrument, futures?) of a capture, read from its content (`probe.probe_binance`)."""
+    """(instrument, futures?) of a capture, read from its content (`probe_binance`)."""
     info = probe_binance(paths, instruments)
     return info.instrument, info.futures
 

@@ -3,10 +3,8 @@
 - `detect_format(path)`: the format from the first bytes and lines (gzip or not, the line
   layout, the venue's URL or message shapes). An unknown file is an error naming what was
   expected.
-- `probe_binance(paths)`: a Binance capture's market from its data: the symbol from the stream
-  name, spot or futures sequencing from the messages (`pu` present or not), and the tick and lot
-  from an instrument file when given, else inferred from the recorded prices and sizes (the
-  greatest common step of the values seen), with the inference stated.
+- `step_of(values)`: a grid inferred from recorded values (the largest step they all share); the
+  venue readers use it when no instrument file is given (`binance.probe`, `okx.infer_instruments`).
 - `load_instruments(path)`: an instrument file: a Binance `exchangeInfo` JSON, or a TOML of
   `[[markets]]` with Instrument fields (as in the venue config).
 """
@@ -16,7 +14,7 @@ from __future__ import annotations
 import gzip
 import math
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,8 +23,6 @@ import msgspec
 from agenthft.model import Instrument, InstrumentKind
 
 FORMATS = ("binance", "okx", "kraken", "lobster")
-PROBE_LINES = 5000
-_QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "DAI", "USD", "BTC", "ETH", "BNB", "EUR", "TRY", "BRL", "JPY")
 
 
 class CaptureFormatError(ValueError):
@@ -34,7 +30,7 @@ class CaptureFormatError(ValueError):
 
 
 def _head(path: Path, n: int = 8) -> list[bytes]:
-    opener = gzip.open if _is_gzip(path) else open
+    opener = gzip.open if is_gzip(path) else open
     lines = []
     with opener(path, "rb") as f:
         for line in f:
@@ -44,7 +40,7 @@ def _head(path: Path, n: int = 8) -> list[bytes]:
     return lines
 
 
-def _is_gzip(path: Path) -> bool:
+def is_gzip(path: Path) -> bool:
     with open(path, "rb") as f:
         return f.read(2) == b"\x1f\x8b"
 
@@ -96,23 +92,6 @@ def _is_number(b: bytes) -> bool:
     return True
 
 
-# --- Binance ------------------------------------------------------------------------------------
-
-
-class _Env(msgspec.Struct):
-    stream: str = ""
-    data: msgspec.Raw = msgspec.Raw(b"")
-    lastUpdateId: int = -1
-    bids: list[tuple[str, str]] = msgspec.field(default_factory=list)
-    asks: list[tuple[str, str]] = msgspec.field(default_factory=list)
-
-
-class _Depth(msgspec.Struct):
-    b: list[tuple[str, str]]
-    a: list[tuple[str, str]]
-    pu: int | None = None
-
-
 class CaptureInfo(msgspec.Struct, frozen=True):
     instrument: Instrument
     futures: bool  # Binance futures sequencing (pu chains) rather than spot (U == prev u + 1)
@@ -142,78 +121,6 @@ def step_of(values: Iterable[str]) -> str | None:
         g = math.gcd(g, abs(n) * 10 ** (dec - places))
     step = Decimal(g).scaleb(-dec)
     return format(step.normalize(), "f")
-
-
-def split_symbol(pair: str) -> tuple[str, str]:
-    for q in _QUOTES:
-        if pair.endswith(q) and len(pair) > len(q):
-            return pair[: -len(q)], q
-    return pair, "?"
-
-
-def probe_binance(
-    paths: Sequence[str | Path], instruments: dict[str, Instrument] | None = None, lines: int = PROBE_LINES
-) -> CaptureInfo:
-    """A Binance capture's market from its first `lines` lines (and the next files' if needed)."""
-    env_dec = msgspec.json.Decoder(_Env)
-    depth_dec = msgspec.json.Decoder(_Depth)
-    symbol = ""
-    futures: bool | None = None
-    prices: list[str] = []
-    qtys: list[str] = []
-    first_ns = -1
-    seen = 0
-    for path in paths:
-        with gzip.open(path, "rb") if _is_gzip(Path(path)) else open(path, "rb") as f:
-            for n, line in enumerate(f, 1):
-                sp = line.find(b" ")
-                if sp <= 0:
-                    continue
-                if first_ns < 0:
-                    first_ns = int(line[:sp])
-                try:
-                    env = env_dec.decode(line[sp + 1 :])
-                except msgspec.DecodeError:
-                    raise CaptureFormatError(f"{path}:{n}: not a Binance combined-stream line") from None
-                levels = env.bids + env.asks
-                if env.stream and "@depth" in env.stream:
-                    symbol = symbol or env.stream.split("@", 1)[0].upper()
-                    d = depth_dec.decode(env.data)
-                    if futures is None:
-                        futures = d.pu is not None
-                    levels = d.b + d.a
-                prices.extend(p for p, _ in levels)
-                qtys.extend(q for _, q in levels)
-                seen += 1
-                if seen >= lines and symbol and futures is not None:
-                    break
-        if seen >= lines and symbol and futures is not None:
-            break
-    if not symbol or futures is None:
-        raise CaptureFormatError(f"{paths[0]}: no depth stream in the capture (nothing to rebuild a book from)")
-    pair, _, suffix = symbol.partition("_")
-    base, quote = split_symbol(pair)
-    market = symbol if (not futures or suffix) else f"{symbol}-PERP"
-    known = (instruments or {}).get(symbol) or (instruments or {}).get(market)
-    if known is not None:
-        inst = msgspec.structs.replace(known, market=market, aliases=tuple({*known.aliases, symbol} - {market}))
-        return CaptureInfo(inst, futures, symbol, first_ns, f"{symbol}: tick and lot from the instrument file")
-    tick, lot = step_of(prices), step_of(qtys)
-    if tick is None or lot is None:
-        raise CaptureFormatError(f"{paths[0]}: no prices to infer {symbol}'s grid from; pass --instrument")
-    if futures and suffix:
-        aliases: tuple[str, ...] = (f"{base}-{quote}-SWAP",)
-    elif futures:
-        aliases = (f"{base}-PERP", symbol)
-    else:
-        aliases = (f"{base}-{quote}",)
-    kind = InstrumentKind.PERP if futures else InstrumentKind.SPOT
-    inst = Instrument(market, base, quote, kind, tick_size=tick, lot_size=lot, aliases=aliases)
-    note = (
-        f"{symbol}: tick {tick} and lot {lot} inferred from {len(prices):,} recorded prices and sizes "
-        "(the largest step they share; pass --instrument for the venue's own)"
-    )
-    return CaptureInfo(inst, futures, symbol, first_ns, note)
 
 
 # --- instrument files -----------------------------------------------------------------------

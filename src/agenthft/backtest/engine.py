@@ -147,7 +147,9 @@ class Backtest:
         steps = 0
         next_report = 0
         while True:
-            t_sim = sim._queue[0][0] if sim._queue else end + 1
+            t_sim = sim.next_event_ns()
+            if t_sim is None:
+                t_sim = end + 1
             t_bt = heap[0][0] if heap else end + 1
             if min(t_sim, t_bt) > end:
                 break

@@ -191,10 +191,7 @@ def evaluate_queue(scenario_name: str = "manipulated", seed: int = 1, seconds: f
     sim = build(scenario, load_config().markets, start_ns=0)
     market = sorted(sim.fair)[0]
     probe = QueueProbe(market, 1)
-    sim.participants.append(probe)
-    for asset in ("USDC", "BTC", "USDT"):
-        sim.engine.deposit(probe.account, asset, 10**24)
-    sim.at(probe.next_time(0), sim._runner(probe))
+    sim.add(probe)
     book = L2Book(market)
     estimators = {name: QueueEstimator(name) for name in MODELS}
     voi: dict[str, int] = {}

@@ -32,7 +32,7 @@ class Simulation:
         # markets sharing an underlying may have other ticks: its value times the scale is the
         # market's own ticks (a spot at 0.01 and a perp at 0.1 quote the same price)
         self.scales = {m: f for m, f in (scales or {}).items() if f != 1}
-        self.participants = list(participants)
+        self.participants: list[Participant] = []
         self.labels: list[Episode] = []
         self.events: list[Event] = []
         self.now_ns = start_ns
@@ -41,12 +41,21 @@ class Simulation:
         self._underlyings = list({id(v): v for v in fair.values()}.values())
         for fv in self._underlyings:
             fv.t_ns = max(fv.t_ns, start_ns)  # start the walk here, not with one giant first step
+        for p in participants:
+            self.add(p)
+
+    def add(self, p: Participant) -> None:
+        """A participant joins now: funded in every asset of the engine's markets, first acting
+        at its own next time."""
         markets = [m.inst for m in self.engine.markets.values()]
-        assets = sorted({i.quote for i in markets} | {i.base for i in markets})
-        for p in self.participants:
-            for asset in assets:
-                self.engine.deposit(p.account, asset, text_to_cash("1000000000"))
-            self.at(p.next_time(start_ns), self._runner(p))
+        for asset in sorted({i.quote for i in markets} | {i.base for i in markets}):
+            self.engine.deposit(p.account, asset, text_to_cash("1000000000"))
+        self.participants.append(p)
+        self.at(p.next_time(self.now_ns), self._runner(p))
+
+    def next_event_ns(self) -> int | None:
+        """When the next scheduled action is due (None: nothing scheduled)."""
+        return self._queue[0][0] if self._queue else None
 
     def _runner(self, p: Participant) -> Callable[[int], None]:
         def run(now_ns: int) -> None:

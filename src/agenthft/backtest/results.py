@@ -40,8 +40,8 @@ class Summary(msgspec.Struct):
     fill_ratio: float  # orders with at least one fill / orders sent
     maker_share: float  # maker fills / fills
     max_drawdown: float
-    max_abs_position: str
-    mean_abs_position: str
+    max_abs_position: dict[str, str]  # per market, decimals on its grid
+    mean_abs_position: dict[str, str]
     final_position: dict[str, str]
     risk_counts: dict[str, int]
     events: int  # market steps plus messages delivered to the agent
@@ -132,15 +132,11 @@ class Recorder:
             return
         self._next = now + self.sample_ns
         realized, unrealized, fees = runner.oms.pnl(runner.marks())
-        size = sum(abs(p.size) for p in runner.oms.positions.values())
-        self.equity.append(
-            {
-                "t_ns": now,
-                "equity": (realized - fees + unrealized) / CASH,
-                "fees": fees / CASH,
-                "abs_position_lots": size,
-            }
-        )
+        row: dict[str, Any] = {"t_ns": now, "equity": (realized - fees + unrealized) / CASH, "fees": fees / CASH}
+        for m in runner.books:  # one column per market: lots are not comparable across markets
+            p = runner.oms.positions.get(m)
+            row[f"position_lots:{m}"] = p.size if p is not None else 0
+        self.equity.append(row)
 
     def results(self, bt: Backtest, steps: int, wall_s: float) -> Results:
         r = bt.runner
@@ -150,8 +146,11 @@ class Recorder:
             peak = max(peak, row["equity"])
             drawdown = max(drawdown, peak - row["equity"])
         filled_orders = sum(1 for o in r.oms.orders.values() if o.filled and not o.external)
-        lots = [row["abs_position_lots"] for row in self.equity]
-        inst = next(iter(r.instruments[m] for m in r.books))  # position units of the first traded market
+        max_abs, mean_abs = {}, {}
+        for m in r.books:
+            lots = [abs(row[f"position_lots:{m}"]) for row in self.equity]
+            max_abs[m] = r.instruments[m].lots_to_qty(max(lots) if lots else 0)
+            mean_abs[m] = r.instruments[m].lots_to_qty(sum(lots) // len(lots) if lots else 0)
         summary = Summary(
             r.strategy.name,
             bt.scenario.name,
@@ -168,8 +167,8 @@ class Recorder:
             filled_orders / self.orders if self.orders else 0.0,
             self.maker_fills / self.fills if self.fills else 0.0,
             drawdown,
-            inst.lots_to_qty(max(lots) if lots else 0),
-            inst.lots_to_qty(sum(lots) // len(lots) if lots else 0),
+            max_abs,
+            mean_abs,
             {m: r.instruments[m].lots_to_qty(p.size) for m, p in sorted(r.oms.positions.items())},
             dict(sorted(r.risk.counts.items())),
             steps + bt.deliveries,

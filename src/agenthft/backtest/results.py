@@ -26,7 +26,7 @@ CASH = 10**CASH_DECIMALS
 
 class Summary(msgspec.Struct):
     strategy: str
-    scenario: str
+    scenario: str  # the simulator's scenario, or the recorded data's source and files
     seed: int
     seconds: float
     latency: str
@@ -139,7 +139,13 @@ class Recorder:
         self.equity.append(row)
 
     def results(self, bt: Backtest, steps: int, wall_s: float) -> Results:
-        r = bt.runner
+        sc = bt.scenario
+        return self.summarize(bt.runner, sc.name, sc.seed, bt.seconds, repr(bt.latency), steps + bt.deliveries, wall_s)
+
+    def summarize(
+        self, r: Runner, source: str, seed: int, seconds: float, latency: str, events: int, wall_s: float
+    ) -> Results:
+        """The summary of a run of `r` over `source` (a scenario, or recorded data)."""
         realized, unrealized, fees = r.oms.pnl(r.marks())
         peak, drawdown = float("-inf"), 0.0
         for row in self.equity:
@@ -153,10 +159,10 @@ class Recorder:
             mean_abs[m] = r.instruments[m].lots_to_qty(sum(lots) // len(lots) if lots else 0)
         summary = Summary(
             r.strategy.name,
-            bt.scenario.name,
-            bt.scenario.seed,
-            bt.seconds,
-            repr(bt.latency),
+            source,
+            seed,
+            seconds,
+            latency,
             (realized - fees + unrealized) / CASH,
             realized / CASH,
             unrealized / CASH,
@@ -171,6 +177,6 @@ class Recorder:
             mean_abs,
             {m: r.instruments[m].lots_to_qty(p.size) for m, p in sorted(r.oms.positions.items())},
             dict(sorted(r.risk.counts.items())),
-            steps + bt.deliveries,
+            events,
         )
-        return Results(summary, self.events, self.equity, wall_s, (steps + bt.deliveries) / wall_s if wall_s else 0.0)
+        return Results(summary, self.events, self.equity, wall_s, events / wall_s if wall_s else 0.0)

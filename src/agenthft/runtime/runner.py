@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from agenthft.book import L2Book, OutOfSync, SequenceGap
+from agenthft.book import L2Book, Level, OutOfSync, SequenceGap
 from agenthft.client import RestClient, SessionConfig, WsSession
 from agenthft.matching.accounts import CASH_DECIMALS
 from agenthft.model import Instrument, InstrumentKind, OrderStatus, OrderType, Side, mark_price, to_scaled
@@ -387,47 +387,13 @@ class Runner:
         j = self.journal
         if t is pm.BookUpdate or t is pm.BookSnapshot:
             assert isinstance(msg, (pm.BookUpdate, pm.BookSnapshot))
-            book = self.books.get(msg.market)
-            if book is None:
+            inst = self.instruments.get(msg.market)
+            if inst is None or msg.market not in self.books:
                 return
-            inst = self.instruments[msg.market]
             pt, ql = inst.grid.price_to_ticks, inst.grid.qty_to_lots
             bids = [(pt(p), ql(q)) for p, q in msg.bids]
             asks = [(pt(p), ql(q)) for p, q in msg.asks]
-            ev = self.risk.on_market_data(msg.market, msg.ts_ns, recv_ns)
-            if ev is not None:
-                self._risk_event(ev)
-            sig = self.signals.get(msg.market)
-            if t is pm.BookSnapshot:
-                book.load_snapshot(bids, asks, msg.seq)
-                if sig is not None:
-                    sig.reset()
-                    sig = None  # a snapshot is a state, not a change to read patterns from
-            else:
-                if msg.seq <= book.seq and book.synced:
-                    return  # already in the snapshot
-                try:
-                    book.apply(bids, asks, msg.seq)
-                except SequenceGap:  # ask for a fresh snapshot; updates are refused until it comes
-                    self.resyncs += 1
-                    if self.session is not None:
-                        self.session.resubscribe(msg.market)
-                    return
-                except OutOfSync:
-                    return
-            if sig is not None:
-                for price, qty in bids:
-                    sig.on_level(Side.BUY, price, qty, msg.ts_ns)
-                for price, qty in asks:
-                    sig.on_level(Side.SELL, price, qty, msg.ts_ns)
-            if self.started:
-                self.strategy.on_book(self, msg.market)
-                if sig is not None and sig.events:
-                    for event in sig.drain():
-                        self.strategy.on_signal(self, event)
-                        self._event("signal", event)
-            if self.oms.positions:  # marks moved: unrealized P&L feeds the loss limits (after the reaction)
-                self._check_pnl(recv_ns)
+            self._on_levels(msg.market, bids, asks, msg.seq, msg.ts_ns, recv_ns, t is pm.BookSnapshot)
         elif t is pm.FillMsg:
             assert isinstance(msg, pm.FillMsg)
             fill = self._venue_fill(msg)
@@ -474,17 +440,84 @@ class Runner:
             assert isinstance(msg, pm.TradeMsg)
             tinst = self.instruments.get(msg.market)
             if tinst is not None:
-                price, lots = tinst.price_to_ticks(msg.price), tinst.qty_to_lots(msg.qty)
-                self.last_trade[msg.market] = price
-                tsig = self.signals.get(msg.market)
-                if tsig is not None:
-                    tsig.on_trade(price, lots, msg.side, msg.ts_ns)
-                if self.started:
-                    self.strategy.on_trade(self, msg.market, price, lots, msg.side)
+                self._on_trade(
+                    msg.market, tinst.price_to_ticks(msg.price), tinst.qty_to_lots(msg.qty), msg.side, msg.ts_ns
+                )
         elif t is pm.Pong and self.session is not None:
             self.telemetry.record("ping_rtt", self.session.rtt_ns)
             self._risk_event(self.risk.on_rtt(self.session.rtt_ns, recv_ns))
         self.gc_policy.busy(recv_ns)
+
+    # --- market data on the grid (the wire path above, and shells that hold ints already) ---------
+    def on_levels(
+        self, market: str, bids: list[Level], asks: list[Level], seq: int, ts_ns: int, recv_ns: int, snapshot: bool
+    ) -> None:
+        """A book snapshot or update already in ticks and lots (a data backtest feeds these)."""
+        self._recv_ns = self.now_ns = recv_ns
+        try:
+            if market in self.books:
+                self._on_levels(market, bids, asks, seq, ts_ns, recv_ns, snapshot)
+            self.gc_policy.busy(recv_ns)
+            self._enforce(recv_ns)
+        finally:
+            self._recv_ns = 0
+
+    def on_trade(self, market: str, price: int, lots: int, side: Side, ts_ns: int, recv_ns: int) -> None:
+        """A public trade already in ticks and lots."""
+        self._recv_ns = self.now_ns = recv_ns
+        try:
+            if market in self.instruments:
+                self._on_trade(market, price, lots, side, ts_ns)
+            self._enforce(recv_ns)
+        finally:
+            self._recv_ns = 0
+
+    def _on_levels(
+        self, market: str, bids: list[Level], asks: list[Level], seq: int, ts_ns: int, recv_ns: int, snapshot: bool
+    ) -> None:
+        book = self.books[market]
+        ev = self.risk.on_market_data(market, ts_ns, recv_ns)
+        if ev is not None:
+            self._risk_event(ev)
+        sig = self.signals.get(market)
+        if snapshot:
+            book.load_snapshot(bids, asks, seq)
+            if sig is not None:
+                sig.reset()
+                sig = None  # a snapshot is a state, not a change to read patterns from
+        else:
+            if seq <= book.seq and book.synced:
+                return  # already in the snapshot
+            try:
+                book.apply(bids, asks, seq)
+            except SequenceGap:  # ask for a fresh snapshot; updates are refused until it comes
+                self.resyncs += 1
+                if self.session is not None:
+                    self.session.resubscribe(market)
+                return
+            except OutOfSync:
+                return
+        if sig is not None:
+            for price, qty in bids:
+                sig.on_level(Side.BUY, price, qty, ts_ns)
+            for price, qty in asks:
+                sig.on_level(Side.SELL, price, qty, ts_ns)
+        if self.started:
+            self.strategy.on_book(self, market)
+            if sig is not None and sig.events:
+                for event in sig.drain():
+                    self.strategy.on_signal(self, event)
+                    self._event("signal", event)
+        if self.oms.positions:  # marks moved: unrealized P&L feeds the loss limits (after the reaction)
+            self._check_pnl(recv_ns)
+
+    def _on_trade(self, market: str, price: int, lots: int, side: Side, ts_ns: int) -> None:
+        self.last_trade[market] = price
+        tsig = self.signals.get(market)
+        if tsig is not None:
+            tsig.on_trade(price, lots, side, ts_ns)
+        if self.started:
+            self.strategy.on_trade(self, market, price, lots, side)
 
     def marks(self) -> dict[str, int]:
         """Mark prices in ticks, by the convention the venue uses (`model.mark_price`)."""

@@ -11,7 +11,12 @@ lots at the level removes from the quantity ahead:
   ahead: fills later than reality, so fill rates are understated;
 - `optimistic`: all of it, up to what is ahead, `min(ahead, c)`: fills earlier, so fill rates
   and edge are overstated;
-- `proportional`: `c x ahead / (ahead + behind)`: neutral when cancels are spread evenly.
+- `proportional`: `c x ahead / (ahead + behind)`: neutral when cancels are spread evenly;
+- `power2` / `power3`: `c x ahead^n / (ahead^n + behind^n)`, hftbacktest's power-law
+  probabilistic model: cancels come mostly from the longer side of the order (traders near the
+  front rarely give up their place); n = 1 is `proportional`.
+
+Every model takes from ahead at least what the queue behind cannot supply (`c - behind`).
 
 Increases of the level go behind the order. Pure: ints (lots), time as int ns.
 """
@@ -44,15 +49,24 @@ class Optimistic:
         return min(ahead, cancelled)
 
 
-class Proportional:
-    name = "proportional"
+class PowerLaw:
+    """A share `ahead^n / (ahead^n + behind^n)` of the cancel was ahead (integers, rounded down)."""
+
+    def __init__(self, n: int = 1) -> None:
+        self.n = n
+        self.name = "proportional" if n == 1 else f"power{n}"
 
     def ahead_removed(self, ahead: int, behind: int, cancelled: int) -> int:
-        total = ahead + behind
-        return min(ahead, cancelled * ahead // total) if total else 0
+        a, b = ahead**self.n, behind**self.n
+        share = cancelled * a // (a + b) if a + b else 0
+        return min(ahead, max(share, cancelled - behind))
 
 
-MODELS: dict[str, CancelModel] = {m.name: m for m in (Pessimistic(), Optimistic(), Proportional())}
+Proportional = PowerLaw
+
+MODELS: dict[str, CancelModel] = {
+    m.name: m for m in (Pessimistic(), Optimistic(), PowerLaw(1), PowerLaw(2), PowerLaw(3))
+}
 
 
 class _Mine:

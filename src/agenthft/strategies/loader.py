@@ -22,11 +22,12 @@ from typing import Any, get_type_hints
 import msgspec
 
 from agenthft.strategies.base import Strategy
+from agenthft.strategies.bbo_quoter import BboQuoter
 from agenthft.strategies.latency_arb import LatencyArb
 from agenthft.strategies.quoter import Quoter
 
 #: Shipped strategies, by the name `agenthft run NAME` takes.
-BUILTIN: dict[str, type[Strategy]] = {"quoter": Quoter, "latency-arb": LatencyArb}
+BUILTIN: dict[str, type[Strategy]] = {"quoter": Quoter, "latency-arb": LatencyArb, "bbo-quoter": BboQuoter}
 
 
 class StrategyError(ValueError):

@@ -18,6 +18,7 @@ from pathlib import Path
 import msgspec
 
 from agenthft.book import L2Book, Level, SequenceGap
+from agenthft.market.events import ASK, BID, F_LAST, LEVEL, TRADE, Events, Meta
 from agenthft.market.feeds.capture import ReplayReport, hftbacktest_lines_at
 from agenthft.market.feeds.probe import CaptureFormatError, CaptureInfo, is_gzip, step_of
 from agenthft.model import Grid, GridError, Instrument, InstrumentKind
@@ -297,3 +298,64 @@ def verify(
         except msgspec.DecodeError as e:
             raise CaptureFormatError(f"{path}:{lineno}: not a Binance message: {e}") from None
     return report.finish(started)
+
+
+def events(paths: Sequence[str | Path], instruments: dict[str, Instrument] | None = None) -> Events:
+    """One market's chained capture as normalised rows (`market.events`): the REST snapshot as
+    a CLEAR + levels message, each depth diff that bridges onto it as one message of LEVEL rows
+    (seq = `u`), each trade a TRADE row (seq = trade id, side = the aggressor's). Diffs before the
+    snapshot or outside the chain are dropped by Binance's rules; a broken chain raises
+    SequenceGap. bookTickers are counted, not kept (the depth stream carries the same tops)."""
+    files = [str(p) for p in paths]
+    info = probe_binance(files, instruments)
+    inst = info.instrument
+    sync = BinanceDepthSync(inst, info.futures)
+    rules = f"{info.symbol}: {'futures' if info.futures else 'spot'} sequencing (from the messages)"
+    ev = Events(Meta("binance", files, [inst], [info.note, rules]))
+    env_dec = msgspec.json.Decoder(Envelope)
+    depth_dec = msgspec.json.Decoder(DepthUpdate)
+    trade_dec = msgspec.json.Decoder(Trade)
+    g = inst.grid
+    pt, ql = g.price_to_ticks, g.qty_to_lots
+    add, end = ev.add, ev.end_message
+
+    def diff(ns: int, upd: DepthUpdate) -> None:
+        e = upd.E * 1_000_000
+        for p, q in upd.b:
+            add(ns, e, 0, LEVEL, BID, pt(p), ql(q), 0, upd.u)
+        for p, q in upd.a:
+            add(ns, e, 0, LEVEL, ASK, pt(p), ql(q), 0, upd.u)
+        end()
+
+    for path, lineno, ns, raw in hftbacktest_lines_at(files):
+        try:
+            env = env_dec.decode(raw)
+            if not env.data:
+                if env.lastUpdateId >= 0:
+                    # the book as it was at the snapshot; the buffered diffs that bridge follow
+                    bids, asks = parse_levels(g, env.bids), parse_levels(g, env.asks)
+                    ev.snapshot(ns, 0, 0, [lv for lv in bids if lv[1]], [lv for lv in asks if lv[1]], env.lastUpdateId)
+                    for upd in sync.on_snapshot(env.lastUpdateId, env.bids, env.asks):
+                        diff(ns, upd)
+                    ev.count("snapshot")
+                continue
+            stream = env.stream
+            if "@depth" in stream:
+                upd = depth_dec.decode(env.data)
+                ev.count("depth")
+                if sync.on_depth(upd):
+                    diff(ns, upd)
+            elif stream.endswith("@trade"):
+                tr = trade_dec.decode(env.data)
+                ev.count("trade")
+                add(ns, tr.T * 1_000_000, 0, TRADE, ASK if tr.m else BID, pt(tr.p), ql(tr.q), 0, tr.t, F_LAST)
+            elif stream.endswith("@bookTicker"):
+                ev.count("bookTicker")
+        except GridError as e:
+            raise CaptureFormatError(
+                f"{path}:{lineno}: {e} (grid of {inst.market}: tick {inst.tick_size}, lot {inst.lot_size}; "
+                "pass --instrument with the venue's own)"
+            ) from None
+        except msgspec.DecodeError as e:
+            raise CaptureFormatError(f"{path}:{lineno}: not a Binance message: {e}") from None
+    return ev

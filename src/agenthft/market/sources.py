@@ -1,0 +1,76 @@
+"""Recorded data as normalised rows, whatever the source: the one entry point the backtest,
+sweeps and benches use (`load_events`). Each file's format is read from its content; files of
+one market are chained; the result is cached as Parquet by content (`market.cache`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from agenthft.market.cache import EventCache, content_key
+from agenthft.market.events import Events
+from agenthft.market.feeds import probe
+from agenthft.model import Instrument
+
+Reader = Callable[[Sequence[str | Path], dict[str, Instrument] | None], Events]
+
+
+def _readers() -> dict[str, Reader]:
+    from agenthft.market.feeds import binance, databento, hyperliquid, recorded, tardis
+
+    return {
+        "binance": binance.events,
+        "tardis": tardis.events,
+        "databento": databento.events,
+        "hyperliquid": hyperliquid.events,
+        "agenthft": recorded.events,
+    }
+
+
+def event_formats() -> tuple[str, ...]:
+    return tuple(_readers())
+
+
+def groups(
+    paths: Sequence[str | Path], instruments: dict[str, Instrument] | None = None
+) -> list[tuple[str, list[Path]]]:
+    """(format, files) to decode together: Binance files per market chained by time, Tardis
+    files of one data type per file, everything else one file each."""
+    by_fmt: dict[str, list[Path]] = {}
+    for p in map(Path, paths):
+        by_fmt.setdefault(probe.detect_format(p), []).append(p)
+    out: list[tuple[str, list[Path]]] = []
+    for fmt, files in by_fmt.items():
+        if fmt == "binance":
+            from agenthft.venue.replaydriver import group_captures
+
+            out += [("binance", g) for _, g in group_captures(files, instruments)]
+        else:
+            out += [(fmt, [f]) for f in files]
+    return out
+
+
+def load_events(
+    paths: Sequence[str | Path],
+    instruments: dict[str, Instrument] | None = None,
+    cache: EventCache | None = None,
+) -> Events:
+    """Every file decoded (or read from `cache`) and merged into one time-ordered table."""
+    readers = _readers()
+    tables = []
+    for fmt, files in groups(paths, instruments):
+        reader = readers.get(fmt)
+        if reader is None:
+            raise probe.CaptureFormatError(
+                f"{files[0]}: {fmt} captures are verified by `agenthft replay` but not yet decoded to events "
+                f"(event readers: {', '.join(readers)})"
+            )
+        if cache is None:
+            tables.append(reader(files, instruments))
+        else:
+            key = content_key(files, fmt, instruments)
+            tables.append(cache.load(key, lambda r=reader, f=files: r(f, instruments)))  # type: ignore[misc]
+    if not tables:
+        raise probe.CaptureFormatError("no data files given")
+    return Events.merge(tables)

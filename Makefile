@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= ../shared/data
 
-.PHONY: demo test lint bench soak clean
+.PHONY: demo test lint bench bench-compare soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,5 +30,16 @@ lint: $(STAMP)
 bench: $(STAMP)
 	@for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# NautilusTrader and hftbacktest beside ours (bench/backtest.py), in their own venv: NautilusTrader
+# pins uvloop 0.22.1, agenthft 0.23.0 (agenthft runs on either)
+BENCH_VENV := .venv-bench
+bench-compare:
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/pip install -q nautilus_trader==1.221.0 hftbacktest==2.4.4
+	$(BENCH_VENV)/bin/pip install -q --no-deps -e .
+	$(BENCH_VENV)/bin/pip install -q msgspec==0.22.0 picows==2.3.1 aiohttp==3.14.5 sortedcontainers==2.4.0 hdrhistogram==0.10.8 pyarrow==26.0.1 rich==15.0.0
+	$(BENCH_VENV)/bin/python bench/backtest.py
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build src/*.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .pytest_cache .ruff_cache build src/*.egg-info

@@ -103,19 +103,10 @@ class DataBacktest:
         self.rows = 0
         self.recorder = Recorder(sample_ms)
         self.runner = Runner(strategy, "backtest://data", "backtest://data", "", risk=risk, clock=self._clock)
-        self.runner.on_message = self._recorded(self.runner.on_message)  # type: ignore[method-assign]
+        self.recorder.hook(self.runner)
         self._book_seq = [0] * len(self.exchanges)
         self.runner.attach(self.instruments, _Session(self), {})
         self.recorder.tick(self.runner, self.now)
-
-    def _recorded(self, handle: Callable[[pm.ServerMessage, int], None]) -> Callable[[pm.ServerMessage, int], None]:
-        rec = self.recorder
-
-        def on_message(msg: pm.ServerMessage, recv_ns: int) -> None:
-            rec.received(msg, recv_ns)
-            handle(msg, recv_ns)
-
-        return on_message
 
     def _clock(self) -> int:
         return self.now
@@ -146,8 +137,8 @@ class DataBacktest:
                 out += x.submit(
                     oid,
                     Side(msg["side"]),
-                    g.qty_to_lots(msg["qty"]),  # type: ignore[arg-type]
-                    None if price is None else g.price_to_ticks(price),  # type: ignore[arg-type]
+                    g.qty_to_lots(msg["qty"]),
+                    None if price is None else g.price_to_ticks(price),
                     OrderType(msg.get("order_type", "limit")),
                     t,
                 )
@@ -276,6 +267,7 @@ class DataBacktest:
         else:
             self._book_seq[m] += 1
             seq = self._book_seq[m]
+
         def see(at: int) -> None:
             self.now = at
             self.deliveries += 1

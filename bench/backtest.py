@@ -1,0 +1,428 @@
+"""Backtest speed on recorded data, side by side with NautilusTrader and hftbacktest.
+
+One strategy (`bbo-quoter`: a post-only bid one tick under the best bid and an ask one tick
+over the best ask, cancelled and replaced when its best moves; 0.001 BTC), one capture (the
+shared Binance USD-M file unless given), the same normalised rows fed to every engine, the same
+latencies (order entry 1 ms; feed and response 0: NautilusTrader models latency on commands
+only) and fees (maker 2 bp, taker 5 bp). Each engine is timed on its own run; data preparation
+(capture -> that engine's input) is timed apart. Ratios are ours / theirs, measured in this run.
+
+NautilusTrader and hftbacktest come from the optional `bench` extra
+(`pip install -e '.[bench]'`, or `make bench-compare`); without them only our rows are printed.
+
+    python bench/backtest.py [CAPTURE ...] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from agenthft.backtest.data import DataBacktest
+from agenthft.backtest.latency import Constant
+from agenthft.market.cache import EventCache
+from agenthft.market.events import ASK, BID, CLEAR, F_LAST, LEVEL, TRADE, Events
+from agenthft.market.sources import load_events
+from agenthft.strategies.bbo_quoter import BboQuoter
+
+DEFAULT = Path(__file__).resolve().parents[1] / "../shared/data/hftbacktest/usdm/btcusdt_20240808.gz"
+ORDER_NS = 1_000_000
+MAKER, TAKER = "0.0002", "0.0005"
+QUEUE_POWER = 2  # hftbacktest's power_prob_queue_model(2) and our "power2"
+
+
+def ours(files: list[str]) -> tuple[dict[str, Any], Events]:
+    with tempfile.TemporaryDirectory() as d:
+        cache = EventCache(d)
+        t0 = time.perf_counter()
+        events = load_events(files, cache=cache)
+        prep = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        events = load_events(files, cache=cache)
+        cached = time.perf_counter() - t0
+    market = events.markets[0].market
+    bt = DataBacktest(
+        BboQuoter(market, "0.001", 1),
+        events,
+        Constant(0, ORDER_NS / 1000, 0),
+        queue=f"power{QUEUE_POWER}",
+        maker_fee=MAKER,
+        taker_fee=TAKER,
+    )
+    t0 = time.perf_counter()
+    res = bt.run()
+    run = time.perf_counter() - t0
+    s = res.summary
+    return {
+        "engine": "agenthft (L2 model, Python)",
+        "rows": bt.rows,
+        "run_s": run,
+        "prep_s": prep,
+        "prep_cached_s": cached,
+        "events_per_s": bt.rows / run,
+        "orders": s.orders,
+        "cancels": s.cancels,
+        "fills": s.fills,
+        "maker_share": s.maker_share,
+        "fees": s.fees,
+        "pnl_after_fees": s.pnl_after_fees,
+        "model": "recorded L2 + own orders with queue-ahead (power-2 cancels, trades eat the queue, "
+        "partial fills, fill on trade-through and book-through); runner with OMS + every risk check; "
+        "1 ms order entry",
+    }, events
+
+
+def hftbacktest_run(events: Events, files: list[str]) -> dict[str, Any]:
+    import numpy as np
+    from hftbacktest import (
+        BUY_EVENT,
+        DEPTH_CLEAR_EVENT,
+        DEPTH_EVENT,
+        EXCH_EVENT,
+        LOCAL_EVENT,
+        SELL_EVENT,
+        TRADE_EVENT,
+        BacktestAsset,
+        HashMapMarketDepthBacktest,
+        event_dtype,
+    )
+    from numba import njit
+
+    inst = events.markets[0]
+    tick, lot = float(inst.tick_size), float(inst.lot_size)
+    t0 = time.perf_counter()
+    c = events.columns
+    kind = np.asarray(c["kind"], dtype=np.int64)
+    side = np.asarray(c["side"], dtype=np.int64)
+    keep = (kind == LEVEL) | (kind == TRADE) | (kind == CLEAR)
+    n = int(keep.sum())
+    arr = np.zeros(n, dtype=event_dtype)
+    k, s = kind[keep], side[keep]
+    ev = np.where(k == TRADE, TRADE_EVENT, np.where(k == CLEAR, DEPTH_CLEAR_EVENT, DEPTH_EVENT))
+    ev = ev | np.where(s == BID, BUY_EVENT, np.where(s == ASK, SELL_EVENT, 0)) | EXCH_EVENT | LOCAL_EVENT
+    ts = np.asarray(c["ts_local"], dtype=np.int64)[keep]
+    arr["ev"] = ev.astype(np.uint64)
+    arr["exch_ts"] = ts  # one clock for the exchange and the agent, as in ours (feed latency 0)
+    arr["local_ts"] = ts
+    arr["px"] = np.asarray(c["price"], dtype=np.float64)[keep] * tick
+    arr["qty"] = np.asarray(c["qty"], dtype=np.float64)[keep] * lot
+    # a CLEAR row clears both sides: hftbacktest clears one side per row
+    clears = np.nonzero(k == CLEAR)[0]
+    if len(clears):
+        extra = arr[clears].copy()
+        arr["ev"][clears] = DEPTH_CLEAR_EVENT | BUY_EVENT | EXCH_EVENT | LOCAL_EVENT
+        extra["ev"] = DEPTH_CLEAR_EVENT | SELL_EVENT | EXCH_EVENT | LOCAL_EVENT
+        arr = np.insert(arr, clears + 1, extra)
+    prep = time.perf_counter() - t0
+
+    @njit
+    def bbo_quoter(hbt, qty, until):
+        bid_id = ask_id = 0
+        bid_tick = ask_tick = 0
+        next_id = 1
+        orders_sent = cancels = 0
+        while hbt.wait_next_feed(False, until) == 2:
+            depth = hbt.depth(0)
+            bb, ba = depth.best_bid_tick, depth.best_ask_tick
+            orders = hbt.orders(0)
+            for is_bid in (True, False):
+                oid = bid_id if is_bid else ask_id
+                want = bb - 1 if is_bid else ba + 1
+                cur = bid_tick if is_bid else ask_tick
+                live = False
+                if oid != 0:
+                    o = orders.get(oid)
+                    live = o is not None and o.status == 1  # NEW
+                    if live and o.req != 0:  # a request in flight: answer first
+                        continue
+                if live and cur == want:
+                    continue
+                if live:
+                    hbt.cancel(0, oid, False)
+                    cancels += 1
+                if is_bid:
+                    hbt.submit_buy_order(0, next_id, want * depth.tick_size, qty, 1, 0, False)
+                    bid_id, bid_tick = next_id, want
+                else:
+                    hbt.submit_sell_order(0, next_id, want * depth.tick_size, qty, 1, 0, False)
+                    ask_id, ask_tick = next_id, want
+                next_id += 1
+                orders_sent += 1
+            hbt.clear_inactive_orders(0)
+        return orders_sent, cancels
+
+    def build(data: Any) -> Any:
+        asset = (
+            BacktestAsset()
+            .data([data])
+            .linear_asset(1.0)
+            .constant_order_latency(ORDER_NS, 0)
+            .power_prob_queue_model(float(QUEUE_POWER))
+            .partial_fill_exchange()
+            .trading_value_fee_model(float(MAKER), float(TAKER))
+            .tick_size(tick)
+            .lot_size(lot)
+        )
+        return HashMapMarketDepthBacktest([asset])
+
+    t0 = time.perf_counter()
+    warm = build(arr[: min(len(arr), 20_000)])
+    bbo_quoter(warm, lot, 10**18)  # numba compiles on the first call
+    warm.close()
+    compile_s = time.perf_counter() - t0
+    hbt = build(arr)
+    t0 = time.perf_counter()
+    sent, cancels = bbo_quoter(hbt, lot, 10**18)
+    run = time.perf_counter() - t0
+    state = hbt.state_values(0)
+    out = {
+        "engine": "hftbacktest (Rust core, numba strategy)",
+        "rows": len(arr),
+        "run_s": run,
+        "prep_s": prep,
+        "jit_compile_s": compile_s,
+        "events_per_s": len(arr) / run,
+        "orders": int(sent),
+        "cancels": int(cancels),
+        "fills": int(state.num_trades),
+        "fees": float(state.fee),
+        "model": "recorded L2 + own orders with power-2 probabilistic queue, partial fills; "
+        "1 ms order entry; no OMS or risk layer (the strategy sees the raw book and orders)",
+    }
+    hbt.close()
+    if len(files) == 1 and events.meta.source == "binance":
+        from hftbacktest.data.utils import binancefutures
+
+        t0 = time.perf_counter()
+        own = binancefutures.convert(files[0], combined_stream=True)
+        out["prep_own_converter_s"] = time.perf_counter() - t0  # its converter, from the raw capture
+        out["own_converter_rows"] = len(own)
+    return out
+
+
+def nautilus_run(events: Events, files: list[str]) -> dict[str, Any]:
+    from nautilus_trader.backtest.config import BacktestEngineConfig
+    from nautilus_trader.backtest.engine import BacktestEngine
+    from nautilus_trader.backtest.models import LatencyModel
+    from nautilus_trader.config import LoggingConfig, StrategyConfig
+    from nautilus_trader.model.currencies import BTC, USDT
+    from nautilus_trader.model.data import OrderBookDelta, OrderBookDeltas, TradeTick
+    from nautilus_trader.model.enums import (
+        AccountType,
+        AggressorSide,
+        BookAction,
+        BookType,
+        OmsType,
+        OrderSide,
+        RecordFlag,
+        TimeInForce,
+    )
+    from nautilus_trader.model.identifiers import InstrumentId, Symbol, TradeId, Venue
+    from nautilus_trader.model.instruments import CryptoPerpetual
+    from nautilus_trader.model.objects import FIXED_PRECISION, Money, Price, Quantity
+    from nautilus_trader.trading.strategy import Strategy as NStrategy
+
+    inst = events.markets[0]
+    g = inst.grid
+    venue = Venue("SIM")
+    iid = InstrumentId(Symbol(inst.market), venue)
+    n_inst = CryptoPerpetual(
+        instrument_id=iid,
+        raw_symbol=Symbol(inst.market),
+        base_currency=BTC,
+        quote_currency=USDT,
+        settlement_currency=USDT,
+        is_inverse=False,
+        price_precision=g.tick_decimals,
+        price_increment=Price.from_str(inst.tick_size),
+        size_precision=g.lot_decimals,
+        size_increment=Quantity.from_str(inst.lot_size),
+        max_quantity=None,
+        min_quantity=Quantity.from_str(inst.lot_size),
+        max_notional=None,
+        min_notional=None,
+        max_price=None,
+        min_price=None,
+        margin_init=Decimal("0.05"),
+        margin_maint=Decimal("0.025"),
+        maker_fee=Decimal(MAKER),
+        taker_fee=Decimal(TAKER),
+        ts_event=0,
+        ts_init=0,
+    )
+    t0 = time.perf_counter()
+    c = events.columns
+    pmul = g.tick_units * 10 ** (FIXED_PRECISION - g.tick_decimals)
+    qmul = g.lot_units * 10 ** (FIXED_PRECISION - g.lot_decimals)
+    pp, qp = g.tick_decimals, g.lot_decimals
+    data: list[Any] = []  # book deltas, one OrderBookDeltas per recorded message
+    trades: list[Any] = []
+    batch: list[Any] = []
+    from_raw = OrderBookDelta.from_raw
+    buy, sell = OrderSide.BUY, OrderSide.SELL
+    for i, k in enumerate(c["kind"]):
+        ts = c["ts_local"][i]
+        if k == TRADE:
+            aggr = AggressorSide.BUYER if c["side"][i] == BID else AggressorSide.SELLER
+            trades.append(
+                TradeTick.from_raw(
+                    iid, c["price"][i] * pmul, pp, c["qty"][i] * qmul, qp, aggr, TradeId(str(c["seq"][i])), ts, ts
+                )
+            )
+            continue
+        last = bool(c["flags"][i] & F_LAST)
+        flags = RecordFlag.F_LAST if last else 0
+        if k == CLEAR:
+            batch.append(OrderBookDelta.clear(iid, c["seq"][i], ts, ts))
+        elif k == LEVEL:
+            q = c["qty"][i]
+            action = BookAction.UPDATE if q else BookAction.DELETE
+            side = buy if c["side"][i] == BID else sell
+            batch.append(from_raw(iid, action, side, c["price"][i] * pmul, pp, q * qmul, qp, 0, flags, 0, ts, ts))
+        if last and batch:
+            data.append(OrderBookDeltas(iid, batch))
+            batch = []
+    prep = time.perf_counter() - t0
+    rows = len(events)
+
+    class Cfg(StrategyConfig, frozen=True):  # type: ignore[call-arg,misc]
+        instrument_id: InstrumentId
+        qty: str
+
+    class NautilusBbo(NStrategy):  # type: ignore[misc]
+        def __init__(self, config: Cfg) -> None:
+            super().__init__(config)
+            self.quotes: dict[bool, Any] = {True: None, False: None}
+            self.sent = 0
+            self.cancels = 0
+
+        def on_start(self) -> None:
+            self.inst = self.cache.instrument(self.config.instrument_id)
+            self.qty = self.inst.make_qty(Decimal(self.config.qty))
+            self.tick = Decimal(str(self.inst.price_increment))
+            self.subscribe_order_book_deltas(self.config.instrument_id, book_type=BookType.L2_MBP)
+
+        def on_order_book_deltas(self, deltas: Any) -> None:
+            book = self.cache.order_book(self.config.instrument_id)
+            bb, ba = book.best_bid_price(), book.best_ask_price()
+            for is_bid in (True, False):
+                best = bb if is_bid else ba
+                if best is None:
+                    continue
+                want = self.inst.make_price(best.as_decimal() - self.tick if is_bid else best.as_decimal() + self.tick)
+                o = self.quotes[is_bid]
+                if o is not None and o.is_open:
+                    if o.is_pending_cancel:
+                        continue
+                    if o.price == want:
+                        continue
+                    self.cancel_order(o)
+                    self.cancels += 1
+                new = self.order_factory.limit(
+                    self.config.instrument_id,
+                    OrderSide.BUY if is_bid else OrderSide.SELL,
+                    self.qty,
+                    want,
+                    time_in_force=TimeInForce.GTC,
+                    post_only=True,
+                )
+                self.submit_order(new)
+                self.quotes[is_bid] = new
+                self.sent += 1
+
+    engine = BacktestEngine(BacktestEngineConfig(logging=LoggingConfig(log_level="ERROR", bypass_logging=True)))
+    engine.add_venue(
+        venue=venue,
+        oms_type=OmsType.NETTING,
+        account_type=AccountType.MARGIN,
+        base_currency=None,
+        starting_balances=[Money(1_000_000, USDT)],
+        book_type=BookType.L2_MBP,
+        latency_model=LatencyModel(base_latency_nanos=ORDER_NS),
+        trade_execution=True,
+    )
+    engine.add_instrument(n_inst)
+    t0 = time.perf_counter()
+    engine.add_data(data)  # one type per call: the engine reads the first element's type
+    engine.add_data(trades)
+    add_s = time.perf_counter() - t0
+    strat = NautilusBbo(Cfg(instrument_id=iid, qty="0.001"))
+    engine.add_strategy(strat)
+    t0 = time.perf_counter()
+    engine.run()
+    run = time.perf_counter() - t0
+    fills = engine.trader.generate_fills_report()
+    out = {
+        "engine": "NautilusTrader BacktestEngine (Rust/Cython core, Python strategy)",
+        "rows": rows,
+        "run_s": run,
+        "prep_s": prep + add_s,
+        "events_per_s": rows / run,
+        "objects": len(data) + len(trades),
+        "orders": strat.sent,
+        "cancels": strat.cancels,
+        "fills": len(fills),
+        "model": "recorded L2 book; own orders fill when a trade prints at their price (trade_execution) "
+        "or the book crosses them, no queue-ahead; 1 ms latency on commands; portfolio + risk engine",
+    }
+    engine.dispose()
+    return out
+
+
+def crossed_mid_message(events: Events) -> int:
+    """Rows after which the book is crossed when rows are applied one at a time (an engine that
+    does not apply a message whole sees these states; we never do)."""
+    from agenthft.book import L2Book
+
+    c = events.columns
+    books: dict[int, L2Book] = {}
+    n = 0
+    for i, k in enumerate(c["kind"]):
+        b = books.setdefault(c["market"][i], L2Book())
+        if k == CLEAR:
+            b.clear()
+        elif k == LEVEL:
+            (b.set_bid if c["side"][i] == BID else b.set_ask)(c["price"][i], c["qty"][i])
+            n += b.is_crossed()
+    return n
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("files", nargs="*", default=[str(DEFAULT)])
+    ap.add_argument("--json", action="store_true", help="JSON only")
+    args = ap.parse_args()
+    rows: list[dict[str, Any]] = []
+    mine, events = ours(args.files)
+    rows.append(mine)
+    notes = []
+    for name, fn in (("hftbacktest", hftbacktest_run), ("nautilus_trader", nautilus_run)):
+        try:
+            rows.append(fn(events, args.files))
+        except ImportError as e:
+            notes.append(f"{name} not installed ({e.name}): pip install -e '.[bench]'")
+    report: dict[str, Any] = {
+        "bench": "backtest",
+        "capture": args.files,
+        "rows": len(events),
+        "messages": len(events.message_ends()),
+        "rows_leaving_book_crossed_mid_message": crossed_mid_message(events),
+        "cache_speedup": mine["prep_s"] / mine["prep_cached_s"],
+        "engines": rows,
+        "notes": notes,
+    }
+    for r in rows[1:]:
+        key = "nautilus" if "Nautilus" in r["engine"] else "hftbacktest"
+        report[f"ratio_vs_{key}"] = mine["events_per_s"] / r["events_per_s"]
+    print(json.dumps(report, indent=None if args.json else 2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

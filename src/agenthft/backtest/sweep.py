@@ -1,5 +1,10 @@
 """A grid of backtests (parameters x latencies x seeds) in parallel processes, one table out.
 
+On the simulator (`scenario`) or on recorded data (`data`: decoded once into the columnar cache
+before the workers start, so no worker parses a capture). Local processes by default; a Ray
+cluster (`ray_address`: "auto" or an address; the optional `agenthft[ray]` extra) runs the same
+`run_one` remotely when one machine is not enough.
+
 Each run is a `RunSpec` (plain data, so it crosses process boundaries); a run is deterministic,
 so the table is the same whatever the number of workers or their order (rows are sorted by the
 grid's order before writing).
@@ -24,6 +29,9 @@ class RunSpec(msgspec.Struct, frozen=True):
     seconds: float
     latency: str
     seed: int
+    data: tuple[str, ...] = ()  # recorded files (then `scenario` is ignored)
+    queue: str = "proportional"
+    cache_dir: str | None = None
 
 
 def grid(
@@ -33,6 +41,9 @@ def grid(
     params: Mapping[str, Sequence[str]],
     latencies: Sequence[str],
     seeds: Sequence[int],
+    data: Sequence[str] = (),
+    queue: str = "proportional",
+    cache_dir: str | None = None,
 ) -> list[RunSpec]:
     """Every combination, in a stable order."""
     names = sorted(params)
@@ -40,7 +51,7 @@ def grid(
     specs: list[RunSpec] = []
     for combo, latency, seed in itertools.product(combos, latencies, seeds):
         p = dict(zip(names, combo, strict=True))
-        specs.append(RunSpec(len(specs), strategy, p, scenario, seconds, latency, seed))
+        specs.append(RunSpec(len(specs), strategy, p, scenario, seconds, latency, seed, tuple(data), queue, cache_dir))
     return specs
 
 
@@ -50,7 +61,16 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     from agenthft.strategies.loader import build, load_class
 
     strategy = build(load_class(spec.strategy), dict(spec.params))
-    results = Backtest(strategy, spec.scenario, spec.seconds, parse(spec.latency, seed=spec.seed), seed=spec.seed).run()
+    latency = parse(spec.latency, seed=spec.seed)
+    if spec.data:
+        from agenthft.backtest.data import DataBacktest
+        from agenthft.market.cache import EventCache
+        from agenthft.market.sources import load_events
+
+        events = load_events(spec.data, cache=EventCache(spec.cache_dir))
+        results = DataBacktest(strategy, events, latency, queue=spec.queue).run()
+    else:
+        results = Backtest(strategy, spec.scenario, spec.seconds, latency, seed=spec.seed).run()
     row: dict[str, Any] = {"run": spec.index, "latency": spec.latency, "seed": spec.seed}
     row |= {f"param_{k}": v for k, v in spec.params.items()}
     summary = msgspec.to_builtins(results.summary)
@@ -60,14 +80,37 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     return row
 
 
-def sweep(specs: Sequence[RunSpec], jobs: int = 0) -> list[dict[str, Any]]:
-    """Run every spec; `jobs` worker processes (0: one per CPU; 1: in this process)."""
-    if jobs == 1 or len(specs) <= 1:
+def sweep(specs: Sequence[RunSpec], jobs: int = 0, ray_address: str | None = None) -> list[dict[str, Any]]:
+    """Run every spec; `jobs` worker processes (0: one per CPU; 1: in this process), or on Ray."""
+    for data, cache_dir in sorted({(s.data, s.cache_dir) for s in specs if s.data}):
+        from agenthft.market.cache import EventCache
+        from agenthft.market.sources import load_events
+
+        load_events(data, cache=EventCache(cache_dir))  # decoded once, here: workers read Parquet
+    if ray_address is not None:
+        rows = _on_ray(specs, ray_address)
+    elif jobs == 1 or len(specs) <= 1:
         rows = [run_one(s) for s in specs]
     else:
         with ProcessPoolExecutor(max_workers=jobs or None) as pool:
             rows = list(pool.map(run_one, specs))
     return sorted(rows, key=lambda r: r["run"])
+
+
+def _on_ray(specs: Sequence[RunSpec], address: str) -> list[dict[str, Any]]:
+    try:
+        import ray
+    except ImportError:
+        raise RuntimeError("--ray needs Ray: pip install 'agenthft[ray]'") from None
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=None if address == "local" else address, include_dashboard=False, log_to_driver=False)
+    try:
+        remote = ray.remote(run_one)
+        return list(ray.get([remote.remote(s) for s in specs]))
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def write(rows: list[dict[str, Any]], path: str | Path) -> Path:

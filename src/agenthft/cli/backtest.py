@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from agenthft.cli.errors import CliError, Exit
 from agenthft.cli.run import add_strategy_args, risk_config, strategy_from_args
+
+if TYPE_CHECKING:
+    from agenthft.backtest.data import DataBacktest
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -20,18 +24,20 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     from agenthft.backtest import Backtest, parse
 
-    if args.data:
-        raise CliError(
-            Exit.USAGE, "--data (recorded captures) needs the L2 exchange model, which is not built yet: use --sim"
-        )
-    if not args.sim:
-        raise CliError(Exit.USAGE, "give --sim SCENARIO (a simulated market) and --duration")
+    if bool(args.sim) == bool(args.data):
+        raise CliError(Exit.USAGE, "give either --sim SCENARIO (a simulated market) or --data FILE... (recorded)")
     try:
-        latency = parse(args.latency, seed=args.seed)
+        latency = parse(args.latency, seed=args.seed if args.seed is not None else 7)
     except ValueError as e:
         raise CliError(Exit.USAGE, str(e)) from None
     strategy = strategy_from_args(args)
-    bt = Backtest(strategy, args.sim, args.duration, latency, seed=args.seed, risk=risk_config(args.risk))
+    bt: Backtest | DataBacktest
+    if args.data:
+        bt = _data_backtest(args, strategy, latency)
+        span = f"{(bt.end_ns - bt.start_ns) / 1e9:,.1f} s recorded"
+    else:
+        bt = Backtest(strategy, args.sim, args.duration, latency, seed=args.seed, risk=risk_config(args.risk))
+        span = f"{args.duration:g} s"
     console = Console(stderr=True)
     if args.json or not sys.stderr.isatty():
         results = bt.run()
@@ -48,7 +54,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"summary": summary, **speed, "files": [str(p) for p in written]}))
         return 0
-    table = Table(title=f"{summary['strategy']} on {summary['scenario']} (seed {summary['seed']}), {args.duration:g} s")
+    table = Table(title=f"{summary['strategy']} on {summary['scenario']} (seed {summary['seed']}), {span}")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for k, v in summary.items():
@@ -61,11 +67,51 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_backtest(args: argparse.Namespace, strategy: Any, latency: Any) -> DataBacktest:
+    from agenthft.backtest.data import DataBacktest
+    from agenthft.market.cache import EventCache
+    from agenthft.market.feeds.probe import CaptureFormatError, load_instruments
+    from agenthft.market.sources import load_events
+    from agenthft.signals.queue import MODELS
+
+    missing = [f for f in args.data if not Path(f).is_file()]
+    if missing:
+        raise CliError(Exit.USAGE, f"no data file {missing[0]!r}")
+    if args.queue not in MODELS:
+        raise CliError(Exit.USAGE, f"--queue {args.queue!r}: one of {', '.join(MODELS)}")
+    maker, _, taker = args.fees.partition(",")
+    try:
+        instruments = load_instruments(args.instrument) if args.instrument else None
+        events = load_events(args.data, instruments, cache=None if args.no_cache else EventCache())
+        return DataBacktest(
+            strategy, events, latency, queue=args.queue, risk=risk_config(args.risk), maker_fee=maker, taker_fee=taker
+        )
+    except CaptureFormatError as e:
+        raise CliError(Exit.USAGE, str(e)) from None
+    except ValueError as e:  # a strategy market the data does not have, or bad fees
+        raise CliError(Exit.USAGE, f"{e}") from None
+
+
 def add_parser(sub: Any) -> None:
     bt = sub.add_parser("backtest", help="run a strategy on a simulated clock (docs/backtest.md)")
     add_strategy_args(bt)
     bt.add_argument("--sim", help="scenario: calm, lead-lag, cross-venue, manipulated, crash or a .toml path")
-    bt.add_argument("--data", nargs="+", metavar="FILE", help="recorded captures (not yet: needs the L2 model)")
+    bt.add_argument(
+        "--data",
+        nargs="+",
+        metavar="FILE",
+        help="recorded data (any format `agenthft replay` reads; cached as Parquet)",
+    )
+    bt.add_argument(
+        "--queue",
+        default="proportional",
+        help="L2 queue model for --data: pessimistic | proportional | power2 | power3 | optimistic",
+    )
+    bt.add_argument(
+        "--fees", default="0.0002,0.0005", help="MAKER,TAKER fractions for --data (negative maker = rebate)"
+    )
+    bt.add_argument("--instrument", metavar="FILE", help="tick and lot for --data (exchangeInfo JSON or TOML)")
+    bt.add_argument("--no-cache", action="store_true", help="decode --data again instead of using the Parquet cache")
     bt.add_argument("--duration", type=float, default=60.0, help="simulated seconds")
     bt.add_argument("--seed", type=int, help="the scenario's seed (default: the scenario's own)")
     bt.add_argument(
@@ -94,8 +140,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
         raise CliError(Exit.USAGE, f"--seeds takes integers, got {args.seeds!r}") from None
-    specs = grid(args.strategy, args.sim, args.duration, params, args.latency.split(";"), seeds)
-    rows = sweep(specs, args.jobs)
+    if bool(args.sim) == bool(args.data):
+        raise CliError(Exit.USAGE, "give either --sim SCENARIO or --data FILE...")
+    specs = grid(
+        args.strategy,
+        args.sim or "",
+        args.duration,
+        params,
+        args.latency.split(";"),
+        seeds,
+        args.data or (),
+        args.queue,
+    )
+    try:
+        rows = sweep(specs, args.jobs, args.ray)
+    except RuntimeError as e:
+        raise CliError(Exit.USAGE, str(e)) from None
     path = write(rows, args.out)
     if args.json:
         print(json.dumps({"runs": len(rows), "table": str(path), "rows": rows}))
@@ -110,7 +170,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def add_sweep_parser(sub: Any) -> None:
     sw = sub.add_parser("sweep", help="a grid of backtests (parameters x latencies x seeds) in parallel processes")
     sw.add_argument("strategy", help="quoter | MODULE:CLASS | FILE.py:CLASS")
-    sw.add_argument("--sim", required=True, help="scenario")
+    sw.add_argument("--sim", help="scenario")
+    sw.add_argument("--data", nargs="+", metavar="FILE", help="recorded data instead of a scenario")
+    sw.add_argument("--queue", default="proportional", help="L2 queue model for --data")
+    sw.add_argument("--ray", metavar="ADDRESS", help="run on Ray: 'local' (start one here), 'auto' or an address")
     sw.add_argument("--duration", type=float, default=30.0, help="simulated seconds per run")
     sw.add_argument("--grid", action="append", metavar="NAME=V1,V2", help="a parameter's values (repeatable)")
     sw.add_argument("--latency", default="colocated", help="latencies separated by ';' (presets or F,O,R)")

@@ -51,26 +51,33 @@ def groups(
     return out
 
 
+def read_events(fmt: str, files: Sequence[str | Path], instruments: dict[str, Instrument] | None = None) -> Events:
+    """One group of files of one format, decoded (no cache)."""
+    reader = _readers().get(fmt)
+    if reader is None:
+        raise probe.CaptureFormatError(
+            f"{files[0]}: {fmt} captures are verified by `agenthft replay` but not yet decoded to rows "
+            f"(row readers: {', '.join(_readers())})"
+        )
+    return reader(files, instruments)
+
+
 def load_events(
     paths: Sequence[str | Path],
     instruments: dict[str, Instrument] | None = None,
     cache: EventCache | None = None,
 ) -> Events:
-    """Every file decoded (or read from `cache`) and merged into one time-ordered table."""
-    readers = _readers()
+    """Every file decoded (or read from `cache`) and merged into one time-ordered table of L2
+    rows (L3 sources are aggregated: `market.l3.to_l2`)."""
+    from agenthft.market.l3 import to_l2
+
     tables = []
     for fmt, files in groups(paths, instruments):
-        reader = readers.get(fmt)
-        if reader is None:
-            raise probe.CaptureFormatError(
-                f"{files[0]}: {fmt} captures are verified by `agenthft replay` but not yet decoded to events "
-                f"(event readers: {', '.join(readers)})"
-            )
         if cache is None:
-            tables.append(reader(files, instruments))
+            tables.append(read_events(fmt, files, instruments))
         else:
             key = content_key(files, fmt, instruments)
-            tables.append(cache.load(key, lambda r=reader, f=files: r(f, instruments)))  # type: ignore[misc]
+            tables.append(cache.load(key, lambda f=fmt, fs=files: read_events(f, fs, instruments)))  # type: ignore[misc]
     if not tables:
         raise probe.CaptureFormatError("no data files given")
-    return Events.merge(tables)
+    return to_l2(Events.merge(tables))

@@ -139,8 +139,11 @@ def test_fills_never_exceed_orders_and_queue_ahead_stays_within_the_level(ops, m
             filled[m.order_id] = filled.get(m.order_id, 0) + round(m.fill_qty * 1000)
         for o in x.orders.values():
             level = x.book.bid_qty(o.price) if o.side is Side.BUY else x.book.ask_qty(o.price)
-            assert 0 <= o.ahead <= max(level, 0) + sum(
-                m.remaining for m in x.orders.values() if m.side is o.side and m.price == o.price
+            assert (
+                0
+                <= o.ahead
+                <= max(level, 0)
+                + sum(m.remaining for m in x.orders.values() if m.side is o.side and m.price == o.price)
             )
     for oid, q in filled.items():
         assert q <= sizes[oid], (oid, q, sizes[oid])

@@ -34,6 +34,11 @@ def verify_files(
     if fmt == "lobster":
         messages = [p for p in paths if "_orderbook_" not in Path(p).name]
         return [r for p in messages for r in (lobster.verify(p), lobster.verify_engine(p))]
+    if fmt in ("tardis", "databento", "hyperliquid", "agenthft"):
+        from agenthft.market.feeds.rowcheck import verify_rows
+        from agenthft.market.sources import groups
+
+        return [verify_rows(f, g, instruments) for f, g in groups(paths, instruments)]
     raise ValueError(f"unknown venue format {fmt!r}; one of {', '.join(FORMATS)}")
 
 
@@ -52,7 +57,7 @@ def discover(data: str | Path) -> list[tuple[str, list[Path]]]:
         from agenthft.venue.replaydriver import group_captures
 
         out += [("binance", files) for _, files in group_captures(found["binance"])]
-    out += [(fmt, [p]) for fmt in ("okx", "kraken", "lobster") for p in found.get(fmt, [])]
+    out += [(fmt, [p]) for fmt in FORMATS[1:] for p in found.get(fmt, [])]
     return out
 
 

@@ -22,7 +22,7 @@ import msgspec
 
 from agenthft.model import Instrument, InstrumentKind
 
-FORMATS = ("binance", "okx", "kraken", "lobster")
+FORMATS = ("binance", "okx", "kraken", "lobster", "tardis", "databento", "hyperliquid", "agenthft")
 
 
 class CaptureFormatError(ValueError):
@@ -54,7 +54,17 @@ def detect_format(path: str | Path) -> str:
         raise CaptureFormatError(f"{p}: cannot read it ({e})") from None
     if not head:
         raise CaptureFormatError(f"{p}: the file is empty")
+    with open(p, "rb") as f:
+        magic = f.read(4)
+    if magic[:3] == b"DBN":
+        return "databento"
+    if magic == b"\x28\xb5\x2f\xfd":
+        raise CaptureFormatError(f"{p}: zstd-compressed (a Databento .dbn.zst?): decompress it first (zstd -d)")
+    if magic == b"PAR1":
+        return "agenthft"
     first = head[0]
+    if first.startswith(b"exchange,symbol,timestamp,local_timestamp"):
+        return "tardis"
     if first.startswith((b"wss://", b"ws://")):
         url = first.split(b" ", 1)[0].lower()
         if b"okx" in url or b"okex" in url:
@@ -70,17 +80,20 @@ def detect_format(path: str | Path) -> str:
         body = b"".join(head)
         if b'"stream"' in body or b'"lastUpdateId"' in body:
             return "binance"
-        if b'"channel"' in body and (b'"l2Book"' in body or b'"levels"' in body):
-            raise CaptureFormatError(f"{p}: Hyperliquid l2Book snapshots have no reader yet (readers: {FORMATS})")
+        if b'"channel"' in body and (b'"l2Book"' in body or b'"trades"' in body):
+            return "hyperliquid"
         raise CaptureFormatError(
             f"{p}: '<timestamp> <json>' lines, but not Binance combined streams ('stream' / 'lastUpdateId')"
         )
+    if first.lstrip().startswith(b'{"channel"') and (b'"l2Book"' in first or b'"trades"' in first):
+        return "hyperliquid"
     fields = first.strip().split(b",")
     if len(fields) == 6 and all(_is_number(f) for f in fields):
         return "lobster"
     raise CaptureFormatError(
         f"{p}: not a capture this version reads; expected hftbacktest Binance '<ns> <json>' lines (gzip), "
-        "a cryptofeed OKX or Kraken raw capture, or a LOBSTER message CSV"
+        "a cryptofeed OKX or Kraken raw capture, a LOBSTER message CSV, a Tardis.dev CSV, a Databento DBN file, "
+        "Hyperliquid l2Book/trades JSON lines or an `agenthft record` Parquet file"
     )
 
 
@@ -116,6 +129,8 @@ def step_of(values: Iterable[str]) -> str | None:
         ints.append((int(d.scaleb(places)), places))
     if not ints:
         return None
+    if len({n * 10 ** (dec - places) for n, places in ints}) < 2:
+        return format(Decimal(1).scaleb(-dec), "f")  # one distinct value: only its precision is known
     g = 0
     for n, places in ints:
         g = math.gcd(g, abs(n) * 10 ** (dec - places))

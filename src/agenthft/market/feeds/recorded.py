@@ -1,7 +1,23 @@
-"""placeholder"""
+"""Files written by `agenthft record`: normalised rows in Parquet, rolled by size or time.
+They are already in the cache's form, so reading one is reading the cache."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 
-def events(paths, instruments=None):  # type: ignore[no-untyped-def]
-    raise NotImplementedError
+from agenthft.market.events import Events
+from agenthft.market.feeds.probe import CaptureFormatError
+from agenthft.model import Instrument
+
+
+def events(paths: Sequence[str | Path], instruments: dict[str, Instrument] | None = None) -> Events:
+    import pyarrow.parquet as pq
+
+    tables = []
+    for p in paths:
+        try:
+            tables.append(Events.from_arrow(pq.read_table(p)))
+        except (OSError, ValueError) as e:
+            raise CaptureFormatError(f"{p}: not an agenthft recording ({e})") from None
+    return Events.merge(tables)

@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 
 from agenthft.market.sim.scenario import load_scenario
+from agenthft.market.sources import load_events
 from agenthft.model import OrderType, Side
 from agenthft.oms import ClientOrder
 from agenthft.risk import RiskConfig
@@ -27,7 +28,7 @@ from agenthft.runtime import Journal, Runner
 from agenthft.strategies import Quoter, Strategy
 from agenthft.strategies.base import Context
 from agenthft.venue import VenueServer, load_config
-from agenthft.venue.replaydriver import ReplayDriver, capture_instruments
+from agenthft.venue.replaydriver import ReplayDriver
 from agenthft.venue.simdriver import SimDriver
 
 from .test_runtime import get, register
@@ -140,7 +141,8 @@ def _check(res: dict[str, Any]) -> None:
 
 async def replay_soak(tmp_path: Path, data: Path, seconds: float) -> dict[str, Any]:
     capture = data / "hftbacktest" / "usdm" / "btcusdt_20240808.gz"
-    instruments = capture_instruments([capture])
+    rows = load_events([capture])
+    instruments = list(rows.markets)
     base = load_config()
     cfg = base.__class__(
         markets=instruments,
@@ -150,7 +152,7 @@ async def replay_soak(tmp_path: Path, data: Path, seconds: float) -> dict[str, A
         tiers=base.tiers,
     )
     srv = await VenueServer(cfg).start()
-    driver = ReplayDriver(srv.venue, [capture], speed=0)
+    driver = ReplayDriver(srv.venue, rows, speed=0)
     driver.start()
     try:
         await asyncio.sleep(0.5)

@@ -9,16 +9,18 @@ from pathlib import Path
 import msgspec
 import websockets
 
+from agenthft.market.sources import load_events
 from agenthft.venue import VenueServer, load_config
-from agenthft.venue.replaydriver import ReplayDriver, capture_instruments
+from agenthft.venue.replaydriver import ReplayDriver
 
 
 async def test_spot_and_usdm_replay_as_two_markets_and_end_at_the_recorded_books(data: Path):
     files = [data / "hftbacktest/spot/btcusdt_20240808.gz", data / "hftbacktest/usdm/btcusdt_20240808.gz"]
     cfg = load_config()
-    cfg = msgspec.structs.replace(cfg, markets=capture_instruments(files))
+    rows = load_events(files)
+    cfg = msgspec.structs.replace(cfg, markets=list(rows.markets))
     srv = await VenueServer(cfg).start()
-    driver = ReplayDriver(srv.venue, files, speed=0)
+    driver = ReplayDriver(srv.venue, rows, speed=0)
     try:
         key, _, _ = srv.venue.register("watcher")
         async with websockets.connect(
@@ -42,10 +44,10 @@ async def test_spot_and_usdm_replay_as_two_markets_and_end_at_the_recorded_books
                     updates[msg["market"]] = updates.get(msg["market"], 0) + 1  # slow gets conflated
             await asyncio.wait_for(driver.done.wait(), 120)
         assert updates.get("BTCUSDT", 0) > 10 and updates.get("BTCUSDT-PERP", 0) > 1, updates
-        for rep in driver.replays:
-            recorded = rep.sync.book
-            bids, asks = srv.venue.engine.l2(rep.market, 5)
-            assert (bids, asks) == recorded.depth(5), f"{rep.market} ends at the recorded book"
+        rep = driver.replay
+        for market, recorded in rep.books.items():
+            bids, asks = srv.venue.engine.l2(market, 5)
+            assert (bids, asks) == recorded.depth(5), f"{market} ends at the recorded book"
     finally:
         await driver.stop()
         await srv.stop()

@@ -40,17 +40,21 @@ def check_args(args: argparse.Namespace) -> None:
 
 
 async def serve(args: argparse.Namespace) -> None:
+    from agenthft.market.cache import EventCache
     from agenthft.market.feeds.probe import load_instruments
     from agenthft.market.sim import FairValue
     from agenthft.market.sim.scenario import load_scenario
+    from agenthft.market.sources import load_events
     from agenthft.venue import VenueServer, load_config
-    from agenthft.venue.replaydriver import ReplayDriver, capture_instruments
+    from agenthft.venue.replaydriver import ReplayDriver
     from agenthft.venue.simdriver import SimDriver
 
     configs = [load_config(c) for c in (args.config or [None])]
     known = load_instruments(args.instrument) if args.instrument else None
-    if args.replay:  # the captures' markets are the venue's markets
-        instruments = capture_instruments(args.replay, known)
+    recorded = None
+    if args.replay:  # the recording's markets are the venue's markets
+        recorded = load_events(args.replay, known, cache=EventCache())
+        instruments = list(recorded.markets)
         funds = dict(configs[0].sandbox.funds) | {i.quote: "1000000" for i in instruments}
         configs = [
             msgspec.structs.replace(
@@ -95,12 +99,12 @@ async def serve(args: argparse.Namespace) -> None:
             print(f"  sandbox    account {account}  key {key}")
             if cfg.venue.delay_us or cfg.venue.jitter_us:
                 print(f"  delay      {cfg.venue.delay_us:g} us one-way + jitter up to {cfg.venue.jitter_us:g} us")
-            if args.replay:
-                replay = ReplayDriver(srv.venue, args.replay, args.speed if args.speed is not None else 1.0, known)
+            if recorded is not None:
+                replay = ReplayDriver(srv.venue, recorded, args.speed if args.speed is not None else 1.0)
                 replay.start()
                 replays.append(replay)
                 speed = "as fast as possible" if not replay.speed else f"at {replay.speed:g}x real time"
-                print(f"  replay     {len(replay.replays)} capture(s) {speed}")
+                print(f"  replay     {len(recorded):,} recorded rows of {len(recorded.markets)} market(s) {speed}")
             if scenario is not None:
                 driver = SimDriver(srv.venue, scenario, underlyings)
                 driver.start()
@@ -146,8 +150,16 @@ async def _replay_progress(replays: list[Any], every_s: float = 5.0) -> None:
 def cmd_venue(args: argparse.Namespace) -> int:
     import uvloop
 
+    from agenthft.book import SequenceGap
+    from agenthft.market.feeds.probe import CaptureFormatError
+
     check_args(args)
-    uvloop.run(serve(args))
+    try:
+        uvloop.run(serve(args))
+    except CaptureFormatError as e:
+        raise CliError(Exit.USAGE, str(e)) from None
+    except SequenceGap as e:
+        raise CliError(Exit.USAGE, f"the recording does not chain: {e} (give a market's files in time order)") from None
     return 0
 
 

@@ -1,9 +1,9 @@
-"""Drive recorded captures into a live venue: real time (scaled) or as fast as possible.
+"""Drive recorded data into a live venue: real time (scaled) or as fast as possible.
 
-Each capture group (a market's chained files) replays into the venue's engine through
-`market.replay.BinanceReplay` (the queue model is documented there); the venue's publisher
-streams the resulting book and trades to subscribers. Capture times are mapped onto the wall
-clock, so timestamps on the wire are current epoch ns.
+The recording's normalised rows (any source, several markets in one time-ordered stream)
+replay into the venue's engine through `market.replay.EventReplay` (the queue model is
+documented there); the venue's publisher streams the resulting book and trades to subscribers.
+Recorded times are mapped onto the wall clock, so timestamps on the wire are current epoch ns.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from agenthft.market.events import Events
 from agenthft.market.feeds.binance import probe_binance
 from agenthft.market.feeds.probe import CaptureInfo
-from agenthft.market.replay import BinanceReplay
+from agenthft.market.replay import EventReplay
 from agenthft.model import Instrument
 from agenthft.venue.core import Venue
 
@@ -38,38 +39,26 @@ def group_captures(
     return out
 
 
-def capture_instruments(
-    paths: Sequence[str | Path], instruments: dict[str, Instrument] | None = None
-) -> list[Instrument]:
-    return [info.instrument for info, _ in group_captures(paths, instruments)]
-
-
 class ReplayDriver:
-    def __init__(
-        self,
-        venue: Venue,
-        paths: Sequence[str | Path],
-        speed: float = 1.0,
-        instruments: dict[str, Instrument] | None = None,
-    ) -> None:
+    def __init__(self, venue: Venue, events: Events, speed: float = 1.0) -> None:
         """`speed`: 1.0 = real time, 10 = ten times faster, 0 = as fast as possible."""
         self.venue = venue
         self.speed = speed
-        self.replays = [BinanceReplay(venue.engine, g, instruments) for _, g in group_captures(paths, instruments)]
+        self.replay = EventReplay(venue.engine, events)
         self.done = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.steps = 0
 
     def start(self) -> None:
         t0 = time.time_ns()
-        self._tasks = [asyncio.create_task(self._run(r, t0)) for r in self.replays]
+        self._tasks = [asyncio.create_task(self._run(self.replay, t0))]
         # return_exceptions: a stopped (cancelled) replay is not an error nobody retrieved
         asyncio.gather(*self._tasks, return_exceptions=True).add_done_callback(lambda _: self.done.set())
 
-    async def _run(self, rep: BinanceReplay, t0: int) -> None:
+    async def _run(self, rep: EventReplay, t0: int) -> None:
         first: int | None = None
         publish = self.venue._publish
-        for capture_ns, _kind, _payload in rep.steps():
+        for capture_ns, _market, _what in rep.steps():
             if first is None:
                 first = capture_ns
             if self.speed > 0:

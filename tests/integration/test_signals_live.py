@@ -58,7 +58,7 @@ def test_signals_eval_and_scan_from_the_command_line(data: Path, capsys):
     out = json.loads(capsys.readouterr().out)
     scores = {s["kind"]: s for s in out["report"]["scores"]}
     assert scores["spoof"]["precision"] == 1.0 and set(out["calm_false_alarms_per_hour"]) == set(scores)
-    assert {q["model"] for q in out["queue"]} == {"pessimistic", "optimistic", "proportional"}
+    assert {q["model"] for q in out["queue"]} == {"pessimistic", "optimistic", "proportional", "power2", "power3"}
     capture = data / "hftbacktest" / "usdm" / "btcusdt_20240808.gz"
     assert main(["signals", "scan", str(capture), "--json"]) == 0
     (report,) = json.loads(capsys.readouterr().out)

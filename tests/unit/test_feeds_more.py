@@ -186,3 +186,43 @@ def test_a_backtest_runs_on_a_tardis_file_like_on_binance(data: Path, tmp_path: 
     copy = shutil.copy(src, tmp_path / "renamed.dat")
     res = DataBacktest(BboQuoter("BTCUSDT", "0.001"), load_events([copy]), Constant(0, 1000, 0)).run()
     assert res.summary.orders >= 2 and res.summary.events == len(load_events([copy]))
+
+
+# --- cryptofeed raw captures of Binance futures ---------------------------------------------------
+def write_cryptofeed(tmp_path: Path, captures: list[Path], lines_each: int) -> Path:
+    """The shared hftbacktest captures re-written as one cryptofeed raw capture: every market's
+    stream messages multiplexed on one connection, the REST snapshots in the `.http` file beside
+    it (cryptofeed's AsyncFileCallback line formats), local times as Unix seconds."""
+    ws: list[tuple[int, str]] = []
+    http: list[str] = []
+    for cap in captures:
+        with gzip.open(cap, "rt") as f:
+            for n, line in enumerate(f):
+                if n >= lines_each:
+                    break
+                ns, _, body = line.rstrip("\n").partition(" ")
+                secs = f"{int(ns) // 10**9}.{int(ns) % 10**9:09d}"
+                if '"stream"' in body:
+                    ws.append((int(ns), f"{secs}: {body}"))
+                else:
+                    sym = json.loads(ws[-1][1].split(": ", 1)[1])["stream"].split("@")[0].upper()
+                    http.append(f"https://fapi.binance.com/fapi/v1/depth?symbol={sym}&limit=1000 -> {secs}: {body}")
+    ws.sort(key=lambda x: x[0])
+    path = tmp_path / "BINANCE_FUTURES.ws.1.0"
+    path.write_text("wss://fstream.binance.com/stream <-> 1723161255.0\n" + "\n".join(x for _, x in ws) + "\n")
+    Path(f"{path}.http").write_text("\n".join(http) + "\n")
+    return path
+
+
+def test_cryptofeed_binance_futures_demultiplexed_per_symbol_and_checked_by_bookticker(data: Path, tmp_path: Path):
+    usdm = data / "hftbacktest/usdm/btcusdt_20240808.gz"
+    cm = data / "hftbacktest/cm/btcusd_perp_20240808.gz"
+    path = write_cryptofeed(tmp_path, [usdm, cm], 20_000)
+    assert probe.detect_format(path) == "cryptofeed-binance"
+    reports = verify_files([path])
+    assert sorted(r.markets[0] for r in reports) == ["BTCUSDT-PERP", "BTCUSD_PERP"]
+    for r in reports:
+        assert r.ok and r.checks_passed > 50, (r.markets, r.failures, r.notes)
+    ev = load_events([path])
+    assert sorted(m.market for m in ev.markets) == ["BTCUSDT-PERP", "BTCUSD_PERP"]
+    assert {m.tick_size for m in ev.markets} == {"0.1"}

@@ -1,4 +1,4 @@
-"""Command line: `agenthft demo | venue | run | strategies | replay | signals | backtest | sweep | probe`.
+"""Command line: `agenthft demo | venue | run | strategies | replay | record | signals | backtest | sweep | probe`.
 
 Every user error is one line on stderr (`agenthft CMD: what was wrong and how to fix it`) with a
 documented exit code (`agenthft.cli.errors.Exit`); `--debug` shows the traceback instead.
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import version
 
-from agenthft.cli import backtest, capture, probe, run, signals, venue
+from agenthft.cli import backtest, capture, probe, record, run, signals, venue
 from agenthft.cli.errors import CliError, Exit
 from agenthft.strategies.loader import StrategyError
 
@@ -22,6 +22,7 @@ DESCRIPTION = """High-frequency trading toolkit for AI agents.
   run         run a strategy (shipped, MODULE:CLASS or FILE.py:CLASS) against a venue
   strategies  list the shipped strategies and their parameters
   replay      rebuild order books from recorded captures and verify them against their oracles
+  record      record a venue's public streams to Parquet (replayable and backtestable as is)
   signals     microstructure detectors: scored against the simulator's labels, run over real captures
   backtest    a strategy on a simulated clock with latency models: minutes of market in seconds
   sweep       a grid of backtests (parameters x latencies x seeds) in parallel, one Parquet table
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     capture.add_parsers(sub)
     venue.add_parser(sub)
+    record.add_parser(sub)
     run.add_parsers(sub)
     signals.add_parser(sub)
     backtest.add_parser(sub)

@@ -17,13 +17,14 @@ Reader = Callable[[Sequence[str | Path], dict[str, Instrument] | None], Events]
 
 
 def _readers() -> dict[str, Reader]:
-    from agenthft.market.feeds import binance, databento, hyperliquid, recorded, tardis
+    from agenthft.market.feeds import binance, cryptofeed_binance, databento, hyperliquid, recorded, tardis
 
     return {
         "binance": binance.events,
         "tardis": tardis.events,
         "databento": databento.events,
         "hyperliquid": hyperliquid.events,
+        "cryptofeed-binance": cryptofeed_binance.events,
         "agenthft": recorded.events,
     }
 

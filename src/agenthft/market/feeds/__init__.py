@@ -34,6 +34,10 @@ def verify_files(
     if fmt == "lobster":
         messages = [p for p in paths if "_orderbook_" not in Path(p).name]
         return [r for p in messages for r in (lobster.verify(p), lobster.verify_engine(p))]
+    if fmt == "cryptofeed-binance":
+        from agenthft.market.feeds import cryptofeed_binance
+
+        return [r for p in paths for r in cryptofeed_binance.verify([p], instruments)]
     if fmt in ("tardis", "databento", "hyperliquid", "agenthft"):
         from agenthft.market.feeds.rowcheck import verify_rows
         from agenthft.market.sources import groups

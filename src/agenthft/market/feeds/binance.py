@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gzip
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import msgspec
@@ -178,6 +178,25 @@ def probe_binance(
     stream's name, spot or futures sequencing from the messages (`pu` present or not), and the
     tick and lot from `instruments` (an instrument file) when it has the symbol, else inferred
     from the prices and sizes of the first `lines` lines (`probe.step_of`), stated in `note`."""
+    return probe_lines(_file_lines(paths), str(paths[0]), instruments, lines)
+
+
+def _file_lines(paths: Sequence[str | Path]) -> Iterator[tuple[str, int, int, bytes]]:
+    for path in paths:
+        with gzip.open(path, "rb") if is_gzip(Path(path)) else open(path, "rb") as f:
+            for n, line in enumerate(f, 1):
+                sp = line.find(b" ")
+                if sp > 0:
+                    yield str(path), n, int(line[:sp]), line[sp + 1 :]
+
+
+def probe_lines(
+    source: Iterable[tuple[str, int, int, bytes]],
+    where: str,
+    instruments: dict[str, Instrument] | None = None,
+    lines: int = PROBE_LINES,
+) -> CaptureInfo:
+    """`probe_binance` over (file, line number, local ns, raw JSON) of one symbol's messages."""
     env_dec = msgspec.json.Decoder(Envelope)
     depth_dec = msgspec.json.Decoder(DepthUpdate)
     symbol = ""
@@ -185,35 +204,26 @@ def probe_binance(
     prices: list[str] = []
     qtys: list[str] = []
     first_ns = -1
-    seen = 0
-    for path in paths:
-        with gzip.open(path, "rb") if is_gzip(Path(path)) else open(path, "rb") as f:
-            for n, line in enumerate(f, 1):
-                sp = line.find(b" ")
-                if sp <= 0:
-                    continue
-                if first_ns < 0:
-                    first_ns = int(line[:sp])
-                try:
-                    env = env_dec.decode(line[sp + 1 :])
-                except msgspec.DecodeError:
-                    raise CaptureFormatError(f"{path}:{n}: not a Binance combined-stream line") from None
-                levels = env.bids + env.asks
-                if env.stream and "@depth" in env.stream:
-                    symbol = symbol or env.stream.split("@", 1)[0].upper()
-                    d = depth_dec.decode(env.data)
-                    if futures is None:
-                        futures = d.pu is not None
-                    levels = d.b + d.a
-                prices.extend(p for p, _ in levels)
-                qtys.extend(q for _, q in levels)
-                seen += 1
-                if seen >= lines and symbol and futures is not None:
-                    break
+    for seen, (path, n, ns, raw) in enumerate(source, 1):
+        if first_ns < 0:
+            first_ns = ns
+        try:
+            env = env_dec.decode(raw)
+        except msgspec.DecodeError:
+            raise CaptureFormatError(f"{path}:{n}: not a Binance combined-stream line") from None
+        levels = env.bids + env.asks
+        if env.stream and "@depth" in env.stream:
+            symbol = symbol or env.stream.split("@", 1)[0].upper()
+            d = depth_dec.decode(env.data)
+            if futures is None:
+                futures = d.pu is not None
+            levels = d.b + d.a
+        prices.extend(p for p, _ in levels)
+        qtys.extend(q for _, q in levels)
         if seen >= lines and symbol and futures is not None:
             break
     if not symbol or futures is None:
-        raise CaptureFormatError(f"{paths[0]}: no depth stream in the capture (nothing to rebuild a book from)")
+        raise CaptureFormatError(f"{where}: no depth stream in the capture (nothing to rebuild a book from)")
     pair, _, suffix = symbol.partition("_")
     base, quote = split_symbol(pair)
     market = symbol if (not futures or suffix) else f"{symbol}-PERP"
@@ -223,7 +233,7 @@ def probe_binance(
         return CaptureInfo(inst, futures, symbol, first_ns, f"{symbol}: tick and lot from the instrument file")
     tick, lot = step_of(prices), step_of(qtys)
     if tick is None or lot is None:
-        raise CaptureFormatError(f"{paths[0]}: no prices to infer {symbol}'s grid from; pass --instrument")
+        raise CaptureFormatError(f"{where}: no prices to infer {symbol}'s grid from; pass --instrument")
     if futures and suffix:
         aliases: tuple[str, ...] = (f"{base}-{quote}-SWAP",)
     elif futures:
@@ -256,10 +266,20 @@ def verify(
     whose update id equals an applied depth update's id. The market and its sequencing rules
     come from the data; the grid from `instrument`, an instrument file's entry, or the data."""
     files = [str(p) for p in paths]
-    info: CaptureInfo = probe_binance(files, instruments)
+    return verify_from(hftbacktest_lines_at(files), files, probe_binance(files, instruments), instrument)
+
+
+def verify_from(
+    source: Iterable[tuple[str, int, int, bytes]],
+    files: list[str],
+    info: CaptureInfo,
+    instrument: Instrument | None = None,
+    venue_format: str = "binance",
+) -> ReplayReport:
+    """`verify` over (file, line number, local ns, raw JSON) of one symbol's messages."""
     inst = instrument or info.instrument
     sync = BinanceDepthSync(inst, info.futures)
-    report = ReplayReport("binance", files, "bookTicker = top", markets=[inst.market])
+    report = ReplayReport(venue_format, files, "bookTicker = top", markets=[inst.market])
     report.notes.append(info.note if instrument is None else f"{inst.market}: grid given by the caller")
     report.notes.append(f"{info.symbol}: {'futures' if info.futures else 'spot'} sequencing (from the messages)")
     env_dec = msgspec.json.Decoder(Envelope)
@@ -274,7 +294,7 @@ def verify(
         oracle.on_top(upd.u, book.top())
 
     started = time.perf_counter()
-    for path, lineno, _ns, raw in hftbacktest_lines_at(files):
+    for path, lineno, _ns, raw in source:
         report.events += 1
         try:
             env = env_dec.decode(raw)
@@ -307,7 +327,12 @@ def events(paths: Sequence[str | Path], instruments: dict[str, Instrument] | Non
     snapshot or outside the chain are dropped by Binance's rules; a broken chain raises
     SequenceGap. bookTickers are counted, not kept (the depth stream carries the same tops)."""
     files = [str(p) for p in paths]
-    info = probe_binance(files, instruments)
+    return events_from(hftbacktest_lines_at(files), files, probe_binance(files, instruments))
+
+
+def events_from(source: Iterable[tuple[str, int, int, bytes]], files: list[str], info: CaptureInfo) -> Events:
+    """`events` over (file, line number, local ns, raw JSON) of one symbol: a combined-stream
+    message, or a REST depth snapshot body."""
     inst = info.instrument
     sync = BinanceDepthSync(inst, info.futures)
     rules = f"{info.symbol}: {'futures' if info.futures else 'spot'} sequencing (from the messages)"
@@ -327,7 +352,7 @@ def events(paths: Sequence[str | Path], instruments: dict[str, Instrument] | Non
             add(ns, e, 0, LEVEL, ASK, pt(p), ql(q), 0, upd.u)
         end()
 
-    for path, lineno, ns, raw in hftbacktest_lines_at(files):
+    for path, lineno, ns, raw in source:
         try:
             env = env_dec.decode(raw)
             if not env.data:

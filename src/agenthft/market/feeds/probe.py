@@ -22,7 +22,17 @@ import msgspec
 
 from agenthft.model import Instrument, InstrumentKind
 
-FORMATS = ("binance", "okx", "kraken", "lobster", "tardis", "databento", "hyperliquid", "agenthft")
+FORMATS = (
+    "binance",
+    "okx",
+    "kraken",
+    "lobster",
+    "tardis",
+    "databento",
+    "hyperliquid",
+    "cryptofeed-binance",
+    "agenthft",
+)
 
 
 class CaptureFormatError(ValueError):
@@ -61,6 +71,14 @@ def detect_format(path: str | Path) -> str:
     if magic == b"\x28\xb5\x2f\xfd":
         raise CaptureFormatError(f"{p}: zstd-compressed (a Databento .dbn.zst?): decompress it first (zstd -d)")
     if magic == b"PAR1":
+        import pyarrow.parquet as pq
+
+        try:
+            meta = pq.read_schema(p).metadata or {}
+        except (OSError, ValueError) as e:
+            raise CaptureFormatError(f"{p}: a damaged Parquet file ({e})") from None
+        if b"agenthft.events" not in meta:
+            raise CaptureFormatError(f"{p}: a Parquet file, but not an `agenthft record` recording (no row metadata)")
         return "agenthft"
     first = head[0]
     if first.startswith(b"exchange,symbol,timestamp,local_timestamp"):
@@ -71,9 +89,11 @@ def detect_format(path: str | Path) -> str:
             return "okx"
         if b"kraken" in url:
             return "kraken"
+        if b"binance" in url:
+            return "cryptofeed-binance"
         raise CaptureFormatError(
             f"{p}: a cryptofeed capture of {url.decode(errors='replace')}, which has no reader "
-            "(readers: okx, kraken cryptofeed captures)"
+            "(readers: okx, kraken, binance cryptofeed captures)"
         )
     sp = first.find(b" ")
     if sp > 0 and first[:sp].isdigit() and first[sp + 1 :].lstrip().startswith(b"{"):

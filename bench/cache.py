@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from agenthft.market.cache import EventCache
-from agenthft.market.sources import groups, load_events
+from agenthft.market.sources import event_formats, groups, load_events
 
 DATA = Path(__file__).resolve().parents[1] / "../shared/data"
 
@@ -34,7 +34,8 @@ def main() -> int:
     by_fmt: dict[str, list[Path]] = {}
     for fmt, g in found:
         by_fmt.setdefault(fmt, []).extend(g)
-    todo = [(fmt, g) for fmt, files_ in by_fmt.items() for fmt, g in groups(files_)]
+    readable = set(event_formats())
+    todo = [(f, g) for fmt, files_ in by_fmt.items() if fmt in readable for f, g in groups(files_)]
     rows_out = []
     first_total = second_total = 0.0
     with tempfile.TemporaryDirectory() as d:

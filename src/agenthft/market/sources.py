@@ -68,17 +68,18 @@ def load_events(
     instruments: dict[str, Instrument] | None = None,
     cache: EventCache | None = None,
 ) -> Events:
-    """Every file decoded (or read from `cache`) and merged into one time-ordered table of L2
-    rows (L3 sources are aggregated: `market.l3.to_l2`)."""
+    """Every file decoded and merged into one time-ordered table of L2 rows (L3 sources are
+    aggregated: `market.l3.to_l2`). With `cache`, the result is keyed by the files' content:
+    a hit skips the parsing, the probing and the grouping."""
+    if not paths:
+        raise probe.CaptureFormatError("no data files given")
+    if cache is None:
+        return _decode(paths, instruments)
+    return cache.load(content_key(paths, "load", instruments), lambda: _decode(paths, instruments))
+
+
+def _decode(paths: Sequence[str | Path], instruments: dict[str, Instrument] | None) -> Events:
     from agenthft.market.l3 import to_l2
 
-    tables = []
-    for fmt, files in groups(paths, instruments):
-        if cache is None:
-            tables.append(read_events(fmt, files, instruments))
-        else:
-            key = content_key(files, fmt, instruments)
-            tables.append(cache.load(key, lambda f=fmt, fs=files: read_events(f, fs, instruments)))  # type: ignore[misc]
-    if not tables:
-        raise probe.CaptureFormatError("no data files given")
+    tables = [read_events(fmt, files, instruments) for fmt, files in groups(paths, instruments)]
     return to_l2(Events.merge(tables))

@@ -67,7 +67,7 @@ def test_rows_rebuild_the_book_the_verifier_rebuilds(usdm: Path, events: Events)
 def test_the_cache_is_keyed_by_content_not_name(usdm: Path, events: Events, cache_dir: Path, tmp_path: Path):
     renamed = tmp_path / "anything.bin"
     shutil.copy(usdm, renamed)
-    assert content_key([usdm], "binance") == content_key([renamed], "binance")
+    assert content_key([usdm], "load") == content_key([renamed], "load")
     cache = EventCache(cache_dir)
     again = load_events([renamed], cache=cache)
     assert cache.hits == 1 and cache.misses == 0
@@ -76,7 +76,7 @@ def test_the_cache_is_keyed_by_content_not_name(usdm: Path, events: Events, cach
 
 def test_a_damaged_cache_entry_is_rebuilt_not_trusted(usdm: Path, tmp_path: Path):
     cache = EventCache(tmp_path)
-    key = content_key([usdm], "binance")
+    key = content_key([usdm], "load")
     cache.path(key).parent.mkdir(parents=True, exist_ok=True)
     cache.path(key).write_bytes(b"PAR1 not really parquet")
     ev = load_events([usdm], cache=cache)

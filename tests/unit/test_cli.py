@@ -44,4 +44,5 @@ def test_console_script_demo_runs(data: Path):
         by_format[r["venue_format"]] = by_format.get(r["venue_format"], 0) + r["checks_passed"]
     assert [r["checks_failed"] for r in reports] == [0] * len(reports)
     expected = {"binance": 1072 + 629 + 1885, "okx": 290, "kraken": 4269, "lobster": 937, "lobster-engine": 937}
+    expected["tardis"] = 10 + 1  # 10 snapshot rows not crossed (each also rebuilds exactly: test_feeds_more), 1 book
     assert by_format == expected

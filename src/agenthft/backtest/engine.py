@@ -29,6 +29,7 @@ from agenthft.market.sim.scenario import Scenario, build, load_scenario
 from agenthft.protocol import messages as pm
 from agenthft.risk import RiskConfig
 from agenthft.runtime import Runner
+from agenthft.runtime.multi import MultiRunner, VenueLeg, split
 from agenthft.strategies.base import Strategy
 from agenthft.venue.config import VenueConfig, load_config
 from agenthft.venue.core import Venue
@@ -48,11 +49,11 @@ class _AgentSession:
     reconnects = 0
     rtt_ns = 0
 
-    def __init__(self, bt: Backtest) -> None:
-        self.bt = bt
+    def __init__(self, bt: Backtest, side: _VenueSide) -> None:
+        self.bt, self.side = bt, side
 
     def send_msg(self, msg: msgspec.Struct | dict[str, object]) -> bool:
-        self.bt.to_venue(msg)
+        self.bt.to_venue(msg, self.side)
         return True
 
     def resubscribe(self, market: str) -> None:
@@ -64,18 +65,31 @@ class _VenueTransport:
     """The venue's side of the agent's connection: each message onto the heap, to arrive at the
     agent after the feed or the response latency."""
 
-    def __init__(self, bt: Backtest) -> None:
-        self.bt = bt
+    def __init__(self, bt: Backtest, side: _VenueSide) -> None:
+        self.bt, self.side = bt, side
         self.closed = ""
 
     def send(self, data: bytes) -> None:
-        self.bt.from_venue(data)
+        self.bt.from_venue(data, self.side)
 
     def close(self, code: int, reason: str) -> None:
         self.closed = f"{code} {reason}"
 
     def buffered(self) -> int:
         return 0
+
+
+class _VenueSide:
+    """One venue on the backtest's clock: its core, its simulated market, the agent's connection
+    to it (one FIFO each way) and the runner that trades there."""
+
+    def __init__(self, cfg: VenueConfig) -> None:
+        self.cfg = cfg
+        self.name = cfg.venue.name
+        self.venue = Venue(cfg)
+        self.last_up = self.last_down = 0
+        self.runner: Runner | None = None
+        self.handle: Callable[[pm.ServerMessage, int], None] | None = None
 
 
 class Backtest:
@@ -87,31 +101,70 @@ class Backtest:
         latency: LatencyModel,
         seed: int | None = None,
         risk: RiskConfig | None = None,
-        venue_config: VenueConfig | None = None,
+        venue_config: VenueConfig | list[VenueConfig] | None = None,
         sample_ms: float = 100.0,
+        max_net: dict[str, str] | None = None,
     ) -> None:
-        cfg = venue_config or load_config()
+        """`venue_config`: one venue, or several on one clock (then the strategy names its markets
+        `VENUE:MARKET` and runs under a `MultiRunner`; `max_net` caps its net exposure per base)."""
+        cfgs = venue_config if isinstance(venue_config, list) else [venue_config or load_config()]
         sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
         if seed is not None:
             sc = msgspec.structs.replace(sc, seed=seed)
         self.scenario, self.seconds, self.latency = sc, seconds, latency
         self.now = 0
-        self._last_up = self._last_down = 0
         self._heap: list[tuple[int, int, Callable[[int], None]]] = []
         self._seq = 0
         self.deliveries = 0
-        self.venue = Venue(cfg)
-        self.sim = build(sc, cfg.markets, self.venue.engine, set(self.venue.engine.markets), start_ns=0)
-        key_text, self.account, key = self.venue.register("backtest-agent", 0)
-        self._transport = _VenueTransport(self)
-        self._vsession = self.venue.open_session(self._transport, key)
         self.recorder = Recorder(sample_ms)
-        self.runner = Runner(strategy, "backtest://venue", "backtest://venue", key_text, risk=risk, clock=self._clock)
-        markets = list(strategy.markets or self.venue.engine.markets)
-        sub = {"type": "subscribe", "channels": ["orderbook", "trades"], "markets": markets, "depth": 0}
-        self.to_venue(sub)
-        self.runner.attach(cfg.markets, _AgentSession(self), self.venue.key_limits(key))
-        self.recorder.hook(self.runner)
+        self.sides = [_VenueSide(c) for c in cfgs]
+        underlyings: dict[str, Any] = {}  # venues of one run quote one fair value per underlying
+        self.sims = [
+            build(sc, v.cfg.markets, v.venue.engine, set(v.venue.engine.markets), underlyings, start_ns=0)
+            for v in self.sides
+        ]
+        self.runner: Runner | MultiRunner
+        self.multi = len(self.sides) > 1
+        if self.multi:
+            self._attach_multi(strategy, risk, max_net)
+        else:
+            self._attach_one(strategy, risk)
+        self.venue = self.sides[0].venue
+        self.sim = self.sims[0]
+
+    def _session(self, side: _VenueSide, agent: str) -> tuple[str, dict[str, Any]]:
+        key_text, _, key = side.venue.register(agent, 0)
+        side.vsession = side.venue.open_session(_VenueTransport(self, side), key)  # type: ignore[attr-defined]
+        return key_text, side.venue.key_limits(key)
+
+    def _subscribe(self, side: _VenueSide, markets: list[str]) -> None:
+        self.to_venue({"type": "subscribe", "channels": ["orderbook", "trades"], "markets": markets, "depth": 0}, side)
+
+    def _attach_one(self, strategy: Strategy, risk: RiskConfig | None) -> None:
+        side = self.sides[0]
+        key_text, limits = self._session(side, "backtest-agent")
+        runner = Runner(strategy, "backtest://venue", "backtest://venue", key_text, risk=risk, clock=self._clock)
+        self.runner = side.runner = runner
+        self._subscribe(side, list(strategy.markets or side.venue.engine.markets))
+        runner.attach(side.cfg.markets, _AgentSession(self, side), limits)
+        self.recorder.hook(runner)
+        side.handle = runner.on_message
+
+    def _attach_multi(self, strategy: Strategy, risk: RiskConfig | None, max_net: dict[str, str] | None) -> None:
+
+        keys = {v.name: self._session(v, f"backtest-agent-{v.name}") for v in self.sides}
+        legs = [VenueLeg(v.name, "backtest://", "backtest://", keys[v.name][0], risk) for v in self.sides]
+        self.runner = MultiRunner(strategy, legs, max_net=max_net, clock=self._clock)
+        attach = {}
+        for v in self.sides:
+            r = self.runner.runners[v.name]
+            v.runner = r
+            self.recorder.hook(r)
+            v.handle = r.on_message
+            mine = [name for venue, name in map(split, strategy.markets) if venue == v.name]
+            self._subscribe(v, mine)
+            attach[v.name] = (v.cfg.markets, _AgentSession(self, v), keys[v.name][1])
+        self.runner.attach(attach)
 
     def _clock(self) -> int:
         return self.now
@@ -121,35 +174,42 @@ class Backtest:
         heapq.heappush(self._heap, (t, self._seq, fn))
 
     # --- the two legs ---------------------------------------------------------------------
-    def to_venue(self, msg: msgspec.Struct | dict[str, Any]) -> None:
+    def to_venue(self, msg: msgspec.Struct | dict[str, Any], side: _VenueSide | None = None) -> None:
+        v = side or self.sides[0]
         raw = pm.encoder.encode(msg)
         self.recorder.sent(msg, self.now)
         # one TCP connection each way: FIFO, whatever the jitter draws (a message never overtakes)
-        at = self._last_up = max(self._last_up, self.now + self.latency.order_ns())
-        self._push(at, lambda t: self.venue.on_message(self._vsession, raw, t))
+        at = v.last_up = max(v.last_up, self.now + self.latency.order_ns())
+        vs = v.vsession  # type: ignore[attr-defined]
+        self._push(at, lambda t: v.venue.on_message(vs, raw, t))
 
-    def from_venue(self, data: bytes) -> None:
+    def from_venue(self, data: bytes, side: _VenueSide | None = None) -> None:
+        v = side or self.sides[0]
         msg = pm.server_decoder.decode(data)
         lat = self.latency.feed_ns() if isinstance(msg, _FEED) else self.latency.response_ns()
-        at = self._last_down = max(self._last_down, self.now + lat)
-        self._push(at, lambda t: self._deliver(msg, t))
+        at = v.last_down = max(v.last_down, self.now + lat)
+        self._push(at, lambda t: self._deliver(v, msg, t))
 
-    def _deliver(self, msg: pm.ServerMessage, t: int) -> None:
+    def _deliver(self, v: _VenueSide, msg: pm.ServerMessage, t: int) -> None:
         self.deliveries += 1
-        self.runner.on_message(msg, t)
+        assert v.handle is not None
+        v.handle(msg, t)
 
     # --- the loop --------------------------------------------------------------------------------
     def run(self, progress: Callable[[int, int], None] | None = None) -> Results:
         """Process every event up to the end time in time order (ties: market before agent)."""
         end = int(self.seconds * 1e9)
-        sim, heap, publish = self.sim, self._heap, self.venue._publish
+        heap = self._heap
+        pairs = [(sim, v.venue._publish) for sim, v in zip(self.sims, self.sides, strict=True)]
         started = time.perf_counter()
         steps = 0
         next_report = 0
         while True:
-            t_sim = sim.next_event_ns()
-            if t_sim is None:
-                t_sim = end + 1
+            t_sim, sim, publish = end + 1, pairs[0][0], pairs[0][1]
+            for s_, p_ in pairs:  # the simulation due first (ties: the first venue)
+                t = s_.next_event_ns()
+                if t is not None and t < t_sim:
+                    t_sim, sim, publish = t, s_, p_
             t_bt = heap[0][0] if heap else end + 1
             if min(t_sim, t_bt) > end:
                 break

@@ -20,6 +20,7 @@ from agenthft.protocol import messages as pm
 if TYPE_CHECKING:
     from agenthft.backtest.engine import Backtest
     from agenthft.runtime import Runner
+    from agenthft.runtime.multi import MultiRunner
 
 CASH = 10**CASH_DECIMALS
 
@@ -127,7 +128,7 @@ class Recorder:
             base = {"agent_ns": t, "side": "", "price": "", "qty": "", "fee": None, "liquidity": ""}
             self.events.append(base | row)
 
-    def tick(self, runner: Runner, now: int, force: bool = False) -> None:
+    def tick(self, runner: Runner | MultiRunner, now: int, force: bool = False) -> None:
         if now < self._next and not force:
             return
         self._next = now + self.sample_ns
@@ -143,7 +144,7 @@ class Recorder:
         return self.summarize(bt.runner, sc.name, sc.seed, bt.seconds, repr(bt.latency), steps + bt.deliveries, wall_s)
 
     def summarize(
-        self, r: Runner, source: str, seed: int, seconds: float, latency: str, events: int, wall_s: float
+        self, r: Runner | MultiRunner, source: str, seed: int, seconds: float, latency: str, events: int, wall_s: float
     ) -> Results:
         """The summary of a run of `r` over `source` (a scenario, or recorded data)."""
         realized, unrealized, fees = r.oms.pnl(r.marks())

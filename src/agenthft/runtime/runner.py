@@ -70,9 +70,11 @@ class Runner:
         cancels_per_s: float | None = None,
         signal_config: SignalConfig | None = None,
         clock: Callable[[], int] | None = None,
+        order_prefix: str = "g",
     ) -> None:
         """`orders_per_s` / `cancels_per_s`: the client's throttles; None takes the key's limits
-        from the venue (`GET /api/v1/limits`), and the circuit breaker is kept under them."""
+        from the venue (`GET /api/v1/limits`), and the circuit breaker is kept under them.
+        `order_prefix`: client order ids start with it (one per venue when several share a strategy)."""
         self.strategy = strategy
         self.ws_url, self.rest_url, self.api_key = ws_url, rest_url, api_key
         self.journal_path = journal_path
@@ -99,7 +101,7 @@ class Runner:
         self.last_trade: dict[str, int] = {}  # ticks, per market (the mark, as the venue's)
         self.signals: dict[str, MarketSignals] = {}  # fed only for strategies that use them
         self.signal_config = signal_config or SignalConfig()
-        self.oms = OrderManager([], prefix="g", now_ns=now)  # markets added in start()
+        self.oms = OrderManager([], prefix=order_prefix, now_ns=now)  # markets added in start()
         self.journal: Journal | None = None
         self.session: WsSession | None = None
         self.rest: RestClient | None = None

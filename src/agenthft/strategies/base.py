@@ -8,22 +8,48 @@ socket, and it takes time only from `ctx.now_ns`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
 
 import msgspec
 
 from agenthft.book import L2Book
 from agenthft.model import Instrument, OrderType, Side
-from agenthft.oms import ClientOrder, OrderManager, VenueFill
+from agenthft.oms import ClientOrder, PositionBook, VenueFill
 from agenthft.signals import MarketSignals, SignalEvent
 
 
+class OrdersView(Protocol):
+    """What a strategy reads of its orders and positions (one venue's `OrderManager`, or the
+    view across venues of a `MultiRunner`)."""
+
+    @property
+    def positions(self) -> Mapping[str, PositionBook]: ...
+
+    @property
+    def orders(self) -> Mapping[str, ClientOrder]: ...
+
+    def open_orders(self, market: str | None = None) -> list[ClientOrder]: ...
+
+
 class Context(Protocol):
-    now_ns: int
-    books: dict[str, L2Book]
-    oms: OrderManager
-    instruments: dict[str, Instrument]
-    signals: dict[str, MarketSignals]  # per market, when the strategy sets `uses_signals`
+    """Read-only views and three actions. One venue: the `Runner`; several: a `MultiRunner`,
+    whose markets are `VENUE:MARKET`."""
+
+    @property
+    def now_ns(self) -> int: ...
+
+    @property
+    def books(self) -> Mapping[str, L2Book]: ...
+
+    @property
+    def oms(self) -> OrdersView: ...
+
+    @property
+    def instruments(self) -> Mapping[str, Instrument]: ...
+
+    @property
+    def signals(self) -> Mapping[str, MarketSignals]: ...  # per market, when the strategy sets `uses_signals`
 
     def submit(
         self, market: str, side: Side, qty: int, price: int | None, order_type: OrderType = OrderType.LIMIT

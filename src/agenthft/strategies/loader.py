@@ -24,10 +24,16 @@ import msgspec
 from agenthft.strategies.base import Strategy
 from agenthft.strategies.bbo_quoter import BboQuoter
 from agenthft.strategies.latency_arb import LatencyArb
+from agenthft.strategies.nbbo_arb import NbboArb
 from agenthft.strategies.quoter import Quoter
 
 #: Shipped strategies, by the name `agenthft run NAME` takes.
-BUILTIN: dict[str, type[Strategy]] = {"quoter": Quoter, "latency-arb": LatencyArb, "bbo-quoter": BboQuoter}
+BUILTIN: dict[str, type[Strategy]] = {
+    "quoter": Quoter,
+    "latency-arb": LatencyArb,
+    "bbo-quoter": BboQuoter,
+    "nbbo-arb": NbboArb,
+}
 
 
 class StrategyError(ValueError):

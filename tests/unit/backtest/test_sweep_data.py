@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from agenthft.backtest.sweep import grid, sweep
+from agenthft.backtest.sweep import RunSpec, grid, sweep
 
 
-def specs(data: Path, cache: Path) -> list:
+def specs(data: Path, cache: Path) -> list[RunSpec]:
     capture = data / "hftbacktest" / "usdm" / "btcusdt_20240808.gz"
     params = {"market": ["BTC-PERP"], "ticks": ["0", "1", "2", "3", "5"], "qty": ["0.001", "0.002"]}
     latencies = ["0,1000,0", "300,300,300"]

@@ -1,0 +1,310 @@
+"""One strategy across several venues: a `Runner` per venue (its own key, session, rate limits,
+risk limits, reconnect, reconciliation and journal) under one `Context`.
+
+Markets are addressed unambiguously as `VENUE:MARKET` (`a:BTC-PERP`, `b:BTCUSDT`); a strategy's
+`markets` may name one instrument by any venue's alias and `resolve` maps it (`BTC-PERP` on a
+venue that lists it as an alias of `BTCUSDT`). On top of each venue's own risk engine, the
+multi-venue context checks the *net* exposure per base asset across venues (a long perp on one
+venue and a short spot on another hedge each other) before any order leaves.
+
+The sub-runners run an adapter strategy that forwards every hook to the real strategy with this
+context and the qualified market name, so a strategy sees one world. Works live (`start`) and
+offline (`attach`, with the backtest's sessions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from agenthft.book import L2Book
+from agenthft.model import Instrument, OrderType, Side
+from agenthft.oms import ClientOrder, PositionBook, VenueFill
+from agenthft.risk import RiskConfig
+from agenthft.runtime.runner import Runner
+from agenthft.signals import MarketSignals, SignalEvent
+from agenthft.strategies.base import Context, Strategy
+
+SEP = ":"
+
+
+def qualify(venue: str, market: str) -> str:
+    return f"{venue}{SEP}{market}"
+
+
+def split(market: str) -> tuple[str, str]:
+    venue, sep, name = market.partition(SEP)
+    if not sep or not venue or not name:
+        raise ValueError(f"market {market!r}: across venues a market is VENUE{SEP}MARKET")
+    return venue, name
+
+
+class VenueLeg(msgspec.Struct, frozen=True):
+    """Where one venue is and how to talk to it."""
+
+    name: str
+    ws_url: str
+    rest_url: str
+    api_key: str
+    risk: RiskConfig | None = None
+    journal: str | None = None
+
+
+class _Leg(Strategy):
+    """What a venue's Runner runs: forwards hooks to the real strategy, qualified."""
+
+    uses_signals = False
+
+    def __init__(self, multi: MultiRunner, venue: str, markets: tuple[str, ...]) -> None:
+        self.multi, self.venue = multi, venue
+        self.markets = markets
+        self.name = multi.strategy.name
+
+    def on_book(self, ctx: Context, market: str) -> None:
+        self.multi._hook(lambda s: s.on_book(self.multi, qualify(self.venue, market)))
+
+    def on_trade(self, ctx: Context, market: str, price: int, qty: int, aggressor: Side) -> None:
+        q = qualify(self.venue, market)
+        self.multi._hook(lambda s: s.on_trade(self.multi, q, price, qty, aggressor))
+
+    def on_fill(self, ctx: Context, order: ClientOrder, fill: VenueFill) -> None:
+        self.multi._hook(lambda s: s.on_fill(self.multi, order, fill))
+
+    def on_order_done(self, ctx: Context, order: ClientOrder) -> None:
+        self.multi._hook(lambda s: s.on_order_done(self.multi, order))
+
+    def on_signal(self, ctx: Context, event: SignalEvent) -> None:
+        self.multi._hook(lambda s: s.on_signal(self.multi, event))
+
+
+class _OmsView:
+    """The strategy's view of every venue's orders and positions (markets qualified)."""
+
+    def __init__(self, multi: MultiRunner) -> None:
+        self.multi = multi
+
+    @property
+    def positions(self) -> dict[str, PositionBook]:
+        out: dict[str, PositionBook] = {}
+        for venue, r in self.multi.runners.items():
+            for m, p in r.oms.positions.items():
+                out[qualify(venue, m)] = p
+        return out
+
+    @property
+    def orders(self) -> dict[str, ClientOrder]:
+        out: dict[str, ClientOrder] = {}
+        for r in self.multi.runners.values():
+            out.update(r.oms.orders)
+        return out
+
+    @property
+    def live(self) -> dict[str, ClientOrder]:
+        out: dict[str, ClientOrder] = {}
+        for r in self.multi.runners.values():
+            out.update(r.oms.live)
+        return out
+
+    def open_orders(self, market: str | None = None) -> list[ClientOrder]:
+        if market is None:
+            return [o for r in self.multi.runners.values() for o in r.oms.open_orders()]
+        venue, name = split(market)
+        return self.multi.runners[venue].oms.open_orders(name)
+
+    def position(self, market: str) -> PositionBook:
+        venue, name = split(market)
+        return self.multi.runners[venue].oms.position(name)
+
+    def pnl(self, marks: dict[str, int] | None = None) -> tuple[int, int, int]:
+        """(realized, unrealized, fees) in cash units, summed over venues at each one's marks."""
+        total = [0, 0, 0]
+        for r in self.multi.runners.values():
+            for i, v in enumerate(r.oms.pnl(r.marks())):
+                total[i] += v
+        return total[0], total[1], total[2]
+
+
+class _RiskView:
+    def __init__(self, multi: MultiRunner) -> None:
+        self.multi = multi
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.multi.runners.values():
+            for k, v in r.risk.counts.items():
+                out[k] = out.get(k, 0) + v
+        if self.multi.denied_net:
+            out["net_exposure"] = out.get("net_exposure", 0) + self.multi.denied_net
+        return out
+
+
+class MultiRunner:
+    """Runs one strategy on several venues; also the strategy's `Context`."""
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        legs: Sequence[VenueLeg],
+        max_net: dict[str, str] | None = None,
+        clock: Callable[[], int] | None = None,
+        **runner_opts: Any,
+    ) -> None:
+        """`max_net`: per base asset (e.g. {"BTC": "0.5"}), the largest |net position| across
+        venues, in base units; orders that would go past it are denied (reducing ones pass)."""
+        names = [leg.name for leg in legs]
+        if len(set(names)) != len(names) or any(SEP in n or not n for n in names):
+            raise ValueError(f"venue names must be unique and free of {SEP!r}: {names}")
+        self.strategy = strategy
+        self.legs = {leg.name: leg for leg in legs}
+        self.max_net = {k: Decimal(v) for k, v in (max_net or {}).items()}
+        self.runners: dict[str, Runner] = {}
+        self.denied_net = 0
+        self.started = False
+        self._clock = clock
+        for leg in legs:
+            mine = tuple(name for v, name in map(split, strategy.markets) if v == leg.name)
+            self.runners[leg.name] = Runner(
+                _Leg(self, leg.name, mine),
+                leg.ws_url,
+                leg.rest_url,
+                leg.api_key,
+                journal_path=leg.journal,
+                risk=leg.risk,
+                clock=clock,
+                order_prefix=leg.name,
+                **runner_opts,
+            )
+        unknown = {split(m)[0] for m in strategy.markets} - set(self.legs)
+        if unknown:
+            raise ValueError(f"strategy markets on unknown venue(s) {sorted(unknown)}; venues: {names}")
+        self.oms = _OmsView(self)
+        self.risk = _RiskView(self)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    async def start(self, timeout_s: float = 10.0) -> None:
+        started: list[Runner] = []
+        try:
+            for r in self.runners.values():
+                await r.start(timeout_s)
+                started.append(r)
+        except BaseException:
+            for r in started:
+                await r.stop()
+            raise
+        self._begin()
+
+    def attach(self, venues: dict[str, tuple[list[Instrument], Any, dict[str, Any]]]) -> None:
+        """Offline: per venue name, (instruments, session, limits), as `Runner.attach`."""
+        for name, (instruments, session, limits) in venues.items():
+            self.runners[name].attach(instruments, session, limits)
+        self._begin()
+
+    def _begin(self) -> None:
+        self.started = True
+        self.strategy.on_start(self)
+
+    async def quiesce(self, cancel_orders: bool = True, timeout_s: float = 2.0) -> bool:
+        self.started = False
+        done = await asyncio.gather(*(r.quiesce(cancel_orders, timeout_s) for r in self.runners.values()))
+        return all(done)
+
+    async def stop(self, cancel_orders: bool = False) -> None:
+        self.started = False
+        for r in self.runners.values():
+            await r.stop(cancel_orders)
+
+    def _hook(self, call: Callable[[Strategy], None]) -> None:
+        if self.started:
+            call(self.strategy)
+
+    # --- Context -------------------------------------------------------------------------------
+    @property
+    def now_ns(self) -> int:
+        return max(r.now_ns for r in self.runners.values())
+
+    @property
+    def books(self) -> dict[str, L2Book]:
+        return {qualify(v, m): b for v, r in self.runners.items() for m, b in r.books.items()}
+
+    @property
+    def instruments(self) -> dict[str, Instrument]:
+        return {qualify(v, m): i for v, r in self.runners.items() for m, i in r.instruments.items()}
+
+    @property
+    def signals(self) -> dict[str, MarketSignals]:
+        return {qualify(v, m): s for v, r in self.runners.items() for m, s in r.signals.items()}
+
+    def marks(self) -> dict[str, int]:
+        return {qualify(v, m): p for v, r in self.runners.items() for m, p in r.marks().items()}
+
+    def resolve(self, venue: str, name: str) -> str:
+        """`VENUE:MARKET` for `name` on `venue`: its own name, or the market it is an alias of."""
+        r = self.runners[venue]
+        if name in r.instruments:
+            return qualify(venue, name)
+        for m, inst in r.instruments.items():
+            if inst.matches(name):
+                return qualify(venue, m)
+        raise ValueError(f"venue {venue} has no market {name!r} (lists {sorted(r.instruments)})")
+
+    def net_position(self, base: str) -> Decimal:
+        """Net position in `base` units across every venue's markets on that base asset."""
+        total = Decimal(0)
+        for r in self.runners.values():
+            for m, p in r.oms.positions.items():
+                inst = r.instruments.get(m)
+                if inst is not None and inst.base == base and p.size:
+                    total += Decimal(inst.lots_to_qty(p.size))
+        return total
+
+    def submit(
+        self, market: str, side: Side, qty: int, price: int | None, order_type: OrderType = OrderType.LIMIT
+    ) -> ClientOrder | None:
+        venue, name = split(market)
+        r = self.runners[venue]
+        inst = r.instruments.get(name)
+        if inst is None:
+            return None
+        cap = self.max_net.get(inst.base)
+        if cap is not None:
+            net = self.net_position(inst.base)
+            after = net + Decimal(inst.lots_to_qty(qty)) * side.sign
+            if abs(after) > cap and abs(after) >= abs(net):
+                self.denied_net += 1
+                return None
+        return r.submit(name, side, qty, price, order_type)
+
+    def cancel(self, order_id: str) -> bool:
+        for r in self.runners.values():
+            if order_id in r.oms.orders:
+                return r.cancel(order_id)
+        return False
+
+    def cancel_all(self, market: str | None = None) -> None:
+        if market is None:
+            for r in self.runners.values():
+                r.cancel_all()
+            return
+        venue, name = split(market)
+        self.runners[venue].cancel_all(name)
+
+    def summary(self) -> dict[str, Any]:
+        per = {v: r.summary() for v, r in self.runners.items()}
+        bases = sorted({i.base for r in self.runners.values() for i in r.instruments.values()})
+        return {
+            "strategy": self.strategy.name,
+            "venues": per,
+            "net_position": {b: str(self.net_position(b)) for b in bases if self.net_position(b)},
+            "denied_net_exposure": self.denied_net,
+            "realized": sum(s["realized"] for s in per.values()),
+            "fees": sum(s["fees"] for s in per.values()),
+        }
+
+
+def qualified(markets: Iterable[str], venue: str) -> tuple[str, ...]:
+    return tuple(qualify(venue, m) for m in markets)

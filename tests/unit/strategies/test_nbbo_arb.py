@@ -1,0 +1,103 @@
+"""Cross-venue NBBO arbitrage: decisions on given books (no network), the legging rule, and the
+strategy on two simulated venues on one clock (MultiRunner in backtest)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from agenthft.backtest import Backtest, Constant
+from agenthft.book import L2Book
+from agenthft.model import Instrument, InstrumentKind, OrderType, Side
+from agenthft.oms import ClientOrder, PositionBook
+from agenthft.strategies.nbbo_arb import NbboArb
+from agenthft.venue.config import load_config
+
+A = Instrument("BTC-PERP", "BTC", "USDC", InstrumentKind.PERP, "0.1", "0.001", "-0.0001", "0.0005")
+B = Instrument("BTCUSDT", "BTC", "USDT", InstrumentKind.PERP, "0.01", "0.001", "0.0002", "0.0004")
+
+
+@dataclass
+class Oms:
+    positions: dict[str, PositionBook] = field(default_factory=dict)
+    orders: dict[str, ClientOrder] = field(default_factory=dict)
+
+    def open_orders(self, market: str | None = None) -> list[ClientOrder]:
+        return [o for o in self.orders.values() if o.live and market in (None, o.market)]
+
+
+@dataclass
+class Ctx:
+    now_ns: int = 0
+    books: dict[str, L2Book] = field(default_factory=dict)
+    instruments: dict[str, Instrument] = field(default_factory=lambda: {"a:BTC-PERP": A, "b:BTCUSDT": B})
+    oms: Oms = field(default_factory=Oms)
+    signals: dict[str, object] = field(default_factory=dict)
+    sent: list[tuple[str, Side, int, int | None, OrderType]] = field(default_factory=list)
+
+    def submit(self, market: str, side: Side, qty: int, price: int | None, order_type: OrderType = OrderType.LIMIT):
+        self.sent.append((market, side, qty, price, order_type))
+        o = ClientOrder(f"o{len(self.sent)}", market, side, qty, price, order_type, 0)
+        self.oms.orders[o.order_id] = o
+        return o
+
+    def cancel(self, order_id: str) -> bool:
+        return True
+
+    def cancel_all(self, market: str | None = None) -> None:
+        pass
+
+    def book(self, market: str, bid: tuple[int, int], ask: tuple[int, int]) -> None:
+        b = self.books.setdefault(market, L2Book(market))
+        b.load_snapshot([bid], [ask], 1)
+
+
+def arb(**kw: object) -> NbboArb:
+    return NbboArb(["a:BTC-PERP", "b:BTCUSDT"], **kw)  # type: ignore[arg-type]
+
+
+def test_no_trade_inside_twice_the_fees_then_both_legs_as_iocs_past_it():
+    s, ctx = arb(qty="0.01"), Ctx()
+    s.on_start(ctx)
+    ctx.book("b:BTCUSDT", (5_999_000, 50), (5_999_500, 50))  # 59,990.00 / 59,995.00
+    ctx.book("a:BTC-PERP", (600_050, 50), (600_060, 50))  # bid 60,005.0: +10 over b's ask = 1.7 bp
+    s.on_book(ctx, "a:BTC-PERP")
+    assert ctx.sent == []  # fees are 9 bp a pair; 2x is 18 bp
+    ctx.book("a:BTC-PERP", (601_200, 7), (601_210, 50))  # bid 60,120.0: 20.8 bp over 59,995.00
+    s.on_book(ctx, "a:BTC-PERP")
+    assert ctx.sent == [
+        ("a:BTC-PERP", Side.SELL, 7, 601_200, OrderType.IOC),  # the smaller top: 0.007
+        ("b:BTCUSDT", Side.BUY, 7, 5_999_500, OrderType.IOC),
+    ]
+    s.on_book(ctx, "b:BTCUSDT")
+    assert len(ctx.sent) == 2, "no new pair while one is open"
+
+
+def test_a_naked_leg_is_closed_on_its_own_venue_crossing_the_spread():
+    s, ctx = arb(qty="0.01", unwind_ticks=5), Ctx()
+    s.on_start(ctx)
+    ctx.book("a:BTC-PERP", (601_200, 50), (601_210, 50))
+    ctx.book("b:BTCUSDT", (6_011_000, 50), (6_011_500, 50))  # no cross
+    pos = PositionBook(1)
+    pos.size = -7  # the sell filled, the buy did not
+    ctx.oms.positions["a:BTC-PERP"] = pos
+    s.on_book(ctx, "a:BTC-PERP")
+    assert ctx.sent == [("a:BTC-PERP", Side.BUY, 7, 601_215, OrderType.IOC)]
+
+
+def test_two_venues_on_one_clock_the_arb_earns_on_dislocations_and_ends_flat():
+    bt = Backtest(
+        NbboArb(["agenthft:BTC-PERP", "venue-b:BTCUSDT"], qty="0.01"),
+        "cross-venue",
+        30,
+        Constant(100, 100, 100),
+        seed=5,
+        venue_config=[load_config("default"), load_config("venue-b")],
+        max_net={"BTC": "0.05"},
+    )
+    s = bt.run().summary
+    strat = bt.runner.strategy
+    assert isinstance(strat, NbboArb) and strat.pairs >= 5
+    assert s.pnl_after_fees > 0 and s.fills >= 2 * strat.pairs - strat.unwinds
+    net = sum(float(v) for v in s.final_position.values())
+    assert abs(net) < 1e-9, s.final_position
+    assert set(s.final_position) <= {"agenthft:BTC-PERP", "venue-b:BTCUSDT"}

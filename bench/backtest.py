@@ -197,9 +197,9 @@ def hftbacktest_run(events: Events, files: list[str]) -> dict[str, Any]:
     }
     hbt.close()
     if len(files) == 1 and events.meta.source == "binance":
-        from hftbacktest.data.utils import binancefutures
-
         import contextlib
+
+        from hftbacktest.data.utils import binancefutures
 
         t0 = time.perf_counter()
         with contextlib.redirect_stdout(sys.stderr):  # it prints its corrections

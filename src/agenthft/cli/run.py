@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -186,9 +187,72 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
     return summary, code
 
 
+def _legs(args: argparse.Namespace) -> list[Any]:
+    from agenthft.runtime.multi import VenueLeg
+
+    legs = []
+    for text in args.leg:
+        name, sep, rest = text.partition("=")
+        parts = rest.split(",")
+        if not sep or len(parts) != 3 or not all(parts):
+            raise CliError(Exit.USAGE, f"--leg takes NAME=WS_URL,REST_URL,KEY, got {text!r}")
+        ws, rest_url, key = parts
+        legs.append(VenueLeg(name, ws, rest_url, key, risk=risk_config(args.risk)))
+    return legs
+
+
+async def run_multi(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
+    """One strategy on several venues (`--leg` each): start all, run, quiesce, then each venue's
+    own account of fills beside the agent's."""
+    from agenthft.runtime.multi import MultiRunner
+
+    legs = _legs(args)
+    caps = dict(item.partition("=")[::2] for item in args.max_net or [])
+    multi = MultiRunner(strategy_from_args(args), legs, max_net=caps, orders_per_s=args.orders_per_s)
+    for leg in legs:
+        one = argparse.Namespace(**{**vars(args), "venue": leg.ws_url, "rest": leg.rest_url})
+        await _start(multi.runners[leg.name], one)
+    multi._begin()
+    if not args.quiet:
+        print(f"agenthft run: {multi.strategy.name} on {', '.join(multi.books)}", file=sys.stderr, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), args.duration) if args.duration else await stop.wait()
+    if args.cancel_on_exit:
+        await multi.quiesce(cancel_orders=True)
+    summary = multi.summary()
+    code = Exit.OK
+    for leg in legs:
+        try:
+            async with RestClient(leg.rest_url, leg.api_key, timeout_s=3.0, max_retries=0) as rest:
+                venue = summary["venues"][leg.name]
+                venue["venue_fill_ids"] = sorted(f["fill_id"] for f in await rest.fills())
+                venue["venue_open_orders"] = sorted(o["order_id"] for o in await rest.open_orders())
+        except Exception as e:
+            summary[f"venue_error_{leg.name}"] = f"{type(e).__name__}: {e}"
+            code = Exit.VENUE_UNREACHABLE
+    if any(r.risk.state.value == "halted" for r in multi.runners.values()):
+        code = Exit.HALTED
+    await multi.stop(cancel_orders=args.cancel_on_exit)
+    summary["exit_code"] = int(code)
+    return summary, code
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import uvloop
 
+    if args.leg:
+        if args.venue or args.rest or args.key:
+            raise CliError(Exit.USAGE, "--leg replaces --venue/--rest/--key (one --leg per venue)")
+        summary, code = uvloop.run(run_multi(args))
+        print(json.dumps(summary))
+        return int(code)
+    missing = [f"--{n}" for n in ("venue", "rest", "key") if not getattr(args, n)]
+    if missing:
+        raise CliError(Exit.USAGE, f"{', '.join(missing)} required (or one --leg per venue)")
     summary, code = uvloop.run(run_agent(args))
     print(json.dumps(summary))
     if code == Exit.HALTED:
@@ -230,9 +294,16 @@ def add_parsers(sub: Any) -> None:
         "See docs/writing-a-strategy.md.",
     )
     add_strategy_args(run)
-    run.add_argument("--venue", required=True, help="WebSocket URL, e.g. ws://127.0.0.1:8765/trading")
-    run.add_argument("--rest", required=True, help="REST base URL, e.g. http://127.0.0.1:8766")
-    run.add_argument("--key", required=True, help="API key (ahk_...)")
+    run.add_argument("--venue", help="WebSocket URL, e.g. ws://127.0.0.1:8765/trading")
+    run.add_argument("--rest", help="REST base URL, e.g. http://127.0.0.1:8766")
+    run.add_argument("--key", help="API key (ahk_...)")
+    run.add_argument(
+        "--leg",
+        action="append",
+        metavar="NAME=WS_URL,REST_URL,KEY",
+        help="one venue of a multi-venue strategy (repeatable; markets are then NAME:MARKET)",
+    )
+    run.add_argument("--max-net", action="append", metavar="BASE=QTY", help="multi-venue: cap |net position| per base")
     run.add_argument("--journal", help="SQLite journal; on restart the agent rebuilds from it, then reconciles")
     run.add_argument("--duration", type=float, help="seconds to run (default: until SIGINT/SIGTERM)")
     run.add_argument("--cpu", type=int, help="pin the process to this CPU")

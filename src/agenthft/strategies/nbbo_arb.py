@@ -42,7 +42,7 @@ class NbboArbParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 def _common(inst: Instrument, ticks: int, decimals: int) -> int:
     """`ticks` of `inst` as an integer price with `decimals` decimals (exact)."""
     g = inst.grid
-    return ticks * g.tick_units * 10 ** (decimals - g.tick_decimals)
+    return int(ticks * g.tick_units * 10 ** (decimals - g.tick_decimals))
 
 
 class NbboArb(Strategy):

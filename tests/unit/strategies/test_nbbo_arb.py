@@ -9,6 +9,7 @@ from agenthft.backtest import Backtest, Constant
 from agenthft.book import L2Book
 from agenthft.model import Instrument, InstrumentKind, OrderType, Side
 from agenthft.oms import ClientOrder, PositionBook
+from agenthft.signals import MarketSignals
 from agenthft.strategies.nbbo_arb import NbboArb
 from agenthft.venue.config import load_config
 
@@ -31,7 +32,7 @@ class Ctx:
     books: dict[str, L2Book] = field(default_factory=dict)
     instruments: dict[str, Instrument] = field(default_factory=lambda: {"a:BTC-PERP": A, "b:BTCUSDT": B})
     oms: Oms = field(default_factory=Oms)
-    signals: dict[str, object] = field(default_factory=dict)
+    signals: dict[str, MarketSignals] = field(default_factory=dict)
     sent: list[tuple[str, Side, int, int | None, OrderType]] = field(default_factory=list)
 
     def submit(self, market: str, side: Side, qty: int, price: int | None, order_type: OrderType = OrderType.LIMIT):

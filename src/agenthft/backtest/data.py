@@ -55,13 +55,23 @@ class _Session:
         pass  # the recording cannot be asked for a snapshot; the next CLEAR resyncs the book
 
 
-def named(inst: Instrument, wanted: tuple[str, ...]) -> Instrument:
-    """The recorded instrument under the name the strategy uses for it, when that name is one of
-    its aliases ("BTC-PERP" for a capture's "BTCUSDT-PERP")."""
+def named(instruments: list[Instrument], wanted: tuple[str, ...]) -> list[Instrument]:
+    """The recorded instruments under the names the strategy uses, when a name is one of an
+    instrument's aliases ("BTC-PERP" for a capture's "BTCUSDT-PERP"); a name that is some
+    instrument's own market name stays with that instrument."""
+    own = {i.market for i in instruments}
+    rename: dict[str, str] = {}
     for name in wanted:
-        if name != inst.market and inst.matches(name):
-            return msgspec.structs.replace(inst, market=name, aliases=(*inst.aliases, inst.market))
-    return inst
+        if name in own:
+            continue
+        for inst in instruments:
+            if inst.market not in rename and inst.matches(name):
+                rename[inst.market] = name
+                break
+    return [
+        msgspec.structs.replace(i, market=rename[i.market], aliases=(*i.aliases, i.market)) if i.market in rename else i
+        for i in instruments
+    ]
 
 
 def with_fees(inst: Instrument, maker_fee: str | None, taker_fee: str | None) -> Instrument:
@@ -89,7 +99,7 @@ class DataBacktest:
         end_ns: int | None = None,
     ) -> None:
         self.events, self.latency = events, latency
-        self.instruments = [with_fees(named(i, strategy.markets), maker_fee, taker_fee) for i in events.markets]
+        self.instruments = [with_fees(i, maker_fee, taker_fee) for i in named(events.markets, strategy.markets)]
         self.exchanges = [L2Exchange(i, queue) for i in self.instruments]
         self.by_market = {x.market: x for x in self.exchanges}
         ts = events.columns["ts_local"]

@@ -144,11 +144,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         h = tel[name]
         if h["count"]:
             print(f"  {name:13} n={h['count']:<4} p50 {h['p50_us']:8.1f} us  p99 {h['p99_us']:8.1f} us")
-    _demo_signals_and_backtest()
+    _demo_signals_and_backtest(data)
     return code if agent["journal_matches_venue"] else 1
 
 
-def _demo_signals_and_backtest() -> None:
+def _demo_signals_and_backtest(data: Path) -> None:
     """The offline side: detectors scored on the simulator, and a latency sweep in backtest."""
     from agenthft.backtest import Backtest, Constant
     from agenthft.signals.evaluate import evaluate
@@ -179,6 +179,56 @@ def _demo_signals_and_backtest() -> None:
             .summary
         )
         print(f"  {us / 1000:6.2f} ms per leg: {s.fills:4} fills, P&L after fees {s.pnl_after_fees:+.2f} USDC")
+    _demo_recorded_and_multi_venue(data)
+
+
+def _demo_recorded_and_multi_venue(data: Path) -> None:
+    """Recorded data through the L2 model (decoded once into the Parquet cache), and one
+    strategy on two simulated venues on one clock."""
+    import time
+
+    from agenthft.backtest import Backtest, Constant
+    from agenthft.backtest.data import DataBacktest
+    from agenthft.market.cache import EventCache
+    from agenthft.market.sources import load_events
+    from agenthft.strategies.bbo_quoter import BboQuoter
+    from agenthft.strategies.nbbo_arb import NbboArb
+    from agenthft.venue.config import load_config
+
+    futures = [(fmt, g) for fmt, g in discover(data) if fmt == "binance" and len(g) == 1]
+    if futures:
+        files = futures[0][1]
+        cache = EventCache()
+        t0 = time.perf_counter()
+        events = load_events(files, cache=cache)
+        loaded = time.perf_counter() - t0
+        how = "read from the Parquet cache" if cache.hits else "decoded and cached"
+        market = events.markets[0]
+        print(f"\nrecorded data: {files[0].name} ({market.market}), {len(events):,} rows {how} in {loaded:.2f} s;")
+        print("  bbo-quoter at the touch, L2 model with queue-ahead, 300 us per leg, maker 2 bp / taker 5 bp:")
+        for q in ("pessimistic", "proportional", "optimistic"):
+            bt = DataBacktest(BboQuoter(market.market, ticks=0), events, Constant(300, 300, 300), queue=q)
+            res = bt.run()
+            s = res.summary
+            print(
+                f"    {q:12} cancels: {s.orders:5} orders, {s.fills:4} fills, P&L after fees {s.pnl_after_fees:+.2f} "
+                f"({res.events_per_s:,.0f} rows/s)"
+            )
+    print("\ntwo venues on one clock (cross-venue: venue b reprices 5-17 ms late), nbbo-arb, 20 s, 100 us per leg:")
+    bt2 = Backtest(
+        NbboArb(["agenthft:BTC-PERP", "venue-b:BTCUSDT"], qty="0.01"),
+        "cross-venue",
+        20,
+        Constant(100, 100, 100),
+        seed=5,
+        venue_config=[load_config("default"), load_config("venue-b")],
+        max_net={"BTC": "0.05"},
+    )
+    s = bt2.run().summary
+    print(
+        f"  {s.fills} fills, P&L after fees {s.pnl_after_fees:+.2f} (fees {s.fees:.2f}), final positions "
+        f"{s.final_position or 'flat'}"
+    )
 
 
 def add_parsers(sub: Any) -> None:

@@ -24,6 +24,7 @@ import msgspec
 from agenthft.strategies.base import Strategy
 from agenthft.strategies.bbo_quoter import BboQuoter
 from agenthft.strategies.latency_arb import LatencyArb
+from agenthft.strategies.market_maker import MarketMaker
 from agenthft.strategies.nbbo_arb import NbboArb
 from agenthft.strategies.quoter import Quoter
 
@@ -33,6 +34,7 @@ BUILTIN: dict[str, type[Strategy]] = {
     "latency-arb": LatencyArb,
     "bbo-quoter": BboQuoter,
     "nbbo-arb": NbboArb,
+    "market-maker": MarketMaker,
 }
 
 

@@ -23,13 +23,18 @@ def latency_claim(
     seeds: Sequence[int] = (4, 5, 6),
     seconds: float = 20.0,
     jobs: int = 0,
+    fresh_ms: Sequence[float] = (5.0, 1000.0),
 ) -> list[dict[str, Any]]:
+    """Rows per (freshness guard, latency, seed). `fresh_ms` 5 is the strategy's default (act
+    only on a leader move seen within 5 ms); 1000 is the naive arb that acts on any move."""
     from agenthft.backtest.sweep import grid, sweep
 
     lat = [f"{u:g},{u:g},{u:g}" for u in latencies_us]
-    rows = sweep(grid("latency-arb", "lead-lag", seconds, {}, lat, list(seeds)), jobs)
+    params = {"fresh_ms": [f"{f:g}" for f in fresh_ms]}
+    rows = sweep(grid("latency-arb", "lead-lag", seconds, params, lat, list(seeds)), jobs)
     return [
         {
+            "fresh_ms": float(r["param_fresh_ms"]),
             "latency_us": float(r["latency"].split(",")[0]),
             "seed": r["seed"],
             "pnl": r["pnl_after_fees"],
@@ -42,15 +47,18 @@ def latency_claim(
 def plot_latency_claim(rows: list[dict[str, Any]], path: str | Path, lag_ms: float = LAG_MS) -> str:
     from agenthft.plots import lines
 
-    by: dict[float, list[float]] = {}
-    for r in rows:
-        by.setdefault(r["latency_us"], []).append(r["pnl"])
-    xs = sorted(by)
-    ratio = [x / 1000 / lag_ms for x in xs]
-    series = {"mean over seeds": (ratio, [statistics.mean(by[x]) for x in xs])}
-    for seed in sorted({r["seed"] for r in rows}):
-        pts = sorted((r["latency_us"] / 1000 / lag_ms, r["pnl"]) for r in rows if r["seed"] == seed)
-        series[f"seed {seed}"] = ([p[0] for p in pts], [p[1] for p in pts])
+    series = {}
+    for fresh in sorted({r.get("fresh_ms", 5.0) for r in rows}):
+        by: dict[float, list[float]] = {}
+        for r in rows:
+            if r.get("fresh_ms", 5.0) == fresh:
+                by.setdefault(r["latency_us"], []).append(r["pnl"])
+        xs = sorted(by)
+        label = f"acts on leader moves seen within {fresh:g} ms" if fresh < 100 else "naive: acts on any leader move"
+        series[f"{label} (mean of {len(by[xs[0]])} seeds)"] = (
+            [x / 1000 / lag_ms for x in xs],
+            [statistics.mean(by[x]) for x in xs],
+        )
     return lines(
         series,
         "latency arbitrage on lead-lag: P&L after fees vs the agent's latency",

@@ -108,7 +108,14 @@ class RiskEngine:
         self._mult: dict[str, int] = {}
         for inst in instruments or []:
             self.add_instrument(inst)
-        c = config
+        self._venue_cap = 0  # the circuit breaker's ceiling from the venue's limits (0: none)
+        self._derive(config)
+        self.pull: set[str] = set()  # markets whose quotes the runtime should cancel now
+        self.cancel_all_requested = False
+
+    def _derive(self, c: RiskConfig) -> None:
+        """Integer thresholds from the config (at start, and when the limits change live)."""
+        self.config = c
         self._pnl_kill, self._reduce_at = _cash(c.pnl_kill), _cash(c.reduce_at_loss)
         self._daily = _cash(c.daily_loss_limit)
         self._pos_limit, self._total_limit = _cash(c.position_limit), _cash(c.total_position_limit)
@@ -119,8 +126,21 @@ class RiskEngine:
         self._max_open = c.max_open_orders
         self._band_bps = c.price_band_bps
         self._needs_ref = bool(self._max_notional or c.price_band_bps or self._pos_limit or self._total_limit)
-        self.pull: set[str] = set()  # markets whose quotes the runtime should cancel now
-        self.cancel_all_requested = False
+        cap = self._venue_cap
+        if cap and (not self.max_orders_per_s or self.max_orders_per_s > cap):
+            self.max_orders_per_s = cap
+
+    def reconfigure(self, changes: dict[str, object]) -> RiskConfig:
+        """New limits, effective for the next check: validated as a whole (unknown fields and
+        wrong types are errors naming the field; nothing changes on an error), the venue's rate
+        ceiling kept. Returns the config in force."""
+        merged = msgspec.structs.asdict(self.config) | dict(changes)
+        new = msgspec.convert(merged, RiskConfig, strict=False)
+        for name in ("pnl_kill", "reduce_at_loss", "daily_loss_limit", "position_limit", "total_position_limit",
+                     "max_order_notional"):  # fmt: skip
+            _cash(getattr(new, name))  # a malformed amount fails here, before anything changes
+        self._derive(new)
+        return new
 
     def add_instrument(self, inst: Instrument) -> None:
         self._mult[inst.market] = MarketMath(inst, "0").notional_mult
@@ -146,6 +166,7 @@ class RiskEngine:
         """Keep the circuit breaker under the venue's per-key order limit (at most 80 % of it),
         so the agent throttles itself before the venue rejects; returns the breaker in force."""
         cap = max(1, int(venue_orders_per_s * 0.8))
+        self._venue_cap = cap
         if not self.max_orders_per_s or self.max_orders_per_s > cap:
             self.max_orders_per_s = cap
         return self.max_orders_per_s

@@ -109,9 +109,12 @@ def build(cls: type[Strategy], values: dict[str, Any]) -> Strategy:
     except msgspec.ValidationError as e:
         raise StrategyError(f"{cls.__name__} parameters: {e}") from None
     try:
-        return cls.from_params(params)
+        strategy = cls.from_params(params)
     except (ValueError, TypeError) as e:
         raise StrategyError(f"{cls.__name__}: {e}") from None
+    # what it was built from: the control plane rebuilds it with some of them changed
+    strategy._control_params = msgspec.to_builtins(params)  # type: ignore[attr-defined]
+    return strategy
 
 
 class ParamInfo(msgspec.Struct, frozen=True):

@@ -1,0 +1,102 @@
+"""The control plane over HTTP: JSON in and out, `Authorization: Bearer TOKEN`; a read-only
+token gets 403 on every action. Runs on the agent's own event loop (aiohttp), never on the hot
+path: each request reads a snapshot or calls one `ControlPlane` method."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from agenthft.control.plane import ControlError, ControlPlane, Token
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PLANE = web.AppKey("plane", ControlPlane)
+TOKEN = web.RequestKey("token", Token)
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status)
+
+
+@web.middleware
+async def _auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    plane = request.app[PLANE]
+    header = request.headers.get("Authorization", "")
+    token = plane.who(header[7:] if header.startswith("Bearer ") else None)
+    if token is None:
+        return _json({"error": "unauthorized", "message": "Authorization: Bearer TOKEN required"}, 401)
+    request[TOKEN] = token
+    try:
+        return await handler(request)
+    except PermissionError as e:
+        return _json({"error": "forbidden", "message": str(e)}, 403)
+    except ControlError as e:
+        return _json({"error": "bad_request", "message": str(e)}, 400)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ControlError("the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise ControlError("the body must be a JSON object")
+    return body
+
+
+def make_app(plane: ControlPlane) -> web.Application:
+    app = web.Application(middlewares=[_auth], client_max_size=64 * 1024)
+    app[PLANE] = plane
+
+    def get(path: str, fn: Callable[[], Any]) -> None:
+        async def handler(request: web.Request) -> web.Response:
+            return _json(fn())
+
+        app.router.add_get(path, handler)
+
+    def post(path: str, fn: Callable[[Token, dict[str, Any]], Any]) -> None:
+        async def handler(request: web.Request) -> web.Response:
+            token = request[TOKEN]
+            return _json(fn(token, await _body(request)))
+
+        app.router.add_post(path, handler)
+
+    get("/v1/status", plane.status)
+    get("/v1/positions", plane.positions)
+    get("/v1/pnl", plane.pnl)
+    get("/v1/orders", plane.open_orders)
+    get("/v1/latency", plane.latency)
+    get("/v1/risk/events", plane.risk_events)
+    get("/v1/signals", plane.signal_alerts)
+    get("/v1/audit", plane.audit)
+    post("/v1/risk/limits", lambda t, b: plane.set_limits(t, _obj(b, "limits"), b.get("venue")))
+    post("/v1/kill", lambda t, b: plane.kill(t, str(b.get("reason", ""))))
+    post("/v1/resume", lambda t, b: plane.resume(t))
+    post("/v1/strategy/stop", lambda t, b: plane.stop_strategy(t, bool(b.get("cancel_orders", True))))
+    post("/v1/strategy/start", lambda t, b: plane.start_strategy(t))
+    post("/v1/strategy/params", lambda t, b: plane.set_params(t, _obj(b, "params")))
+    post("/v1/backtest", lambda t, b: plane.run_backtest(t, b))
+    return app
+
+
+def _obj(body: dict[str, Any], key: str) -> dict[str, Any]:
+    value = body.get(key)
+    if not isinstance(value, dict):
+        raise ControlError(f"'{key}' must be a JSON object of field -> value")
+    return value
+
+
+async def serve(plane: ControlPlane, host: str = "127.0.0.1", port: int = 0) -> tuple[web.AppRunner, str]:
+    """Start the HTTP control plane; returns the runner (to clean up) and its base URL."""
+    runner = web.AppRunner(make_app(plane), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    server: Any = site._server
+    sockets = server.sockets if server is not None else []
+    bound = sockets[0].getsockname()[1] if sockets else port
+    return runner, f"http://{host}:{bound}"

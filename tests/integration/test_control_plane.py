@@ -132,3 +132,43 @@ async def test_http_api_auth_read_only_and_actions(agent):
             assert r.status == 200 and runner.started
     finally:
         await site.cleanup()
+
+
+async def test_agenthft_run_serves_both_doors_and_a_kill_ends_it_halted():
+    """`agenthft run ... --control 0 --mcp 0`: the URLs on stderr, status over HTTP, the kill
+    switch over MCP, and the run's exit code says it ended halted (3)."""
+    import sys
+
+    srv = await VenueServer(load_config()).start()
+    driver = SimDriver(srv.venue, load_scenario("calm"))
+    driver.start()
+    key, _, _ = srv.venue.register("cli-supervised")
+    cmd = [sys.executable, "-m", "agenthft.cli", "run", "quoter", "--venue", srv.ws_url, "--rest", srv.rest_url]
+    cmd += ["--key", key, "--duration", "8", "--quiet", "--control", "0", "--mcp", "0", "--token", FULL]
+    proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        assert proc.stderr is not None and proc.stdout is not None
+        urls: dict[str, str] = {}
+        while len(urls) < 2:
+            line = (await asyncio.wait_for(proc.stderr.readline(), 20)).decode()
+            assert line, "the run ended before serving"
+            if "control plane" in line:
+                urls["http"] = line.split()[-1]
+            elif "MCP" in line:
+                urls["mcp"] = line.split()[-1]
+        async with aiohttp.ClientSession() as s:
+            r = await s.get(urls["http"], headers={"Authorization": f"Bearer {FULL}"})
+            assert r.status == 200 and (await r.json())["strategy"] == "quoter"
+        client = httpx2.AsyncClient(headers={"Authorization": f"Bearer {FULL}"})
+        async with Client(streamable_http_client(urls["mcp"], http_client=client)) as sup:
+            await sup.call_tool("kill", {"reason": "end of test"})
+        out, _ = await asyncio.wait_for(proc.communicate(), 30)
+        summary = json.loads(out)
+        assert proc.returncode == 3 and summary["risk_state"] == "halted"
+        assert "manual_override" in summary["first_trip"].lower()
+        assert summary["open_orders"] == [] or summary["venue_open_orders"] == []
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await driver.stop()
+        await srv.stop()

@@ -145,6 +145,7 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
 
     runner.on_event = announce
     await _start(runner, args)
+    closers = await _control(runner, args)
     if not args.quiet:
         print(
             f"agenthft run: {strategy.name} on {', '.join(runner.books)} at {args.venue}", file=sys.stderr, flush=True
@@ -182,9 +183,56 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
     except Exception as e:
         summary["venue_error"] = f"venue unreachable at exit: {type(e).__name__}: {e}"
         code = code or Exit.VENUE_UNREACHABLE
+    for close in closers:
+        await close()
     await runner.stop(cancel_orders=args.cancel_on_exit)
     summary["exit_code"] = int(code)
     return summary, code
+
+
+async def _control(agent: Any, args: argparse.Namespace) -> list[Any]:
+    """The control plane for the supervising agent, when asked: HTTP and/or MCP (streamable HTTP
+    or stdio). Tokens from --token SECRET[,ro] (repeatable); none given: one full token is made
+    and printed on stderr. Returns closers."""
+    if args.control is None and args.mcp is None and not args.mcp_stdio:
+        return []
+    import secrets
+
+    from agenthft.control import ControlPlane, Token
+
+    tokens: dict[str, Token] = {}
+    for i, text in enumerate(args.token or []):
+        secret, _, mode = text.partition(",")
+        tokens[secret] = Token(f"token-{i + 1}{'-ro' if mode == 'ro' else ''}", read_only=mode == "ro")
+    if not tokens:
+        made = "ctl_" + secrets.token_urlsafe(24)
+        tokens[made] = Token("operator")
+        print(f"agenthft run: control token {made}", file=sys.stderr, flush=True)
+    plane = ControlPlane(agent, tokens)
+    closers: list[Any] = []
+    if args.control is not None:
+        from agenthft.control import http as control_http
+
+        site, url = await control_http.serve(plane, "127.0.0.1", args.control)
+        closers.append(site.cleanup)
+        print(f"agenthft run: control plane {url}/v1/status", file=sys.stderr, flush=True)
+    if args.mcp is not None:
+        from agenthft.control import mcp_server
+
+        server, url = await mcp_server.serve_http(plane, "127.0.0.1", args.mcp)
+        closers.append(lambda: mcp_server.stop_http(server))
+        print(f"agenthft run: MCP (streamable HTTP) {url}", file=sys.stderr, flush=True)
+    if args.mcp_stdio:
+        from agenthft.control import mcp_server
+
+        task = asyncio.create_task(mcp_server.serve_stdio(plane, Token("stdio")))
+
+        async def cancel() -> None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+        closers.append(cancel)
+    return closers
 
 
 def _legs(args: argparse.Namespace) -> list[Any]:
@@ -213,6 +261,7 @@ async def run_multi(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
         one = argparse.Namespace(**{**vars(args), "venue": leg.ws_url, "rest": leg.rest_url})
         await _start(multi.runners[leg.name], one)
     multi._begin()
+    closers = await _control(multi, args)
     if not args.quiet:
         print(f"agenthft run: {multi.strategy.name} on {', '.join(multi.books)}", file=sys.stderr, flush=True)
     stop = asyncio.Event()
@@ -236,6 +285,8 @@ async def run_multi(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
             code = Exit.VENUE_UNREACHABLE
     if any(r.risk.state.value == "halted" for r in multi.runners.values()):
         code = Exit.HALTED
+    for close in closers:
+        await close()
     await multi.stop(cancel_orders=args.cancel_on_exit)
     summary["exit_code"] = int(code)
     return summary, code
@@ -254,7 +305,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if missing:
         raise CliError(Exit.USAGE, f"{', '.join(missing)} required (or one --leg per venue)")
     summary, code = uvloop.run(run_agent(args))
-    print(json.dumps(summary))
+    print(json.dumps(summary), file=sys.stderr if args.mcp_stdio else sys.stdout)
     if code == Exit.HALTED:
         print(f"agenthft run: ended halted ({summary['first_trip']})", file=sys.stderr)
     elif code == Exit.VENUE_UNREACHABLE:
@@ -304,6 +355,16 @@ def add_parsers(sub: Any) -> None:
         help="one venue of a multi-venue strategy (repeatable; markets are then NAME:MARKET)",
     )
     run.add_argument("--max-net", action="append", metavar="BASE=QTY", help="multi-venue: cap |net position| per base")
+    run.add_argument(
+        "--control", type=int, metavar="PORT", help="serve the HTTP control plane on 127.0.0.1:PORT (0: any)"
+    )
+    run.add_argument("--mcp", type=int, metavar="PORT", help="serve the MCP server (streamable HTTP) on 127.0.0.1:PORT")
+    run.add_argument(
+        "--mcp-stdio", action="store_true", help="serve MCP on stdin/stdout (the summary then goes to stderr)"
+    )
+    run.add_argument(
+        "--token", action="append", metavar="SECRET[,ro]", help="a control-plane token (repeatable; ',ro': read-only)"
+    )
     run.add_argument("--journal", help="SQLite journal; on restart the agent rebuilds from it, then reconciles")
     run.add_argument("--duration", type=float, help="seconds to run (default: until SIGINT/SIGTERM)")
     run.add_argument("--cpu", type=int, help="pin the process to this CPU")

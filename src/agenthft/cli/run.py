@@ -145,7 +145,7 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
 
     runner.on_event = announce
     await _start(runner, args)
-    closers = await _control(runner, args)
+    plane, closers = await _control(runner, args)
     if not args.quiet:
         print(
             f"agenthft run: {strategy.name} on {', '.join(runner.books)} at {args.venue}", file=sys.stderr, flush=True
@@ -163,11 +163,18 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
             await asyncio.sleep(args.status_every)
             print(f"agenthft run: {_status_line(runner, t0)}", file=sys.stderr, flush=True)
 
-    reporter = None if args.quiet or args.status_every <= 0 else asyncio.create_task(status())
+    if args.dashboard and plane is not None:
+        from agenthft.runtime.dashboard import Dashboard
+
+        reporter: asyncio.Task[None] | None = asyncio.create_task(Dashboard(plane).run(stop))
+    else:
+        reporter = None if args.quiet or args.status_every <= 0 else asyncio.create_task(status())
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), args.duration) if args.duration else await stop.wait()
+    stop.set()
     if reporter is not None:
         reporter.cancel()
+        await asyncio.gather(reporter, return_exceptions=True)
     code = Exit.HALTED if runner.risk.state.value == "halted" else Exit.OK
     if args.cancel_on_exit:
         await runner.quiesce(cancel_orders=True)
@@ -190,15 +197,15 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
     return summary, code
 
 
-async def _control(agent: Any, args: argparse.Namespace) -> list[Any]:
+async def _control(agent: Any, args: argparse.Namespace) -> tuple[Any, list[Any]]:
     """The control plane for the supervising agent, when asked: HTTP and/or MCP (streamable HTTP
     or stdio). Tokens from --token SECRET[,ro] (repeatable); none given: one full token is made
-    and printed on stderr. Returns closers."""
-    if args.control is None and args.mcp is None and not args.mcp_stdio:
-        return []
-    import secrets
-
+    and printed on stderr. Returns (the plane, closers); with no door and no dashboard, (None, [])."""
     from agenthft.control import ControlPlane, Token
+
+    if args.control is None and args.mcp is None and not args.mcp_stdio:
+        return (ControlPlane(agent) if args.dashboard else None), []
+    import secrets
 
     tokens: dict[str, Token] = {}
     for i, text in enumerate(args.token or []):
@@ -232,7 +239,7 @@ async def _control(agent: Any, args: argparse.Namespace) -> list[Any]:
             await asyncio.gather(task, return_exceptions=True)
 
         closers.append(cancel)
-    return closers
+    return plane, closers
 
 
 def _legs(args: argparse.Namespace) -> list[Any]:
@@ -261,7 +268,7 @@ async def run_multi(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
         one = argparse.Namespace(**{**vars(args), "venue": leg.ws_url, "rest": leg.rest_url})
         await _start(multi.runners[leg.name], one)
     multi._begin()
-    closers = await _control(multi, args)
+    _, closers = await _control(multi, args)
     if not args.quiet:
         print(f"agenthft run: {multi.strategy.name} on {', '.join(multi.books)}", file=sys.stderr, flush=True)
     stop = asyncio.Event()
@@ -355,6 +362,9 @@ def add_parsers(sub: Any) -> None:
         help="one venue of a multi-venue strategy (repeatable; markets are then NAME:MARKET)",
     )
     run.add_argument("--max-net", action="append", metavar="BASE=QTY", help="multi-venue: cap |net position| per base")
+    run.add_argument(
+        "--dashboard", action="store_true", help="a live terminal dashboard on stderr (plain lines when not a TTY)"
+    )
     run.add_argument(
         "--control", type=int, metavar="PORT", help="serve the HTTP control plane on 127.0.0.1:PORT (0: any)"
     )

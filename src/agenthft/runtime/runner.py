@@ -95,6 +95,7 @@ class Runner:
         self.denied: deque[RiskEvent] = deque(maxlen=256)  # the latest denials (all are counted in risk)
         self.denials = DenialAggregator()
         self.throttled = 0  # orders and cancels held back by the client's own rate limits
+        self.sent_orders = self.sent_cancels = 0  # sent to the venue (rates for the dashboard)
         self.started = False  # strategy hooks run only after on_start
         self.books: dict[str, L2Book] = {}
         self.instruments: dict[str, Instrument] = {}
@@ -575,6 +576,7 @@ class Runner:
         if price is not None:
             msg["price"] = g.ticks_to_price(price)
         session.send_msg(msg)
+        self.sent_orders += 1
         sent = self.clock()
         # journaled after the write: nothing is answered before this returns (one thread), and
         # the queue put is no more durable before the write than after it
@@ -603,6 +605,7 @@ class Runner:
             return False
         if self.journal is not None:
             self.journal.record("cancel_request", order_id, now)
+        self.sent_cancels += 1
         return session.send_msg({"type": "cancel", "order_id": order_id})
 
     def cancel_all(self, market: str | None = None) -> None:

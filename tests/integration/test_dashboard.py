@@ -1,0 +1,63 @@
+"""The live dashboard: drawn in a real terminal (a tmux pane, read back with capture-pane) with
+numbers changing, and plain progress lines when stderr is not a terminal."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_cli_user import RunningVenue
+
+
+@pytest.fixture
+def calm_venue():
+    v = RunningVenue("--sim", "calm")
+    yield v
+    v.stop()
+
+
+def test_dashboard_in_a_tmux_pane_with_live_numbers(calm_venue: RunningVenue, tmp_path: Path):
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed (apt-get install tmux)")
+    session = f"agenthft-{time.monotonic_ns()}"
+    cmd = (
+        f"env COLUMNS=150 LINES=48 {sys.executable} -m agenthft.cli run quoter "
+        f"--venue {calm_venue.ws} --rest {calm_venue.rest} "
+        f"--key {calm_venue.key} --duration 12 --dashboard --cancel-on-exit > {tmp_path / 'summary.json'}"
+    )
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48", cmd], check=True)
+    subprocess.run(["tmux", "resize-window", "-t", session, "-x", "160", "-y", "48"], capture_output=True)
+    try:
+        screens = []
+        for _ in range(40):
+            time.sleep(0.5)
+            out = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+            if "books (top levels)" in out and "latency (us)" in out:
+                screens.append(out)
+            if len(screens) >= 2 and screens[-1] != screens[0]:
+                break
+        assert len(screens) >= 2, f"the dashboard was drawn; the pane shows:\n{out}"
+        first, last = screens[0], screens[-1]
+        for title in ("books (top levels)", "account", "latency (us)", "risk and signals", "P&L after fees"):
+            assert title in last, title
+        assert "BTC-PERP" in last and re.search(r"orders/s\s+│\s+\d", last), last
+        assert first != last, "the numbers change while it runs"
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_not_a_terminal_gets_plain_lines(calm_venue: RunningVenue):
+    proc = subprocess.run(
+        [sys.executable, "-m", "agenthft.cli", "run", "quoter", "--venue", calm_venue.ws, "--rest", calm_venue.rest,
+         "--key", calm_venue.key, "--duration", "3", "--dashboard", "--cancel-on-exit"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("agenthft: position")]
+    assert len(lines) >= 2 and "pnl" in lines[-1] and "\x1b[" not in proc.stderr

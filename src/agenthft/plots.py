@@ -13,6 +13,7 @@ def _figure(width: float = 7.0, height: float = 3.6) -> tuple[Any, Any]:
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "agenthft"  # stable element ids: same data, same file
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(width, height), dpi=120)
@@ -28,11 +29,12 @@ def _save(fig: Any, path: str | Path | None) -> str:
     try:
         if path is None:
             buf = io.StringIO()
-            fig.savefig(buf, format="svg")
+            fig.savefig(buf, format="svg", metadata={"Date": None})
             return buf.getvalue()
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(p, format=p.suffix.lstrip(".") or "png")
+        fmt = p.suffix.lstrip(".") or "png"
+        fig.savefig(p, format=fmt, metadata={"Date": None} if fmt in ("svg", "pdf") else {"Software": None})
         return str(p)
     finally:
         plt.close(fig)
@@ -48,11 +50,18 @@ def lines(
     zero_line: bool = True,
     vline: tuple[float, str] | None = None,
     markers: bool = True,
+    points: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+    events: Sequence[float] = (),
 ) -> str:
-    """One line per series (x, y); returns the file written or the SVG text."""
+    """One line per series (x, y), optional scatter `points` (e.g. fills) and vertical marks at
+    `events` (e.g. risk events); returns the file written or the SVG text."""
     fig, ax = _figure()
     for name, (xs, ys) in series.items():
         ax.plot(xs, ys, marker="o" if markers else None, markersize=3, linewidth=1.2, label=name)
+    for name, (xs, ys) in (points or {}).items():
+        ax.scatter(xs, ys, s=10, label=name, zorder=3)
+    for x in events:
+        ax.axvline(x, color="tab:orange", alpha=0.4, linewidth=0.8)
     if logx:
         ax.set_xscale("log")
     if zero_line:
@@ -61,7 +70,7 @@ def lines(
         ax.axvline(vline[0], color="tab:red", linestyle="--", linewidth=1)
         ax.annotate(vline[1], (vline[0], ax.get_ylim()[1]), ha="left", va="top", fontsize=8, color="tab:red")
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
-    if len(series) > 1:
+    if len(series) + len(points or {}) > 1:
         ax.legend(fontsize=8)
     return _save(fig, path)
 

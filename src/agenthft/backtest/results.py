@@ -54,18 +54,24 @@ class Results(msgspec.Struct):
     equity: list[dict[str, Any]]
     wall_s: float = 0.0
     events_per_s: float = 0.0
+    risk: list[dict[str, Any]] = msgspec.field(default_factory=list)
 
-    def write(self, out: str | Path) -> list[Path]:
+    def write(self, out: str | Path, report: bool = True) -> list[Path]:
+        """The Parquet files and the JSON summary; with `report`, the HTML report beside them."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         d = Path(out)
         d.mkdir(parents=True, exist_ok=True)
-        paths = [d / "events.parquet", d / "equity.parquet", d / "summary.json"]
-        for path, rows in ((paths[0], self.events), (paths[1], self.equity)):
+        paths = [d / "events.parquet", d / "equity.parquet", d / "risk.parquet", d / "summary.json"]
+        for path, rows in ((paths[0], self.events), (paths[1], self.equity), (paths[2], self.risk)):
             table = pa.Table.from_pylist(rows) if rows else pa.table({})
             pq.write_table(table, path, compression="zstd")
-        paths[2].write_text(json.dumps(msgspec.to_builtins(self.summary), indent=2, sort_keys=True) + "\n")
+        paths[3].write_text(json.dumps(msgspec.to_builtins(self.summary), indent=2, sort_keys=True) + "\n")
+        if report:
+            from agenthft.report import build_report
+
+            paths.append(build_report(d))
         return paths
 
 
@@ -79,6 +85,7 @@ class Recorder:
         self.equity: list[dict[str, Any]] = []
         self._next = 0
         self.orders = self.cancels = self.fills = self.maker_fills = 0
+        self.risk: list[dict[str, Any]] = []
 
     def hook(self, runner: Runner) -> None:
         handle = runner.on_message
@@ -88,6 +95,19 @@ class Recorder:
             handle(msg, recv_ns)
 
         runner.on_message = recorded  # type: ignore[method-assign]
+        previous = runner.on_event
+
+        def on_event(kind: str, payload: Any) -> None:
+            if kind == "risk" and len(self.risk) < 10_000:  # bounded: a flood of denials is counted anyway
+                ev = payload
+                self.risk.append(
+                    {"t_ns": ev.ts_ns, "reason": ev.reason.value, "action": ev.action, "value": ev.value,
+                     "limit": ev.limit, "market": ev.market}
+                )  # fmt: skip
+            if previous is not None:
+                previous(kind, payload)
+
+        runner.on_event = on_event
 
     def sent(self, msg: msgspec.Struct | dict[str, Any], t: int) -> None:
         if not isinstance(msg, dict) or msg.get("type") not in ("order", "cancel", "cancel_all"):
@@ -108,6 +128,7 @@ class Recorder:
                 "qty": str(msg.get("qty", "")),
                 "fee": None,
                 "liquidity": "",
+                "market": str(msg.get("market", "")),
             }
         )
 
@@ -117,6 +138,7 @@ class Recorder:
             self.fills += 1
             self.maker_fills += msg.liquidity.value == "maker"
             row = {"event": "fill", "order_id": msg.order_id, "side": msg.side.value, "price": repr(msg.fill_price)}
+            row["market"] = msg.market
             row |= {"qty": repr(msg.fill_qty), "fee": msg.fee, "liquidity": msg.liquidity.value, "venue_ns": msg.ts_ns}
         elif isinstance(msg, pm.OrderAck):
             row = {"event": "ack", "order_id": msg.order_id, "venue_ns": msg.ts_ns}
@@ -125,7 +147,7 @@ class Recorder:
         elif isinstance(msg, pm.OrderReject):
             row = {"event": "reject", "order_id": msg.order_id, "venue_ns": msg.ts_ns, "liquidity": msg.code}
         if row is not None:
-            base = {"agent_ns": t, "side": "", "price": "", "qty": "", "fee": None, "liquidity": ""}
+            base = {"agent_ns": t, "side": "", "price": "", "qty": "", "fee": None, "liquidity": "", "market": ""}
             self.events.append(base | row)
 
     def tick(self, runner: Runner | MultiRunner, now: int, force: bool = False) -> None:
@@ -134,9 +156,12 @@ class Recorder:
         self._next = now + self.sample_ns
         realized, unrealized, fees = runner.oms.pnl(runner.marks())
         row: dict[str, Any] = {"t_ns": now, "equity": (realized - fees + unrealized) / CASH, "fees": fees / CASH}
+        marks = runner.marks()
         for m in runner.books:  # one column per market: lots are not comparable across markets
             p = runner.oms.positions.get(m)
             row[f"position_lots:{m}"] = p.size if p is not None else 0
+            mark = marks.get(m)  # for the report's price chart (display only)
+            row[f"mark:{m}"] = runner.instruments[m].ticks_to_float(mark) if mark is not None else None
         self.equity.append(row)
 
     def results(self, bt: Backtest, steps: int, wall_s: float) -> Results:
@@ -180,4 +205,4 @@ class Recorder:
             dict(sorted(r.risk.counts.items())),
             events,
         )
-        return Results(summary, self.events, self.equity, wall_s, events / wall_s if wall_s else 0.0)
+        return Results(summary, self.events, self.equity, wall_s, events / wall_s if wall_s else 0.0, self.risk)

@@ -1,5 +1,5 @@
 """Command line: `agenthft demo | venue | run | strategies | replay | record | signals | backtest | sweep |
-experiment | probe`.
+experiment | report | probe`.
 
 Every user error is one line on stderr (`agenthft CMD: what was wrong and how to fix it`) with a
 documented exit code (`agenthft.cli.errors.Exit`); `--debug` shows the traceback instead.
@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import version
 
-from agenthft.cli import backtest, capture, experiment, probe, record, run, signals, venue
+from agenthft.cli import backtest, capture, experiment, probe, record, report, run, signals, venue
 from agenthft.cli.errors import CliError, Exit
 from agenthft.strategies.loader import StrategyError
 
@@ -28,6 +28,7 @@ DESCRIPTION = """High-frequency trading toolkit for AI agents.
   backtest    a strategy on a simulated clock with latency models: minutes of market in seconds
   sweep       a grid of backtests (parameters x latencies x seeds) in parallel, one Parquet table
   experiment  the article's claims as sweeps with a plot (latency-claim, spoof-fading)
+  report      rebuild a results folder's HTML report (P&L, fills on the price, latency, inventory, risk)
   probe       ping a venue: RTT percentiles, the article's infrastructure tier, what is viable there
 """
 
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_parser(sub)
     backtest.add_sweep_parser(sub)
     experiment.add_parser(sub)
+    report.add_parser(sub)
     probe.add_parser(sub)
     return parser
 

@@ -1,0 +1,136 @@
+"""The run report: one self-contained HTML file (plots inline as SVG, no scripts, no network)
+beside the JSON summary, built from a results folder's Parquet files (`agenthft report DIR`;
+`backtest --out` writes it too).
+
+Plots: P&L over time with risk events marked, fills on the price chart, latency histograms
+(fill latency: venue event -> the agent saw it; ack round trip: order sent -> ack), inventory
+per market, and the risk events on the timeline. Each is an `<svg>` inside
+`<figure class="plot" id="...">`, so a browser (or a test) can find it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        return []
+    return list(pq.read_table(path).to_pylist())
+
+
+def _figure(pid: str, caption: str, svg: str) -> str:
+    body = svg[svg.find("<svg") :]  # drop the XML prolog: the SVG is inline
+    return f'<figure class="plot" id="{pid}">{body}<figcaption>{html.escape(caption)}</figcaption></figure>'
+
+
+def build_report(results: str | Path, out: str | Path | None = None) -> Path:
+    from agenthft.plots import histogram, lines
+
+    d = Path(results)
+    summary = json.loads((d / "summary.json").read_text())
+    equity = _read(d / "equity.parquet")
+    events = _read(d / "events.parquet")
+    risk = _read(d / "risk.parquet")
+    t0 = equity[0]["t_ns"] if equity else 0
+
+    def sec(ns: int) -> float:
+        return (ns - t0) / 1e9
+
+    figures = []
+    risk_t = [sec(r["t_ns"]) for r in risk]
+    ts = [sec(r["t_ns"]) for r in equity]
+    figures.append(
+        _figure(
+            "pnl",
+            "P&L after fees (mark to the venue's mark), USD; orange lines: risk events",
+            lines(
+                {"P&L after fees": (ts, [r["equity"] for r in equity])},
+                "P&L over time",
+                "seconds",
+                "quote",
+                markers=False,
+                events=risk_t[:500],
+            ),
+        )
+    )
+    markets = sorted({k.split(":", 1)[1] for r in equity[:1] for k in r if k.startswith("mark:")})
+    fills = [e for e in events if e["event"] == "fill"]
+    for m in markets[:2]:
+        marks = [(sec(r["t_ns"]), r[f"mark:{m}"]) for r in equity if r.get(f"mark:{m}") is not None]
+        mine = [f for f in fills if f.get("market", m) == m] if any("market" in f for f in fills) else fills
+        buys = [(sec(f["agent_ns"]), float(f["price"])) for f in mine if f["side"] == "buy"]
+        sells = [(sec(f["agent_ns"]), float(f["price"])) for f in mine if f["side"] == "sell"]
+        figures.append(
+            _figure(
+                f"fills-{m}".replace(":", "-"),
+                f"{m}: the mark and the agent's fills",
+                lines(
+                    {"mark": ([x for x, _ in marks], [y for _, y in marks])},
+                    f"fills on the price: {m}",
+                    "seconds",
+                    "price",
+                    markers=False,
+                    zero_line=False,
+                    points={
+                        "buys": ([x for x, _ in buys], [y for _, y in buys]),
+                        "sells": ([x for x, _ in sells], [y for _, y in sells]),
+                    },
+                ),
+            )
+        )
+    fill_lat = [(f["agent_ns"] - f["venue_ns"]) / 1e3 for f in fills if f.get("venue_ns")]
+    sent = {e["order_id"]: e["agent_ns"] for e in events if e["event"] == "order"}
+    acks = [
+        (e["agent_ns"] - sent[e["order_id"]]) / 1e3 for e in events if e["event"] == "ack" and e["order_id"] in sent
+    ]
+    figures.append(_figure("latency-fill", "fill latency (us)", histogram(fill_lat, "fill latency", "microseconds")))
+    figures.append(_figure("latency-ack", "ack round trip (us)", histogram(acks, "ack round trip", "microseconds")))
+    inventory = {
+        m: (ts, [r.get(f"position_lots:{m}", 0) for r in equity])
+        for m in sorted({k.split(":", 1)[1] for r in equity[:1] for k in r if k.startswith("position_lots:")})
+    }
+    figures.append(
+        _figure(
+            "inventory", "position per market, lots", lines(inventory, "inventory", "seconds", "lots", markers=False)
+        )
+    )
+    reasons = sorted({r["reason"] for r in risk})
+    timeline = {
+        reason: (
+            [sec(r["t_ns"]) for r in risk if r["reason"] == reason],
+            [i] * sum(r["reason"] == reason for r in risk),
+        )
+        for i, reason in enumerate(reasons)
+    }
+    figures.append(
+        _figure(
+            "risk",
+            "risk events by reason (one row per reason): " + (", ".join(reasons) or "none"),
+            lines({}, "risk events on the timeline", "seconds", "reason", zero_line=False, points=timeline),
+        )
+    )
+
+    def cell(v: Any) -> str:
+        return html.escape(json.dumps(v) if isinstance(v, dict) else str(v))
+
+    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{cell(v)}</td></tr>" for k, v in summary.items())
+    title = f"agenthft report: {summary.get('strategy', '')} on {summary.get('scenario', '')}"
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}} table{{border-collapse:collapse}}
+th,td{{border:1px solid #ccc;padding:2px 8px;text-align:left;font-size:13px}} figure{{margin:1.5em 0}}
+svg{{max-width:100%;height:auto}}</style></head>
+<body><h1>{html.escape(title)}</h1>
+<table class="summary">{rows}</table>
+{"".join(figures)}
+</body></html>
+"""
+    target = Path(out) if out is not None else d / "report.html"
+    target.write_text(page)
+    return target

@@ -169,6 +169,10 @@ def _demo_signals_and_backtest(data: Path) -> None:
             f"  {us / 1000:6.1f} ms per leg: {s.orders:4} orders, {s.fills:4} fills, maker share {s.maker_share:.0%}, "
             f"P&L after fees {s.pnl_after_fees:+.2f} USDC ({res.events_per_s:,.0f} events/s)"
         )
+        if us == 300:
+            written = res.write(Path("results") / "demo-quoter-calm")
+            html_report = written[-1]
+    print(f"  the 0.3 ms run's results and HTML report: {html_report}")
     from agenthft.strategies import LatencyArb, LatencyArbParams
 
     print("\nthe article's claim: latency arbitrage on lead-lag (perp makers reprice 10 ms late), 10 s:")

@@ -21,7 +21,8 @@ def test_same_inputs_give_byte_identical_results_files(tmp_path: Path):
     for run in ("a", "b"):
         bt = Backtest(Quoter("BTC-PERP", "0.01", 2, "60000"), "manipulated", 5, parse("vps", seed=3), seed=2)
         digests.append(files_digest(bt.run().write(tmp_path / run)))
-    assert digests[0] == digests[1] and len(digests[0]) == 3
+    files = {"events.parquet", "equity.parquet", "risk.parquet", "summary.json", "report.html"}
+    assert digests[0] == digests[1] and set(digests[0]) == files  # the HTML report too
 
 
 def test_latency_matters_the_way_it_should_on_lead_lag():
@@ -63,7 +64,7 @@ def test_backtest_cli_writes_results_and_json(tmp_path: Path, capsys):
     code = main(["backtest", "quoter", *args, "--param", "half_spread=2"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["summary"]["orders"] > 0 and len(out["files"]) == 3
+    assert out["summary"]["orders"] > 0 and len(out["files"]) == 5
     assert json.loads((tmp_path / "summary.json").read_text())["strategy"] == "quoter"
     assert main(["backtest", "quoter", "--data", "x.gz"]) == 2
 

@@ -12,9 +12,8 @@ import pytest
 
 from agenthft.backtest.data import DataBacktest
 from agenthft.backtest.latency import Constant
-from agenthft.book import L2Book
 from agenthft.cli import main
-from agenthft.market.events import CLEAR, F_LAST, LEVEL, TRADE
+from agenthft.market.events import TRADE
 from agenthft.market.feeds import probe
 from agenthft.market.recorder import record
 from agenthft.market.sim.scenario import load_scenario
@@ -22,6 +21,7 @@ from agenthft.market.sources import load_events
 from agenthft.strategies.bbo_quoter import BboQuoter
 from agenthft.venue import VenueServer, load_config
 from agenthft.venue.simdriver import SimDriver
+from tests.rows import rebuild
 
 
 async def test_recorded_streams_rebuild_the_venue_book_and_backtest(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
@@ -47,16 +47,9 @@ async def test_recorded_streams_rebuild_the_venue_book_and_backtest(tmp_path: Pa
     assert all(probe.detect_format(f) == "agenthft" for f in files)
     ev = load_events(files)
     assert [m.market for m in ev.markets] == ["BTC-PERP"] and res["gaps"] == 0
-    book = L2Book()
+    book, _, crossed = rebuild(ev)
+    assert crossed == 0 and (book.bids(), book.asks()) == venue_book
     c = ev.columns
-    for i, k in enumerate(c["kind"]):
-        if k == CLEAR:
-            book.clear()
-        elif k == LEVEL:
-            (book.set_bid if c["side"][i] > 0 else book.set_ask)(c["price"][i], c["qty"][i])
-        if c["flags"][i] & F_LAST and k != TRADE:
-            assert not book.is_crossed()
-    assert (book.bids(), book.asks()) == venue_book
     assert sum(1 for k in c["kind"] if k == TRADE) > 10
     assert main(["replay", *map(str, files), "--json"]) == 0
     capsys.readouterr()

@@ -18,25 +18,17 @@ import pytest
 
 from agenthft.backtest.data import DataBacktest
 from agenthft.backtest.latency import Constant
-from agenthft.book import L2Book
-from agenthft.market.events import CLEAR, F_LAST, LEVEL, TRADE, Events
+from agenthft.market.events import CLEAR, LEVEL, TRADE, Events
 from agenthft.market.feeds import probe, verify_files
 from agenthft.market.sources import load_events
 from agenthft.strategies.bbo_quoter import BboQuoter
+from tests import rows
+from tests.rows import Snapshot
 
 
-def rebuild(ev: Events) -> list[tuple[list[tuple[int, int]], list[tuple[int, int]]]]:
-    """The book (bids, asks) after each book message, market 0."""
-    book, out = L2Book(), []
-    c = ev.columns
-    for i, k in enumerate(c["kind"]):
-        if k == CLEAR:
-            book.clear()
-        elif k == LEVEL:
-            (book.set_bid if c["side"][i] > 0 else book.set_ask)(c["price"][i], c["qty"][i])
-        if c["flags"][i] & F_LAST and k != TRADE:
-            out.append((book.bids(), book.asks()))
-    return out
+def rebuild(ev: Events) -> list[Snapshot]:
+    """The book (bids, asks) after each book message."""
+    return rows.rebuild(ev)[1]
 
 
 # --- Tardis ----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from agenthft.backtest.engine import _Always
 from agenthft.backtest.l2exchange import L2Exchange
 from agenthft.backtest.latency import LatencyModel
 from agenthft.backtest.results import Recorder, Results
@@ -32,11 +33,6 @@ from agenthft.signals.queue import CancelModel
 from agenthft.strategies.base import Strategy
 
 _SIDE = {BID: Side.BUY, ASK: Side.SELL, 0: Side.BUY}
-
-
-class _Always:
-    def is_set(self) -> bool:
-        return True
 
 
 class _Session:

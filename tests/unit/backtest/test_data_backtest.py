@@ -10,13 +10,13 @@ import pytest
 
 from agenthft.backtest.data import DataBacktest
 from agenthft.backtest.latency import Constant
-from agenthft.book import L2Book
 from agenthft.market.cache import EventCache, content_key
-from agenthft.market.events import CLEAR, F_LAST, LEVEL, TRADE, Events
+from agenthft.market.events import TRADE, Events
 from agenthft.market.feeds import binance
 from agenthft.market.sources import load_events
 from agenthft.strategies import Quoter
 from agenthft.strategies.bbo_quoter import BboQuoter
+from tests.rows import rebuild
 
 
 @pytest.fixture(scope="module")
@@ -49,16 +49,8 @@ def test_rows_rebuild_the_book_the_verifier_rebuilds(usdm: Path, events: Events)
             sync.on_snapshot(env.lastUpdateId, env.bids, env.asks)
         elif "@depth" in env.stream:
             sync.on_depth(depth_dec.decode(env.data))
-    book = L2Book()
+    book, _, crossed = rebuild(events)
     c = events.columns
-    crossed = 0
-    for i, k in enumerate(c["kind"]):
-        if k == CLEAR:
-            book.clear()
-        elif k == LEVEL:
-            (book.set_bid if c["side"][i] > 0 else book.set_ask)(c["price"][i], c["qty"][i])
-        if c["flags"][i] & F_LAST and k != TRADE:
-            crossed += book.is_crossed()
     assert book.bids() == sync.book.bids() and book.asks() == sync.book.asks()
     assert crossed == 0
     assert events.meta.counts["trade"] == sum(1 for k in c["kind"] if k == TRADE) == 21_313

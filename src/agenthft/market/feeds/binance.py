@@ -310,14 +310,19 @@ def verify_from(
                     after_apply(upd)
             elif stream.endswith("@bookTicker"):
                 oracle.on_ticker(tick_dec.decode(env.data))
-        except GridError as e:
-            raise CaptureFormatError(
-                f"{path}:{lineno}: {e} (grid of {inst.market}: tick {inst.tick_size}, lot {inst.lot_size}; "
-                "pass --instrument with the venue's own)"
-            ) from None
-        except msgspec.DecodeError as e:
-            raise CaptureFormatError(f"{path}:{lineno}: not a Binance message: {e}") from None
+        except (GridError, msgspec.DecodeError) as e:
+            raise _where(e, path, lineno, inst) from None
     return report.finish(started)
+
+
+def _where(e: Exception, path: str, lineno: int, inst: Instrument) -> CaptureFormatError:
+    """A capture error naming the file and line (and the grid, for a value off it)."""
+    if isinstance(e, GridError):
+        return CaptureFormatError(
+            f"{path}:{lineno}: {e} (grid of {inst.market}: tick {inst.tick_size}, lot {inst.lot_size}; "
+            "pass --instrument with the venue's own)"
+        )
+    return CaptureFormatError(f"{path}:{lineno}: not a Binance message: {e}")
 
 
 def events(paths: Sequence[str | Path], instruments: dict[str, Instrument] | None = None) -> Events:
@@ -376,11 +381,6 @@ def events_from(source: Iterable[tuple[str, int, int, bytes]], files: list[str],
                 add(ns, tr.T * 1_000_000, 0, TRADE, ASK if tr.m else BID, pt(tr.p), ql(tr.q), 0, tr.t, F_LAST)
             elif stream.endswith("@bookTicker"):
                 ev.count("bookTicker")
-        except GridError as e:
-            raise CaptureFormatError(
-                f"{path}:{lineno}: {e} (grid of {inst.market}: tick {inst.tick_size}, lot {inst.lot_size}; "
-                "pass --instrument with the venue's own)"
-            ) from None
-        except msgspec.DecodeError as e:
-            raise CaptureFormatError(f"{path}:{lineno}: not a Binance message: {e}") from None
+        except (GridError, msgspec.DecodeError) as e:
+            raise _where(e, path, lineno, inst) from None
     return ev

@@ -204,3 +204,44 @@ async def agent_session(rounds: int = 10) -> dict[str, Any]:
         }
     finally:
         await server.stop()
+
+
+async def supervised_session(seconds: float, out: Path, console: Any = None) -> dict[str, Any]:
+    """The agent's seat: the market maker live on the embedded venue with the simulated
+    manipulated market, the dashboard on the terminal (plain lines when not a TTY), the control
+    plane's view of it, then the run's results and HTML report."""
+    from agenthft.backtest.results import LiveRecording
+    from agenthft.control import ControlPlane
+    from agenthft.market.sim.scenario import load_scenario
+    from agenthft.runtime import Runner
+    from agenthft.runtime.dashboard import Dashboard
+    from agenthft.strategies.market_maker import MarketMaker
+    from agenthft.venue.simdriver import SimDriver
+
+    server = await VenueServer(load_config()).start()
+    driver = SimDriver(server.venue, load_scenario("manipulated"))
+    driver.start()
+    runner: Runner | None = None
+    try:
+        key, _, _ = server.venue.register("demo-supervised")
+        runner = Runner(MarketMaker("BTC-PERP", "0.01", 2, 4, "0.05"), server.ws_url, server.rest_url, key)
+        await runner.start()
+        recording = LiveRecording(runner)
+        plane = ControlPlane(runner)
+        stop = asyncio.Event()
+        dash = asyncio.create_task(Dashboard(plane).run(stop, console))
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        while loop.time() < end:
+            await asyncio.sleep(0.1)
+            recording.tick()
+        stop.set()
+        await dash
+        await runner.quiesce(cancel_orders=True)
+        files = recording.write(out, f"live:{server.ws_url} (manipulated)")
+        return {"summary": runner.summary(), "status": plane.status(), "pnl": plane.pnl(), "files": files}
+    finally:
+        if runner is not None:
+            await runner.stop()
+        await driver.stop()
+        await server.stop()

@@ -52,12 +52,18 @@ def test_dashboard_in_a_tmux_pane_with_live_numbers(calm_venue: RunningVenue, tm
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 
 
-def test_not_a_terminal_gets_plain_lines(calm_venue: RunningVenue):
+def test_not_a_terminal_gets_plain_lines_and_out_writes_the_live_report(calm_venue: RunningVenue, tmp_path: Path):
     proc = subprocess.run(
         [sys.executable, "-m", "agenthft.cli", "run", "quoter", "--venue", calm_venue.ws, "--rest", calm_venue.rest,
-         "--key", calm_venue.key, "--duration", "3", "--dashboard", "--cancel-on-exit"],
+         "--key", calm_venue.key, "--duration", "3", "--dashboard", "--cancel-on-exit", "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("agenthft: position")]
     assert len(lines) >= 2 and "pnl" in lines[-1] and "\x1b[" not in proc.stderr
+    import json
+
+    summary = json.loads(proc.stdout)
+    assert any(f.endswith("report.html") for f in summary["files"])
+    fills = json.loads((tmp_path / "summary.json").read_text())["fills"]
+    assert fills == len(summary["fill_ids"]), "the results record every fill the runner saw"

@@ -19,3 +19,19 @@ async def test_demo_agent_session_survives_a_drop_and_matches_the_venue():
     s = res["summary"]
     assert s["reconnects"] == 1 and len(s["reconciles"]) >= 2
     assert s["telemetry"]["tick_to_trade"]["max_us"] < 1_000_000, "no order timed across the reconnect gap"
+
+
+async def test_demo_supervised_session_trades_under_the_dashboard_and_writes_a_report(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from agenthft.demo import supervised_session
+
+    screen = io.StringIO()
+    res = await supervised_session(4, tmp_path, Console(file=screen, force_terminal=False))
+    s = res["summary"]
+    assert s["fill_ids"] and s["open_orders"] == [] and s["risk_state"] == "active"
+    assert "agenthft: position" in screen.getvalue()  # the plain lines, not a TTY
+    page = (tmp_path / "report.html").read_text()
+    assert page.count('<figure class="plot"') >= 6 and "live:" in page

@@ -206,3 +206,40 @@ class Recorder:
             events,
         )
         return Results(summary, self.events, self.equity, wall_s, events / wall_s if wall_s else 0.0, self.risk)
+
+
+class LiveRecording:
+    """The same results files and report for a live run: the recorder taps the runner's
+    messages, its session's sends and a sampler on the wall clock (`agenthft run --out DIR`)."""
+
+    def __init__(self, runner: Runner, sample_ms: float = 100.0) -> None:
+        import time
+
+        self.runner = runner
+        self.recorder = Recorder(sample_ms)
+        self.recorder.hook(runner)
+        self.started = time.time_ns()
+        self._wall = time.perf_counter()
+        session = runner.session
+        if session is not None:
+            send = session.send_msg
+
+            def sent(msg: msgspec.Struct | dict[str, Any]) -> bool:
+                self.recorder.sent(msg, time.time_ns())
+                return bool(send(msg))
+
+            session.send_msg = sent  # type: ignore[method-assign]
+
+    def tick(self) -> None:
+        import time
+
+        self.recorder.tick(self.runner, time.time_ns())
+
+    def write(self, out: str | Path, source: str) -> list[Path]:
+        import time
+
+        now = time.time_ns()
+        self.recorder.tick(self.runner, now, force=True)
+        wall = time.perf_counter() - self._wall
+        results = self.recorder.summarize(self.runner, source, 0, (now - self.started) / 1e9, "live", 0, wall)
+        return results.write(out)

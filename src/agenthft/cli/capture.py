@@ -145,7 +145,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if h["count"]:
             print(f"  {name:13} n={h['count']:<4} p50 {h['p50_us']:8.1f} us  p99 {h['p99_us']:8.1f} us")
     _demo_signals_and_backtest(data)
+    _demo_supervised(args.duration)
     return code if agent["journal_matches_venue"] else 1
+
+
+def _demo_supervised(seconds: float) -> None:
+    import uvloop
+
+    from agenthft.demo import supervised_session
+
+    print(
+        f"\nthe agent's seat: the market maker live on the embedded venue (manipulated market) for {seconds:g} s, "
+        "its dashboard, then its report:"
+    )
+    res = uvloop.run(supervised_session(seconds, Path("results") / "demo-live-market-maker"))
+    s, pnl = res["summary"], res["pnl"]["total"]
+    print(
+        f"  {len(s['fill_ids'])} fills, P&L after fees {pnl['after_fees']:+.2f} USDC, risk {s['risk_state']}, "
+        f"open orders at the end {len(s['open_orders'])}"
+    )
+    print(f"  results and HTML report: {res['files'][-1]}")
+    print("  (the same controls an AI agent drives over MCP: agenthft run ... --mcp PORT; docs/agents.md)")
 
 
 def _demo_signals_and_backtest(data: Path) -> None:
@@ -239,6 +259,7 @@ def add_parsers(sub: Any) -> None:
     demo = sub.add_parser("demo", help="run the most complete end-to-end job available")
     demo.add_argument("--data", default=str(DEFAULT_DATA), help="folder of recorded captures")
     demo.add_argument("--json", action="store_true", help="print the replay reports as JSON (no live part)")
+    demo.add_argument("--duration", type=float, default=20.0, help="seconds of the supervised live session at the end")
     demo.set_defaults(func=cmd_demo)
 
     replay = sub.add_parser("replay", help="rebuild books from captures and verify them")

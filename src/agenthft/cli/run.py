@@ -146,6 +146,18 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
     runner.on_event = announce
     await _start(runner, args)
     plane, closers = await _control(runner, args)
+    recording = None
+    if args.out:
+        from agenthft.backtest.results import LiveRecording
+
+        recording = LiveRecording(runner)
+
+        async def sample() -> None:
+            while True:
+                await asyncio.sleep(0.1)
+                recording.tick()
+
+        closers.append(_cancelling(asyncio.create_task(sample())))
     if not args.quiet:
         print(
             f"agenthft run: {strategy.name} on {', '.join(runner.books)} at {args.venue}", file=sys.stderr, flush=True
@@ -192,9 +204,20 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
         code = code or Exit.VENUE_UNREACHABLE
     for close in closers:
         await close()
+    if recording is not None:
+        written = recording.write(args.out, f"live:{args.venue}")
+        summary["files"] = [str(p) for p in written]
     await runner.stop(cancel_orders=args.cancel_on_exit)
     summary["exit_code"] = int(code)
     return summary, code
+
+
+def _cancelling(task: asyncio.Task[None]) -> Any:
+    async def close() -> None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    return close
 
 
 async def _control(agent: Any, args: argparse.Namespace) -> tuple[Any, list[Any]]:
@@ -362,6 +385,7 @@ def add_parsers(sub: Any) -> None:
         help="one venue of a multi-venue strategy (repeatable; markets are then NAME:MARKET)",
     )
     run.add_argument("--max-net", action="append", metavar="BASE=QTY", help="multi-venue: cap |net position| per base")
+    run.add_argument("--out", help="write the run's results (Parquet), summary and HTML report to this folder")
     run.add_argument(
         "--dashboard", action="store_true", help="a live terminal dashboard on stderr (plain lines when not a TTY)"
     )

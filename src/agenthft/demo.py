@@ -241,7 +241,7 @@ async def supervised_session(seconds: float, out: Path, console: Any = None) -> 
         files = recording.write(out, f"live:{server.ws_url} (manipulated)")
         return {"summary": runner.summary(), "status": plane.status(), "pnl": plane.pnl(), "files": files}
     finally:
+        await driver.stop()  # the market first: nothing is published to a socket being closed
         if runner is not None:
             await runner.stop()
-        await driver.stop()
         await server.stop()

@@ -129,7 +129,7 @@ class Dashboard:
         con = console or Console(stderr=True)
         if not con.is_terminal:
             while not stop.is_set():
-                con.print(f"agenthft: {self.line()}", highlight=False)
+                con.print(f"agenthft: {self.line()}", highlight=False, soft_wrap=True)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
             return

@@ -119,7 +119,6 @@ def _status_line(runner: Any, t0: float) -> str:
 
 
 async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
-    import signal
 
     from agenthft.runtime import GcPolicy, Runner
 
@@ -144,6 +143,13 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
             print(f"agenthft run: {kind} ({payload})", file=sys.stderr, flush=True)
 
     runner.on_event = announce
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    # manual override: cancel everything and halt, from a signal (or the --halt-file flag file);
+    # installed before the first order can leave, so the signal never meets its default (exit)
+    loop.add_signal_handler(signal.SIGUSR1, runner.manual_override, "SIGUSR1")
     await _start(runner, args)
     plane, closers = await _control(runner, args)
     recording = None
@@ -162,12 +168,6 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
         print(
             f"agenthft run: {strategy.name} on {', '.join(runner.books)} at {args.venue}", file=sys.stderr, flush=True
         )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    # manual override: cancel everything and halt, from a signal (or the --halt-file flag file)
-    loop.add_signal_handler(signal.SIGUSR1, runner.manual_override, "SIGUSR1")
 
     async def status() -> None:
         t0 = time.monotonic()

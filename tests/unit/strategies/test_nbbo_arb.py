@@ -102,3 +102,45 @@ def test_two_venues_on_one_clock_the_arb_earns_on_dislocations_and_ends_flat():
     net = sum(float(v) for v in s.final_position.values())
     assert abs(net) < 1e-9, s.final_position
     assert set(s.final_position) <= {"agenthft:BTC-PERP", "venue-b:BTCUSDT"}
+
+
+def test_in_an_adverse_two_venue_crash_it_stays_inside_every_limit():
+    """Crash dynamics on both venues (volatile jumps, cancel cascades pulling size) while venue b
+    reprices late: the arb trades into a falling, thinning market. Every limit holds: the net
+    exposure cap across venues, each venue's position limit, and no halt."""
+    import msgspec
+
+    from agenthft.market.sim.scenario import ParticipantSpec, Underlying, load_scenario
+    from agenthft.risk import RiskConfig
+
+    base = load_scenario("cross-venue")
+    crash = msgspec.structs.replace(
+        base,
+        name="cross-venue-crash",
+        underlyings=[Underlying("BTC", "60000", ["BTC-PERP", "BTCUSDT"], vol_ticks=60, jump_rate=1.0, jump_ticks=1500)],
+        participants=[
+            *base.participants,
+            *(
+                ParticipantSpec("cancel_cascade", m, f"sim-cascade-{m}", size="0.03", orders=8, drop_ticks=200)
+                for m in ("BTC-PERP", "BTCUSDT")
+            ),
+        ],
+    )
+    risk = RiskConfig(position_limit="3100")  # about 0.05 BTC of notional per market
+    bt = Backtest(
+        NbboArb(["agenthft:BTC-PERP", "venue-b:BTCUSDT"], qty="0.01", fee_multiple=1.0),
+        crash,
+        30,
+        Constant(100, 100, 100),
+        seed=3,
+        venue_config=[load_config("default"), load_config("venue-b")],
+        risk=risk,
+        max_net={"BTC": "0.02"},
+    )
+    s = bt.run().summary
+    strat = bt.runner.strategy
+    assert isinstance(strat, NbboArb) and strat.pairs > 0, "it traded"
+    assert abs(sum(float(v) for v in s.final_position.values())) <= 0.02
+    for m, q in s.max_abs_position.items():
+        assert float(q) <= 0.06, (m, q)  # the position limit (0.05 BTC of notional) plus one clip in flight
+    assert "halted" not in s.risk_counts and "kill_switch_rejects" not in s.risk_counts, s.risk_counts

@@ -91,3 +91,33 @@ def test_it_sells_on_a_drop_takes_the_profit_and_respects_the_cap():
     books(ctx, 5_994_000, 599_399, 599_401, 2, "F", a)  # the follower repriced to fair: flatten
     assert ctx.sent[-1] == (Side.BUY, 3, 599_401)
     assert ctx.oms.positions["F"].size == 0
+
+
+def test_in_an_adverse_crash_with_spoofs_and_cascades_it_stays_inside_every_limit():
+    """Lead-lag markets with crash dynamics on the perp (cancel cascades pulling its bids,
+    spoofers flashing size): the arb trades into gaps and fake liquidity. Its position cap, the
+    risk engine's position limit and loss kill hold; nothing halts."""
+    import msgspec
+
+    from agenthft.backtest import Backtest, Constant
+    from agenthft.market.sim.scenario import ParticipantSpec, load_scenario
+    from agenthft.risk import RiskConfig
+    from agenthft.strategies import LatencyArb, LatencyArbParams
+
+    base = load_scenario("lead-lag")
+    adverse = msgspec.structs.replace(
+        base,
+        name="lead-lag-adverse",
+        participants=[
+            *base.participants,
+            ParticipantSpec("cancel_cascade", "BTC-PERP", "sim-cascade", size="0.03", orders=8, drop_ticks=400),
+            ParticipantSpec("spoofer", "BTC-PERP", "sim-spoof", size="0.5"),
+        ],
+    )
+    risk = RiskConfig(position_limit="1300", pnl_kill="50")  # ~0.02 BTC of notional; halt at -50 USDC
+    arb = LatencyArb.from_params(LatencyArbParams(max_position="0.02"))
+    bt = Backtest(arb, adverse, 20, Constant(300, 300, 300), seed=4, risk=risk)
+    s = bt.run().summary
+    assert s.fills > 0, "it traded"
+    assert float(s.max_abs_position["BTC-PERP"]) <= 0.021  # the cap, plus nothing in flight past it
+    assert "halted" not in s.risk_counts and "pnl_kill" not in s.risk_counts, s.risk_counts

@@ -114,6 +114,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     failed = sum(r.checks_failed for r in reports)
     checked = sum(1 for r in reports if r.checks_passed or r.checks_failed)
     print(f"{total:,} checks passed, {failed:,} failed over {checked} checked captures\n")
+    _demo_supervised(args.duration)  # trading on screen right after the replays
     res = uvloop.run(venue_session())
     ack, fill = res["ack_us"], res["fill_us"]
     print(f"embedded venue at {res['ws_url']} (venue and agents in this one process):")
@@ -145,7 +146,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if h["count"]:
             print(f"  {name:13} n={h['count']:<4} p50 {h['p50_us']:8.1f} us  p99 {h['p99_us']:8.1f} us")
     _demo_signals_and_backtest(data)
-    _demo_supervised(args.duration)
     return code if agent["journal_matches_venue"] else 1
 
 
@@ -155,7 +155,7 @@ def _demo_supervised(seconds: float) -> None:
     from agenthft.demo import supervised_session
 
     print(
-        f"\nthe agent's seat: the market maker live on the embedded venue (manipulated market) for {seconds:g} s, "
+        f"the agent's seat: the market maker live on the embedded venue (manipulated market) for {seconds:g} s, "
         "its dashboard, then its report:"
     )
     res = uvloop.run(supervised_session(seconds, Path("results") / "demo-live-market-maker"))
@@ -165,7 +165,7 @@ def _demo_supervised(seconds: float) -> None:
         f"open orders at the end {len(s['open_orders'])}"
     )
     print(f"  results and HTML report: {res['files'][-1]}")
-    print("  (the same controls an AI agent drives over MCP: agenthft run ... --mcp PORT; docs/agents.md)")
+    print("  (the same controls an AI agent drives over MCP: agenthft run ... --mcp PORT; docs/agents.md)\n")
 
 
 def _demo_signals_and_backtest(data: Path) -> None:

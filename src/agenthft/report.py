@@ -134,3 +134,103 @@ svg{{max-width:100%;height:auto}}</style></head>
     target = Path(out) if out is not None else d / "report.html"
     target.write_text(page)
     return target
+
+
+def results_from_journal(journal: str | Path, out: str | Path) -> Path:
+    """A run's results folder rebuilt from its SQLite journal (orders, acks, fills, cancels,
+    rejects, risk events, and the instruments the run traded), then its report. The journal
+    holds no market data, so the mark is each market's last fill price: P&L is marked to where
+    the agent last traded, and the price chart shows the fills without the book's mid."""
+    import sqlite3
+
+    import msgspec
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from agenthft.model import Instrument
+    from agenthft.oms import OrderManager, VenueFill
+    from agenthft.runtime.journal import NewOrderRecord
+
+    db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT ts_ns, kind, order_id, body FROM events ORDER BY seq").fetchall()
+    finally:
+        db.close()
+    inst_rows = [b for _, k, _, b in rows if k == "instruments"]
+    if not inst_rows:
+        raise ValueError(f"{journal}: no instruments recorded (a journal from before this version)")
+    instruments = {i.market: i for i in msgspec.json.decode(inst_rows[-1], type=list[Instrument])}
+    oms = OrderManager(list(instruments.values()), prefix="r")
+    new_dec, fill_dec = msgspec.json.Decoder(NewOrderRecord), msgspec.json.Decoder(VenueFill)
+    events: list[dict[str, Any]] = []
+    equity: list[dict[str, Any]] = []
+    risk: list[dict[str, Any]] = []
+    last: dict[str, int] = {}
+    fills = orders = cancels = 0
+
+    def base(ts: int, kind: str, oid: str) -> dict[str, Any]:
+        return {"event": kind, "agent_ns": ts, "venue_ns": None, "order_id": oid, "side": "", "price": "",
+                "qty": "", "fee": None, "liquidity": "", "market": ""}  # fmt: skip
+
+    for ts, kind, oid, body in rows:
+        if kind == "new":
+            r = new_dec.decode(body)
+            inst = instruments[r.market]
+            oms.new_order(r.market, r.side, r.qty, r.price, r.order_type, ts, oid)
+            orders += 1
+            row = base(ts, "order", oid) | {"side": r.side.value, "market": r.market, "qty": inst.lots_to_qty(r.qty)}
+            row["price"] = "" if r.price is None else inst.ticks_to_price(r.price)
+            events.append(row)
+        elif kind == "ack":
+            oms.on_ack(oid, msgspec.json.decode(body), ts)
+            events.append(base(ts, "ack", oid))
+        elif kind == "fill":
+            f = fill_dec.decode(body)
+            inst = instruments[f.market]
+            oms.on_fill(f, ts)
+            fills += 1
+            last[f.market] = f.price
+            row = base(ts, "fill", oid) | {"venue_ns": f.ts_ns, "side": f.side.value, "market": f.market}
+            row |= {"price": inst.ticks_to_price(f.price), "qty": inst.lots_to_qty(f.qty), "fee": f.fee / 1e12}
+            events.append(row)
+            realized, unrealized, fee_total = oms.pnl(last)
+            point: dict[str, Any] = {"t_ns": ts, "equity": (realized - fee_total + unrealized) / 1e12}
+            point["fees"] = fee_total / 1e12
+            for m, i in instruments.items():
+                p = oms.positions.get(m)
+                point[f"position_lots:{m}"] = p.size if p is not None else 0
+                point[f"mark:{m}"] = i.ticks_to_float(last[m]) if m in last else None
+            equity.append(point)
+        elif kind == "cancel_ack":
+            oms.on_cancel_ack(oid, ts)
+            events.append(base(ts, "cancel_ack", oid))
+        elif kind == "cancel_request":
+            cancels += 1
+        elif kind == "reject":
+            events.append(base(ts, "reject", oid) | {"liquidity": str(msgspec.json.decode(body))})
+        elif kind == "risk" and body:
+            ev = msgspec.json.decode(body)
+            if isinstance(ev, dict) and "reason" in ev:
+                risk.append({k: ev.get(k) for k in ("ts_ns", "reason", "action", "value", "limit", "market")})
+                risk[-1]["t_ns"] = risk[-1].pop("ts_ns")
+    if not equity:
+        equity.append({"t_ns": rows[0][0] if rows else 0, "equity": 0.0, "fees": 0.0})
+    realized, unrealized, fee_total = oms.pnl(last)
+    summary = {
+        "strategy": "journal",
+        "scenario": f"live run journaled at {journal}",
+        "orders": orders,
+        "cancels": cancels,
+        "fills": fills,
+        "realized": realized / 1e12,
+        "fees": fee_total / 1e12,
+        "pnl_after_fees_at_last_fills": (realized - fee_total + unrealized) / 1e12,
+        "final_position": {m: instruments[m].lots_to_qty(p.size) for m, p in sorted(oms.positions.items())},
+        "risk_events": len(risk),
+    }
+    d = Path(out)
+    d.mkdir(parents=True, exist_ok=True)
+    for name, data in (("events", events), ("equity", equity), ("risk", risk)):
+        pq.write_table(pa.Table.from_pylist(data) if data else pa.table({}), d / f"{name}.parquet")
+    (d / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    return build_report(d)

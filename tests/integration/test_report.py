@@ -47,3 +47,32 @@ def test_the_report_opens_in_headless_chromium_with_its_plots(tmp_path: Path):
 
     pixels = imread(shot)
     assert pixels.shape[0] == 4200 and float(pixels.std()) > 0.05  # not a blank page
+
+
+def test_a_live_runs_journal_rebuilds_its_results_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    from tests.integration.test_cli_user import RunningVenue
+
+    venue = RunningVenue("--sim", "calm")
+    try:
+        journal = tmp_path / "agent.sqlite"
+        cmd = [sys.executable, "-m", "agenthft.cli", "run", "quoter", "--venue", venue.ws, "--rest", venue.rest]
+        proc = subprocess.run(
+            [*cmd, "--key", venue.key, "--duration", "4", "--quiet", "--cancel-on-exit", "--journal", str(journal)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    finally:
+        venue.stop()
+    import json
+
+    fills = len(json.loads(proc.stdout)["fill_ids"])
+    assert fills > 0
+    assert main(["report", str(journal), "--out", str(tmp_path / "rebuilt")]) == 0
+    summary = json.loads((tmp_path / "rebuilt" / "summary.json").read_text())
+    assert summary["fills"] == fills and summary["orders"] > 0
+    page = (tmp_path / "rebuilt" / "report.html").read_text()
+    assert page.count('<figure class="plot"') >= 6 and "fills-BTC-PERP" in page
+    bad = tmp_path / "not-a-journal.sqlite"
+    bad.write_text("nope")
+    capsys.readouterr()
+    assert main(["report", str(bad)]) == 2 and "journal" in capsys.readouterr().err

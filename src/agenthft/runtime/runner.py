@@ -146,6 +146,8 @@ class Runner:
         if self.journal_path is not None:
             Journal.replay(self.journal_path, self.oms)
             self.journal = Journal(self.journal_path)
+            # what the journal's ticks and lots mean (the report rebuilt from it reads this)
+            self.journal.record("instruments", "", self.clock(), list(self.instruments.values()))
         self._check_halt_file()  # a halt file present at start: not one order leaves
         cfg = SessionConfig(self.ws_url, self.api_key, markets=tuple(wanted), **self.session_opts)
         self.session = WsSession(cfg, self)

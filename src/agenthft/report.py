@@ -147,6 +147,7 @@ def results_from_journal(journal: str | Path, out: str | Path) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from agenthft.backtest.results import event_row, risk_row
     from agenthft.model import Instrument
     from agenthft.oms import OrderManager, VenueFill
     from agenthft.runtime.journal import NewOrderRecord
@@ -168,31 +169,31 @@ def results_from_journal(journal: str | Path, out: str | Path) -> Path:
     last: dict[str, int] = {}
     fills = orders = cancels = 0
 
-    def base(ts: int, kind: str, oid: str) -> dict[str, Any]:
-        return {"event": kind, "agent_ns": ts, "venue_ns": None, "order_id": oid, "side": "", "price": "",
-                "qty": "", "fee": None, "liquidity": "", "market": ""}  # fmt: skip
-
     for ts, kind, oid, body in rows:
         if kind == "new":
             r = new_dec.decode(body)
             inst = instruments[r.market]
             oms.new_order(r.market, r.side, r.qty, r.price, r.order_type, ts, oid)
             orders += 1
-            row = base(ts, "order", oid) | {"side": r.side.value, "market": r.market, "qty": inst.lots_to_qty(r.qty)}
-            row["price"] = "" if r.price is None else inst.ticks_to_price(r.price)
-            events.append(row)
+            price = "" if r.price is None else inst.ticks_to_price(r.price)
+            events.append(
+                event_row(
+                    "order", ts, oid, side=r.side.value, market=r.market, qty=inst.lots_to_qty(r.qty), price=price
+                )
+            )
         elif kind == "ack":
             oms.on_ack(oid, msgspec.json.decode(body), ts)
-            events.append(base(ts, "ack", oid))
+            events.append(event_row("ack", ts, oid))
         elif kind == "fill":
             f = fill_dec.decode(body)
             inst = instruments[f.market]
             oms.on_fill(f, ts)
             fills += 1
             last[f.market] = f.price
-            row = base(ts, "fill", oid) | {"venue_ns": f.ts_ns, "side": f.side.value, "market": f.market}
-            row |= {"price": inst.ticks_to_price(f.price), "qty": inst.lots_to_qty(f.qty), "fee": f.fee / 1e12}
-            events.append(row)
+            events.append(
+                event_row("fill", ts, oid, venue_ns=f.ts_ns, side=f.side.value, market=f.market,
+                          price=inst.ticks_to_price(f.price), qty=inst.lots_to_qty(f.qty), fee=f.fee / 1e12)
+            )  # fmt: skip
             realized, unrealized, fee_total = oms.pnl(last)
             point: dict[str, Any] = {"t_ns": ts, "equity": (realized - fee_total + unrealized) / 1e12}
             point["fees"] = fee_total / 1e12
@@ -203,16 +204,16 @@ def results_from_journal(journal: str | Path, out: str | Path) -> Path:
             equity.append(point)
         elif kind == "cancel_ack":
             oms.on_cancel_ack(oid, ts)
-            events.append(base(ts, "cancel_ack", oid))
+            events.append(event_row("cancel_ack", ts, oid))
         elif kind == "cancel_request":
             cancels += 1
         elif kind == "reject":
-            events.append(base(ts, "reject", oid) | {"liquidity": str(msgspec.json.decode(body))})
+            events.append(event_row("reject", ts, oid, liquidity=str(msgspec.json.decode(body))))
         elif kind == "risk" and body:
             ev = msgspec.json.decode(body)
             if isinstance(ev, dict) and "reason" in ev:
-                risk.append({k: ev.get(k) for k in ("ts_ns", "reason", "action", "value", "limit", "market")})
-                risk[-1]["t_ns"] = risk[-1].pop("ts_ns")
+                fields = (ev.get(k, "") for k in ("reason", "action", "value", "limit", "market"))
+                risk.append(risk_row(ev.get("ts_ns", ts), *fields))
     if not equity:
         equity.append({"t_ns": rows[0][0] if rows else 0, "equity": 0.0, "fees": 0.0})
     realized, unrealized, fee_total = oms.pnl(last)

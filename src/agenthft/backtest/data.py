@@ -1,13 +1,12 @@
 """Backtest on recorded data: the L2 exchange model (`l2exchange`) over normalised rows
 (`market.events`, any source, cached as Parquet), the same agent core as live.
 
-Time: the recording's local receive time is the exchange's clock here (and the market data's
-event time the agent's risk checks see) (a capture's exchange
-and local clocks are often offset by seconds; local time orders the markets of one recorder
-consistently). The agent sees each recorded message after the feed latency, its orders reach
-the exchange after the order latency, and acks and fills come back after the response latency
-(each leg FIFO, as one TCP connection). Deterministic: no wall clock, no randomness unless the
-latency model draws it from its seed.
+Time: the recording's local receive time is the exchange's clock here, and the event time the
+agent's risk checks see (a capture's exchange and local clocks are often offset by seconds;
+local time orders the markets of one recorder consistently). The agent sees each recorded
+message after the feed latency, its orders reach the exchange after the order latency, and acks
+and fills come back after the response latency (each leg FIFO, as one TCP connection).
+Deterministic: no wall clock, no randomness unless the latency model draws it from its seed.
 """
 
 from __future__ import annotations

@@ -90,6 +90,7 @@ class _VenueSide:
         self.last_up = self.last_down = 0
         self.runner: Runner | None = None
         self.handle: Callable[[pm.ServerMessage, int], None] | None = None
+        self.vsession: Any = None  # the venue's session of the agent's connection
 
 
 class Backtest:
@@ -134,7 +135,7 @@ class Backtest:
 
     def _session(self, side: _VenueSide, agent: str) -> tuple[str, dict[str, Any]]:
         key_text, _, key = side.venue.register(agent, 0)
-        side.vsession = side.venue.open_session(_VenueTransport(self, side), key)  # type: ignore[attr-defined]
+        side.vsession = side.venue.open_session(_VenueTransport(self, side), key)
         return key_text, side.venue.key_limits(key)
 
     def _subscribe(self, side: _VenueSide, markets: list[str]) -> None:
@@ -180,7 +181,7 @@ class Backtest:
         self.recorder.sent(msg, self.now)
         # one TCP connection each way: FIFO, whatever the jitter draws (a message never overtakes)
         at = v.last_up = max(v.last_up, self.now + self.latency.order_ns())
-        vs = v.vsession  # type: ignore[attr-defined]
+        vs = v.vsession
         self._push(at, lambda t: v.venue.on_message(vs, raw, t))
 
     def from_venue(self, data: bytes, side: _VenueSide | None = None) -> None:

@@ -52,8 +52,6 @@ class L2Exchange:
         self._traded: dict[tuple[int, int], int] = {}  # recorded trades at our levels since the last depth row
         self._fill_id = 0
         self._vid = 0
-        self.fills = self.maker_fills = 0
-        self.fees = 0  # cash units, negative = rebates
 
     # --- the recording --------------------------------------------------------------------
     def clear(self) -> None:
@@ -197,9 +195,6 @@ class L2Exchange:
         f = fee(price * qty * m.notional_mult, m.maker_ppb if maker else m.taker_ppb)
         o.remaining -= qty
         self._fill_id += 1
-        self.fills += 1
-        self.maker_fills += maker
-        self.fees += f
         inst = self.inst
         out.append(
             pm.FillMsg(

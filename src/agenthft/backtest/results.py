@@ -75,6 +75,19 @@ class Results(msgspec.Struct):
         return paths
 
 
+def event_row(event: str, agent_ns: int, order_id: str, **fields: Any) -> dict[str, Any]:
+    """One row of `events.parquet`: every row has every column (Parquet needs one schema),
+    whether a backtest, a live run or a journal wrote it."""
+    row: dict[str, Any] = {"event": event, "agent_ns": agent_ns, "venue_ns": None, "order_id": order_id}
+    row |= {"side": "", "price": "", "qty": "", "fee": None, "liquidity": "", "market": ""}
+    return row | fields
+
+
+def risk_row(ts_ns: int, reason: str, action: str, value: str, limit: str, market: str) -> dict[str, Any]:
+    """One row of `risk.parquet`."""
+    return {"t_ns": ts_ns, "reason": reason, "action": action, "value": value, "limit": limit, "market": market}
+
+
 class Recorder:
     """Taps the runner: what it sent (with the agent's time) and what it received (with the
     venue's event time and the agent's receive time); samples equity every `sample_ms`."""
@@ -100,10 +113,7 @@ class Recorder:
         def on_event(kind: str, payload: Any) -> None:
             if kind == "risk" and len(self.risk) < 10_000:  # bounded: a flood of denials is counted anyway
                 ev = payload
-                self.risk.append(
-                    {"t_ns": ev.ts_ns, "reason": ev.reason.value, "action": ev.action, "value": ev.value,
-                     "limit": ev.limit, "market": ev.market}
-                )  # fmt: skip
+                self.risk.append(risk_row(ev.ts_ns, ev.reason.value, ev.action, ev.value, ev.limit, ev.market))
             if previous is not None:
                 previous(kind, payload)
 
@@ -117,46 +127,32 @@ class Recorder:
             self.orders += 1
         elif kind == "cancel":
             self.cancels += 1
-        self.events.append(
-            {
-                "event": kind,
-                "agent_ns": t,
-                "venue_ns": None,
-                "order_id": str(msg.get("order_id", "")),
-                "side": str(msg.get("side", "")),
-                "price": str(msg.get("price", "")),
-                "qty": str(msg.get("qty", "")),
-                "fee": None,
-                "liquidity": "",
-                "market": str(msg.get("market", "")),
-            }
-        )
+        fields = {k: str(msg.get(k, "")) for k in ("side", "price", "qty", "market")}
+        self.events.append(event_row(kind, t, str(msg.get("order_id", "")), **fields))
 
     def received(self, msg: pm.ServerMessage, t: int) -> None:
-        row: dict[str, Any] | None = None
         if isinstance(msg, pm.FillMsg):
             self.fills += 1
             self.maker_fills += msg.liquidity.value == "maker"
-            row = {"event": "fill", "order_id": msg.order_id, "side": msg.side.value, "price": repr(msg.fill_price)}
-            row["market"] = msg.market
-            row |= {"qty": repr(msg.fill_qty), "fee": msg.fee, "liquidity": msg.liquidity.value, "venue_ns": msg.ts_ns}
+            self.events.append(
+                event_row("fill", t, msg.order_id, venue_ns=msg.ts_ns, side=msg.side.value, market=msg.market,
+                          price=repr(msg.fill_price), qty=repr(msg.fill_qty), fee=msg.fee,
+                          liquidity=msg.liquidity.value)
+            )  # fmt: skip
         elif isinstance(msg, pm.OrderAck):
-            row = {"event": "ack", "order_id": msg.order_id, "venue_ns": msg.ts_ns}
+            self.events.append(event_row("ack", t, msg.order_id, venue_ns=msg.ts_ns))
         elif isinstance(msg, pm.CancelAck):
-            row = {"event": "cancel_ack", "order_id": msg.order_id, "venue_ns": msg.ts_ns}
+            self.events.append(event_row("cancel_ack", t, msg.order_id, venue_ns=msg.ts_ns))
         elif isinstance(msg, pm.OrderReject):
-            row = {"event": "reject", "order_id": msg.order_id, "venue_ns": msg.ts_ns, "liquidity": msg.code}
-        if row is not None:
-            base = {"agent_ns": t, "side": "", "price": "", "qty": "", "fee": None, "liquidity": "", "market": ""}
-            self.events.append(base | row)
+            self.events.append(event_row("reject", t, msg.order_id, venue_ns=msg.ts_ns, liquidity=msg.code))
 
     def tick(self, runner: Runner | MultiRunner, now: int, force: bool = False) -> None:
         if now < self._next and not force:
             return
         self._next = now + self.sample_ns
-        realized, unrealized, fees = runner.oms.pnl(runner.marks())
-        row: dict[str, Any] = {"t_ns": now, "equity": (realized - fees + unrealized) / CASH, "fees": fees / CASH}
         marks = runner.marks()
+        realized, unrealized, fees = runner.oms.pnl(marks)
+        row: dict[str, Any] = {"t_ns": now, "equity": (realized - fees + unrealized) / CASH, "fees": fees / CASH}
         for m in runner.books:  # one column per market: lots are not comparable across markets
             p = runner.oms.positions.get(m)
             row[f"position_lots:{m}"] = p.size if p is not None else 0

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agenthft.book import L2Book
+from agenthft.book import L2Book, SequenceGap
 from agenthft.client import RestClient, SessionConfig, WsSession
 from agenthft.market.events import ASK, BID, F_LAST, LEVEL, TRADE, Events, Meta
 from agenthft.model import Instrument, Side
@@ -84,13 +84,13 @@ class Recorder:
             return
         if not book.synced or msg.seq <= book.seq:
             return  # waiting for the snapshot, or already in it
-        if msg.seq != book.seq + 1:
+        try:
+            book.apply(bids, asks, msg.seq)  # the book's own sequence check, as the runner's
+        except SequenceGap:  # the book is out of sync now; a fresh snapshot resets it (and the file)
             self.gaps += 1
-            book.synced = False
             if self.session is not None:
                 self.session.resubscribe(msg.market)
             return
-        book.apply_unchecked(bids, asks, msg.seq)
         add = self._ev.add
         for p, q in bids:
             add(recv_ns, msg.ts_ns, m, LEVEL, BID, p, q, 0, msg.seq)

@@ -55,9 +55,10 @@ class VenueLeg(msgspec.Struct, frozen=True):
 
 
 class _Leg(Strategy):
-    """What a venue's Runner runs: forwards hooks to the real strategy, qualified."""
-
-    uses_signals = False
+    """What a venue's Runner runs: forwards hooks to the real strategy, with markets qualified
+    (books, trades, signal events, fills). `ClientOrder.market` stays the venue's own name: the
+    order objects are the venue's OMS's. Subclassed per strategy so the runner feeds the
+    detectors exactly when the real strategy uses them (`uses_signals`)."""
 
     def __init__(self, multi: MultiRunner, venue: str, markets: tuple[str, ...]) -> None:
         self.multi, self.venue = multi, venue
@@ -72,13 +73,15 @@ class _Leg(Strategy):
         self.multi._hook(lambda s: s.on_trade(self.multi, q, price, qty, aggressor))
 
     def on_fill(self, ctx: Context, order: ClientOrder, fill: VenueFill) -> None:
-        self.multi._hook(lambda s: s.on_fill(self.multi, order, fill))
+        f = msgspec.structs.replace(fill, market=qualify(self.venue, fill.market))
+        self.multi._hook(lambda s: s.on_fill(self.multi, order, f))
 
     def on_order_done(self, ctx: Context, order: ClientOrder) -> None:
         self.multi._hook(lambda s: s.on_order_done(self.multi, order))
 
     def on_signal(self, ctx: Context, event: SignalEvent) -> None:
-        self.multi._hook(lambda s: s.on_signal(self.multi, event))
+        e = msgspec.structs.replace(event, market=qualify(self.venue, event.market))
+        self.multi._hook(lambda s: s.on_signal(self.multi, e))
 
 
 class _OmsView:
@@ -166,10 +169,11 @@ class MultiRunner:
         self.denied_net = 0
         self.started = False
         self._clock = clock
+        leg_cls = type("_Leg", (_Leg,), {"uses_signals": strategy.uses_signals})
         for leg in legs:
             mine = tuple(name for v, name in map(split, strategy.markets) if v == leg.name)
             self.runners[leg.name] = Runner(
-                _Leg(self, leg.name, mine),
+                leg_cls(self, leg.name, mine),
                 leg.ws_url,
                 leg.rest_url,
                 leg.api_key,

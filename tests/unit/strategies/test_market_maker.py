@@ -123,3 +123,14 @@ def test_stays_inside_its_limits_in_a_crash():
     _, s = run("crash")
     assert abs(float(s.max_abs_position["BTC-PERP"])) <= 0.05
     assert "halted" not in s.risk_counts and "kill_switch_rejects" not in s.risk_counts
+
+
+def test_under_a_multi_venue_agent_signals_and_fills_reach_it_qualified():
+    """Run as one market of a two-venue agent, the maker still gets the detectors' events and its
+    fills' markouts, named VENUE:MARKET like everything else it sees."""
+    from agenthft.venue.config import load_config
+
+    s = MarketMaker("agenthft:BTC-PERP", "0.01", 2, 4, "0.05")
+    cfgs = [load_config("default"), load_config("venue-b")]
+    Backtest(s, "manipulated", 15, Constant(300, 300, 300), seed=1, venue_config=cfgs).run()
+    assert s.spoofs > 0 and s.markouts, (s.spoofs, len(s.markouts))

@@ -61,7 +61,7 @@ def discover(data: str | Path) -> list[tuple[str, list[Path]]]:
         from agenthft.venue.replaydriver import group_captures
 
         out += [("binance", files) for _, files in group_captures(found["binance"])]
-    out += [(fmt, [p]) for fmt in FORMATS[1:] for p in found.get(fmt, [])]
+    out += [(fmt, [p]) for fmt in FORMATS if fmt != "binance" for p in found.get(fmt, [])]
     return out
 
 

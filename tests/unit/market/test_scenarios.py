@@ -59,3 +59,22 @@ def test_cross_venue_books_cross_each_other_but_never_themselves():
         if (ab and ba and ab[0][0] > ba[0][0]) or (bb and aa and bb[0][0] > aa[0][0]):
             crosses += 1
     assert crosses > 10, "NBBO crosses appear between the venues"
+
+
+def test_venues_sharing_an_underlying_quote_one_price_whatever_their_first_market_tick():
+    """The desk: venue A's first market is a 0.01 spot, venue B's only market a 0.1 perp. The
+    shared fair value walks in A's ticks; B must read it in those, not in its own (a bug once
+    put B's price 10x off)."""
+    spot = Instrument("BTC-USDC", "BTC", "USDC", InstrumentKind.SPOT, tick_size="0.01", lot_size="0.00001")
+    sc = load_scenario("desk")
+    shared: dict[str, FairValue] = {}
+    a = build(sc, [spot, PERP], MatchingEngine([spot, PERP]), {"BTC-USDC", "BTC-PERP"}, shared)
+    b = build(sc, [PERP_B], MatchingEngine([PERP_B]), {"BTCUSDT"}, shared)
+    for ms in range(1, 2001):
+        a.run(ms * 1_000_000, keep_events=False)
+        b.run(ms * 1_000_000, keep_events=False)
+    mids = {}
+    for sim, market, inst in ((a, "BTC-USDC", spot), (a, "BTC-PERP", PERP), (b, "BTCUSDT", PERP_B)):
+        (bids, asks) = sim.engine.l2(market, 1)
+        mids[market] = float(inst.ticks_to_price((bids[0][0] + asks[0][0]) // 2))
+    assert max(mids.values()) / min(mids.values()) < 1.002, mids  # within 0.2 %: one price

@@ -7,15 +7,25 @@ import math
 import random
 from bisect import bisect_right
 from collections import deque
+from fractions import Fraction
 
 
 class FairValue:
     """`vol_ticks` is the standard deviation of one second's move, in ticks; jumps arrive at
-    `jump_rate` per second with a size drawn from +-`jump_ticks`."""
+    `jump_rate` per second with a size drawn from +-`jump_ticks`. `tick`: the price of one of its
+    ticks (the tick size of the market it was made for), so that every market and venue sharing
+    it converts the same way, whatever their own tick sizes."""
 
     def __init__(
-        self, start: int, vol_ticks: float, jump_rate: float = 0.0, jump_ticks: int = 0, seed: int = 1
+        self,
+        start: int,
+        vol_ticks: float,
+        jump_rate: float = 0.0,
+        jump_ticks: int = 0,
+        seed: int = 1,
+        tick: Fraction = Fraction(1),
     ) -> None:
+        self.tick = tick
         self.value = start
         self.vol = vol_ticks
         self.jump_rate = jump_rate

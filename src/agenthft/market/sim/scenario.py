@@ -131,15 +131,17 @@ def build(
         present = [m for m in u.markets if m in by_name and (markets is None or m in markets)]
         if not present:
             continue
-        first = by_name[present[0]]
-        fv = shared.get(u.name) or FairValue(
-            first.price_to_ticks(u.start), u.vol_ticks, u.jump_rate, u.jump_ticks, seed=scenario.seed + k
-        )
-        shared[u.name] = fv
-        unit = Fraction(Decimal(first.tick_size))  # the underlying walks in ticks of its first market
+        fv = shared.get(u.name)
+        if fv is None:  # it walks in ticks of the first market it was made for, on any venue after
+            first = by_name[present[0]]
+            tick = Fraction(Decimal(first.tick_size))
+            fv = FairValue(
+                first.price_to_ticks(u.start), u.vol_ticks, u.jump_rate, u.jump_ticks, scenario.seed + k, tick
+            )
+            shared[u.name] = fv
         for m in present:
             fair[m] = fv
-            scales[m] = unit / Fraction(Decimal(by_name[m].tick_size))
+            scales[m] = fv.tick / Fraction(Decimal(by_name[m].tick_size))
     parts = [
         _participant(p, by_name[p.market], scenario.seed * 1000 + i)
         for i, p in enumerate(scenario.participants)

@@ -513,8 +513,9 @@ class Runner:
                 for event in sig.drain():
                     self.strategy.on_signal(self, event)
                     self._event("signal", event)
-        if self.oms.positions:  # marks moved: unrealized P&L feeds the loss limits (after the reaction)
-            self._check_pnl(recv_ns)
+        pos = self.oms.positions.get(market)
+        if pos is not None and pos.size:  # its mark moved: unrealized P&L feeds the loss limits
+            self._check_pnl(recv_ns)  # (after the reaction; a flat market's mark moves no P&L)
 
     def _on_trade(self, market: str, price: int, lots: int, side: Side, ts_ns: int) -> None:
         self.last_trade[market] = price

@@ -18,7 +18,7 @@ from agenthft.venue.core import Venue
 
 class SimDriver:
     def __init__(
-        self, venue: Venue, scenario: Scenario, underlyings: dict[str, FairValue] | None = None, tick_s: float = 0.0005
+        self, venue: Venue, scenario: Scenario, underlyings: dict[str, FairValue] | None = None, tick_s: float = 0.001
     ) -> None:
         self.venue = venue
         self.tick_s = tick_s
@@ -32,10 +32,17 @@ class SimDriver:
         self._task = asyncio.create_task(self._loop())
 
     async def _loop(self) -> None:
+        """Run what is due, then sleep until the next participant wakes (at least `tick_s`, at
+        most 50 ms): the loop's timers have millisecond resolution, so a shorter sleep would be
+        a busy spin that takes the CPU from the agents sharing this loop."""
         publish = self.venue._publish
+        sim = self.sim
         while True:
-            self.sim.run(time.time_ns(), on_step=publish)
-            await asyncio.sleep(self.tick_s)
+            now = time.time_ns()
+            sim.run(now, on_step=publish)
+            nxt = sim.next_event_ns()
+            wait = 0.05 if nxt is None else min(0.05, (nxt - now) / 1e9)
+            await asyncio.sleep(max(self.tick_s, wait))
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -49,20 +49,23 @@ class Delay:
 class PicowsTransport:
     """Session transport over a picows connection."""
 
-    __slots__ = ("_delay", "_ws")
+    __slots__ = ("_delay", "_tcp", "_ws")
 
     def __init__(self, ws: picows.WSTransport, delay: Delay) -> None:
         self._ws = ws
+        self._tcp = ws.underlying_transport
         self._delay = delay
 
     def send(self, data: bytes) -> None:
         if self._delay.engaged():
             self._delay.schedule(lambda: self._send_now(data))
-        elif not self._ws.is_disconnected:  # the peer may be gone before its disconnect callback ran
-            self._ws.send(picows.WSMsgType.TEXT, data)
+        else:
+            self._send_now(data)
 
     def _send_now(self, data: bytes) -> None:
-        if not self._ws.is_disconnected:
+        # the peer may be gone before its disconnect callback ran: the socket is then already
+        # closing, and each write to it would only be counted and logged by the transport
+        if not self._ws.is_disconnected and not self._tcp.is_closing():
             self._ws.send(picows.WSMsgType.TEXT, data)
 
     def close(self, code: int, reason: str) -> None:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 import time
 from collections import Counter
@@ -206,42 +207,158 @@ async def agent_session(rounds: int = 10) -> dict[str, Any]:
         await server.stop()
 
 
-async def supervised_session(seconds: float, out: Path, console: Any = None) -> dict[str, Any]:
-    """The agent's seat: the market maker live on the embedded venue with the simulated
-    manipulated market, the dashboard on the terminal (plain lines when not a TTY), the control
-    plane's view of it, then the run's results and HTML report."""
-    from agenthft.backtest.results import LiveRecording
-    from agenthft.control import ControlPlane
-    from agenthft.market.sim.scenario import load_scenario
-    from agenthft.runtime import Runner
-    from agenthft.runtime.dashboard import Dashboard
-    from agenthft.strategies.market_maker import MarketMaker
-    from agenthft.venue.simdriver import SimDriver
+DESK: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
+    # name: (shipped strategy, parameters, the venues it trades on)
+    "market-maker": ("market-maker", {"market": "BTC-PERP"}, ("agenthft",)),
+    "latency-arb": ("latency-arb", {"leader": "BTC-USDC", "follower": "BTC-PERP"}, ("agenthft",)),
+    "nbbo-arb": ("nbbo-arb", {"markets": ["agenthft:BTC-PERP", "venue-b:BTCUSDT"]}, ("agenthft", "venue-b")),
+    "bbo-quoter": ("bbo-quoter", {"market": "BTCUSDT"}, ("venue-b",)),
+    "quoter": ("quoter", {"market": "BTC-USDC", "qty": "0.001", "half_spread": 20}, ("agenthft",)),
+}
 
-    server = await VenueServer(load_config()).start()
-    driver = SimDriver(server.venue, load_scenario("manipulated"))
-    driver.start()
-    runner: Runner | None = None
+
+async def desk_session(seconds: float, out: Path) -> dict[str, Any]:
+    """The agent's seat: every shipped strategy live at once on two embedded venues quoting one
+    simulated underlying (`desk` scenario: spot leader, lagging perp with manipulators, the perp
+    on a second venue), each strategy its own account; the dashboard on the terminal (plain lines
+    when not a TTY); the control plane over MCP, driven halfway by the SDK's own client (reads
+    status, changes the market maker's parameters); Ctrl-C or the end stops every strategy with
+    cancel-all; then each strategy's results and HTML report."""
+    import signal
+
+    from agenthft.backtest.results import LiveRecording
+    from agenthft.control import ControlPlane, Token, mcp_server
+    from agenthft.runtime import Runner
+    from agenthft.runtime.dashboard import show
+    from agenthft.runtime.multi import MultiRunner, VenueLeg
+    from agenthft.strategies.loader import BUILTIN, build
+
+    # the venues and their market in their own process (as a remote venue would be): the
+    # agents' loop here gets a core of its own
+    venue_proc, venues = await spawn_venues("--config", "default", "--config", "venue-b", "--sim", "desk")
+    agents: dict[str, Any] = {}
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    mcp: Any = None
     try:
-        key, _, _ = server.venue.register("demo-supervised")
-        runner = Runner(MarketMaker("BTC-PERP", "0.01", 2, 4, "0.05"), server.ws_url, server.rest_url, key)
-        await runner.start()
-        recording = LiveRecording(runner)
-        plane = ControlPlane(runner)
-        stop = asyncio.Event()
-        dash = asyncio.create_task(Dashboard(plane).run(stop, console))
-        loop = asyncio.get_running_loop()
+        async with aiohttp.ClientSession() as http:
+            for name, (kind, params, names) in DESK.items():
+                strategy = build(BUILTIN[kind], params)
+                keys = {}
+                for v in names:
+                    body = {"agent_id": f"demo-{name}"}
+                    async with http.post(venues[v][1] + "/api/v1/register", json=body) as r:
+                        keys[v] = (await r.json())["api_key"]
+                if len(names) == 1:
+                    ws, rest = venues[names[0]]
+                    agents[name] = Runner(strategy, ws, rest, keys[names[0]])
+                else:
+                    legs = [VenueLeg(v, *venues[v], keys[v]) for v in names]
+                    agents[name] = MultiRunner(strategy, legs, max_net={"BTC": "0.05"})
+                await agents[name].start()
+        recordings = {name: LiveRecording(agent) for name, agent in agents.items()}
+        token = Token("demo-supervisor")
+        plane = ControlPlane(agents, {"demo-token": token})
+        mcp, mcp_url = await mcp_server.serve_http(plane)
+        dash = asyncio.create_task(show(plane, stop))  # its own process on a terminal
         end = loop.time() + seconds
-        while loop.time() < end:
-            await asyncio.sleep(0.1)
-            recording.tick()
+        supervised: dict[str, Any] = {}
+        halfway = asyncio.create_task(_supervise(mcp_url, "demo-token", supervised, loop.time() + seconds / 2))
+        while loop.time() < end and not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.1)
+            for rec in recordings.values():
+                rec.tick()
+        interrupted = stop.is_set()
         stop.set()
         await dash
-        await runner.quiesce(cancel_orders=True)
-        files = recording.write(out, f"live:{server.ws_url} (manipulated)")
-        return {"summary": runner.summary(), "status": plane.status(), "pnl": plane.pnl(), "files": files}
+        halfway.cancel()
+        await asyncio.gather(halfway, return_exceptions=True)
+        await asyncio.gather(*(a.quiesce(cancel_orders=True) for a in agents.values()))
+        files = {}
+        for name, rec in recordings.items():
+            where = ", ".join(DESK[name][2])
+            files[name] = rec.write(out / name, f"live:{where} (desk)")
+        return {
+            "interrupted": interrupted,
+            "status": plane.status(),
+            "pnl": plane.pnl(),
+            "fills": {name: _fills(a) for name, a in agents.items()},
+            "open_orders": len(plane.open_orders()),
+            "signals": len(plane.signal_log),
+            "audit": plane.audit(),
+            "mcp": {"url": mcp_url} | supervised,
+            "files": files,
+        }
     finally:
-        await driver.stop()  # the market first: nothing is published to a socket being closed
-        if runner is not None:
-            await runner.stop()
-        await server.stop()
+        loop.remove_signal_handler(signal.SIGINT)
+        if mcp is not None:
+            await mcp_server.stop_http(mcp)
+        for agent in agents.values():
+            await agent.stop()
+        venue_proc.terminate()
+        await venue_proc.wait()
+
+
+async def spawn_venues(*args: str) -> tuple[asyncio.subprocess.Process, dict[str, tuple[str, str]]]:
+    """`agenthft venue ARGS` in a child process; returns it and, per venue name, its (WebSocket
+    URL, REST URL), read from what it prints."""
+    import sys
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agenthft.cli", "venue", *args, stdout=asyncio.subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    venues: dict[str, tuple[str, str]] = {}
+    name, ws = "", ""
+    try:
+        while True:
+            line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+            if not line:
+                raise RuntimeError(f"the venue process ended before serving (exit {await proc.wait()})")
+            word = line.split()
+            if line.startswith("venue "):
+                name = word[1].rstrip(":")
+            elif word[:1] == ["websocket"]:
+                ws = word[-1]
+            elif word[:1] == ["rest"]:
+                venues[name] = (ws, word[-1])
+            elif word[:1] == ["simulation"] and len(venues) == args.count("--config"):
+                return proc, venues
+    except BaseException:
+        proc.kill()
+        await proc.wait()
+        raise
+
+
+def _fills(agent: Any) -> int:
+    runners = getattr(agent, "runners", None)
+    return sum(len(r.oms.seen_fills) for r in (runners.values() if runners is not None else [agent]))
+
+
+async def _supervise(url: str, token: str, out: dict[str, Any], at: float) -> None:
+    """What a supervising LLM agent does over MCP, with the SDK's own client: read the desk's
+    status and P&L, then widen the market maker's spread (validated, audited, in force at once)."""
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    await asyncio.sleep(max(0.0, at - asyncio.get_running_loop().time()))
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"})
+    async with http, Client(streamable_http_client(url, http_client=http)) as sup:
+        status = _payload(await sup.call_tool("status", {}))
+        pnl = _payload(await sup.call_tool("pnl", {}))
+        params = _payload(await sup.call_tool("set_params", {"strategy": "market-maker", "params": {"half_spread": 3}}))
+        out |= {
+            "strategies_seen": sorted(status["strategies"]),
+            "pnl_at_halfway": pnl["total"]["after_fees"],
+            "new_params": params,
+        }
+
+
+def _payload(result: Any) -> Any:
+    sc = getattr(result, "structured_content", None)
+    if sc is not None:
+        return sc.get("result", sc) if isinstance(sc, dict) and set(sc) == {"result"} else sc
+    return msgspec.json.decode(result.content[0].text)

@@ -15,6 +15,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from agenthft.control import ControlPlane, Token, mcp_server
+from agenthft.control.plane import ControlError
 from agenthft.control import http as control_http
 from agenthft.market.sim.scenario import load_scenario
 from agenthft.runtime import Runner
@@ -66,7 +67,8 @@ async def test_mcp_client_reads_tightens_a_limit_kills_and_resumes(agent):
         ro = httpx2.AsyncClient(headers={"Authorization": f"Bearer {RO}"})
         async with Client(streamable_http_client(url, http_client=ro)) as watcher:
             status = data(await watcher.call_tool("status", {}))
-            assert status["running"] and status["venues"]["venue"]["risk_state"] == "active"
+            quoter = status["strategies"]["quoter"]
+            assert quoter["running"] and quoter["venues"]["venue"]["risk_state"] == "active"
             refused = data(await watcher.call_tool("kill", {"reason": "not mine to pull"}))
             assert "read-only" in refused["error"] and runner.risk.state.value == "active"
         full = httpx2.AsyncClient(headers={"Authorization": f"Bearer {FULL}"})
@@ -77,15 +79,15 @@ async def test_mcp_client_reads_tightens_a_limit_kills_and_resumes(agent):
             bad = data(await sup.call_tool("set_limits", {"limits": {"max_order_notional": "a lot"}}))
             assert "error" in bad and runner.risk.config.max_order_notional == "0"
             ok = data(await sup.call_tool("set_limits", {"limits": {"max_order_notional": "100"}}))
-            assert ok["venue"]["max_order_notional"] == "100"
+            assert ok["quoter"]["venue"]["max_order_notional"] == "100"
             # the quoter's next order (0.01 BTC at ~60,000 = 600 USDC) is over it: denied, with the reason
             denied = await wait_for(lambda: runner.risk.counts.get("max_order_notional", 0) > 0, 10)
             assert denied, runner.risk.counts
             events = data(await sup.call_tool("risk_events", {}))
-            assert any("MAX_ORDER_NOTIONAL" in e for e in events["venue"]["recent"])
+            assert any("MAX_ORDER_NOTIONAL" in e for e in events["quoter"]["venue"]["recent"])
             await sup.call_tool("set_limits", {"limits": {"max_order_notional": "0"}})
             halted = data(await sup.call_tool("kill", {"reason": "test"}))
-            assert halted["venue"]["risk_state"] == "halted" if "venue" in halted else True
+            assert halted["strategies"]["quoter"]["venues"]["venue"]["risk_state"] == "halted"
 
             async def venue_open() -> list[Any]:
                 async with aiohttp.ClientSession() as s:
@@ -130,6 +132,16 @@ async def test_http_api_auth_read_only_and_actions(agent):
             assert r.status == 200 and not runner.started
             r = await s.post(f"{base}/v1/strategy/start", headers=full, json={})
             assert r.status == 200 and runner.started
+            r = await s.post(f"{base}/v1/strategy/stop", headers=full, json={"strategy": "nope"})
+            assert r.status == 400 and "no strategy 'nope'" in (await r.json())["message"] and runner.started
+            r = await s.post(f"{base}/v1/strategy/stop", headers=full, json={"cancel_orders": "yes"})
+            assert r.status == 400 and "true or false" in (await r.json())["message"] and runner.started
+            r = await s.get(f"{base}/v1/view", headers=ro, params={"levels": "2"})
+            view = await r.json()
+            assert r.status == 200 and [row["strategy"] for row in view["rows"]] == ["quoter"]
+            assert view["books"][0]["market"].endswith(":BTC-PERP") and len(view["books"][0]["bids"]) <= 2
+            r = await s.get(f"{base}/v1/view", headers=ro, params={"levels": "many"})
+            assert r.status == 400 and "levels" in (await r.json())["message"]
     finally:
         await site.cleanup()
 
@@ -158,7 +170,7 @@ async def test_agenthft_run_serves_both_doors_and_a_kill_ends_it_halted():
                 urls["mcp"] = line.split()[-1]
         async with aiohttp.ClientSession() as s:
             r = await s.get(urls["http"], headers={"Authorization": f"Bearer {FULL}"})
-            assert r.status == 200 and (await r.json())["strategy"] == "quoter"
+            assert r.status == 200 and set((await r.json())["strategies"]) == {"quoter"}
         client = httpx2.AsyncClient(headers={"Authorization": f"Bearer {FULL}"})
         async with Client(streamable_http_client(urls["mcp"], http_client=client)) as sup:
             await sup.call_tool("kill", {"reason": "end of test"})
@@ -170,5 +182,40 @@ async def test_agenthft_run_serves_both_doors_and_a_kill_ends_it_halted():
     finally:
         if proc.returncode is None:
             proc.kill()
+        await driver.stop()
+        await srv.stop()
+
+
+async def test_one_plane_supervises_a_desk_of_strategies_by_name():
+    """Two strategies, each its own account: reads are per strategy; an action that needs a
+    strategy refuses to guess; kill and resume name one or take all."""
+    srv = await VenueServer(load_config()).start()
+    driver = SimDriver(srv.venue, load_scenario("calm"))
+    driver.start()
+    agents = {}
+    try:
+        for name, half in (("wide", 6), ("tight", 2)):
+            key, _, _ = srv.venue.register(f"desk-{name}")
+            agents[name] = Runner(Quoter("BTC-PERP", "0.01", half, "60000"), srv.ws_url, srv.rest_url, key)
+            await agents[name].start()
+        plane = ControlPlane(agents, {FULL: Token("supervisor")})
+        sup = Token("supervisor")
+        assert set(plane.status()["strategies"]) == {"wide", "tight"}
+        assert await wait_for(lambda: all(r.oms.live for r in agents.values()))
+        with pytest.raises(ControlError, match="name one"):
+            plane.set_params(sup, {"half_spread": 4})
+        assert plane.set_params(sup, {"half_spread": 4}, "wide")["half_spread"] == 4
+        assert agents["wide"].strategy.half_spread == 4 and agents["tight"].strategy.half_spread == 2
+        plane.kill(sup, "one only", "tight")
+        states = {n: s["venues"]["venue"]["risk_state"] for n, s in plane.status()["strategies"].items()}
+        assert states == {"wide": "active", "tight": "halted"}
+        plane.set_limits(sup, {"position_limit": "50000"}, strategy="wide")
+        assert agents["wide"].risk.config.position_limit == "50000" != agents["tight"].risk.config.position_limit
+        plane.resume(sup)
+        assert all(r.risk.state.value == "active" for r in agents.values())
+        assert [a["args"].get("strategy") for a in plane.audit()] == [None, "wide", "tight", "wide", None]
+    finally:
+        for r in agents.values():
+            await r.stop(cancel_orders=True)
         await driver.stop()
         await srv.stop()

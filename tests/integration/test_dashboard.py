@@ -44,9 +44,10 @@ def test_dashboard_in_a_tmux_pane_with_live_numbers(calm_venue: RunningVenue, tm
                 break
         assert len(screens) >= 2, f"the dashboard was drawn; the pane shows:\n{out}"
         first, last = screens[0], screens[-1]
-        for title in ("books (top levels)", "account", "latency (us)", "risk and signals", "P&L after fees"):
+        for title in ("books (top levels)", "strategies", "latency (us)", "risk and signals", "P&L after fees"):
             assert title in last, title
-        assert "BTC-PERP" in last and re.search(r"orders/s\s+│\s+\d", last), last
+        # the quoter's row: its position, P&L, fills, open orders, and orders/s beside the venue's limit
+        assert "BTC-PERP" in last and re.search(r"│ quoter\s+│.*│\s+\d+/\d+ │", last), last
         assert first != last, "the numbers change while it runs"
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
@@ -59,11 +60,22 @@ def test_not_a_terminal_gets_plain_lines_and_out_writes_the_live_report(calm_ven
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("agenthft: position")]
-    assert len(lines) >= 2 and "pnl" in lines[-1] and "\x1b[" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("agenthft: pnl")]
+    assert len(lines) >= 2 and "quoter position" in lines[-1] and "\x1b[" not in proc.stderr
     import json
 
     summary = json.loads(proc.stdout)
     assert any(f.endswith("report.html") for f in summary["files"])
     fills = json.loads((tmp_path / "summary.json").read_text())["fills"]
     assert fills == len(summary["fill_ids"]), "the results record every fill the runner saw"
+
+
+def test_dashboard_command_needs_a_token_and_a_plane(capsys, monkeypatch):
+    from agenthft.cli import main
+    from tests.integration.test_cli_user import one_line_error
+
+    monkeypatch.delenv("AGENTHFT_TOKEN", raising=False)
+    assert main(["dashboard", "http://127.0.0.1:9"]) == 2
+    assert "--token" in one_line_error(capsys, "dashboard")
+    assert main(["dashboard", "http://127.0.0.1:9", "--token", "t"]) == 4
+    assert "no control plane at http://127.0.0.1:9" in one_line_error(capsys, "dashboard")

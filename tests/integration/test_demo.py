@@ -21,17 +21,21 @@ async def test_demo_agent_session_survives_a_drop_and_matches_the_venue():
     assert s["telemetry"]["tick_to_trade"]["max_us"] < 1_000_000, "no order timed across the reconnect gap"
 
 
-async def test_demo_supervised_session_trades_under_the_dashboard_and_writes_a_report(tmp_path):
-    import io
+async def test_demo_desk_every_strategy_live_supervised_over_mcp_with_reports(tmp_path, capfd):
+    """Every shipped strategy live at once on two venues (a child venue process with the desk
+    market), the dashboard's plain lines (not a TTY), the supervisor's MCP session halfway, and
+    each strategy's report; nothing left open after the cancel-all."""
+    from agenthft.demo import DESK, desk_session
 
-    from rich.console import Console
-
-    from agenthft.demo import supervised_session
-
-    screen = io.StringIO()
-    res = await supervised_session(4, tmp_path, Console(file=screen, force_terminal=False))
-    s = res["summary"]
-    assert s["fill_ids"] and s["open_orders"] == [] and s["risk_state"] == "active"
-    assert "agenthft: position" in screen.getvalue()  # the plain lines, not a TTY
-    page = (tmp_path / "report.html").read_text()
-    assert page.count('<figure class="plot"') >= 6 and "live:" in page
+    res = await desk_session(6, tmp_path)
+    assert set(res["status"]["strategies"]) == set(DESK)
+    assert res["open_orders"] == 0
+    assert res["fills"]["market-maker"] > 0 and sum(res["fills"].values()) > res["fills"]["market-maker"]
+    assert res["mcp"]["strategies_seen"] == sorted(DESK) and res["mcp"]["new_params"]["half_spread"] == 3
+    assert [(a["who"], a["action"]) for a in res["audit"]] == [("demo-supervisor", "set_params")]
+    nbbo = res["status"]["strategies"]["nbbo-arb"]["venues"]
+    assert set(nbbo) == {"agenthft", "venue-b"}, "the multi-venue strategy has both legs"
+    assert "agenthft: pnl" in capfd.readouterr().err  # the plain lines, not a TTY
+    for name in DESK:
+        page = (tmp_path / name / "report.html").read_text()
+        assert page.count('<figure class="plot"') >= 6 and "live:" in page

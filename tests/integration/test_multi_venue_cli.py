@@ -37,9 +37,10 @@ def two_venues() -> Iterator[dict[str, tuple[str, str, str]]]:
         proc.wait(10)
 
 
-def test_nbbo_arb_runs_on_two_live_venues_and_each_venue_agrees_with_the_agent(two_venues):
+def test_nbbo_arb_runs_on_two_live_venues_and_each_venue_agrees_with_the_agent(two_venues, tmp_path):
     legs = [f"--leg={n}={ws},{rest},{key}" for n, (ws, rest, key) in two_venues.items()]
     cmd = [sys.executable, "-m", "agenthft.cli", "run", "nbbo-arb", *legs, "--param", "fee_multiple=0.5"]
+    cmd += ["--dashboard", "--out", str(tmp_path)]  # both legs under one dashboard, one results folder
     proc = subprocess.run(
         [*cmd, "--duration", "8", "--cancel-on-exit", "--quiet", "--max-net", "BTC=0.05"],
         capture_output=True,
@@ -54,3 +55,8 @@ def test_nbbo_arb_runs_on_two_live_venues_and_each_venue_agrees_with_the_agent(t
         assert v["open_orders"] == [] and v["venue_open_orders"] == []
         assert v["marks"], f"{name}: the strategy saw that venue's market"
     assert summary["denied_net_exposure"] >= 0
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("agenthft: pnl")]
+    assert lines and "nbbo-arb@agenthft" in lines[-1] and "nbbo-arb@venue-b" in lines[-1]
+    recorded = json.loads((tmp_path / "summary.json").read_text())
+    assert recorded["fills"] == sum(len(v["fill_ids"]) for v in summary["venues"].values())
+    assert (tmp_path / "report.html").stat().st_size > 0

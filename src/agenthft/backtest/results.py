@@ -205,37 +205,46 @@ class Recorder:
 
 
 class LiveRecording:
-    """The same results files and report for a live run: the recorder taps the runner's
-    messages, its session's sends and a sampler on the wall clock (`agenthft run --out DIR`)."""
+    """The same results files and report for a live run: the recorder taps the agent's
+    messages (every venue's, for a MultiRunner), its sessions' sends and a sampler on the wall
+    clock (`agenthft run --out DIR`, the demo)."""
 
-    def __init__(self, runner: Runner, sample_ms: float = 100.0) -> None:
+    def __init__(self, agent: Runner | MultiRunner, sample_ms: float = 100.0) -> None:
         import time
 
-        self.runner = runner
+        self.runner = agent
         self.recorder = Recorder(sample_ms)
-        self.recorder.hook(runner)
+        runners: dict[str, Runner] = getattr(agent, "runners", None) or {"venue": agent}
+        for r in runners.values():
+            self.recorder.hook(r)
+            self._tap_sends(r)
         self.started = time.time_ns()
         self._wall = time.perf_counter()
+
+    def _tap_sends(self, runner: Runner) -> None:
+        import time
+
         session = runner.session
-        if session is not None:
-            send = session.send_msg
+        if session is None:
+            return
+        send = session.send_msg
 
-            def sent(msg: msgspec.Struct | dict[str, Any]) -> bool:
-                self.recorder.sent(msg, time.time_ns())
-                return bool(send(msg))
+        def sent(msg: msgspec.Struct | dict[str, Any]) -> bool:
+            self.recorder.sent(msg, time.time_ns())
+            return bool(send(msg))
 
-            session.send_msg = sent  # type: ignore[method-assign]
+        session.send_msg = sent  # type: ignore[method-assign]
 
     def tick(self) -> None:
         import time
 
         self.recorder.tick(self.runner, time.time_ns())
 
-    def write(self, out: str | Path, source: str) -> list[Path]:
+    def write(self, out: str | Path, source: str, report: bool = True) -> list[Path]:
         import time
 
         now = time.time_ns()
         self.recorder.tick(self.runner, now, force=True)
         wall = time.perf_counter() - self._wall
         results = self.recorder.summarize(self.runner, source, 0, (now - self.started) / 1e9, "live", 0, wall)
-        return results.write(out)
+        return results.write(out, report)

@@ -1,4 +1,4 @@
-"""Command line: `agenthft demo | venue | run | strategies | replay | record | signals | backtest | sweep |
+"""Command line: `agenthft demo | venue | run | dashboard | strategies | replay | record | signals | backtest | sweep |
 experiment | report | probe`.
 
 Every user error is one line on stderr (`agenthft CMD: what was wrong and how to fix it`) with a
@@ -12,15 +12,28 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import version
 
-from agenthft.cli import backtest, capture, experiment, probe, record, report, run, signals, venue
+from agenthft.cli import (
+    backtest,
+    capture,
+    dashboard,
+    demo,
+    experiment,
+    probe,
+    record,
+    report,
+    run,
+    signals,
+    venue,
+)
 from agenthft.cli.errors import CliError, Exit
 from agenthft.strategies.loader import StrategyError
 
 DESCRIPTION = """High-frequency trading toolkit for AI agents.
 
-  demo        the most complete end-to-end job (verified replays, venue, agent runtime)
+  demo        the most complete end-to-end job (verified replays, every strategy live, backtests)
   venue       run the reference venue (WebSocket + REST), optionally with a simulated or replayed market
   run         run a strategy (shipped, MODULE:CLASS or FILE.py:CLASS) against a venue
+  dashboard   the live dashboard of a running agent, drawn from its control plane
   strategies  list the shipped strategies and their parameters
   replay      rebuild order books from recorded captures and verify them against their oracles
   record      record a venue's public streams to Parquet (replayable and backtestable as is)
@@ -40,10 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"agenthft {version('agenthft')}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    capture.add_parsers(sub)
+    demo.add_parser(sub)
+    capture.add_parser(sub)
     venue.add_parser(sub)
     record.add_parser(sub)
     run.add_parsers(sub)
+    dashboard.add_parser(sub)
     signals.add_parser(sub)
     backtest.add_parser(sub)
     backtest.add_sweep_parser(sub)

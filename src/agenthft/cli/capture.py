@@ -1,4 +1,4 @@
-"""`agenthft replay` and `agenthft demo`."""
+"""`agenthft replay`: rebuild books from captures and verify them against their own oracles."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agenthft.cli.errors import CliError, Exit
-from agenthft.market.feeds import FORMATS, ReplayReport, discover, verify_files
+from agenthft.market.feeds import FORMATS, ReplayReport, verify_files
 from agenthft.market.feeds.probe import CaptureFormatError, load_instruments
 
 DEFAULT_DATA = Path("../shared/data")
@@ -95,173 +95,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return _print_reports(reports, args.json)
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    import uvloop
-
-    from agenthft.demo import venue_session
-
-    data = Path(args.data)
-    if not data.is_dir():
-        raise CliError(Exit.USAGE, f"no data folder at {data} (pass --data)")
-    # every capture found under the folder, by content; one a reader finds nothing to check in
-    # (no oracle messages) is shown as such, and only a failed check fails the demo
-    reports = [r for fmt, group in discover(data) for r in verify_files(group, fmt)]
-    _print_reports(reports, args.json)
-    code = 0 if all(r.checks_failed == 0 and r.gaps == 0 and r.crossed == 0 for r in reports) else 1
-    if args.json:
-        return code
-    total = sum(r.checks_passed for r in reports)
-    failed = sum(r.checks_failed for r in reports)
-    checked = sum(1 for r in reports if r.checks_passed or r.checks_failed)
-    print(f"{total:,} checks passed, {failed:,} failed over {checked} checked captures\n")
-    _demo_supervised(args.duration)  # trading on screen right after the replays
-    res = uvloop.run(venue_session())
-    ack, fill = res["ack_us"], res["fill_us"]
-    print(f"embedded venue at {res['ws_url']} (venue and agents in this one process):")
-    print(f"  {res['orders']:,} post-only orders placed and cancelled over WebSocket:")
-    print(f"    order_ack round trip p50 {ack[50]:.0f} us, p99 {ack[99]:.0f} us, p99.9 {ack[99.9]:.0f} us")
-    print(f"  {res['fills']} IOC orders against resting quotes: fill round trip p50 {fill[50]:.0f} us")
-    print(f"    taker fees {res['taker_fees']:.4f} USDC, maker rebates {-res['maker_rebates']:.4f} USDC")
-    for p in res["positions"]:
-        print(
-            f"  taker position {p['market']}: {p['size']} @ {p['avg_price']}, mark {p['mark_price']}, "
-            f"unrealized {p['unrealized_pnl']:.4f}"
-        )
-    from agenthft.demo import agent_session
-
-    agent = uvloop.run(agent_session())
-    summary, tel = agent["summary"], agent["summary"]["telemetry"]
-    print("\nagent runtime (Runner + quoter, SQLite journal) on the embedded venue, a taker hitting it:")
-    print(
-        f"  fills {agent['venue_fills']}, position {summary['positions']}, realized {summary['realized']:.4f}, "
-        f"fees {summary['fees']:.4f} USDC (negative = rebates)"
-    )
-    print(
-        f"  socket dropped once mid-session: reconnects {summary['reconnects']}, "
-        f"reconciliations {len(summary['reconciles'])}"
-    )
-    print(f"  journal fills == venue fills, one to one: {agent['journal_matches_venue']}")
-    for name in ("tick_to_trade", "ack_rtt", "fill_latency"):
-        h = tel[name]
-        if h["count"]:
-            print(f"  {name:13} n={h['count']:<4} p50 {h['p50_us']:8.1f} us  p99 {h['p99_us']:8.1f} us")
-    _demo_signals_and_backtest(data)
-    return code if agent["journal_matches_venue"] else 1
-
-
-def _demo_supervised(seconds: float) -> None:
-    import uvloop
-
-    from agenthft.demo import supervised_session
-
-    print(
-        f"the agent's seat: the market maker live on the embedded venue (manipulated market) for {seconds:g} s, "
-        "its dashboard, then its report:"
-    )
-    res = uvloop.run(supervised_session(seconds, Path("results") / "demo-live-market-maker"))
-    s, pnl = res["summary"], res["pnl"]["total"]
-    print(
-        f"  {len(s['fill_ids'])} fills, P&L after fees {pnl['after_fees']:+.2f} USDC, risk {s['risk_state']}, "
-        f"open orders at the end {len(s['open_orders'])}"
-    )
-    print(f"  results and HTML report: {res['files'][-1]}")
-    print("  (the same controls an AI agent drives over MCP: agenthft run ... --mcp PORT; docs/agents.md)\n")
-
-
-def _demo_signals_and_backtest(data: Path) -> None:
-    """The offline side: detectors scored on the simulator, and a latency sweep in backtest."""
-    from agenthft.backtest import Backtest, Constant
-    from agenthft.signals.evaluate import evaluate
-    from agenthft.strategies import Quoter
-
-    report = evaluate("manipulated", seeds=2, seconds=30)
-    print("\nmicrostructure detectors on the simulated manipulated market (2 seeds x 30 s, labels unseen):")
-    for sc in report.scores:
-        p = "-" if sc.precision is None else f"{sc.precision:.2f}"
-        r = "-" if sc.recall is None else f"{sc.recall:.2f}"
-        print(f"  {sc.kind:15} episodes {sc.episodes:4}  detections {sc.detections:4}  precision {p}  recall {r}")
-    print("\nbacktest: the quoter on the simulated calm market, 20 s, at three of the article's latencies:")
-    for us in (300, 6000, 50000):
-        bt = Backtest(Quoter("BTC-PERP", "0.01", 2, "60000"), "calm", 20, Constant(us, us, us), seed=1)
-        res = bt.run()
-        s = res.summary
-        print(
-            f"  {us / 1000:6.1f} ms per leg: {s.orders:4} orders, {s.fills:4} fills, maker share {s.maker_share:.0%}, "
-            f"P&L after fees {s.pnl_after_fees:+.2f} USDC ({res.events_per_s:,.0f} events/s)"
-        )
-        if us == 300:
-            written = res.write(Path("results") / "demo-quoter-calm")
-            html_report = written[-1]
-    print(f"  the 0.3 ms run's results and HTML report: {html_report}")
-    from agenthft.strategies import LatencyArb, LatencyArbParams
-
-    print("\nthe article's claim: latency arbitrage on lead-lag (perp makers reprice 10 ms late), 10 s:")
-    for us in (50, 2000, 10000):
-        s = (
-            Backtest(LatencyArb.from_params(LatencyArbParams()), "lead-lag", 10, Constant(us, us, us), seed=4)
-            .run()
-            .summary
-        )
-        print(f"  {us / 1000:6.2f} ms per leg: {s.fills:4} fills, P&L after fees {s.pnl_after_fees:+.2f} USDC")
-    _demo_recorded_and_multi_venue(data)
-
-
-def _demo_recorded_and_multi_venue(data: Path) -> None:
-    """Recorded data through the L2 model (decoded once into the Parquet cache), and one
-    strategy on two simulated venues on one clock."""
-    import time
-
-    from agenthft.backtest import Backtest, Constant
-    from agenthft.backtest.data import DataBacktest
-    from agenthft.market.cache import EventCache
-    from agenthft.market.sources import load_events
-    from agenthft.strategies.bbo_quoter import BboQuoter
-    from agenthft.strategies.nbbo_arb import NbboArb
-    from agenthft.venue.config import load_config
-
-    futures = [(fmt, g) for fmt, g in discover(data) if fmt == "binance" and len(g) == 1]
-    if futures:
-        files = futures[0][1]
-        cache = EventCache()
-        t0 = time.perf_counter()
-        events = load_events(files, cache=cache)
-        loaded = time.perf_counter() - t0
-        how = "read from the Parquet cache" if cache.hits else "decoded and cached"
-        market = events.markets[0]
-        print(f"\nrecorded data: {files[0].name} ({market.market}), {len(events):,} rows {how} in {loaded:.2f} s;")
-        print("  bbo-quoter at the touch, L2 model with queue-ahead, 300 us per leg, maker 2 bp / taker 5 bp:")
-        for q in ("pessimistic", "proportional", "optimistic"):
-            bt = DataBacktest(BboQuoter(market.market, ticks=0), events, Constant(300, 300, 300), queue=q)
-            res = bt.run()
-            s = res.summary
-            print(
-                f"    {q:12} cancels: {s.orders:5} orders, {s.fills:4} fills, P&L after fees {s.pnl_after_fees:+.2f} "
-                f"({res.events_per_s:,.0f} rows/s)"
-            )
-    print("\ntwo venues on one clock (cross-venue: venue b reprices 5-17 ms late), nbbo-arb, 20 s, 100 us per leg:")
-    bt2 = Backtest(
-        NbboArb(["agenthft:BTC-PERP", "venue-b:BTCUSDT"], qty="0.01"),
-        "cross-venue",
-        20,
-        Constant(100, 100, 100),
-        seed=5,
-        venue_config=[load_config("default"), load_config("venue-b")],
-        max_net={"BTC": "0.05"},
-    )
-    s = bt2.run().summary
-    print(
-        f"  {s.fills} fills, P&L after fees {s.pnl_after_fees:+.2f} (fees {s.fees:.2f}), final positions "
-        f"{s.final_position or 'flat'}"
-    )
-
-
-def add_parsers(sub: Any) -> None:
-    demo = sub.add_parser("demo", help="run the most complete end-to-end job available")
-    demo.add_argument("--data", default=str(DEFAULT_DATA), help="folder of recorded captures")
-    demo.add_argument("--json", action="store_true", help="print the replay reports as JSON (no live part)")
-    demo.add_argument("--duration", type=float, default=20.0, help="seconds of the supervised live session at the end")
-    demo.set_defaults(func=cmd_demo)
-
+def add_parser(sub: Any) -> None:
     replay = sub.add_parser("replay", help="rebuild books from captures and verify them")
     replay.add_argument("files", nargs="+", help="capture files (Binance files are chained in order)")
     replay.add_argument("--venue-format", choices=FORMATS, help="default: detected from the file's content")

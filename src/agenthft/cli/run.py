@@ -151,19 +151,6 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
     # installed before the first order can leave, so the signal never meets its default (exit)
     loop.add_signal_handler(signal.SIGUSR1, runner.manual_override, "SIGUSR1")
     await _start(runner, args)
-    plane, closers = await _control(runner, args)
-    recording = None
-    if args.out:
-        from agenthft.backtest.results import LiveRecording
-
-        recording = LiveRecording(runner)
-
-        async def sample() -> None:
-            while True:
-                await asyncio.sleep(0.1)
-                recording.tick()
-
-        closers.append(_cancelling(asyncio.create_task(sample())))
     if not args.quiet:
         print(
             f"agenthft run: {strategy.name} on {', '.join(runner.books)} at {args.venue}", file=sys.stderr, flush=True
@@ -175,18 +162,11 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
             await asyncio.sleep(args.status_every)
             print(f"agenthft run: {_status_line(runner, t0)}", file=sys.stderr, flush=True)
 
-    if args.dashboard and plane is not None:
-        from agenthft.runtime.dashboard import Dashboard
-
-        reporter: asyncio.Task[None] | None = asyncio.create_task(Dashboard(plane).run(stop))
-    else:
-        reporter = None if args.quiet or args.status_every <= 0 else asyncio.create_task(status())
+    closers, recording = await _seat(runner, args, stop, status)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), args.duration) if args.duration else await stop.wait()
     stop.set()
-    if reporter is not None:
-        reporter.cancel()
-        await asyncio.gather(reporter, return_exceptions=True)
+    await closers[0]()  # the dashboard (or the status lines) first: the terminal is ours again
     code = Exit.HALTED if runner.risk.state.value == "halted" else Exit.OK
     if args.cancel_on_exit:
         await runner.quiesce(cancel_orders=True)
@@ -202,7 +182,7 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
     except Exception as e:
         summary["venue_error"] = f"venue unreachable at exit: {type(e).__name__}: {e}"
         code = code or Exit.VENUE_UNREACHABLE
-    for close in closers:
+    for close in closers[1:]:
         await close()
     if recording is not None:
         written = recording.write(args.out, f"live:{args.venue}")
@@ -220,14 +200,53 @@ def _cancelling(task: asyncio.Task[None]) -> Any:
     return close
 
 
-async def _control(agent: Any, args: argparse.Namespace) -> tuple[Any, list[Any]]:
+async def _seat(agent: Any, args: argparse.Namespace, stop: asyncio.Event, status: Any = None) -> tuple[list[Any], Any]:
+    """The supervising agent's seat around a started agent: the control plane's doors, the
+    results recorder (--out) and the dashboard (--dashboard; else status lines). Returns
+    (closers, the recording or None); the first closer ends the dashboard or the status lines."""
+    plane, closers, url = await _control(agent, args)
+    recording = None
+    if args.out:
+        from agenthft.backtest.results import LiveRecording
+
+        recording = LiveRecording(agent)
+
+        async def sample() -> None:
+            while True:
+                await asyncio.sleep(0.1)
+                recording.tick()
+
+        closers.append(_cancelling(asyncio.create_task(sample())))
+    if args.dashboard and plane is not None:
+        from agenthft.runtime.dashboard import show
+
+        task = asyncio.create_task(show(plane, stop, url))
+
+        async def end_dashboard() -> None:
+            stop.set()
+            await asyncio.gather(task, return_exceptions=True)
+
+        closers.insert(0, end_dashboard)
+    elif status is not None and not args.quiet and args.status_every > 0:
+        closers.insert(0, _cancelling(asyncio.create_task(status())))
+    else:
+        closers.insert(0, _nothing)
+    return closers, recording
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _control(agent: Any, args: argparse.Namespace) -> tuple[Any, list[Any], str | None]:
     """The control plane for the supervising agent, when asked: HTTP and/or MCP (streamable HTTP
     or stdio). Tokens from --token SECRET[,ro] (repeatable); none given: one full token is made
-    and printed on stderr. Returns (the plane, closers); with no door and no dashboard, (None, [])."""
+    and printed on stderr. Returns (the plane, closers, the HTTP door's URL); with no door and
+    no dashboard, (None, [], None)."""
     from agenthft.control import ControlPlane, Token
 
     if args.control is None and args.mcp is None and not args.mcp_stdio:
-        return (ControlPlane(agent) if args.dashboard else None), []
+        return (ControlPlane(agent) if args.dashboard else None), [], None
     import secrets
 
     tokens: dict[str, Token] = {}
@@ -240,6 +259,7 @@ async def _control(agent: Any, args: argparse.Namespace) -> tuple[Any, list[Any]
         print(f"agenthft run: control token {made}", file=sys.stderr, flush=True)
     plane = ControlPlane(agent, tokens)
     closers: list[Any] = []
+    url = None
     if args.control is not None:
         from agenthft.control import http as control_http
 
@@ -249,9 +269,9 @@ async def _control(agent: Any, args: argparse.Namespace) -> tuple[Any, list[Any]
     if args.mcp is not None:
         from agenthft.control import mcp_server
 
-        server, url = await mcp_server.serve_http(plane, "127.0.0.1", args.mcp)
+        server, mcp_url = await mcp_server.serve_http(plane, "127.0.0.1", args.mcp)
         closers.append(lambda: mcp_server.stop_http(server))
-        print(f"agenthft run: MCP (streamable HTTP) {url}", file=sys.stderr, flush=True)
+        print(f"agenthft run: MCP (streamable HTTP) {mcp_url}", file=sys.stderr, flush=True)
     if args.mcp_stdio:
         from agenthft.control import mcp_server
 
@@ -262,7 +282,7 @@ async def _control(agent: Any, args: argparse.Namespace) -> tuple[Any, list[Any]
             await asyncio.gather(task, return_exceptions=True)
 
         closers.append(cancel)
-    return plane, closers
+    return plane, closers, url
 
 
 def _legs(args: argparse.Namespace) -> list[Any]:
@@ -291,15 +311,17 @@ async def run_multi(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
         one = argparse.Namespace(**{**vars(args), "venue": leg.ws_url, "rest": leg.rest_url})
         await _start(multi.runners[leg.name], one)
     multi._begin()
-    _, closers = await _control(multi, args)
-    if not args.quiet:
-        print(f"agenthft run: {multi.strategy.name} on {', '.join(multi.books)}", file=sys.stderr, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if not args.quiet:
+        print(f"agenthft run: {multi.strategy.name} on {', '.join(multi.books)}", file=sys.stderr, flush=True)
+    closers, recording = await _seat(multi, args, stop)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), args.duration) if args.duration else await stop.wait()
+    stop.set()
+    await closers[0]()
     if args.cancel_on_exit:
         await multi.quiesce(cancel_orders=True)
     summary = multi.summary()
@@ -315,8 +337,11 @@ async def run_multi(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
             code = Exit.VENUE_UNREACHABLE
     if any(r.risk.state.value == "halted" for r in multi.runners.values()):
         code = Exit.HALTED
-    for close in closers:
+    for close in closers[1:]:
         await close()
+    if recording is not None:
+        written = recording.write(args.out, "live:" + ", ".join(f"{leg.name}={leg.ws_url}" for leg in legs))
+        summary["files"] = [str(p) for p in written]
     await multi.stop(cancel_orders=args.cancel_on_exit)
     summary["exit_code"] = int(code)
     return summary, code

@@ -73,14 +73,36 @@ def make_app(plane: ControlPlane) -> web.Application:
     get("/v1/risk/events", plane.risk_events)
     get("/v1/signals", plane.signal_alerts)
     get("/v1/audit", plane.audit)
-    post("/v1/risk/limits", lambda t, b: plane.set_limits(t, _obj(b, "limits"), b.get("venue")))
-    post("/v1/kill", lambda t, b: plane.kill(t, str(b.get("reason", ""))))
-    post("/v1/resume", lambda t, b: plane.resume(t))
-    post("/v1/strategy/stop", lambda t, b: plane.stop_strategy(t, bool(b.get("cancel_orders", True))))
-    post("/v1/strategy/start", lambda t, b: plane.start_strategy(t))
-    post("/v1/strategy/params", lambda t, b: plane.set_params(t, _obj(b, "params")))
+
+    async def view(request: web.Request) -> web.Response:
+        text = request.query.get("levels", "3")
+        if not text.isdigit() or not 1 <= int(text) <= 20:
+            raise ControlError("'levels' must be a whole number from 1 to 20")
+        return _json(plane.view(int(text)))
+
+    app.router.add_get("/v1/view", view)
+    post("/v1/risk/limits", lambda t, b: plane.set_limits(t, _obj(b, "limits"), _name(b, "venue"), _name(b)))
+    post("/v1/kill", lambda t, b: plane.kill(t, str(b.get("reason", "")), _name(b)))
+    post("/v1/resume", lambda t, b: plane.resume(t, _name(b)))
+    post("/v1/strategy/stop", lambda t, b: plane.stop_strategy(t, _name(b), _flag(b, "cancel_orders", True)))
+    post("/v1/strategy/start", lambda t, b: plane.start_strategy(t, _name(b)))
+    post("/v1/strategy/params", lambda t, b: plane.set_params(t, _obj(b, "params"), _name(b)))
     post("/v1/backtest", lambda t, b: plane.run_backtest(t, b))
     return app
+
+
+def _name(body: dict[str, Any], key: str = "strategy") -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ControlError(f"'{key}' must be a string (a name from /v1/status)")
+    return value
+
+
+def _flag(body: dict[str, Any], key: str, default: bool) -> bool:
+    value = body.get(key, default)
+    if not isinstance(value, bool):
+        raise ControlError(f"'{key}' must be true or false")
+    return value
 
 
 def _obj(body: dict[str, Any], key: str) -> dict[str, Any]:

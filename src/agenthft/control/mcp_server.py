@@ -14,15 +14,18 @@ from mcp.server.mcpserver import Context, MCPServer
 
 from agenthft.control.plane import ControlError, ControlPlane, Token
 
-INSTRUCTIONS = """agenthft runs a high-frequency trading strategy for you in a fast loop with risk
-controls in code. Read with status, positions, pnl, open_orders, latency, risk_events,
-signal_alerts, audit. Act with set_limits (risk thresholds, effective at once), kill (cancel
-everything and halt), resume (only after a halt, only by asking), stop_strategy / start_strategy,
-set_params, run_backtest. Every action is audited with your token's name."""
+INSTRUCTIONS = """agenthft runs high-frequency trading strategies for you in a fast loop with risk
+controls in code; `status` names them (one or a desk of several, each on one or more venues).
+Read with status, positions, pnl, open_orders, latency, risk_events, signal_alerts, audit. Act
+with set_limits (risk thresholds, effective at once), kill (cancel everything and halt), resume
+(only after a halt, only by asking), stop_strategy / start_strategy, set_params, run_backtest.
+Actions take an optional `strategy` (kill, resume, set_limits: all when left out; the others need
+it when several run). Every action is audited with your token's name."""
 
 
 def make_server(plane: ControlPlane, stdio_token: Token | None = None) -> MCPServer[Any]:
-    mcp: MCPServer[Any] = MCPServer("agenthft", instructions=INSTRUCTIONS)
+    # WARNING: the SDK configures the root logger at this level; INFO would log every request
+    mcp: MCPServer[Any] = MCPServer("agenthft", instructions=INSTRUCTIONS, log_level="WARNING")
 
     def who(ctx: Context) -> Token:
         request = ctx.request_context.request
@@ -43,17 +46,17 @@ def make_server(plane: ControlPlane, stdio_token: Token | None = None) -> MCPSer
         except (ControlError, PermissionError) as e:
             return {"error": str(e)}
 
-    @mcp.tool(description="strategy, venues, connection, risk state and limits")
+    @mcp.tool(description="per strategy: running, parameters, and per venue connection, risk state and limits")
     async def status(ctx: Context) -> dict[str, Any]:
         who(ctx)
         return plane.status()
 
-    @mcp.tool(description="net positions by VENUE:MARKET, decimals")
+    @mcp.tool(description="per strategy: net positions by VENUE:MARKET, decimals")
     async def positions(ctx: Context) -> dict[str, Any]:
         who(ctx)
         return plane.positions()
 
-    @mcp.tool(description="realized, unrealized, fees and P&L after fees, per venue and total")
+    @mcp.tool(description="realized, unrealized, fees and P&L after fees: per strategy and venue, and total")
     async def pnl(ctx: Context) -> dict[str, Any]:
         who(ctx)
         return plane.pnl()
@@ -83,29 +86,34 @@ def make_server(plane: ControlPlane, stdio_token: Token | None = None) -> MCPSer
         who(ctx)
         return plane.audit(limit)
 
-    @mcp.tool(description="set risk limits, e.g. {'max_order_notional': '100'}; validated, effective at once")
-    async def set_limits(ctx: Context, limits: dict[str, Any], venue: str | None = None) -> dict[str, Any]:
-        return act(lambda: plane.set_limits(who(ctx), limits, venue))
+    @mcp.tool(
+        description="set risk limits, e.g. {'max_order_notional': '100'}; validated, effective at once; "
+        "every strategy and venue unless named"
+    )
+    async def set_limits(
+        ctx: Context, limits: dict[str, Any], strategy: str | None = None, venue: str | None = None
+    ) -> dict[str, Any]:
+        return act(lambda: plane.set_limits(who(ctx), limits, venue, strategy))
 
-    @mcp.tool(description="kill switch: cancel every order on every venue and halt")
-    async def kill(ctx: Context, reason: str = "") -> dict[str, Any]:
-        return act(lambda: plane.kill(who(ctx), reason))
+    @mcp.tool(description="kill switch: cancel every order on every venue and halt (all strategies unless named)")
+    async def kill(ctx: Context, reason: str = "", strategy: str | None = None) -> dict[str, Any]:
+        return act(lambda: plane.kill(who(ctx), reason, strategy))
 
-    @mcp.tool(description="resume trading after a halt (explicit; never automatic)")
-    async def resume(ctx: Context) -> dict[str, Any]:
-        return act(lambda: plane.resume(who(ctx)))
+    @mcp.tool(description="resume trading after a halt (explicit; never automatic; all unless named)")
+    async def resume(ctx: Context, strategy: str | None = None) -> dict[str, Any]:
+        return act(lambda: plane.resume(who(ctx), strategy))
 
-    @mcp.tool(description="stop the strategy (and cancel its orders unless cancel_orders is false)")
-    async def stop_strategy(ctx: Context, cancel_orders: bool = True) -> dict[str, Any]:
-        return act(lambda: plane.stop_strategy(who(ctx), cancel_orders))
+    @mcp.tool(description="stop a strategy (and cancel its orders unless cancel_orders is false)")
+    async def stop_strategy(ctx: Context, strategy: str | None = None, cancel_orders: bool = True) -> dict[str, Any]:
+        return act(lambda: plane.stop_strategy(who(ctx), strategy, cancel_orders))
 
-    @mcp.tool(description="start the strategy again")
-    async def start_strategy(ctx: Context) -> dict[str, Any]:
-        return act(lambda: plane.start_strategy(who(ctx)))
+    @mcp.tool(description="start a stopped strategy again")
+    async def start_strategy(ctx: Context, strategy: str | None = None) -> dict[str, Any]:
+        return act(lambda: plane.start_strategy(who(ctx), strategy))
 
-    @mcp.tool(description="set strategy parameters, e.g. {'half_spread': 3}; validated; orders re-placed")
-    async def set_params(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-        return act(lambda: plane.set_params(who(ctx), params))
+    @mcp.tool(description="set a strategy's parameters, e.g. {'half_spread': 3}; validated; orders re-placed")
+    async def set_params(ctx: Context, params: dict[str, Any], strategy: str | None = None) -> dict[str, Any]:
+        return act(lambda: plane.set_params(who(ctx), params, strategy))
 
     @mcp.tool(description="run a backtest: {strategy, params, scenario|data, seconds, latency, seed}")
     async def run_backtest(ctx: Context, spec: dict[str, Any]) -> dict[str, Any]:
@@ -127,7 +135,9 @@ async def serve_http(plane: ControlPlane, host: str = "127.0.0.1", port: int = 0
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    # a client that keeps its connection open must not hold the agent's exit: 1 s grace, then closed
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     server._agenthft_task = task  # type: ignore[attr-defined]
     while not server.started:

@@ -1,140 +1,214 @@
-"""The live terminal dashboard (`agenthft run --dashboard`): books, positions, P&L, order and
-cancel rates against the venue's limits, latency percentiles, risk state and events, signal
-alerts. Drawn with rich from the control plane's snapshots a few times a second, on the agent's
-loop between events (never inside one); a terminal that is not a TTY gets plain lines instead.
+"""The live terminal dashboard (`agenthft run --dashboard`, `agenthft dashboard URL`, the demo):
+books, and per strategy and venue its position, P&L, order and cancel rates against the venue's
+limits, latency percentiles, risk state and events, signal alerts.
+
+It draws the control plane's `view()` snapshots and nothing else, so it can run anywhere the
+plane can be read: on a terminal, drawing costs rich tens of milliseconds a frame, which would
+stall the strategies' loop, so `agenthft run --dashboard` draws it in a child process that
+polls `GET /v1/view` (`agenthft dashboard URL`); the trading loop only builds the snapshot (a
+few ms). A terminal that is not a TTY gets one plain line a second, built in-process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rich.console import Console, Group
-from rich.layout import Layout
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
-from agenthft.control.plane import ControlPlane
+View = dict[str, Any]
 
 
 class Dashboard:
-    def __init__(self, plane: ControlPlane, levels: int = 5) -> None:
-        self.plane = plane
-        self.levels = levels
-        self._last: tuple[float, int, int] | None = None
-        self.rates = (0.0, 0.0)
+    def __init__(self, fetch: Callable[[], Awaitable[View]]) -> None:
+        """`fetch`: the next view (the plane's `view()`, in-process or over HTTP)."""
+        self.fetch = fetch
+        self._last: dict[tuple[str, str], tuple[float, int, int]] = {}
+        self.rates: dict[tuple[str, str], tuple[float, float]] = {}
 
-    def _rates(self) -> tuple[float, float]:
-        now = time.monotonic()
-        runners = self.plane._runners()
-        orders = sum(r.sent_orders for r in runners)
-        cancels = sum(r.sent_cancels for r in runners)
-        if self._last is not None and now > self._last[0]:
-            dt = now - self._last[0]
-            self.rates = ((orders - self._last[1]) / dt, (cancels - self._last[2]) / dt)
-        self._last = (now, orders, cancels)
-        return self.rates
+    def _update_rates(self, view: View) -> None:
+        """Orders and cancels sent per second, per strategy and venue, since the last view."""
+        now = view["t"]
+        for row in view["rows"]:
+            key = (row["strategy"], row["venue"])
+            last = self._last.get(key)
+            if last is not None and now > last[0]:
+                dt = now - last[0]
+                self.rates[key] = ((row["sent_orders"] - last[1]) / dt, (row["sent_cancels"] - last[2]) / dt)
+            self._last[key] = (now, row["sent_orders"], row["sent_cancels"])
 
-    def _books(self) -> Table:
+    @staticmethod
+    def _who(row: dict[str, Any]) -> str:
+        return row["strategy"] if row["venue"] == "venue" else f"{row['strategy']}@{row['venue']}"
+
+    def _books(self, view: View) -> Table:
         t = Table(title="books (top levels)", expand=True)
         for col in ("market", "bid qty", "bid", "ask", "ask qty"):
             t.add_column(col, justify="right" if col != "market" else "left")
-        for name, r in self.plane._named().items():
-            for m, book in r.books.items():
-                inst = r.instruments[m]
-                bids, asks = book.depth(self.levels)
-                for i in range(max(len(bids), len(asks), 1)):
-                    b = bids[i] if i < len(bids) else None
-                    a = asks[i] if i < len(asks) else None
-                    t.add_row(
-                        f"{name}:{m}" if i == 0 else "",
-                        inst.lots_to_qty(b[1]) if b else "",
-                        inst.ticks_to_price(b[0]) if b else "",
-                        inst.ticks_to_price(a[0]) if a else "",
-                        inst.lots_to_qty(a[1]) if a else "",
-                    )
+        for b in view["books"]:
+            bids, asks = b["bids"], b["asks"]
+            for i in range(max(len(bids), len(asks), 1)):
+                bid = bids[i] if i < len(bids) else ("", "")
+                ask = asks[i] if i < len(asks) else ("", "")
+                t.add_row(b["market"] if i == 0 else "", bid[1], bid[0], ask[0], ask[1])
         return t
 
-    def _account(self) -> Table:
-        pnl = self.plane.pnl()["total"]
-        t = Table(title="account", expand=True, show_header=False)
-        t.add_column("k")
-        t.add_column("v", justify="right")
-        for k, v in self.plane.positions().items() or {"position": "flat"}.items():
-            t.add_row(k, v)
-        t.add_row("P&L after fees", f"{pnl['after_fees']:+.4f}")
-        t.add_row("realized / unrealized", f"{pnl['realized']:+.4f} / {pnl['unrealized']:+.4f}")
-        t.add_row("fees (negative: rebates)", f"{pnl['fees']:+.4f}")
-        orders, cancels = self._rates()
-        status = self.plane.status()
-        for name, v in status["venues"].items():
-            lim = v["circuit_breaker_per_s"]
-            t.add_row(f"{name} orders/s", f"{orders:.1f} (breaker {lim}/s)")
-            t.add_row(f"{name} cancels/s", f"{cancels:.1f}")
-            t.add_row(f"{name} open orders", str(v["open_orders"]))
+    def _strategies(self, view: View) -> Table:
+        t = Table(title=f"strategies: P&L after fees {view['pnl_after_fees']:+.4f}", expand=True)
+        for col in ("strategy", "position", "P&L after fees", "fills", "open", "orders/s", "cancels/s", "risk"):
+            t.add_column(col, justify="left" if col in ("strategy", "position", "risk") else "right")
+        for row in view["rows"]:
+            orders, cancels = self.rates.get((row["strategy"], row["venue"]), (0.0, 0.0))
+            pos = ", ".join(f"{m} {q}" for m, q in row["positions"].items()) or "flat"
+            lim_o = row["venue_orders_per_s"] or row["circuit_breaker_per_s"]
+            lim_c = row["venue_cancels_per_s"] or "-"
+            state = row["risk_state"]
+            color = {"active": "green", "reducing": "yellow"}.get(state, "red")
+            conn = "" if row["connected"] else " DISCONNECTED"
+            t.add_row(
+                self._who(row),
+                pos,
+                f"{row['pnl_after_fees']:+.4f}",
+                str(row["fills"]),
+                str(row["open_orders"]),
+                f"{orders:.0f}/{lim_o:g}",
+                f"{cancels:.0f}/{lim_c:g}" if lim_c != "-" else f"{cancels:.0f}",
+                f"[{color}]{state}[/{color}]{conn}",
+            )
         return t
 
-    def _latency(self) -> Table:
+    def _latency(self, view: View) -> Table:
         t = Table(title="latency (us)", expand=True)
         for col in ("", "n", "p50", "p99", "p99.9"):
             t.add_column(col, justify="right" if col else "left")
-        for snap in self.plane.latency().values():
-            for h in ("tick_to_trade", "ack_rtt", "fill_latency", "ping_rtt"):
-                s = snap.get(h, {})
-                if s.get("count"):
-                    t.add_row(h, str(s["count"]), f"{s['p50_us']:.1f}", f"{s['p99_us']:.1f}", f"{s['p99.9_us']:.1f}")
+        for s in view["latency"]:
+            who = s["strategy"] if s["venue"] == "venue" else f"{s['strategy']}@{s['venue']}"
+            t.add_row(
+                f"{who} {s['histogram']}",
+                str(s["count"]),
+                f"{s['p50_us']:.0f}",
+                f"{s['p99_us']:.0f}",
+                f"{s['p99.9_us']:.0f}",
+            )
         return t
 
-    def _risk(self) -> Group:
-        status = self.plane.status()
+    def _risk(self, view: View) -> Group:
         lines: list[Any] = []
-        for name, v in status["venues"].items():
-            state = v["risk_state"]
-            color = {"active": "green", "reducing": "yellow"}.get(state, "red")
-            conn = "connected" if v["connected"] else "DISCONNECTED"
-            lines.append(f"[bold]{name}[/bold]: risk [{color}]{state}[/{color}], {conn}, reconnects {v['reconnects']}")
-        for name, ev in self.plane.risk_events(limit=5).items():
-            counts = ", ".join(f"{k} {n}" for k, n in sorted(ev["counts"].items())) or "none"
-            lines.append(f"{name} events: {counts}")
-            lines += [f"  {e}" for e in ev["recent"][-3:]]
-        alerts = self.plane.signal_alerts(limit=4)
-        lines.append("signals: " + (", ".join(f"{a['kind']}@{a['price']}" for a in alerts) or "none"))
+        for row in view["rows"]:
+            counts = ", ".join(f"{k} {n}" for k, n in row["risk_counts"].items())
+            if counts:
+                lines.append(f"{self._who(row)}: {counts}")
+                lines += [f"  {e[:110]}" for e in row["risk_recent"]]
+        if not lines:
+            lines.append("no risk events")
+        sig = view["signals"]
+        shown = ", ".join(f"{x['kind']}@{x['price']}" for x in sig["recent"])
+        lines.append(f"signals ({sig['count']}): {shown or 'none'}")
         return Group(*lines)
 
-    def render(self) -> Layout:
-        layout = Layout()
-        layout.split_column(Layout(name="top", ratio=3), Layout(name="bottom", ratio=2))
-        layout["top"].split_row(Layout(self._books(), ratio=3), Layout(self._account(), ratio=2))
-        layout["bottom"].split_row(
-            Layout(self._latency(), ratio=1),
-            Layout(Panel(self._risk(), title=f"{self.plane.agent.strategy.name}: risk and signals"), ratio=1),
-        )
-        return layout
+    def render(self, view: View) -> Table:
+        """Two rows of two panes, as a grid sized to its content."""
+        self._update_rates(view)
+        grid = Table.grid(expand=True, padding=(0, 1))
+        grid.add_column(ratio=2)
+        grid.add_column(ratio=3)
+        grid.add_row(self._books(view), self._strategies(view))
+        grid.add_row(self._latency(view), Panel(self._risk(view), title="risk and signals"))
+        return grid
 
-    def line(self) -> str:
+    def line(self, view: View) -> str:
         """The plain-text progress line for terminals that are not TTYs."""
-        pnl = self.plane.pnl()["total"]
-        orders, cancels = self._rates()
-        states = ",".join(v["risk_state"] for v in self.plane.status()["venues"].values())
-        pos = ", ".join(f"{k} {v}" for k, v in self.plane.positions().items()) or "flat"
-        rates = f"orders/s {orders:.1f}  cancels/s {cancels:.1f}"
-        rates = f"orders/s {orders:.1f}  cancels/s {cancels:.1f}"
-        return f"position {pos}  pnl {pnl['after_fees']:+.4f}  {rates}  risk {states}"
+        self._update_rates(view)
+        parts = []
+        for row in view["rows"]:
+            orders, cancels = self.rates.get((row["strategy"], row["venue"]), (0.0, 0.0))
+            pos = ", ".join(f"{m} {q}" for m, q in row["positions"].items()) or "flat"
+            parts.append(
+                f"{self._who(row)} position {pos} fills {row['fills']} pnl {row['pnl_after_fees']:+.2f} "
+                f"orders/s {orders:.0f} cancels/s {cancels:.0f} risk {row['risk_state']}"
+            )
+        return "  |  ".join([f"pnl {view['pnl_after_fees']:+.4f}", *parts])
 
     async def run(self, stop: asyncio.Event, console: Console | None = None, refresh_s: float = 0.25) -> None:
         """Redraw until `stop` is set: a live screen on a TTY, one line a second otherwise."""
         con = console or Console(stderr=True)
         if not con.is_terminal:
             while not stop.is_set():
-                con.print(f"agenthft: {self.line()}", highlight=False, soft_wrap=True)
+                con.print(f"agenthft: {self.line(await self.fetch())}", highlight=False, soft_wrap=True)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
             return
-        with Live(self.render(), console=con, refresh_per_second=4, screen=False) as live:
+        with Live(self.render(await self.fetch()), console=con, auto_refresh=False, screen=False) as live:
             while not stop.is_set():
-                live.update(self.render())
+                live.update(self.render(await self.fetch()), refresh=True)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), refresh_s)
+
+
+def local(plane: Any, levels: int = 3) -> Callable[[], Awaitable[View]]:
+    """Views straight from a control plane in this process."""
+
+    async def fetch() -> View:
+        view: View = plane.view(levels)
+        return view
+
+    return fetch
+
+
+def remote(url: str, token: str, session: Any, levels: int = 3) -> Callable[[], Awaitable[View]]:
+    """Views from a control plane over HTTP (`GET URL/v1/view`)."""
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def fetch() -> View:
+        async with session.get(f"{url}/v1/view", params={"levels": levels}, headers=headers) as r:
+            if r.status != 200:
+                raise ConnectionError(f"{url}/v1/view answered {r.status}: {(await r.text())[:200]}")
+            view: View = await r.json()
+            return view
+
+    return fetch
+
+
+async def show(plane: Any, stop: asyncio.Event, control_url: str | None = None, levels: int = 3) -> None:
+    """The dashboard until `stop` is set. On a terminal: `agenthft dashboard` in a child process
+    on this terminal, reading the plane over HTTP (`control_url`, or a door opened here for it)
+    with a read-only token made for it; otherwise plain lines from here."""
+    import os
+    import secrets
+    import signal
+    import sys
+
+    from agenthft.control import Token
+    from agenthft.control import http as control_http
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        await Dashboard(local(plane, levels)).run(stop, console)
+        return
+    token = "dash_" + secrets.token_urlsafe(16)
+    plane.tokens[token] = Token("dashboard", read_only=True)
+    site = None
+    if control_url is None:
+        site, control_url = await control_http.serve(plane)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agenthft.cli", "dashboard", control_url, "--levels", str(levels),
+        stdin=asyncio.subprocess.DEVNULL, env=os.environ | {"AGENTHFT_TOKEN": token},
+    )  # fmt: skip
+    try:
+        await stop.wait()
+    finally:
+        if child.returncode is None:
+            child.send_signal(signal.SIGTERM)  # it restores the terminal, then exits
+            try:
+                await asyncio.wait_for(child.wait(), 5)
+            except TimeoutError:
+                child.kill()
+                await child.wait()
+        plane.tokens.pop(token, None)
+        if site is not None:
+            await site.cleanup()

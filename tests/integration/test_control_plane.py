@@ -15,8 +15,8 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from agenthft.control import ControlPlane, Token, mcp_server
-from agenthft.control.plane import ControlError
 from agenthft.control import http as control_http
+from agenthft.control.plane import ControlError
 from agenthft.market.sim.scenario import load_scenario
 from agenthft.runtime import Runner
 from agenthft.strategies import Quoter
@@ -205,7 +205,8 @@ async def test_one_plane_supervises_a_desk_of_strategies_by_name():
         with pytest.raises(ControlError, match="name one"):
             plane.set_params(sup, {"half_spread": 4})
         assert plane.set_params(sup, {"half_spread": 4}, "wide")["half_spread"] == 4
-        assert agents["wide"].strategy.half_spread == 4 and agents["tight"].strategy.half_spread == 2
+        spreads = {n: getattr(r.strategy, "half_spread", None) for n, r in agents.items()}
+        assert spreads == {"wide": 4, "tight": 2}
         plane.kill(sup, "one only", "tight")
         states = {n: s["venues"]["venue"]["risk_state"] for n, s in plane.status()["strategies"].items()}
         assert states == {"wide": "active", "tight": "halted"}

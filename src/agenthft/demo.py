@@ -286,7 +286,7 @@ async def desk_session(seconds: float, out: Path) -> dict[str, Any]:
             "pnl": plane.pnl(),
             "fills": {name: _fills(a) for name, a in agents.items()},
             "open_orders": len(plane.open_orders()),
-            "signals": len(plane.signal_log),
+            "signals": plane.signal_total,
             "audit": plane.audit(),
             "mcp": {"url": mcp_url} | supervised,
             "files": files,
@@ -297,7 +297,8 @@ async def desk_session(seconds: float, out: Path) -> dict[str, Any]:
             await mcp_server.stop_http(mcp)
         for agent in agents.values():
             await agent.stop()
-        venue_proc.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            venue_proc.terminate()
         await venue_proc.wait()
 
 
@@ -306,9 +307,12 @@ async def spawn_venues(*args: str) -> tuple[asyncio.subprocess.Process, dict[str
     URL, REST URL), read from what it prints."""
     import sys
 
+    # its own session: a Ctrl-C on the terminal stops the agents (which then cancel everything on
+    # this venue), never the venue under them; and it ends with this process however that ends
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "agenthft.cli", "venue", *args, stdout=asyncio.subprocess.PIPE
-    )
+        sys.executable, "-m", "agenthft.cli", "venue", *args,
+        stdout=asyncio.subprocess.PIPE, start_new_session=True, preexec_fn=_die_with_parent,
+    )  # fmt: skip
     assert proc.stdout is not None
     venues: dict[str, tuple[str, str]] = {}
     name, ws = "", ""
@@ -330,6 +334,17 @@ async def spawn_venues(*args: str) -> tuple[asyncio.subprocess.Process, dict[str
         proc.kill()
         await proc.wait()
         raise
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent dies (Linux; elsewhere a no-op)."""
+    import sys
+
+    if sys.platform == "linux":
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _fills(agent: Any) -> int:

@@ -7,6 +7,7 @@ backtests at the article's latencies, recorded data, two venues on one clock).""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     checked = sum(1 for r in reports if r.checks_passed or r.checks_failed)
     print(f"{total:,} checks passed, {failed:,} failed over {checked} checked captures\n")
     out = Path(args.out)
-    desk_ok = _demo_desk(args.duration, out)  # trading on screen right after the replays
+    desk_ok, interrupted = _demo_desk(args.duration, out)  # trading on screen right after the replays
+    if interrupted:  # Ctrl-C: every strategy was stopped with cancel-all and its report written
+        print("agenthft demo: interrupted; the rest of the demo skipped", file=sys.stderr)
+        return int(Exit.INTERRUPTED)
     res = uvloop.run(venue_session())
     ack, fill = res["ack_us"], res["fill_us"]
     print(f"embedded venue at {res['ws_url']} (venue and agents in this one process):")
@@ -70,9 +74,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return code if agent["journal_matches_venue"] and desk_ok else 1
 
 
-def _demo_desk(seconds: float, out: Path) -> bool:
+def _demo_desk(seconds: float, out: Path) -> tuple[bool, bool]:
     """The desk live under the dashboard; then what each strategy did, what the supervisor did
-    over MCP, and where the reports are. False when an order was left open at the end."""
+    over MCP, and where the reports are. Returns (no order left open, interrupted by Ctrl-C)."""
     import uvloop
 
     from agenthft.demo import DESK, desk_session
@@ -103,7 +107,7 @@ def _demo_desk(seconds: float, out: Path) -> bool:
     for name, files in res["files"].items():
         print(f"  {name} results and HTML report: {files[-1]}")
     print("  (an AI agent drives the same controls over MCP: agenthft run ... --mcp PORT; docs/agents.md)\n")
-    return bool(res["open_orders"] == 0)
+    return res["open_orders"] == 0, bool(res["interrupted"])
 
 
 def _demo_signals_and_backtest(data: Path, out: Path) -> None:

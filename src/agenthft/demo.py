@@ -280,6 +280,9 @@ async def desk_session(seconds: float, out: Path) -> dict[str, Any]:
         for name, rec in recordings.items():
             where = ", ".join(DESK[name][2])
             files[name] = rec.write(out / name, f"live:{where} (desk)")
+        from agenthft.report import build_index
+
+        index = build_index(out, "agenthft demo: the desk, every strategy live")
         return {
             "interrupted": interrupted,
             "status": plane.status(),
@@ -290,6 +293,7 @@ async def desk_session(seconds: float, out: Path) -> dict[str, Any]:
             "audit": plane.audit(),
             "mcp": {"url": mcp_url} | supervised,
             "files": files,
+            "index": index,
         }
     finally:
         loop.remove_signal_handler(signal.SIGINT)

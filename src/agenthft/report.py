@@ -136,6 +136,44 @@ svg{{max-width:100%;height:auto}}</style></head>
     return target
 
 
+def build_index(folder: str | Path, title: str | None = None) -> Path:
+    """`index.html` for a folder of results folders (the demo's desk, one per strategy): a table
+    of each one's summary linking to its report; returns its path."""
+    d = Path(folder)
+    runs = sorted(p.parent for p in d.glob("*/summary.json"))
+    if not runs:
+        raise ValueError(f"{d} holds no results folders (each with a summary.json)")
+    cols = ("strategy", "scenario", "seconds", "fills", "orders", "maker_share", "fees", "pnl_after_fees")
+    head = "".join(f"<th>{c}</th>" for c in ("run", *cols, "final_position", "risk_counts"))
+    rows, total = [], 0.0
+    for run in runs:
+        sm = json.loads((run / "summary.json").read_text())
+        total += float(sm.get("pnl_after_fees", 0.0))
+        link = f'<a href="{html.escape(run.name)}/report.html">{html.escape(run.name)}</a>'
+        cells = [_cell(sm.get(c)) for c in (*cols, "final_position", "risk_counts")]
+        rows.append(f"<tr><td>{link}</td>{''.join(f'<td>{c}</td>' for c in cells)}</tr>")
+    name = title or f"agenthft results: {d.name}"
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(name)}</title>
+<style>body{{font-family:sans-serif;max-width:1300px;margin:2em auto}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} td:first-child{{text-align:left}}</style>
+</head><body><h1>{html.escape(name)}</h1>
+<p>{len(runs)} runs, P&amp;L after fees in all: {total:+.4f}</p>
+<table id="runs"><tr>{head}</tr>{"".join(rows)}</table></body></html>
+"""
+    path = d / "index.html"
+    path.write_text(page)
+    return path
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    if isinstance(v, dict):
+        return html.escape(", ".join(f"{k} {x}" for k, x in v.items()) or "-")
+    return html.escape("-" if v is None else str(v))
+
+
 def results_from_journal(journal: str | Path, out: str | Path) -> Path:
     """A run's results folder rebuilt from its SQLite journal (orders, acks, fills, cancels,
     rejects, risk events, and the instruments the run traded), then its report. The journal

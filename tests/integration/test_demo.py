@@ -36,6 +36,8 @@ async def test_demo_desk_every_strategy_live_supervised_over_mcp_with_reports(tm
     nbbo = res["status"]["strategies"]["nbbo-arb"]["venues"]
     assert set(nbbo) == {"agenthft", "venue-b"}, "the multi-venue strategy has both legs"
     assert "agenthft: pnl" in capfd.readouterr().err  # the plain lines, not a TTY
+    index = (tmp_path / "index.html").read_text()
     for name in DESK:
         page = (tmp_path / name / "report.html").read_text()
         assert page.count('<figure class="plot"') >= 6 and "live:" in page
+        assert f'href="{name}/report.html"' in index

@@ -23,7 +23,13 @@ def test_backtest_writes_a_report_and_report_rebuilds_it(tmp_path: Path, capsys:
     assert "<script" not in page and not re.search(r'(src|href)="https?:', page)  # self-contained: nothing to fetch
     (out / "report.html").unlink()
     assert main(["report", str(out)]) == 0 and (out / "report.html").read_text() == page
-    assert main(["report", str(tmp_path)]) == 2
+    # a folder of results folders: each report rebuilt, and an index linking them with their numbers
+    assert main(["report", str(tmp_path)]) == 0
+    index = (tmp_path / "index.html").read_text()
+    assert 'href="run/report.html"' in index and "market-maker" in index and "1 runs" in index
+    (tmp_path / "empty").mkdir()
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "empty")]) == 2
     assert "summary.json" in capsys.readouterr().err
 
 

@@ -104,8 +104,9 @@ def _demo_desk(seconds: float, out: Path) -> tuple[bool, bool]:
         )
     for a in res["audit"]:
         print(f"    audit: {a['who']} {a['action']} {a['args']} -> {a['outcome']}")
+    print(f"  the desk's report: {res['index']} (each strategy's results and HTML report beside it:)")
     for name, files in res["files"].items():
-        print(f"  {name} results and HTML report: {files[-1]}")
+        print(f"    {name:13} {files[-1]}")
     print("  (an AI agent drives the same controls over MCP: agenthft run ... --mcp PORT; docs/agents.md)\n")
     return res["open_orders"] == 0, bool(res["interrupted"])
 

@@ -27,7 +27,7 @@ async def test_demo_desk_every_strategy_live_supervised_over_mcp_with_reports(tm
     each strategy's report; nothing left open after the cancel-all."""
     from agenthft.demo import DESK, desk_session
 
-    res = await desk_session(6, tmp_path)
+    res = await desk_session(5, tmp_path)
     assert set(res["status"]["strategies"]) == set(DESK)
     assert res["open_orders"] == 0
     assert res["fills"]["market-maker"] > 0 and sum(res["fills"].values()) > res["fills"]["market-maker"]

@@ -116,7 +116,7 @@ def test_in_an_adverse_crash_with_spoofs_and_cascades_it_stays_inside_every_limi
     )
     risk = RiskConfig(position_limit="1300", pnl_kill="50")  # ~0.02 BTC of notional; halt at -50 USDC
     arb = LatencyArb.from_params(LatencyArbParams(max_position="0.02"))
-    bt = Backtest(arb, adverse, 20, Constant(300, 300, 300), seed=4, risk=risk)
+    bt = Backtest(arb, adverse, 12, Constant(300, 300, 300), seed=4, risk=risk)
     s = bt.run().summary
     assert s.fills > 0, "it traded"
     assert float(s.max_abs_position["BTC-PERP"]) <= 0.021  # the cap, plus nothing in flight past it

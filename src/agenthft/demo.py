@@ -208,7 +208,8 @@ async def agent_session(rounds: int = 10) -> dict[str, Any]:
 
 
 DESK: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
-    # name: (shipped strategy, parameters, the venues it trades on)
+    # name: (shipped strategy, parameters, the venues it trades on); the same as a desk file's
+    # [[strategies]] (runtime/desk.py), with keys registered on the demo's venues
     "market-maker": ("market-maker", {"market": "BTC-PERP"}, ("agenthft",)),
     "latency-arb": ("latency-arb", {"leader": "BTC-USDC", "follower": "BTC-PERP"}, ("agenthft",)),
     "nbbo-arb": ("nbbo-arb", {"markets": ["agenthft:BTC-PERP", "venue-b:BTCUSDT"]}, ("agenthft", "venue-b")),
@@ -226,12 +227,17 @@ async def desk_session(seconds: float, out: Path) -> dict[str, Any]:
     cancel-all; then each strategy's results and HTML report."""
     import signal
 
-    from agenthft.backtest.results import LiveRecording
     from agenthft.control import ControlPlane, Token, mcp_server
-    from agenthft.runtime import Runner
     from agenthft.runtime.dashboard import show
-    from agenthft.runtime.multi import MultiRunner, VenueLeg
-    from agenthft.strategies.loader import BUILTIN, build
+    from agenthft.runtime.desk import (
+        DeskRecording,
+        DeskSpec,
+        DeskStrategy,
+        DeskVenue,
+        build_desk,
+        check,
+        start_desk,
+    )
 
     # the venues and their market in their own process (as a remote venue would be): the
     # agents' loop here gets a core of its own
@@ -242,22 +248,19 @@ async def desk_session(seconds: float, out: Path) -> dict[str, Any]:
     loop.add_signal_handler(signal.SIGINT, stop.set)
     mcp: Any = None
     try:
+        strategies = []
         async with aiohttp.ClientSession() as http:
             for name, (kind, params, names) in DESK.items():
-                strategy = build(BUILTIN[kind], params)
                 keys = {}
-                for v in names:
-                    body = {"agent_id": f"demo-{name}"}
-                    async with http.post(venues[v][1] + "/api/v1/register", json=body) as r:
+                for v in names:  # each strategy its own account on each venue
+                    async with http.post(venues[v][1] + "/api/v1/register", json={"agent_id": f"demo-{name}"}) as r:
                         keys[v] = (await r.json())["api_key"]
-                if len(names) == 1:
-                    ws, rest = venues[names[0]]
-                    agents[name] = Runner(strategy, ws, rest, keys[names[0]])
-                else:
-                    legs = [VenueLeg(v, *venues[v], keys[v]) for v in names]
-                    agents[name] = MultiRunner(strategy, legs, max_net={"BTC": "0.05"})
-                await agents[name].start()
-        recordings = {name: LiveRecording(agent) for name, agent in agents.items()}
+                strategies.append(DeskStrategy(name, kind, keys, params, {"BTC": "0.05"} if len(names) > 1 else {}))
+        spec = DeskSpec({v: DeskVenue(ws, rest) for v, (ws, rest) in venues.items()}, strategies)
+        check(spec)
+        agents = build_desk(spec)
+        await start_desk(agents)
+        recording = DeskRecording(agents)
         token = Token("demo-supervisor")
         plane = ControlPlane(agents, {"demo-token": token})
         mcp, mcp_url = await mcp_server.serve_http(plane)
@@ -268,21 +271,15 @@ async def desk_session(seconds: float, out: Path) -> dict[str, Any]:
         while loop.time() < end and not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.1)
-            for rec in recordings.values():
-                rec.tick()
+            recording.tick()
         interrupted = stop.is_set()
         stop.set()
         await dash
         halfway.cancel()
         await asyncio.gather(halfway, return_exceptions=True)
         await asyncio.gather(*(a.quiesce(cancel_orders=True) for a in agents.values()))
-        files = {}
-        for name, rec in recordings.items():
-            where = ", ".join(DESK[name][2])
-            files[name] = rec.write(out / name, f"live:{where} (desk)")
-        from agenthft.report import build_index
-
-        index = build_index(out, "agenthft demo: the desk, every strategy live")
+        files = recording.write(out, "live: desk", "agenthft demo: the desk, every strategy live")
+        index = files.pop("index")[0]
         return {
             "interrupted": interrupted,
             "status": plane.status(),

@@ -1,5 +1,5 @@
-"""Command line: `agenthft demo | venue | run | dashboard | strategies | replay | record | signals | backtest | sweep |
-experiment | report | probe`.
+"""Command line: `agenthft demo | venue | run | desk | dashboard | strategies | replay | record | signals |
+backtest | sweep | experiment | report | probe`.
 
 Every user error is one line on stderr (`agenthft CMD: what was wrong and how to fix it`) with a
 documented exit code (`agenthft.cli.errors.Exit`); `--debug` shows the traceback instead.
@@ -17,6 +17,7 @@ from agenthft.cli import (
     capture,
     dashboard,
     demo,
+    desk,
     experiment,
     probe,
     record,
@@ -33,6 +34,7 @@ DESCRIPTION = """High-frequency trading toolkit for AI agents.
   demo        the most complete end-to-end job (verified replays, every strategy live, backtests)
   venue       run the reference venue (WebSocket + REST), optionally with a simulated or replayed market
   run         run a strategy (shipped, MODULE:CLASS or FILE.py:CLASS) against a venue
+  desk        several strategies at once, each its own agent, under one control plane
   dashboard   the live dashboard of a running agent, drawn from its control plane
   strategies  list the shipped strategies and their parameters
   replay      rebuild order books from recorded captures and verify them against their oracles
@@ -58,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     venue.add_parser(sub)
     record.add_parser(sub)
     run.add_parsers(sub)
+    desk.add_parser(sub)
     dashboard.add_parser(sub)
     signals.add_parser(sub)
     backtest.add_parser(sub)

@@ -205,11 +205,12 @@ async def _seat(agent: Any, args: argparse.Namespace, stop: asyncio.Event, statu
     results recorder (--out) and the dashboard (--dashboard; else status lines). Returns
     (closers, the recording or None); the first closer ends the dashboard or the status lines."""
     plane, closers, url = await _control(agent, args)
-    recording = None
+    recording: Any = None
     if args.out:
         from agenthft.backtest.results import LiveRecording
+        from agenthft.runtime.desk import DeskRecording
 
-        recording = LiveRecording(agent)
+        recording = DeskRecording(agent) if isinstance(agent, dict) else LiveRecording(agent)
 
         async def sample() -> None:
             while True:
@@ -227,7 +228,7 @@ async def _seat(agent: Any, args: argparse.Namespace, stop: asyncio.Event, statu
             await asyncio.gather(task, return_exceptions=True)
 
         closers.insert(0, end_dashboard)
-    elif status is not None and not args.quiet and args.status_every > 0:
+    elif status is not None and not args.quiet and getattr(args, "status_every", 0) > 0:
         closers.insert(0, _cancelling(asyncio.create_task(status())))
     else:
         closers.insert(0, _nothing)

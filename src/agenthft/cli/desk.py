@@ -1,0 +1,108 @@
+"""`agenthft desk FILE.toml`: several strategies at once, each its own agent (its own keys),
+under one control plane (HTTP, MCP), one dashboard and one results folder (runtime/desk.py)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from agenthft.cli.errors import CliError, Exit
+
+
+async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
+    import aiohttp
+
+    from agenthft.cli.run import _seat
+    from agenthft.client import RestClient, RestError
+    from agenthft.runtime.desk import build_desk, load_desk
+
+    try:
+        spec = load_desk(args.desk)
+    except ValueError as e:
+        raise CliError(Exit.USAGE, str(e)) from None
+    agents = build_desk(spec)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    started: list[Any] = []
+    for name, agent in agents.items():
+        try:
+            await agent.start()
+        except (OSError, TimeoutError, aiohttp.ClientError, RestError, PermissionError, ValueError) as e:
+            for a in started:
+                await a.stop(cancel_orders=True)
+            code = Exit.USAGE if isinstance(e, (PermissionError, ValueError)) else Exit.VENUE_UNREACHABLE
+            raise CliError(code, f"strategy {name!r} could not start: {type(e).__name__}: {e}") from None
+        started.append(agent)
+    if not args.quiet:
+        print(f"agenthft desk: {', '.join(agents)} running", file=sys.stderr, flush=True)
+    closers, recording = await _seat(agents, args, stop)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), args.duration) if args.duration else await stop.wait()
+    stop.set()
+    await closers[0]()
+    if args.cancel_on_exit:
+        await asyncio.gather(*(a.quiesce(cancel_orders=True) for a in agents.values()))
+    summary: dict[str, Any] = {"strategies": {n: a.summary() for n, a in agents.items()}}
+    code = Exit.OK
+    for s in spec.strategies:  # each venue's own account of each strategy's fills
+        for venue, key in s.keys.items():
+            try:
+                async with RestClient(spec.venues[venue].rest, key, timeout_s=3.0, max_retries=0) as rest:
+                    fills = sorted(f["fill_id"] for f in await rest.fills())
+                    summary["strategies"][s.name].setdefault("venue_fill_ids", {})[venue] = fills
+            except Exception as e:
+                summary[f"venue_error_{s.name}_{venue}"] = f"{type(e).__name__}: {e}"
+                code = Exit.VENUE_UNREACHABLE
+    if any(r.risk.state.value == "halted" for a in agents.values() for r in _runners(a)):
+        code = Exit.HALTED
+    for close in closers[1:]:
+        await close()
+    if recording is not None:
+        files = recording.write(args.out, f"live: desk {args.desk}")
+        summary["files"] = {n: [str(p) for p in f] for n, f in files.items()}
+    for agent in agents.values():
+        await agent.stop(cancel_orders=args.cancel_on_exit)
+    summary["exit_code"] = int(code)
+    return summary, code
+
+
+def _runners(agent: Any) -> list[Any]:
+    runners = getattr(agent, "runners", None)
+    return list(runners.values()) if runners is not None else [agent]
+
+
+def cmd_desk(args: argparse.Namespace) -> int:
+    import uvloop
+
+    if not Path(args.desk).is_file():
+        raise CliError(Exit.USAGE, f"no desk file {args.desk!r} (see examples/desk.toml)")
+    summary, code = uvloop.run(run_desk(args))
+    print(json.dumps(summary), file=sys.stderr if args.mcp_stdio else sys.stdout)
+    return int(code)
+
+
+def add_parser(sub: Any) -> None:
+    d = sub.add_parser(
+        "desk",
+        help="several strategies at once, each its own agent, under one control plane and dashboard",
+        description="Run a desk of strategies from a TOML file (examples/desk.toml, docs/agents.md).",
+    )
+    d.add_argument("desk", help="the desk file: [venues.NAME] and [[strategies]] (name, strategy, keys, params)")
+    d.add_argument("--duration", type=float, help="seconds to run (default: until SIGINT/SIGTERM)")
+    d.add_argument("--out", help="each strategy's results and report under this folder, and an index page")
+    d.add_argument("--dashboard", action="store_true", help="the live dashboard (plain lines when not a TTY)")
+    d.add_argument("--control", type=int, metavar="PORT", help="the HTTP control plane on 127.0.0.1:PORT (0: any)")
+    d.add_argument("--mcp", type=int, metavar="PORT", help="the MCP server (streamable HTTP) on 127.0.0.1:PORT")
+    d.add_argument("--mcp-stdio", action="store_true", help="MCP on stdin/stdout (the summary then goes to stderr)")
+    d.add_argument("--token", action="append", metavar="SECRET[,ro]", help="a control-plane token (repeatable)")
+    d.add_argument("--cancel-on-exit", action="store_true", help="cancel every strategy's orders before the summary")
+    d.add_argument("--quiet", action="store_true", help="no start line on stderr")
+    d.set_defaults(func=cmd_desk)

@@ -1,0 +1,130 @@
+"""A desk: several strategies run together under one control plane, each its own agent (its own
+API key, so its own account, OMS, positions and risk on every venue it trades), from one TOML
+file (`agenthft desk FILE.toml`; the demo builds the same spec in code).
+
+```toml
+[venues.agenthft]                       # a name the strategies' markets use (VENUE:MARKET)
+ws = "ws://127.0.0.1:8765/trading"
+rest = "http://127.0.0.1:8766"
+
+[[strategies]]
+name = "mm"                             # the name the control plane and the dashboard use
+strategy = "market-maker"               # a shipped NAME, MODULE:CLASS or FILE.py:CLASS
+keys = { agenthft = "ahk_..." }         # one key per venue it trades on; several: a MultiRunner
+params = { market = "BTC-PERP" }        # its typed Params (validated)
+max_net = { BTC = "0.05" }              # several venues: the cap on |net position| per base
+```
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from agenthft.risk import RiskConfig
+
+
+class DeskVenue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    ws: str
+    rest: str
+
+
+class DeskStrategy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: str
+    strategy: str
+    keys: dict[str, str]
+    params: dict[str, Any] = {}
+    max_net: dict[str, str] = {}
+    risk: RiskConfig | None = None
+
+
+class DeskSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    venues: dict[str, DeskVenue]
+    strategies: list[DeskStrategy]
+
+
+def load_desk(path: str | Path) -> DeskSpec:
+    """The desk file, checked: every key names a known venue, names are unique, a strategy on one
+    venue has one key. Errors say which strategy and field."""
+    try:
+        spec = msgspec.convert(tomllib.loads(Path(path).read_text()), DeskSpec)
+    except FileNotFoundError:
+        raise ValueError(f"no desk file {path!r}") from None
+    except (tomllib.TOMLDecodeError, msgspec.ValidationError) as e:
+        raise ValueError(f"bad desk file {path}: {e}") from None
+    check(spec)
+    return spec
+
+
+def check(spec: DeskSpec) -> None:
+    names = [s.name for s in spec.strategies]
+    if not names:
+        raise ValueError("a desk needs at least one [[strategies]] entry")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"strategy names must be unique: {dup}")
+    for s in spec.strategies:
+        if not s.keys:
+            raise ValueError(f'strategy {s.name!r}: keys = {{VENUE = "ahk_..."}} (one per venue it trades)')
+        unknown = sorted(set(s.keys) - set(spec.venues))
+        if unknown:
+            raise ValueError(f"strategy {s.name!r}: unknown venue(s) {unknown}; venues: {sorted(spec.venues)}")
+
+
+def build_desk(spec: DeskSpec, **runner_opts: Any) -> dict[str, Any]:
+    """The desk's agents by name, not yet started: a Runner for a strategy on one venue, a
+    MultiRunner (markets VENUE:MARKET) for one on several."""
+    from agenthft.runtime.multi import MultiRunner, VenueLeg
+    from agenthft.runtime.runner import Runner
+    from agenthft.strategies.loader import BUILTIN, build, load_class
+
+    agents: dict[str, Any] = {}
+    for s in spec.strategies:
+        cls = BUILTIN.get(s.strategy) or load_class(s.strategy)
+        strategy = build(cls, dict(s.params))
+        if len(s.keys) == 1:
+            ((venue, key),) = s.keys.items()
+            v = spec.venues[venue]
+            agents[s.name] = Runner(strategy, v.ws, v.rest, key, risk=s.risk, **runner_opts)
+        else:
+            legs = [VenueLeg(n, spec.venues[n].ws, spec.venues[n].rest, k, risk=s.risk) for n, k in s.keys.items()]
+            agents[s.name] = MultiRunner(strategy, legs, max_net=dict(s.max_net), **runner_opts)
+    return agents
+
+
+async def start_desk(agents: dict[str, Any]) -> None:
+    """Start every agent; if one fails, the started ones are stopped before the error goes up."""
+    started = []
+    try:
+        for agent in agents.values():
+            await agent.start()
+            started.append(agent)
+    except BaseException:
+        for agent in started:
+            await agent.stop(cancel_orders=True)
+        raise
+
+
+class DeskRecording:
+    """Each agent's live recording (`LiveRecording`), written to OUT/NAME, with the desk's
+    index page over them (`report.build_index`)."""
+
+    def __init__(self, agents: dict[str, Any]) -> None:
+        from agenthft.backtest.results import LiveRecording
+
+        self.recordings = {name: LiveRecording(agent) for name, agent in agents.items()}
+
+    def tick(self) -> None:
+        for rec in self.recordings.values():
+            rec.tick()
+
+    def write(self, out: str | Path, source: str, title: str | None = None) -> dict[str, list[Path]]:
+        """Per agent its files (the report last); `index` -> [the index page]."""
+        from agenthft.report import build_index
+
+        files = {name: rec.write(Path(out) / name, f"{source} ({name})") for name, rec in self.recordings.items()}
+        files["index"] = [build_index(out, title)]
+        return files

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import signal
 import sys
@@ -18,7 +17,7 @@ from agenthft.cli.errors import CliError, Exit
 async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
     import aiohttp
 
-    from agenthft.cli.run import _seat
+    from agenthft.cli.run import _seat, run_until
     from agenthft.client import RestClient, RestError
     from agenthft.runtime.desk import build_desk, load_desk
 
@@ -44,9 +43,7 @@ async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
     if not args.quiet:
         print(f"agenthft desk: {', '.join(agents)} running", file=sys.stderr, flush=True)
     closers, recording = await _seat(agents, args, stop)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), args.duration) if args.duration else await stop.wait()
-    stop.set()
+    await run_until(stop, args.duration)
     await closers[0]()
     if args.cancel_on_exit:
         await asyncio.gather(*(a.quiesce(cancel_orders=True) for a in agents.values()))

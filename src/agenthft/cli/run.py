@@ -163,9 +163,7 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
             print(f"agenthft run: {_status_line(runner, t0)}", file=sys.stderr, flush=True)
 
     closers, recording = await _seat(runner, args, stop, status)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), args.duration) if args.duration else await stop.wait()
-    stop.set()
+    await run_until(stop, args.duration)
     await closers[0]()  # the dashboard (or the status lines) first: the terminal is ours again
     code = Exit.HALTED if runner.risk.state.value == "halted" else Exit.OK
     if args.cancel_on_exit:
@@ -190,6 +188,13 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
     await runner.stop(cancel_orders=args.cancel_on_exit)
     summary["exit_code"] = int(code)
     return summary, code
+
+
+async def run_until(stop: asyncio.Event, duration: float | None) -> None:
+    """Until `stop` (a signal, the control plane) or `duration` seconds, whichever is first."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), duration) if duration else await stop.wait()
+    stop.set()
 
 
 def _cancelling(task: asyncio.Task[None]) -> Any:
@@ -319,9 +324,7 @@ async def run_multi(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
     if not args.quiet:
         print(f"agenthft run: {multi.strategy.name} on {', '.join(multi.books)}", file=sys.stderr, flush=True)
     closers, recording = await _seat(multi, args, stop)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), args.duration) if args.duration else await stop.wait()
-    stop.set()
+    await run_until(stop, args.duration)
     await closers[0]()
     if args.cancel_on_exit:
         await multi.quiesce(cancel_orders=True)

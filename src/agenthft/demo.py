@@ -227,10 +227,10 @@ async def desk_session(seconds: float, out: Path) -> dict[str, Any]:
     cancel-all; then each strategy's results and HTML report."""
     import signal
 
+    from agenthft.backtest.results import DeskRecording
     from agenthft.control import ControlPlane, Token, mcp_server
-    from agenthft.runtime.dashboard import show
+    from agenthft.control.dashboard import show
     from agenthft.runtime.desk import (
-        DeskRecording,
         DeskSpec,
         DeskStrategy,
         DeskVenue,

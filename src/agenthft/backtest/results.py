@@ -248,3 +248,23 @@ class LiveRecording:
         wall = time.perf_counter() - self._wall
         results = self.recorder.summarize(self.runner, source, 0, (now - self.started) / 1e9, "live", 0, wall)
         return results.write(out, report)
+
+
+class DeskRecording:
+    """Each agent's live recording (`LiveRecording`), written to OUT/NAME, with the desk's
+    index page over them (`report.build_index`)."""
+
+    def __init__(self, agents: dict[str, Any]) -> None:
+        self.recordings = {name: LiveRecording(agent) for name, agent in agents.items()}
+
+    def tick(self) -> None:
+        for rec in self.recordings.values():
+            rec.tick()
+
+    def write(self, out: str | Path, source: str, title: str | None = None) -> dict[str, list[Path]]:
+        """Per agent its files (the report last); `index` -> [the index page]."""
+        from agenthft.report import build_index
+
+        files = {name: rec.write(Path(out) / name, f"{source} ({name})") for name, rec in self.recordings.items()}
+        files["index"] = [build_index(out, title)]
+        return files

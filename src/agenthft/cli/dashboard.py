@@ -16,7 +16,7 @@ async def watch(url: str, token: str, refresh_s: float, levels: int) -> None:
     import aiohttp
     from rich.console import Console
 
-    from agenthft.runtime.dashboard import Dashboard, remote
+    from agenthft.control.dashboard import Dashboard, remote
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

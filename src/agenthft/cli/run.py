@@ -212,8 +212,7 @@ async def _seat(agent: Any, args: argparse.Namespace, stop: asyncio.Event, statu
     plane, closers, url = await _control(agent, args)
     recording: Any = None
     if args.out:
-        from agenthft.backtest.results import LiveRecording
-        from agenthft.runtime.desk import DeskRecording
+        from agenthft.backtest.results import DeskRecording, LiveRecording
 
         recording = DeskRecording(agent) if isinstance(agent, dict) else LiveRecording(agent)
 
@@ -224,7 +223,7 @@ async def _seat(agent: Any, args: argparse.Namespace, stop: asyncio.Event, statu
 
         closers.append(_cancelling(asyncio.create_task(sample())))
     if args.dashboard and plane is not None:
-        from agenthft.runtime.dashboard import show
+        from agenthft.control.dashboard import show
 
         task = asyncio.create_task(show(plane, stop, url))
 

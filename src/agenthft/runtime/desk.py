@@ -106,25 +106,3 @@ async def start_desk(agents: dict[str, Any]) -> None:
         for agent in started:
             await agent.stop(cancel_orders=True)
         raise
-
-
-class DeskRecording:
-    """Each agent's live recording (`LiveRecording`), written to OUT/NAME, with the desk's
-    index page over them (`report.build_index`)."""
-
-    def __init__(self, agents: dict[str, Any]) -> None:
-        from agenthft.backtest.results import LiveRecording
-
-        self.recordings = {name: LiveRecording(agent) for name, agent in agents.items()}
-
-    def tick(self) -> None:
-        for rec in self.recordings.values():
-            rec.tick()
-
-    def write(self, out: str | Path, source: str, title: str | None = None) -> dict[str, list[Path]]:
-        """Per agent its files (the report last); `index` -> [the index page]."""
-        from agenthft.report import build_index
-
-        files = {name: rec.write(Path(out) / name, f"{source} ({name})") for name, rec in self.recordings.items()}
-        files["index"] = [build_index(out, title)]
-        return files

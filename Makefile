@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/agenthft demo --data $(DATA)
 
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 soak: $(STAMP)
 	$(BIN)/pytest -m soak -s

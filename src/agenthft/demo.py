@@ -275,7 +275,12 @@ async def desk_session(seconds: float, out: Path) -> dict[str, Any]:
         interrupted = stop.is_set()
         stop.set()
         await dash
-        halfway.cancel()
+        if interrupted:
+            halfway.cancel()
+        else:  # a supervisor's call under way is let finish (a loaded machine makes it late)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(halfway), 15)
+            halfway.cancel()
         await asyncio.gather(halfway, return_exceptions=True)
         await asyncio.gather(*(a.quiesce(cancel_orders=True) for a in agents.values()))
         files = recording.write(out, "live: desk", "agenthft demo: the desk, every strategy live")

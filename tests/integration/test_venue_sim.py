@@ -87,9 +87,14 @@ async def test_cross_venue_scenario_runs_on_two_venues_with_one_underlying():
     db.start()
     try:
         await asyncio.sleep(1.0)
-        (ab, aa), (bb, ba) = a.venue.engine.l2("BTC-PERP", 1), b.venue.engine.l2("BTCUSDT", 1)
-        assert ab and aa and bb and ba, "both venues are quoted"
-        assert abs(ab[0][0] - bb[0][0]) < 200, "around one fair value"
+        gaps = []
+        for _ in range(20):  # venue b's makers reprice 5-17 ms late: right after a jump (0.3/s,
+            # 750-1,500 ticks) the books are apart for a moment, so one instant proves nothing
+            (ab, aa), (bb, ba) = a.venue.engine.l2("BTC-PERP", 1), b.venue.engine.l2("BTCUSDT", 1)
+            assert ab and aa and bb and ba, "both venues are quoted"
+            gaps.append(abs(ab[0][0] - bb[0][0]))
+            await asyncio.sleep(0.05)
+        assert sorted(gaps)[len(gaps) // 2] < 200, f"around one fair value: {gaps}"
     finally:
         await da.stop()
         await db.stop()

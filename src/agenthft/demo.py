@@ -354,8 +354,9 @@ def _die_with_parent() -> None:
 
 
 def _fills(agent: Any) -> int:
-    runners = getattr(agent, "runners", None)
-    return sum(len(r.oms.seen_fills) for r in (runners.values() if runners is not None else [agent]))
+    from agenthft.runtime.multi import sessions
+
+    return sum(len(r.oms.seen_fills) for r in sessions(agent).values())
 
 
 async def _supervise(url: str, token: str, out: dict[str, Any], at: float) -> None:

@@ -214,8 +214,9 @@ class LiveRecording:
 
         self.runner = agent
         self.recorder = Recorder(sample_ms)
-        runners: dict[str, Runner] = getattr(agent, "runners", None) or {"venue": agent}
-        for r in runners.values():
+        from agenthft.runtime.multi import sessions
+
+        for r in sessions(agent).values():
             self.recorder.hook(r)
             self._tap_sends(r)
         self.started = time.time_ns()
@@ -240,14 +241,14 @@ class LiveRecording:
 
         self.recorder.tick(self.runner, time.time_ns())
 
-    def write(self, out: str | Path, source: str, report: bool = True) -> list[Path]:
+    def write(self, out: str | Path, source: str) -> list[Path]:
         import time
 
         now = time.time_ns()
         self.recorder.tick(self.runner, now, force=True)
         wall = time.perf_counter() - self._wall
         results = self.recorder.summarize(self.runner, source, 0, (now - self.started) / 1e9, "live", 0, wall)
-        return results.write(out, report)
+        return results.write(out)
 
 
 class DeskRecording:

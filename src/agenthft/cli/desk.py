@@ -20,6 +20,7 @@ async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
     from agenthft.cli.run import _seat, run_until
     from agenthft.client import RestClient, RestError
     from agenthft.runtime.desk import build_desk, load_desk
+    from agenthft.runtime.multi import sessions
 
     try:
         spec = load_desk(args.desk)
@@ -58,7 +59,7 @@ async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
             except Exception as e:
                 summary[f"venue_error_{s.name}_{venue}"] = f"{type(e).__name__}: {e}"
                 code = Exit.VENUE_UNREACHABLE
-    if any(r.risk.state.value == "halted" for a in agents.values() for r in _runners(a)):
+    if any(r.risk.state.value == "halted" for a in agents.values() for r in sessions(a).values()):
         code = Exit.HALTED
     for close in closers[1:]:
         await close()
@@ -69,11 +70,6 @@ async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
         await agent.stop(cancel_orders=args.cancel_on_exit)
     summary["exit_code"] = int(code)
     return summary, code
-
-
-def _runners(agent: Any) -> list[Any]:
-    runners = getattr(agent, "runners", None)
-    return list(runners.values()) if runners is not None else [agent]
 
 
 def cmd_desk(args: argparse.Namespace) -> int:

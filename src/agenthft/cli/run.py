@@ -232,7 +232,7 @@ async def _seat(agent: Any, args: argparse.Namespace, stop: asyncio.Event, statu
             await asyncio.gather(task, return_exceptions=True)
 
         closers.insert(0, end_dashboard)
-    elif status is not None and not args.quiet and getattr(args, "status_every", 0) > 0:
+    elif status is not None and not args.quiet and args.status_every > 0:
         closers.insert(0, _cancelling(asyncio.create_task(status())))
     else:
         closers.insert(0, _nothing)

@@ -87,9 +87,8 @@ class Dashboard:
         for col in ("", "n", "p50", "p99", "p99.9"):
             t.add_column(col, justify="right" if col else "left")
         for s in view["latency"]:
-            who = s["strategy"] if s["venue"] == "venue" else f"{s['strategy']}@{s['venue']}"
             t.add_row(
-                f"{who} {s['histogram']}",
+                f"{self._who(s)} {s['histogram']}",
                 str(s["count"]),
                 f"{s['p50_us']:.0f}",
                 f"{s['p99_us']:.0f}",

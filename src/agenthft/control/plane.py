@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from agenthft.runtime.multi import sessions
 from agenthft.runtime.runner import Runner
 
 
@@ -50,7 +51,7 @@ class ControlPlane:
         self._latency: dict[tuple[str, str], dict[str, Any]] = {}  # view()'s percentiles, in turn
         self._turn = 0
         for name, agent in self.agents.items():
-            for r in _runners(agent).values():
+            for r in sessions(agent).values():
                 previous = r.on_event
 
                 def tap(kind: str, payload: Any, previous: Any = previous, name: str = name, r: Runner = r) -> None:
@@ -73,7 +74,7 @@ class ControlPlane:
     # --- helpers ------------------------------------------------------------------------------
     def runners(self) -> dict[tuple[str, str], Runner]:
         """Every venue session of every agent, by (strategy name, venue name)."""
-        return {(a, v): r for a, agent in self.agents.items() for v, r in _runners(agent).items()}
+        return {(a, v): r for a, agent in self.agents.items() for v, r in sessions(agent).items()}
 
     def _audit(self, who: str, action: str, args: dict[str, Any], outcome: str) -> None:
         now = time.time_ns()
@@ -90,7 +91,7 @@ class ControlPlane:
         out: dict[str, Any] = {"strategies": {}}
         for name, agent in self.agents.items():
             venues = {}
-            for v, r in _runners(agent).items():
+            for v, r in sessions(agent).items():
                 venues[v] = {
                     "url": r.ws_url,
                     "connected": bool(r.session is not None and r.session.connected.is_set()),
@@ -289,7 +290,7 @@ class ControlPlane:
         self._act(who)
         name, agent = self._one(strategy, who, "stop_strategy")
         agent.started = False
-        for r in _runners(agent).values():
+        for r in sessions(agent).values():
             r.started = False
             if cancel_orders and r.oms.live:
                 r.cancel_all()
@@ -299,7 +300,7 @@ class ControlPlane:
     def start_strategy(self, who: Token, strategy: str | None = None) -> dict[str, Any]:
         self._act(who)
         name, agent = self._one(strategy, who, "start_strategy")
-        for r in _runners(agent).values():
+        for r in sessions(agent).values():
             r.started = True
         agent.started = True
         self._audit(who.name, "start_strategy", {"strategy": name}, "running")
@@ -323,7 +324,7 @@ class ControlPlane:
         if tuple(new.markets) != tuple(old.markets):
             self._audit(who.name, "set_params", args, "refused: markets cannot change live")
             raise ControlError("parameters refused: a running strategy cannot change its markets")
-        for r in _runners(agent).values():
+        for r in sessions(agent).values():
             if r.oms.live:
                 r.cancel_all()
         # between two events (the loop is single-threaded): the runner (or every venue's adapter
@@ -398,12 +399,6 @@ class ControlPlane:
         if not picked:
             raise ControlError(f"no venue {venue!r}; venues: {sorted({v for _, v in every})}")
         return picked
-
-
-def _runners(agent: Any) -> dict[str, Runner]:
-    """An agent's venue sessions by venue name: a MultiRunner's legs, or a Runner as `venue`."""
-    runners = getattr(agent, "runners", None)
-    return dict(runners) if runners is not None else {"venue": agent}
 
 
 def _current_params(strategy: Any) -> dict[str, Any]:

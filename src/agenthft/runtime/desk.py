@@ -79,12 +79,11 @@ def build_desk(spec: DeskSpec, **runner_opts: Any) -> dict[str, Any]:
     MultiRunner (markets VENUE:MARKET) for one on several."""
     from agenthft.runtime.multi import MultiRunner, VenueLeg
     from agenthft.runtime.runner import Runner
-    from agenthft.strategies.loader import BUILTIN, build, load_class
+    from agenthft.strategies.loader import build, load_class
 
     agents: dict[str, Any] = {}
     for s in spec.strategies:
-        cls = BUILTIN.get(s.strategy) or load_class(s.strategy)
-        strategy = build(cls, dict(s.params))
+        strategy = build(load_class(s.strategy), dict(s.params))
         if len(s.keys) == 1:
             ((venue, key),) = s.keys.items()
             v = spec.venues[venue]

@@ -310,5 +310,10 @@ class MultiRunner:
         }
 
 
+def sessions(agent: Runner | MultiRunner) -> dict[str, Runner]:
+    """An agent's venue sessions by venue name: a MultiRunner's legs, or a Runner as `venue`."""
+    return dict(agent.runners) if isinstance(agent, MultiRunner) else {"venue": agent}
+
+
 def qualified(markets: Iterable[str], venue: str) -> tuple[str, ...]:
     return tuple(qualify(venue, m) for m in markets)

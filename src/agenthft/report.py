@@ -187,6 +187,7 @@ def results_from_journal(journal: str | Path, out: str | Path) -> Path:
 
     from agenthft.backtest.results import event_row, risk_row
     from agenthft.model import Instrument
+    from agenthft.model.money import cash_float
     from agenthft.oms import OrderManager, VenueFill
     from agenthft.runtime.journal import NewOrderRecord
 
@@ -230,11 +231,10 @@ def results_from_journal(journal: str | Path, out: str | Path) -> Path:
             last[f.market] = f.price
             events.append(
                 event_row("fill", ts, oid, venue_ns=f.ts_ns, side=f.side.value, market=f.market,
-                          price=inst.ticks_to_price(f.price), qty=inst.lots_to_qty(f.qty), fee=f.fee / 1e12)
+                          price=inst.ticks_to_price(f.price), qty=inst.lots_to_qty(f.qty), fee=cash_float(f.fee))
             )  # fmt: skip
-            realized, unrealized, fee_total = oms.pnl(last)
-            point: dict[str, Any] = {"t_ns": ts, "equity": (realized - fee_total + unrealized) / 1e12}
-            point["fees"] = fee_total / 1e12
+            pnl = oms.pnl(last)
+            point: dict[str, Any] = {"t_ns": ts, "equity": cash_float(pnl.net), "fees": cash_float(pnl.fees)}
             for m, i in instruments.items():
                 p = oms.positions.get(m)
                 point[f"position_lots:{m}"] = p.size if p is not None else 0
@@ -254,16 +254,17 @@ def results_from_journal(journal: str | Path, out: str | Path) -> Path:
                 risk.append(risk_row(ev.get("ts_ns", ts), *fields))
     if not equity:
         equity.append({"t_ns": rows[0][0] if rows else 0, "equity": 0.0, "fees": 0.0})
-    realized, unrealized, fee_total = oms.pnl(last)
+    pnl = oms.pnl(last)
     summary = {
         "strategy": "journal",
         "scenario": f"live run journaled at {journal}",
         "orders": orders,
         "cancels": cancels,
         "fills": fills,
-        "realized": realized / 1e12,
-        "fees": fee_total / 1e12,
-        "pnl_after_fees_at_last_fills": (realized - fee_total + unrealized) / 1e12,
+        "currency": pnl.currency,
+        "realized": cash_float(pnl.realized),
+        "fees": cash_float(pnl.fees),
+        "pnl_after_fees_at_last_fills": cash_float(pnl.net),
         "final_position": {m: instruments[m].lots_to_qty(p.size) for m, p in sorted(oms.positions.items())},
         "risk_events": len(risk),
     }

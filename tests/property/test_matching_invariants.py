@@ -35,6 +35,19 @@ SPOT = Instrument(
     maker_fee="0.0001",
     taker_fee="0.0003",
 )
+#: an inverse perp (Binance COIN-M style): 100 USD per contract, P&L, fees and margin in BTC
+INVERSE = Instrument(
+    "I",
+    "BTC",
+    "USD",
+    InstrumentKind.PERP,
+    tick_size="0.1",
+    lot_size="1",
+    maker_fee="-0.0001",
+    taker_fee="0.0005",
+    contract_size="100",
+    inverse=True,
+)
 ACCOUNTS = ("a", "b", "c")
 BAND = 300
 FUNDS = text_to_cash("1000000000")
@@ -56,8 +69,8 @@ ops_strategy = st.lists(st.one_of(submit_op, submit_op, submit_op, cancel_op, re
 def new_engine(inst: Instrument) -> MatchingEngine:
     e = MatchingEngine([inst], EngineConfig(market_band_bps=BAND))
     for a in ACCOUNTS:
-        e.deposit(a, "USDC", FUNDS)
-        e.deposit(a, inst.base, FUNDS)
+        for asset in {"USDC", inst.quote, inst.base}:
+            e.deposit(a, asset, FUNDS)
     return e
 
 
@@ -136,11 +149,11 @@ def check_ledger(e: MatchingEngine, inst: Instrument, orders: list[Order]) -> No
         assert 0 <= o.display <= o.remaining
         if o.peak:
             assert o.display <= o.peak, "iceberg reserve shows in the book"
-    total_quote = sum(
-        a.balances.get("USDC", 0) - sum(p.cost for p in a.positions.values()) for a in e.accounts.values()
-    )
-    assert total_quote == len(ACCOUNTS) * FUNDS, "cash not conserved (fees included)"
-    assert sum(a.balances.get(inst.base, 0) for a in e.accounts.values()) == len(ACCOUNTS) * FUNDS
+    cash = inst.settle_asset if inst.kind is InstrumentKind.PERP else inst.quote
+    total_cash = sum(a.balances.get(cash, 0) - sum(p.cost for p in a.positions.values()) for a in e.accounts.values())
+    assert total_cash == len(ACCOUNTS) * FUNDS, "cash not conserved (fees included)"
+    for other in {inst.base, inst.quote} - {cash}:
+        assert sum(a.balances.get(other, 0) for a in e.accounts.values()) == len(ACCOUNTS) * FUNDS
     assert sum(p.size for a in e.accounts.values() for p in a.positions.values()) == 0
     for a in e.accounts.values():
         open_holds = sum(o.hold for o in e.open_orders(a.id))
@@ -155,6 +168,12 @@ def check_ledger(e: MatchingEngine, inst: Instrument, orders: list[Order]) -> No
 @given(ops_strategy)
 def test_perp_engine_matches_reference_and_conserves(ops):
     run(PERP, ops)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ops_strategy)
+def test_inverse_perp_engine_matches_reference_and_conserves_the_coin(ops):
+    run(INVERSE, ops)
 
 
 @settings(max_examples=100, deadline=None)

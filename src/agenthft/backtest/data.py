@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -23,8 +23,10 @@ from agenthft.backtest.l2exchange import L2Exchange
 from agenthft.backtest.latency import LatencyModel
 from agenthft.backtest.results import Recorder, Results
 from agenthft.book import Level
-from agenthft.market.events import ASK, BID, CLEAR, F_LAST, LEVEL, TRADE, Events
-from agenthft.model import Instrument, OrderType, Side
+from agenthft.market.events import ASK, BID, CLEAR, F_LAST, FUNDING, LEVEL, TRADE, Events
+from agenthft.model import Instrument, InstrumentKind, OrderType, Side
+from agenthft.model.fixed import to_scaled
+from agenthft.model.money import RATE_DECIMALS
 from agenthft.protocol import messages as pm
 from agenthft.risk import RiskConfig
 from agenthft.runtime import Runner
@@ -32,6 +34,33 @@ from agenthft.signals.queue import CancelModel
 from agenthft.strategies.base import Strategy
 
 _SIDE = {BID: Side.BUY, ASK: Side.SELL, 0: Side.BUY}
+_HOUR_NS = 3_600_000_000_000
+
+
+class FundingSchedule(msgspec.Struct, frozen=True):
+    """A funding rate charged to every perp position every `every_h` hours (at multiples of it
+    since the Unix epoch: 00:00, 08:00 and 16:00 UTC for Binance's 8 h), at the mark then, for
+    recordings that carry no funding of their own (`--funding RATE[@HOURS]`)."""
+
+    rate: str
+    every_h: float = 8.0
+
+    @staticmethod
+    def parse(text: str) -> FundingSchedule:
+        rate, _, hours = text.partition("@")
+        try:
+            every = float(hours.removesuffix("h")) if hours else 8.0
+            to_scaled(rate, RATE_DECIMALS)
+        except ValueError:
+            raise ValueError(f"--funding {text!r}: expected RATE[@HOURS], e.g. 0.0001@8 (8 h is Binance's)") from None
+        if not 0 < every <= 24 * 365:
+            raise ValueError(f"--funding {text!r}: the period must be a positive number of hours")
+        return FundingSchedule(rate, every)
+
+    def times(self, start_ns: int, end_ns: int) -> list[int]:
+        period = int(self.every_h * _HOUR_NS)
+        first = -(-start_ns // period) * period
+        return list(range(first, end_ns + 1, period))
 
 
 class _Session:
@@ -92,6 +121,7 @@ class DataBacktest:
         sample_ms: float = 100.0,
         start_ns: int | None = None,
         end_ns: int | None = None,
+        funding: FundingSchedule | None = None,
     ) -> None:
         self.events, self.latency = events, latency
         self.instruments = [with_fees(i, maker_fee, taker_fee) for i in named(events.markets, strategy.markets)]
@@ -104,6 +134,11 @@ class DataBacktest:
         self._last_up = self._last_down = 0
         self._heap: list[tuple[int, int, Callable[[int], None]]] = []
         self._seq = 0
+        #: scheduled funding times (a recording's own FUNDING rows arrive with the data)
+        self._funding_rate = to_scaled(funding.rate, RATE_DECIMALS) if funding is not None else 0
+        self.funding_events = 0
+        for t in funding.times(self.start_ns, self.end_ns) if funding is not None else []:
+            self._push(t, self._scheduled_funding)
         self.deliveries = 0
         self.rows = 0
         self.recorder = Recorder(sample_ms)
@@ -223,6 +258,9 @@ class DataBacktest:
                 elif k == CLEAR:
                     x.clear()
                     snapshot = True
+                elif k == FUNDING:
+                    self.funding_events += 1
+                    x.funding(qty[j], price[j], t_rec, out)
                 j += 1
                 if flags[j - 1] & F_LAST or j >= n:
                     break
@@ -251,12 +289,25 @@ class DataBacktest:
             wall,
         )
 
+    def _scheduled_funding(self, t: int) -> None:
+        """A `FundingSchedule` time: every perp position pays the rate at its exchange's mark."""
+        self.now = t
+        out: list[pm.ServerMessage] = []
+        for x in self.exchanges:
+            if x.inst.kind is InstrumentKind.PERP:
+                self.funding_events += 1
+                x.funding(self._funding_rate, 0, t, out)
+        if out:
+            self._respond(out, t)
+
     def _view(self, m: int, i: int, j: int, snapshot: bool, t: int) -> None:
         """Schedule what the agent sees of rows i..j (one message of market m)."""
         c = self.events.columns
         kind, side, price, qty = c["kind"], c["side"], c["price"], c["qty"]
         market = self.instruments[m].market
         runner = self.runner
+        if kind[i] == FUNDING:
+            return  # an account event: the exchange model answers it (a FundingMsg), not market data
         if kind[i] == TRADE:
             p, q, s = price[i], qty[i], _SIDE[side[i]]
             self._feed(t, lambda at: self._see_trade(market, p, q, s, t, at))
@@ -285,3 +336,52 @@ class DataBacktest:
         self.now = at
         self.deliveries += 1
         self.runner.on_trade(market, price, qty, side, ts, at)
+
+
+class DataOptions(msgspec.Struct, frozen=True):
+    """How recorded data is read and traded in a backtest: every data flag of `agenthft backtest`,
+    as plain data so that `sweep` hands the same options to each worker."""
+
+    queue: str = "proportional"
+    fees: str = "0.0002,0.0005"  # MAKER,TAKER fractions (negative maker: a rebate)
+    instrument: str | None = None  # an instrument file (exchangeInfo JSON or TOML)
+    funding: str | None = None  # RATE[@HOURS] for recordings without funding of their own
+    ts_unit: str | None = None  # the local timestamps' unit when the data cannot say
+    cache: bool = True
+    cache_dir: str | None = None
+
+    def check(self) -> None:
+        """Refuse bad options before anything is decoded (each names the flag)."""
+        from agenthft.signals.queue import MODELS
+
+        if self.queue not in MODELS:
+            raise ValueError(f"--queue {self.queue!r}: one of {', '.join(MODELS)}")
+        maker, sep, taker = self.fees.partition(",")
+        if not sep:
+            raise ValueError(f"--fees {self.fees!r}: expected MAKER,TAKER, e.g. 0.0002,0.0005")
+        for name, v in (("maker", maker), ("taker", taker)):
+            try:
+                to_scaled(v, 8)
+            except ValueError:
+                raise ValueError(f"--fees: the {name} fee {v!r} is not a decimal fraction") from None
+        if self.funding is not None:
+            FundingSchedule.parse(self.funding)
+
+    def load(self, paths: Sequence[str]) -> Events:
+        """The recorded rows (through the columnar cache unless `cache` is off)."""
+        from agenthft.market.cache import EventCache
+        from agenthft.market.feeds.probe import load_instruments
+        from agenthft.market.sources import load_events
+
+        instruments = load_instruments(self.instrument) if self.instrument else None
+        cache = EventCache(self.cache_dir) if self.cache else None
+        return load_events(paths, instruments, cache=cache, ts_unit=self.ts_unit)
+
+    def backtest(
+        self, strategy: Strategy, events: Events, latency: LatencyModel, risk: RiskConfig | None
+    ) -> DataBacktest:
+        maker, _, taker = self.fees.partition(",")
+        funding = FundingSchedule.parse(self.funding) if self.funding else None
+        return DataBacktest(
+            strategy, events, latency, queue=self.queue, risk=risk, maker_fee=maker, taker_fee=taker, funding=funding
+        )

@@ -13,6 +13,8 @@ Per own resting order the model keeps `ahead`, the recorded quantity in front of
 A marketable order takes the recorded levels at their prices up to its limit (taker); the
 recorded book is not changed by it (no market impact: the recording does not know we traded).
 A post-only order that would cross is rejected; an IOC's rest is cancelled.
+Funding (a recorded `FUNDING` row, or a scheduled rate): the agent's position in this market,
+which the model tracks from its own fills, pays or receives rate x notional at the mark.
 
 Pure and synchronous: ints (ticks, lots, cash units), time as an int ns argument. Each call
 returns the venue messages the agent gets back (after the response latency, in the shell).
@@ -21,12 +23,13 @@ returns the venue messages the agent gets back (after the response latency, in t
 from __future__ import annotations
 
 from agenthft.book import L2Book
-from agenthft.matching.accounts import CASH_DECIMALS, MarketMath, fee
-from agenthft.model import Instrument, Liquidity, OrderType, Side
+from agenthft.matching.accounts import MarketMath, fee
+from agenthft.model import Instrument, Liquidity, OrderType, Side, mark_price
+from agenthft.model.money import CASH_UNIT, RATE_UNIT, funding_payment
 from agenthft.protocol import messages as pm
 from agenthft.signals.queue import MODELS, CancelModel
 
-_CASH = 10**CASH_DECIMALS
+_CASH = CASH_UNIT
 
 
 class SimOrder:
@@ -52,6 +55,8 @@ class L2Exchange:
         self._traded: dict[tuple[int, int], int] = {}  # recorded trades at our levels since the last depth row
         self._fill_id = 0
         self._vid = 0
+        self.position = 0  # the agent's lots in this market (from the fills made here)
+        self.last_trade: int | None = None  # ticks of the latest recorded trade (the mark)
 
     # --- the recording --------------------------------------------------------------------
     def clear(self) -> None:
@@ -82,6 +87,7 @@ class L2Exchange:
 
     def trade(self, aggressor: int, price: int, qty: int, ts_ns: int, out: list[pm.ServerMessage]) -> None:
         """A recorded trade: fills of our orders on the resting side at or through its price."""
+        self.last_trade = price
         if not self.orders:
             return
         resting = -aggressor
@@ -159,6 +165,12 @@ class L2Exchange:
         o = self.orders.get(order_id)
         if o is None:
             return [pm.CancelReject(order_id, "unknown_order", "no open order with this id")]
+        mine = self._at.get((o.sign, o.price), [])
+        behind = False
+        for m in mine:  # our own orders queued behind it move up by what it leaves
+            if behind:
+                m.ahead = max(0, m.ahead - o.remaining)
+            behind = behind or m is o
         self._remove(o)
         return [pm.CancelAck(order_id, self.inst.lots_to_float(o.remaining), "cancelled", ts_ns)]
 
@@ -167,6 +179,35 @@ class L2Exchange:
         for oid in list(self.orders):
             out += self.cancel(oid, ts_ns)
         return out
+
+    # --- funding ----------------------------------------------------------------------------------
+    def mark(self) -> int | None:
+        """The mark price in ticks (`model.mark_price`: last trade, else the mid)."""
+        return mark_price(self.last_trade, self.book.best_bid(), self.book.best_ask())
+
+    def funding(self, rate: int, mark: int, ts_ns: int, out: list[pm.ServerMessage]) -> int:
+        """A funding time: the agent's position pays `rate` (1e-12; negative: receives) of its
+        notional at `mark` ticks (0: this model's own mark). Returns the amount (cash units)."""
+        pos = self.position
+        if not pos or not rate:
+            return 0
+        price = mark or self.mark()
+        if not price:
+            return 0
+        inst = self.inst
+        amount = funding_payment(self.math.notional(price, abs(pos)), pos, rate)
+        out.append(
+            pm.FundingMsg(
+                self.market,
+                rate / RATE_UNIT,
+                inst.ticks_to_float(price),
+                inst.lots_to_float(pos),
+                amount / _CASH,
+                inst.settle_asset,
+                ts_ns,
+            )
+        )
+        return amount
 
     # --- fills ------------------------------------------------------------------------------------
     def _remove(self, o: SimOrder) -> None:
@@ -192,8 +233,9 @@ class L2Exchange:
         if qty <= 0:
             return
         m = self.math
-        f = fee(price * qty * m.notional_mult, m.maker_ppb if maker else m.taker_ppb)
+        f = fee(m.notional(price, qty), m.maker_ppb if maker else m.taker_ppb)
         o.remaining -= qty
+        self.position += o.sign * qty
         self._fill_id += 1
         inst = self.inst
         out.append(

@@ -14,15 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from agenthft.matching.accounts import CASH_DECIMALS
+from agenthft.model.money import cash_float
 from agenthft.protocol import messages as pm
 
 if TYPE_CHECKING:
     from agenthft.backtest.engine import Backtest
     from agenthft.runtime import Runner
     from agenthft.runtime.multi import MultiRunner
-
-CASH = 10**CASH_DECIMALS
 
 
 class Summary(msgspec.Struct):
@@ -31,10 +29,12 @@ class Summary(msgspec.Struct):
     seed: int
     seconds: float
     latency: str
-    pnl_after_fees: float  # realized - fees + unrealized at the end (mark: last trade, else mid)
+    currency: str  # of every money figure here (the markets' settlement asset; see pnl_note)
+    pnl_after_fees: float  # realized - fees - funding + unrealized at the end (mark: last trade, else mid)
     realized: float
     unrealized: float
     fees: float  # negative: rebates received
+    funding: float  # funding paid on perp positions (negative: received)
     orders: int
     cancels: int
     fills: int
@@ -46,6 +46,10 @@ class Summary(msgspec.Struct):
     final_position: dict[str, str]
     risk_counts: dict[str, int]
     events: int  # market steps plus messages delivered to the agent
+    pnl_by_currency: dict[str, dict[str, float | str]] = msgspec.field(default_factory=dict)
+    pnl_note: str = ""  # how several settlement currencies were added up (when they were)
+    contracts: dict[str, str] = msgspec.field(default_factory=dict)  # per market: linear / inverse, size, settlement
+    warnings: list[str] = msgspec.field(default_factory=list)  # what the numbers cannot be trusted for
 
 
 class Results(msgspec.Struct):
@@ -139,6 +143,11 @@ class Recorder:
                           price=repr(msg.fill_price), qty=repr(msg.fill_qty), fee=msg.fee,
                           liquidity=msg.liquidity.value)
             )  # fmt: skip
+        elif isinstance(msg, pm.FundingMsg):
+            self.events.append(
+                event_row("funding", t, "", venue_ns=msg.ts_ns, market=msg.market, price=repr(msg.mark_price),
+                          qty=repr(msg.position_qty), fee=msg.amount, liquidity=f"rate {msg.rate!r}")
+            )  # fmt: skip
         elif isinstance(msg, pm.OrderAck):
             self.events.append(event_row("ack", t, msg.order_id, venue_ns=msg.ts_ns))
         elif isinstance(msg, pm.CancelAck):
@@ -151,8 +160,13 @@ class Recorder:
             return
         self._next = now + self.sample_ns
         marks = runner.marks()
-        realized, unrealized, fees = runner.oms.pnl(marks)
-        row: dict[str, Any] = {"t_ns": now, "equity": (realized - fees + unrealized) / CASH, "fees": fees / CASH}
+        pnl = runner.oms.pnl(marks)
+        row: dict[str, Any] = {
+            "t_ns": now,
+            "equity": cash_float(pnl.net),
+            "fees": cash_float(pnl.fees),
+            "funding": cash_float(pnl.funding),
+        }
         for m in runner.books:  # one column per market: lots are not comparable across markets
             p = runner.oms.positions.get(m)
             row[f"position_lots:{m}"] = p.size if p is not None else 0
@@ -168,11 +182,12 @@ class Recorder:
         self, r: Runner | MultiRunner, source: str, seed: int, seconds: float, latency: str, events: int, wall_s: float
     ) -> Results:
         """The summary of a run of `r` over `source` (a scenario, or recorded data)."""
-        realized, unrealized, fees = r.oms.pnl(r.marks())
+        pnl = r.oms.pnl(r.marks())
         peak, drawdown = float("-inf"), 0.0
         for row in self.equity:
             peak = max(peak, row["equity"])
             drawdown = max(drawdown, peak - row["equity"])
+        drawdown = round(drawdown, 8)
         filled_orders = sum(1 for o in r.oms.orders.values() if o.filled and not o.external)
         max_abs, mean_abs = {}, {}
         for m in r.books:
@@ -185,10 +200,12 @@ class Recorder:
             seed,
             seconds,
             latency,
-            (realized - fees + unrealized) / CASH,
-            realized / CASH,
-            unrealized / CASH,
-            fees / CASH,
+            pnl.currency,
+            cash_float(pnl.net),
+            cash_float(pnl.realized),
+            cash_float(pnl.unrealized),
+            cash_float(pnl.fees),
+            cash_float(pnl.funding),
             self.orders,
             self.cancels,
             self.fills,
@@ -200,6 +217,9 @@ class Recorder:
             {m: r.instruments[m].lots_to_qty(p.size) for m, p in sorted(r.oms.positions.items())},
             dict(sorted(r.risk.counts.items())),
             events,
+            {c: p.as_dict() for c, p in r.oms.pnl_by_currency(r.marks()).items()},
+            pnl.note,
+            {m: i.contract_text for m, i in sorted(r.instruments.items()) if m in r.books},
         )
         return Results(summary, self.events, self.equity, wall_s, events / wall_s if wall_s else 0.0, self.risk)
 

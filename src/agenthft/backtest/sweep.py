@@ -20,30 +20,32 @@ from typing import Any
 
 import msgspec
 
+from agenthft.backtest.data import DataOptions
+
 
 class RunSpec(msgspec.Struct, frozen=True):
     index: int
     strategy: str  # NAME | MODULE:CLASS | FILE.py:CLASS
-    params: dict[str, str]
+    params: dict[str, Any]
     scenario: str
     seconds: float
     latency: str
     seed: int
     data: tuple[str, ...] = ()  # recorded files (then `scenario` is ignored)
-    queue: str = "proportional"
-    cache_dir: str | None = None
+    options: DataOptions = DataOptions()  # how the data is read and traded (the backtest's data flags)
+    risk: str | None = None  # a risk TOML file for every run
 
 
 def grid(
     strategy: str,
     scenario: str,
     seconds: float,
-    params: Mapping[str, Sequence[str]],
+    params: Mapping[str, Sequence[Any]],
     latencies: Sequence[str],
     seeds: Sequence[int],
     data: Sequence[str] = (),
-    queue: str = "proportional",
-    cache_dir: str | None = None,
+    options: DataOptions | None = None,
+    risk: str | None = None,
 ) -> list[RunSpec]:
     """Every combination, in a stable order."""
     names = sorted(params)
@@ -51,7 +53,11 @@ def grid(
     specs: list[RunSpec] = []
     for combo, latency, seed in itertools.product(combos, latencies, seeds):
         p = dict(zip(names, combo, strict=True))
-        specs.append(RunSpec(len(specs), strategy, p, scenario, seconds, latency, seed, tuple(data), queue, cache_dir))
+        specs.append(
+            RunSpec(
+                len(specs), strategy, p, scenario, seconds, latency, seed, tuple(data), options or DataOptions(), risk
+            )
+        )
     return specs
 
 
@@ -62,15 +68,12 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
 
     strategy = build(load_class(spec.strategy), dict(spec.params))
     latency = parse(spec.latency, seed=spec.seed)
+    risk = _risk(spec.risk)
     if spec.data:
-        from agenthft.backtest.data import DataBacktest
-        from agenthft.market.cache import EventCache
-        from agenthft.market.sources import load_events
-
-        events = load_events(spec.data, cache=EventCache(spec.cache_dir))
-        results = DataBacktest(strategy, events, latency, queue=spec.queue).run()
+        events = spec.options.load(spec.data)
+        results = spec.options.backtest(strategy, events, latency, risk).run()
     else:
-        results = Backtest(strategy, spec.scenario, spec.seconds, latency, seed=spec.seed).run()
+        results = Backtest(strategy, spec.scenario, spec.seconds, latency, seed=spec.seed, risk=risk).run()
     row: dict[str, Any] = {"run": spec.index, "latency": spec.latency, "seed": spec.seed}
     row |= {f"param_{k}": v for k, v in spec.params.items()}
     summary = msgspec.to_builtins(results.summary)
@@ -82,11 +85,8 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
 
 def sweep(specs: Sequence[RunSpec], jobs: int = 0, ray_address: str | None = None) -> list[dict[str, Any]]:
     """Run every spec; `jobs` worker processes (0: one per CPU; 1: in this process), or on Ray."""
-    for data, cache_dir in sorted({(s.data, s.cache_dir) for s in specs if s.data}):
-        from agenthft.market.cache import EventCache
-        from agenthft.market.sources import load_events
-
-        load_events(data, cache=EventCache(cache_dir))  # decoded once, here: workers read Parquet
+    for data, options in {(s.data, s.options) for s in specs if s.data}:
+        options.load(data)  # decoded once, here: workers read the Parquet cache
     if ray_address is not None:
         rows = _on_ray(specs, ray_address)
     elif jobs == 1 or len(specs) <= 1:
@@ -95,6 +95,16 @@ def sweep(specs: Sequence[RunSpec], jobs: int = 0, ray_address: str | None = Non
         with ProcessPoolExecutor(max_workers=jobs or None) as pool:
             rows = list(pool.map(run_one, specs))
     return sorted(rows, key=lambda r: r["run"])
+
+
+def _risk(path: str | None) -> Any:
+    if not path:
+        return None
+    import tomllib
+
+    from agenthft.risk import RiskConfig
+
+    return msgspec.convert(tomllib.loads(Path(path).read_text()), RiskConfig)
 
 
 def _on_ray(specs: Sequence[RunSpec], address: str) -> list[dict[str, Any]]:

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from agenthft.cli.errors import CliError, Exit
-from agenthft.cli.run import add_strategy_args, risk_config, strategy_from_args
+from agenthft.cli.run import add_strategy_args, fixed_params, risk_config, strategy_from_args
 
 if TYPE_CHECKING:
-    from agenthft.backtest.data import DataBacktest
+    from agenthft.backtest.data import DataBacktest, DataOptions
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -67,29 +67,60 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _data_backtest(args: argparse.Namespace, strategy: Any, latency: Any) -> DataBacktest:
-    from agenthft.backtest.data import DataBacktest
-    from agenthft.market.cache import EventCache
-    from agenthft.market.feeds.probe import CaptureFormatError, load_instruments
-    from agenthft.market.sources import load_events
-    from agenthft.signals.queue import MODELS
+def data_options(args: argparse.Namespace) -> DataOptions:
+    """The data flags (`add_data_args`) as `DataOptions`, checked: a bad one is a usage error."""
+    from agenthft.backtest.data import DataOptions
 
-    missing = [f for f in args.data if not Path(f).is_file()]
+    missing = [f for f in args.data or () if not Path(f).is_file()]
     if missing:
         raise CliError(Exit.USAGE, f"no data file {missing[0]!r}")
-    if args.queue not in MODELS:
-        raise CliError(Exit.USAGE, f"--queue {args.queue!r}: one of {', '.join(MODELS)}")
-    maker, _, taker = args.fees.partition(",")
+    if args.instrument and not Path(args.instrument).is_file():
+        raise CliError(Exit.USAGE, f"no instrument file {args.instrument!r}")
+    opts = DataOptions(args.queue, args.fees, args.instrument, args.funding, args.ts_unit, not args.no_cache)
     try:
-        instruments = load_instruments(args.instrument) if args.instrument else None
-        events = load_events(args.data, instruments, cache=None if args.no_cache else EventCache())
-        return DataBacktest(
-            strategy, events, latency, queue=args.queue, risk=risk_config(args.risk), maker_fee=maker, taker_fee=taker
-        )
+        opts.check()
+    except ValueError as e:
+        raise CliError(Exit.USAGE, str(e)) from None
+    return opts
+
+
+def _data_backtest(args: argparse.Namespace, strategy: Any, latency: Any) -> DataBacktest:
+    from agenthft.market.feeds.probe import CaptureFormatError
+
+    opts = data_options(args)
+    try:
+        events = opts.load(args.data)
+        return opts.backtest(strategy, events, latency, risk_config(args.risk))
     except CaptureFormatError as e:
         raise CliError(Exit.USAGE, str(e)) from None
     except ValueError as e:  # a strategy market the data does not have, or bad fees
         raise CliError(Exit.USAGE, f"{e}") from None
+
+
+def add_data_args(parser: Any) -> None:
+    """How recorded data (--data) is read and traded: the same flags for backtest and sweep."""
+    parser.add_argument(
+        "--queue",
+        default="proportional",
+        help="L2 queue model for --data: pessimistic | proportional | power2 | power3 | optimistic",
+    )
+    parser.add_argument(
+        "--fees", default="0.0002,0.0005", help="MAKER,TAKER fractions for --data (negative maker = rebate)"
+    )
+    parser.add_argument(
+        "--instrument", metavar="FILE", help="grid and contract for --data (exchangeInfo JSON or TOML [[markets]])"
+    )
+    parser.add_argument(
+        "--funding",
+        metavar="RATE[@HOURS]",
+        help="charge perp positions RATE every HOURS (default 8) at the mark, for data without funding of its own",
+    )
+    parser.add_argument(
+        "--ts-unit", choices=("s", "ms", "us", "ns"), help="unit of the data's local timestamps, when it cannot tell"
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="decode --data again instead of using the Parquet cache"
+    )
 
 
 def add_parser(sub: Any) -> None:
@@ -102,16 +133,7 @@ def add_parser(sub: Any) -> None:
         metavar="FILE",
         help="recorded data (any format `agenthft replay` reads; cached as Parquet)",
     )
-    bt.add_argument(
-        "--queue",
-        default="proportional",
-        help="L2 queue model for --data: pessimistic | proportional | power2 | power3 | optimistic",
-    )
-    bt.add_argument(
-        "--fees", default="0.0002,0.0005", help="MAKER,TAKER fractions for --data (negative maker = rebate)"
-    )
-    bt.add_argument("--instrument", metavar="FILE", help="tick and lot for --data (exchangeInfo JSON or TOML)")
-    bt.add_argument("--no-cache", action="store_true", help="decode --data again instead of using the Parquet cache")
+    add_data_args(bt)
     bt.add_argument("--duration", type=float, default=60.0, help="simulated seconds")
     bt.add_argument("--seed", type=int, help="the scenario's seed (default: the scenario's own)")
     bt.add_argument(
@@ -130,7 +152,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from agenthft.strategies.loader import load_class
 
     load_class(args.strategy)  # a wrong name fails here, not in a worker
-    params: dict[str, list[str]] = {}
+    opts = data_options(args)
+    risk_config(args.risk)  # a bad risk file fails here too
+    fixed = fixed_params(args)
+    params: dict[str, list[Any]] = {k: [v] for k, v in fixed.items()}
     for item in args.grid or []:
         name, sep, values = item.partition("=")
         if not sep or not values:
@@ -150,7 +175,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         args.latency.split(";"),
         seeds,
         args.data or (),
-        args.queue,
+        opts,
+        args.risk,
     )
     try:
         rows = sweep(specs, args.jobs, args.ray)
@@ -169,10 +195,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def add_sweep_parser(sub: Any) -> None:
     sw = sub.add_parser("sweep", help="a grid of backtests (parameters x latencies x seeds) in parallel processes")
-    sw.add_argument("strategy", help="quoter | MODULE:CLASS | FILE.py:CLASS")
+    add_strategy_args(sw)
     sw.add_argument("--sim", help="scenario")
     sw.add_argument("--data", nargs="+", metavar="FILE", help="recorded data instead of a scenario")
-    sw.add_argument("--queue", default="proportional", help="L2 queue model for --data")
+    add_data_args(sw)
+    sw.add_argument("--risk", help="risk thresholds for every run (TOML of RiskConfig fields)")
     sw.add_argument("--ray", metavar="ADDRESS", help="run on Ray: 'local' (start one here), 'auto' or an address")
     sw.add_argument("--duration", type=float, default=30.0, help="simulated seconds per run")
     sw.add_argument("--grid", action="append", metavar="NAME=V1,V2", help="a parameter's values (repeatable)")

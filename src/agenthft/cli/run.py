@@ -18,6 +18,7 @@ import picows
 
 from agenthft.cli.errors import CliError, Exit
 from agenthft.client import RestClient, RestError
+from agenthft.model import CASH_UNIT
 from agenthft.risk import RiskConfig
 from agenthft.strategies.loader import (
     BUILTIN,
@@ -48,7 +49,8 @@ def risk_config(path: str | None) -> RiskConfig | None:
         ) from None
 
 
-def strategy_from_args(args: argparse.Namespace) -> Any:
+def fixed_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The strategy parameters given by --params, --param and --market (--param wins)."""
     cls = load_class(args.strategy)
     values: dict[str, Any] = {}
     if args.params:
@@ -58,7 +60,11 @@ def strategy_from_args(args: argparse.Namespace) -> Any:
         if "market" not in {p.name for p in describe(cls)}:
             raise StrategyError(f"--market: {cls.__name__} has no market parameter")
         values["market"] = args.market
-    return build(cls, values)
+    return values
+
+
+def strategy_from_args(args: argparse.Namespace) -> Any:
+    return build(load_class(args.strategy), fixed_params(args))
 
 
 async def _start(runner: Any, args: argparse.Namespace) -> None:
@@ -106,14 +112,13 @@ async def _start(runner: Any, args: argparse.Namespace) -> None:
 
 def _status_line(runner: Any, t0: float) -> str:
     s = runner
-    realized, unrealized, fees = s.oms.pnl(s.marks())
-    scale = 10**12
+    pnl = s.oms.pnl(s.marks())
     positions = ", ".join(
         f"{m} {s.instruments[m].lots_to_qty(p.size)}" for m, p in s.oms.positions.items() if m in s.instruments
     )
     return (
         f"[{time.monotonic() - t0:6.1f}s] fills {len(s.oms.seen_fills)}  open {len(s.oms.live)}  "
-        f"position {positions or 'flat'}  pnl {(realized - fees + unrealized) / scale:+.4f}  "
+        f"position {positions or 'flat'}  pnl {pnl.net / CASH_UNIT:+.4f} {pnl.currency}  "
         f"risk {s.risk.state.value}  reconnects {s.session.reconnects if s.session else 0}"
     )
 

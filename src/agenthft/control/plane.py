@@ -126,16 +126,21 @@ class ControlPlane:
     def pnl(self) -> dict[str, Any]:
         """Realized, unrealized, fees (negative: rebates) and after fees, in the quote currency:
         per strategy and venue, per strategy, and the desk's total."""
-        keys = ("realized", "unrealized", "fees", "after_fees")
+        keys = ("realized", "unrealized", "fees", "funding", "after_fees")
         strategies: dict[str, Any] = {}
+        currencies: set[str] = set()
         for (a, v), r in self.runners().items():
-            realized, unrealized, fees = r.oms.pnl(r.marks())
-            one = {"realized": realized / 1e12, "unrealized": unrealized / 1e12, "fees": fees / 1e12}
-            one["after_fees"] = one["realized"] - one["fees"] + one["unrealized"]
+            pnl = r.oms.pnl(r.marks())
+            one: dict[str, Any] = pnl.as_dict()
+            one["after_fees"] = one.pop("net")
+            currencies.add(pnl.currency)
             strategies.setdefault(a, {"venues": {}})["venues"][v] = one
         for s in strategies.values():
-            s["total"] = {k: sum(v[k] for v in s["venues"].values()) for k in keys}
-        total = {k: sum(s["total"][k] for s in strategies.values()) for k in keys}
+            s["total"] = {k: round(sum(v[k] for v in s["venues"].values()), 8) for k in keys}
+        total: dict[str, Any] = {k: round(sum(s["total"][k] for s in strategies.values()), 8) for k in keys}
+        total["currency"] = "+".join(sorted(currencies))
+        if len(currencies) > 1:
+            total["note"] = "sums figures in different currencies (see each venue's currency)"
         return {"total": total, "strategies": strategies}
 
     def open_orders(self) -> list[dict[str, Any]]:

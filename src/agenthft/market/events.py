@@ -9,6 +9,9 @@ A row is one change, in integers on its market's grid (ticks, lots, ns):
 - `TRADE`: a trade; `side` is the aggressor's (+1 buy, -1 sell, 0 unknown).
 - `ADD` / `CANCEL` / `MODIFY` / `FILL`: L3 order-by-order (`order_id`); `CANCEL` and `FILL`
   carry the quantity removed, `MODIFY` the order's new price and quantity.
+- `FUNDING`: a perpetual's funding settles now (`ts_exch` = the funding time): `qty` is the rate
+  in units of 1e-12 (`model.money.RATE_DECIMALS`; positive: longs pay shorts) and `price` the
+  mark price in ticks (rounded to the nearest tick; 0: the consumer's own mark).
 
 `F_LAST` marks the last row of one exchange message (a consumer applies a message whole before
 it looks at the book: a half-applied diff can be crossed). Columns are plain lists of ints so
@@ -23,8 +26,8 @@ import msgspec
 
 from agenthft.model import Instrument
 
-LEVEL, CLEAR, TRADE, ADD, CANCEL, MODIFY, FILL = range(7)
-KIND_NAMES = ("level", "clear", "trade", "add", "cancel", "modify", "fill")
+LEVEL, CLEAR, TRADE, ADD, CANCEL, MODIFY, FILL, FUNDING = range(8)
+KIND_NAMES = ("level", "clear", "trade", "add", "cancel", "modify", "fill", "funding")
 F_LAST, F_SNAPSHOT, F_BAD_TS = 1, 2, 4
 BID, ASK = 1, -1
 

@@ -67,6 +67,7 @@ def load_events(
     paths: Sequence[str | Path],
     instruments: dict[str, Instrument] | None = None,
     cache: EventCache | None = None,
+    ts_unit: str | None = None,
 ) -> Events:
     """Every file decoded and merged into one time-ordered table of L2 rows (L3 sources are
     aggregated: `market.l3.to_l2`). With `cache`, the result is keyed by the files' content:

@@ -11,47 +11,27 @@ sum(cash - position cost) is constant, whatever the prices and rounding.
 from __future__ import annotations
 
 from agenthft.matching.orders import Order
-from agenthft.model import FEE_DECIMALS, Instrument, InstrumentKind, from_scaled, to_scaled
-from agenthft.model.fixed import pow10
+from agenthft.model import Instrument, InstrumentKind
+from agenthft.model.fixed import to_scaled
+from agenthft.model.money import CASH_DECIMALS, FEE_DECIMALS, ContractMath, cash, cash_text, fee
 
-CASH_DECIMALS = 12
-_FEE_DENOM = pow10(FEE_DECIMALS)
+__all__ = ["CASH_DECIMALS", "Account", "MarketMath", "Position", "cash_to_text", "fee", "is_perp", "text_to_cash"]
 
 
-class MarketMath:
-    """Integer conversion factors of one instrument into cash units."""
+class MarketMath(ContractMath):
+    """An instrument's money (`model.money.ContractMath`: linear or inverse, in its settlement
+    asset) plus the venue's fee and margin rates in integer parts per 1e-8."""
 
-    __slots__ = ("hold_ppb", "im_ppb", "maker_ppb", "notional_mult", "qty_units", "taker_ppb")
+    __slots__ = ("hold_ppb", "im_ppb", "maker_ppb", "taker_ppb")
 
     def __init__(self, inst: Instrument, initial_margin: str) -> None:
-        g = inst.grid
-        spare = CASH_DECIMALS - g.tick_decimals - g.lot_decimals
-        if spare < 0:
-            raise ValueError(
-                f"{inst.market}: tick and lot need {g.tick_decimals + g.lot_decimals} decimals, "
-                f"the ledger has {CASH_DECIMALS}"
-            )
-        #: cash units per (tick x lot)
-        self.notional_mult = g.tick_units * g.lot_units * pow10(spare)
-        #: base asset units per lot
-        self.qty_units = g.lot_units * pow10(CASH_DECIMALS - g.lot_decimals)
+        super().__init__(inst)
         self.maker_ppb = inst.fee_ppb(maker=True)
         self.taker_ppb = inst.fee_ppb(maker=False)
         self.im_ppb = to_scaled(initial_margin, FEE_DECIMALS)
         #: held per unit of an open order's notional on top of it: the worst-case taker fee,
         #: plus the initial margin for perps (whose notional itself is not held)
         self.hold_ppb = max(0, self.taker_ppb) + (self.im_ppb if inst.kind is InstrumentKind.PERP else 0)
-
-    def notional(self, price: int, qty: int) -> int:
-        return price * qty * self.notional_mult
-
-
-def fee(notional: int, ppb: int) -> int:
-    """Fee on `notional` at `ppb` (1e-8) of it: charges round up, rebates round toward zero,
-    so the venue never pays out a fraction it did not collect."""
-    if ppb >= 0:
-        return -(-notional * ppb // _FEE_DENOM)
-    return -(notional * -ppb // _FEE_DENOM)
 
 
 class Position:
@@ -66,34 +46,35 @@ class Position:
         self.open_buy = 0  # lots resting or in flight on the buy side
         self.open_sell = 0
 
-    def apply_fill(self, signed_qty: int, price: int, mult: int) -> int:
-        """Apply a fill of signed_qty lots at price; returns the P&L it realized."""
+    def apply_fill(self, signed_qty: int, price: int, math: ContractMath) -> int:
+        """Apply a fill of signed_qty lots at price; returns the P&L it realized (settlement units)."""
         size = self.size
         if size == 0 or (size > 0) == (signed_qty > 0):
             self.size = size + signed_qty
-            self.cost += signed_qty * price * mult
+            self.cost += math.value(price, signed_qty)
             return 0
         closing = min(abs(signed_qty), abs(size))
         sign = 1 if size > 0 else -1
-        part = sign * (abs(self.cost) * closing // abs(size))
-        realized = sign * closing * price * mult - part
+        # the share of cost that leaves with the closed lots (exact in total over all closes)
+        part = self.cost * closing // abs(size) if self.cost >= 0 else -(-self.cost * closing // abs(size))
+        realized = math.value(price, sign * closing) - part
         self.cost -= part
         self.size = size - sign * closing
         opening = abs(signed_qty) - closing
         if opening:
             self.size -= sign * opening
-            self.cost -= sign * opening * price * mult
+            self.cost += math.value(price, -sign * opening)
         if self.size == 0:
             self.cost = 0
         self.realized += realized
         return realized
 
-    def avg_price(self, mult: int) -> float | None:
+    def avg_price(self, math: ContractMath) -> float | None:
         """Average entry in ticks (display only)."""
-        return self.cost / (self.size * mult) if self.size else None
+        return math.avg_price(self.cost, self.size)
 
-    def unrealized(self, mark: int, mult: int) -> int:
-        return self.size * mark * mult - self.cost
+    def unrealized(self, mark: int, math: ContractMath) -> int:
+        return math.value(mark, self.size) - self.cost
 
 
 class Account:
@@ -127,11 +108,11 @@ class Account:
 
 def cash_to_text(units: int) -> str:
     """Cash units as canonical decimal text (for the wire and reports)."""
-    return from_scaled(units, CASH_DECIMALS)
+    return cash_text(units)
 
 
 def text_to_cash(text: str | int | float) -> int:
-    return to_scaled(text, CASH_DECIMALS)
+    return cash(text)
 
 
 def is_perp(inst: Instrument) -> bool:

@@ -55,7 +55,7 @@ class EngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Market:
-    __slots__ = ("asks", "base", "bids", "book_seq", "halted", "inst", "math", "perp", "quote")
+    __slots__ = ("asks", "base", "bids", "book_seq", "halted", "inst", "math", "perp", "quote", "settle")
 
     def __init__(self, inst: Instrument, initial_margin: str) -> None:
         self.inst = inst
@@ -67,6 +67,7 @@ class Market:
         self.perp = is_perp(inst)
         self.base = inst.base
         self.quote = inst.quote
+        self.settle = inst.settle_asset  # perp margin, P&L and fees (the base coin for inverse)
 
 
 class _Reject(Exception):
@@ -310,15 +311,16 @@ class MatchingEngine:
         return m, price
 
     def _hold(self, m: Market, side: Side, price: int, qty: int) -> tuple[str, int]:
-        """(asset, units) to hold for `qty` open lots at `price`: quote for buys and perp
+        """(asset, units) to hold for `qty` open lots at `price`: quote for spot buys, the
+        settlement asset for perp margin,
         margin (plus the worst-case taker fee), base for spot sells."""
         math = m.math
         if not m.perp:
             if side is SELL:
-                return m.base, qty * math.qty_units
-            n = price * qty * math.notional_mult
+                return m.base, qty * math.base_mult
+            n = price * qty * math.mult
             return m.quote, n + fee(n, math.hold_ppb)
-        return m.quote, fee(price * qty * math.notional_mult, math.hold_ppb)
+        return m.settle, fee(math.notional(price, qty), math.hold_ppb)
 
     def _release(self, m: Market, o: Order, lots: int) -> None:
         """Recompute the order's hold for its new remaining quantity; for perps also drop
@@ -387,7 +389,7 @@ class MatchingEngine:
 
     def _trade(self, m: Market, r: Order, t: Order, price: int, qty: int, ts_ns: int) -> None:
         math = m.math
-        value = price * qty * math.notional_mult
+        value = math.notional(price, qty)
         fm = fee(value, math.maker_ppb)
         ft = fee(value, math.taker_ppb)
         r.remaining -= qty
@@ -396,7 +398,7 @@ class MatchingEngine:
         t.filled += qty
         self._settle(m, r, price, qty, value, fm)
         self._settle(m, t, price, qty, value, ft)
-        self.accounts[self.config.fee_account].credit(m.quote, fm + ft)
+        self.accounts[self.config.fee_account].credit(m.settle if m.perp else m.quote, fm + ft)
         tid = self._next_trade
         self._next_trade += 1
         ev = self.events
@@ -447,13 +449,14 @@ class MatchingEngine:
         bal = acct.balances
         quote = m.quote
         if m.perp:
-            realized = acct.position(o.market).apply_fill(qty if o.side is BUY else -qty, price, m.math.notional_mult)
-            bal[quote] = bal.get(quote, 0) + realized - fee_units
+            settle = m.settle
+            realized = acct.position(o.market).apply_fill(qty if o.side is BUY else -qty, price, m.math)
+            bal[settle] = bal.get(settle, 0) + realized - fee_units
         elif o.side is BUY:
             bal[quote] = bal.get(quote, 0) - value - fee_units
-            bal[m.base] = bal.get(m.base, 0) + qty * m.math.qty_units
+            bal[m.base] = bal.get(m.base, 0) + qty * m.math.base_mult
         else:
-            bal[m.base] = bal.get(m.base, 0) - qty * m.math.qty_units
+            bal[m.base] = bal.get(m.base, 0) - qty * m.math.base_mult
             bal[quote] = bal.get(quote, 0) + value - fee_units
 
     def _rest(self, m: Market, o: Order) -> None:

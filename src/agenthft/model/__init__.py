@@ -2,11 +2,15 @@
 
 from agenthft.model.enums import InstrumentKind, Liquidity, OrderStatus, OrderType, Side
 from agenthft.model.fixed import GridError, from_scaled, to_scaled
-from agenthft.model.instrument import FEE_DECIMALS, Grid, Instrument, find_instrument
+from agenthft.model.instrument import Grid, Instrument, find_instrument
 from agenthft.model.mark import mark_price
+from agenthft.model.money import CASH_DECIMALS, CASH_UNIT, FEE_DECIMALS, ContractMath
 
 __all__ = [
+    "CASH_DECIMALS",
+    "CASH_UNIT",
     "FEE_DECIMALS",
+    "ContractMath",
     "Grid",
     "GridError",
     "Instrument",

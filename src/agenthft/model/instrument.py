@@ -8,9 +8,7 @@ import msgspec
 
 from agenthft.model.enums import InstrumentKind
 from agenthft.model.fixed import GridError, Number, decimals_of, from_scaled, to_scaled
-
-#: Fees are held in integer parts per 10**FEE_DECIMALS (1e-8), so 0.0002 -> 20_000.
-FEE_DECIMALS = 8
+from agenthft.model.money import FEE_DECIMALS
 
 
 class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -20,7 +18,13 @@ class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     agenthft are `int` ticks and quantities `int` lots of this instrument. `maker_fee` /
     `taker_fee` are fractions of notional as decimal strings; a negative maker fee is a rebate.
     `aliases` are other venues' names for the same thing ("BTCUSDT" for "BTC-PERP").
-    `contract_size` is the quote value of one lot for inverse contracts, else empty.
+
+    Contracts (`model.money`): one lot is `lot_size` contracts. `contract_size` is what one
+    contract is: for a linear contract the base amount (or price multiplier) it carries (OKX's
+    BTC-USDT-SWAP: 0.01 BTC; spot: 1); for an `inverse` one the quote value it is worth
+    (Binance COIN-M BTCUSD_PERP: 100 USD, the others 10 USD), whose P&L, fees and margin are
+    in the base coin. `settle` is the settlement currency ("" = the quote for linear, the base
+    for inverse).
     """
 
     market: str
@@ -32,9 +36,12 @@ class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     maker_fee: str = "0"
     taker_fee: str = "0"
     aliases: tuple[str, ...] = ()
+    contract_size: str = "1"
+    inverse: bool = False
+    settle: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("tick_size", "lot_size"):
+        for name in ("tick_size", "lot_size", "contract_size"):
             step = Decimal(getattr(self, name))
             if not step.is_finite() or step <= 0:
                 raise ValueError(f"{self.market}: {name} must be a positive decimal, got {step}")
@@ -42,6 +49,22 @@ class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             fee = Decimal(getattr(self, name))
             if not fee.is_finite() or abs(fee) >= 1:
                 raise ValueError(f"{self.market}: {name} must be a fraction in (-1, 1), got {fee}")
+        if self.kind is InstrumentKind.SPOT and (self.inverse or Decimal(self.contract_size) != 1):
+            raise ValueError(f"{self.market}: a spot market has no contract size and is never inverse")
+
+    @property
+    def settle_asset(self) -> str:
+        """The currency P&L, fees, margin and funding are paid in."""
+        return self.settle or (self.base if self.inverse else self.quote)
+
+    @property
+    def contract_text(self) -> str:
+        """What one lot is, for notes and reports ("inverse, 100 USD per contract, settled in BTC")."""
+        if self.inverse:
+            return f"inverse, {self.contract_size} {self.quote} per contract, settled in {self.settle_asset}"
+        if Decimal(self.contract_size) != 1:
+            return f"linear, {self.contract_size} {self.base} per contract, settled in {self.settle_asset}"
+        return f"linear, settled in {self.settle_asset}"
 
     # Derived grid constants, computed once per instance (frozen structs cannot cache attrs,
     # so they live in a side table keyed by the instance).
@@ -76,6 +99,14 @@ class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def fee_ppb(self, maker: bool) -> int:
         """Fee rate in units of 1e-8 of notional (negative = rebate)."""
         return to_scaled(self.maker_fee if maker else self.taker_fee, FEE_DECIMALS)
+
+    def base_qty(self, lots: int, price: int = 0) -> Decimal:
+        """The base-asset exposure of `lots` (signed): lots x lot x contract size for linear;
+        for inverse the face value at `price` ticks (0 when no price is known)."""
+        qty = Decimal(self.lots_to_qty(lots)) * Decimal(self.contract_size)
+        if not self.inverse:
+            return qty
+        return qty / (price * Decimal(self.tick_size)) if price else Decimal(0)
 
     def matches(self, symbol: str) -> bool:
         return symbol == self.market or symbol in self.aliases

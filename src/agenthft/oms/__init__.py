@@ -2,7 +2,7 @@
 
 from agenthft.oms.manager import Anomaly, OrderManager, ReconcileReport, VenueFill, VenueOrder
 from agenthft.oms.orders import ClientOrder
-from agenthft.oms.positions import PositionBook
+from agenthft.oms.positions import Pnl, PositionBook
 from agenthft.oms.transitions import TRANSITIONS, OmsEvent, next_status
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "ClientOrder",
     "OmsEvent",
     "OrderManager",
+    "Pnl",
     "PositionBook",
     "ReconcileReport",
     "VenueFill",

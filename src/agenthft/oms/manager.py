@@ -12,10 +12,9 @@ from collections.abc import Iterable
 
 import msgspec
 
-from agenthft.matching.accounts import MarketMath
-from agenthft.model import Instrument, OrderStatus, OrderType, Side
+from agenthft.model import ContractMath, Instrument, OrderStatus, OrderType, Side
 from agenthft.oms.orders import ClientOrder
-from agenthft.oms.positions import PositionBook
+from agenthft.oms.positions import Pnl, PositionBook, in_quote, position_pnl, total_pnl
 from agenthft.oms.transitions import PC, OmsEvent, next_status
 
 #: How long a cancel may go unanswered before `request_cancel` allows a retry.
@@ -69,7 +68,7 @@ class OrderManager:
 
     def __init__(self, instruments: Iterable[Instrument], prefix: str = "a", now_ns: int = 0) -> None:
         self.instruments = {i.market: i for i in instruments}
-        self._mult = {m: MarketMath(i, "0").notional_mult for m, i in self.instruments.items()}
+        self._math = {m: ContractMath(i) for m, i in self.instruments.items()}
         self.orders: dict[str, ClientOrder] = {}
         self.live: dict[str, ClientOrder] = {}
         self.positions: dict[str, PositionBook] = {}
@@ -82,7 +81,7 @@ class OrderManager:
 
     def add_instrument(self, inst: Instrument) -> None:
         self.instruments[inst.market] = inst
-        self._mult[inst.market] = MarketMath(inst, "0").notional_mult
+        self._math[inst.market] = ContractMath(inst)
 
     # --- orders ----------------------------------------------------------------------------
     def next_order_id(self) -> str:
@@ -119,7 +118,7 @@ class OrderManager:
     def position(self, market: str) -> PositionBook:
         p = self.positions.get(market)
         if p is None:
-            p = self.positions[market] = PositionBook(self._mult[market])
+            p = self.positions[market] = PositionBook(self._math[market], self.instruments[market].quote)
         return p
 
     # --- venue events --------------------------------------------------------------------
@@ -197,7 +196,7 @@ class OrderManager:
         self.seen_fills.add(fill.fill_id)
         o.fill_ids.add(fill.fill_id)
         o.filled += fill.qty
-        o.cost += fill.price * fill.qty * self._mult[o.market]
+        o.cost += self._math[o.market].notional(fill.price, fill.qty)
         o.fees += fill.fee
         if synthetic:
             o.synthetic_fills += 1
@@ -235,12 +234,33 @@ class OrderManager:
         return o is not None and self._move(o, OmsEvent.CANCEL_REJECT, now_ns)
 
     # --- P&L -------------------------------------------------------------------------------
-    def pnl(self, marks: dict[str, int]) -> tuple[int, int, int]:
-        """(realized, unrealized, fees) in cash units over all markets; unrealized at `marks`."""
-        realized = sum(p.realized for p in self.positions.values())
-        fees = sum(p.fees for p in self.positions.values())
-        unrealized = sum(p.unrealized(marks[m]) for m, p in self.positions.items() if p.size and m in marks)
-        return realized, unrealized, fees
+    def pnl(self, marks: dict[str, int]) -> Pnl:
+        """The P&L over all markets in cash units, unrealized at `marks`: in the markets' common
+        settlement asset, or converted to the first market's quote (`oms.positions.total_pnl`)."""
+        quote = next(iter(self.instruments.values())).quote if self.instruments else "USD"
+        return total_pnl(self.positions, marks, quote)
+
+    def pnl_by_currency(self, marks: dict[str, int]) -> dict[str, Pnl]:
+        """P&L per settlement currency, each in its own units (nothing converted)."""
+        out: dict[str, Pnl] = {}
+        for m, p in self.positions.items():
+            part = position_pnl(p, marks.get(m))
+            out[part.currency] = out[part.currency].add(part) if part.currency in out else part
+        return dict(sorted(out.items()))
+
+    def pnl_quote(self, marks: dict[str, int]) -> tuple[int, int]:
+        """(realized - fees - funding, unrealized) summed in the markets' quote currencies, for
+        the loss limits (whose thresholds are quote amounts): inverse P&L at the mark."""
+        closed = open_ = 0
+        for m, p in self.positions.items():
+            q = in_quote(p, marks.get(m))
+            closed += q.realized - q.fees - q.funding
+            open_ += q.unrealized
+        return closed, open_
+
+    def on_funding(self, market: str, amount: int) -> None:
+        """A funding payment booked by the venue on `market` (cash units; negative: received)."""
+        self.position(market).pay_funding(amount)
 
     # --- reconciliation --------------------------------------------------------------------
     def reconcile(

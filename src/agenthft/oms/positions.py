@@ -1,53 +1,171 @@
-"""The agent's positions and P&L: average-cost, integer money (1e-12 quote units).
+"""The agent's positions and P&L: average-cost, integer money (1e-12 of the settlement asset).
 
-Written independently of the venue's ledger on purpose: tests compare the two.
+Written independently of the venue's ledger on purpose: tests compare the two. Both value
+positions through `model.money.ContractMath`, so linear and inverse contracts follow the same
+code: P&L = value(exit) - value(entry), in the instrument's settlement asset.
 """
 
 from __future__ import annotations
 
+import msgspec
+
+from agenthft.model.money import STABLE, ContractMath, cash_float
+
 
 class PositionBook:
-    """One market: signed size (lots), signed cost of the open size, realized P&L, fees paid
-    (negative = rebates received)."""
+    """One market: signed size (lots), signed cost of the open size (`ContractMath.value`),
+    realized P&L, fees paid (negative = rebates received) and funding paid (negative =
+    received), all in the market's settlement asset."""
 
-    __slots__ = ("cost", "fees", "mult", "realized", "size", "volume")
+    __slots__ = ("cost", "fees", "funding", "last_price", "math", "quote", "realized", "size", "volume")
 
-    def __init__(self, notional_mult: int) -> None:
-        self.mult = notional_mult  # cash units per tick x lot
+    def __init__(self, math: ContractMath, quote: str = "") -> None:
+        self.math = math
+        self.quote = quote or math.settle  # the instrument's quote currency
+        self.last_price = 0  # ticks of the latest fill (converts an inverse P&L when there is no mark)
         self.size = 0
         self.cost = 0
         self.realized = 0
         self.fees = 0
+        self.funding = 0
         self.volume = 0  # lots traded
+
+    @property
+    def currency(self) -> str:
+        return self.math.settle
 
     def fill(self, signed_qty: int, price: int, fee: int) -> int:
         """Apply a fill; returns the P&L it realized (before fees)."""
         self.fees += fee
         self.volume += abs(signed_qty)
-        value = price * self.mult
+        self.last_price = price
+        value = self.math.value
         if self.size == 0 or (self.size > 0) == (signed_qty > 0):
             self.size += signed_qty
-            self.cost += signed_qty * value
+            self.cost += value(price, signed_qty)
             return 0
         closing = min(abs(signed_qty), abs(self.size))
         # the share of cost that leaves with the closed lots, exact in total over all closes
-        share = self.cost * closing // abs(self.size) if self.size > 0 else -((-self.cost) * closing // abs(self.size))
+        share = self.cost * closing // abs(self.size) if self.cost >= 0 else -((-self.cost) * closing // abs(self.size))
         direction = 1 if self.size > 0 else -1
-        pnl = direction * closing * value - share
+        pnl = value(price, direction * closing) - share
         self.cost -= share
         self.size -= direction * closing
         rest = abs(signed_qty) - closing
         if rest:
             self.size -= direction * rest
-            self.cost -= direction * rest * value
+            self.cost += value(price, -direction * rest)
         if self.size == 0:
             self.cost = 0
         self.realized += pnl
         return pnl
 
     def unrealized(self, mark: int) -> int:
-        return self.size * mark * self.mult - self.cost
+        return self.math.value(mark, self.size) - self.cost
+
+    def pay_funding(self, amount: int) -> None:
+        """A funding payment the venue booked (cash units; negative: received)."""
+        self.funding += amount
+
+    def exposure(self) -> int:
+        """|notional| of the open size in quote units at entry (for the total-position limit):
+        the entry cost for linear, the contracts' face value for inverse."""
+        if self.math.inverse:
+            return abs(self.size) * self.math.quote_mult
+        return abs(self.cost)
 
     def avg_price(self) -> float | None:
         """Average entry in ticks (display only)."""
-        return self.cost / (self.size * self.mult) if self.size else None
+        return self.math.avg_price(self.cost, self.size)
+
+
+class Pnl(msgspec.Struct, frozen=True):
+    """P&L of a run in integer cash units of `currency`: realized (before fees), unrealized at
+    the marks, fees paid (negative: rebates) and funding paid (negative: received)."""
+
+    currency: str
+    realized: int = 0
+    unrealized: int = 0
+    fees: int = 0
+    funding: int = 0
+    note: str = ""  # how several settlement currencies were added up, when they were
+
+    @property
+    def net(self) -> int:
+        return self.realized - self.fees - self.funding + self.unrealized
+
+    def add(self, other: Pnl) -> Pnl:
+        return Pnl(
+            self.currency,
+            self.realized + other.realized,
+            self.unrealized + other.unrealized,
+            self.fees + other.fees,
+            self.funding + other.funding,
+            self.note,
+        )
+
+    def as_dict(self) -> dict[str, float | str]:
+        """JSON numbers rounded to the display precision (`model.money.cash_float`)."""
+        out: dict[str, float | str] = {
+            "currency": self.currency,
+            "realized": cash_float(self.realized),
+            "unrealized": cash_float(self.unrealized),
+            "fees": cash_float(self.fees),
+            "funding": cash_float(self.funding),
+            "net": cash_float(self.net),
+        }
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+def position_pnl(p: PositionBook, mark: int | None) -> Pnl:
+    """One market's P&L in its settlement asset."""
+    unrealized = p.unrealized(mark) if p.size and mark is not None else 0
+    return Pnl(p.currency, p.realized, unrealized, p.fees, p.funding)
+
+
+def in_quote(p: PositionBook, mark: int | None) -> Pnl:
+    """One market's P&L in its quote currency: an inverse market's coin amounts at the mark
+    (or, with no mark yet, the last fill's price)."""
+    own = position_pnl(p, mark)
+    if not p.math.inverse:
+        return own
+    price = mark if mark is not None else p.last_price
+    if not price:
+        return Pnl(p.quote, 0, 0, 0, 0)
+    q = p.math.to_quote
+    return Pnl(p.quote, q(own.realized, price), q(own.unrealized, price), q(own.fees, price), q(own.funding, price))
+
+
+def total_pnl(positions: dict[str, PositionBook], marks: dict[str, int], quote: str) -> Pnl:
+    """Every market's P&L as one figure: in their common settlement asset when there is one;
+    else in `quote`, inverse markets converted at their marks and the stablecoins (`STABLE`)
+    counted 1:1 (said in `note`); a currency that cannot be converted is left out and named."""
+    parts = {m: position_pnl(p, marks.get(m)) for m, p in positions.items()}
+    currencies = {p.currency for p in parts.values()}
+    if len(currencies) <= 1:
+        cur = next(iter(currencies), quote)
+        total = Pnl(cur)
+        for part in parts.values():
+            total = total.add(part)
+        return total
+    total = Pnl(quote)
+    converted: set[str] = set()
+    left_out: set[str] = set()
+    for m, p in positions.items():
+        part = in_quote(p, marks.get(m))
+        if part.currency == quote or (part.currency in STABLE and quote in STABLE):
+            total = total.add(part)
+            if part.currency != quote:
+                converted.add(part.currency)
+            if p.math.inverse:
+                converted.add(p.currency)
+        else:
+            left_out.add(part.currency)
+    notes = []
+    if converted:
+        notes.append(f"in {quote}: {', '.join(sorted(converted))} converted (inverse at the mark, stablecoins 1:1)")
+    if left_out:
+        notes.append(f"left out (no rate to {quote}): {', '.join(sorted(left_out))}")
+    return msgspec.structs.replace(total, note="; ".join(notes))

@@ -151,6 +151,19 @@ class FillMsg(_Out, tag="fill", gc=False):
     ts_ns: int
 
 
+class FundingMsg(_Out, tag="funding", gc=False):
+    """A funding payment on a perp position: `amount` paid in `currency` (negative: received),
+    `position_qty` signed, `rate` the fraction of the notional at `mark_price`."""
+
+    market: str
+    rate: float
+    mark_price: float
+    position_qty: float
+    amount: float
+    currency: str
+    ts_ns: int
+
+
 class CancelAck(_Out, tag="cancel_ack", gc=False):
     order_id: str
     remaining_qty: float
@@ -194,6 +207,7 @@ ServerMessage = (
     | OrderAck
     | OrderReject
     | FillMsg
+    | FundingMsg
     | CancelAck
     | CancelReject
     | CancelAllAck

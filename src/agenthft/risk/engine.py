@@ -14,8 +14,7 @@ from enum import StrEnum
 import msgspec
 
 from agenthft.book import L2Book
-from agenthft.matching.accounts import CASH_DECIMALS, MarketMath
-from agenthft.model import Instrument, Side, to_scaled
+from agenthft.model import CASH_DECIMALS, ContractMath, Instrument, Side, to_scaled
 from agenthft.oms import OrderManager
 
 
@@ -45,7 +44,8 @@ class Reason(StrEnum):
 
 
 class RiskConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Thresholds. Money in quote units (decimal strings), times in ms. 0 or "0" turns a control off."""
+    """Thresholds. Money in quote units (decimal strings: USD for an inverse BTCUSD contract,
+    whose coin P&L is converted at the mark), times in ms. 0 or "0" turns a control off."""
 
     max_consecutive_rejects: int = 5
     pnl_kill: str = "0"  # halt when realized + unrealized P&L <= -pnl_kill
@@ -105,7 +105,7 @@ class RiskEngine:
         self.rtt_ns = 0
         self.backoff_until_ns = 0
         self._sent: deque[int] = deque()
-        self._mult: dict[str, int] = {}
+        self._math: dict[str, ContractMath] = {}
         for inst in instruments or []:
             self.add_instrument(inst)
         self._venue_cap = 0  # the circuit breaker's ceiling from the venue's limits (0: none)
@@ -143,7 +143,7 @@ class RiskEngine:
         return new
 
     def add_instrument(self, inst: Instrument) -> None:
-        self._mult[inst.market] = MarketMath(inst, "0").notional_mult
+        self._math[inst.market] = ContractMath(inst)
 
     # --- state changes -----------------------------------------------------------------------
     def _emit(self, ev: RiskEvent) -> RiskEvent:
@@ -339,9 +339,9 @@ class RiskEngine:
         ref = price if price is not None else (None if mid is None else round(mid))
         if ref is None:
             return None
-        mult = self._mult[market]
+        notional_of = self._math[market].quote_notional
         if self._max_notional:
-            notional = qty * ref * mult
+            notional = notional_of(ref, qty)
             if notional > self._max_notional:
                 return self._emit(
                     RiskEvent(
@@ -364,7 +364,7 @@ class RiskEngine:
             for o in oms.live.values():
                 if o.side is side and o.market == market:
                     open_same += o.qty - o.filled
-            after = abs(size + open_same if side is _BUY else size - open_same) * ref * mult
+            after = notional_of(ref, abs(size + open_same if side is _BUY else size - open_same))
             if self._pos_limit and after > self._pos_limit:
                 return self._emit(
                     RiskEvent(
@@ -375,7 +375,7 @@ class RiskEngine:
                 total = after
                 for m, p in oms.positions.items():
                     if m != market:
-                        total += abs(p.cost)
+                        total += p.exposure()
                 if total > self._total_limit:
                     return self._emit(
                         RiskEvent(

@@ -23,7 +23,8 @@ import msgspec
 
 from agenthft.book import L2Book
 from agenthft.model import Instrument, OrderType, Side
-from agenthft.oms import ClientOrder, PositionBook, VenueFill
+from agenthft.oms import ClientOrder, Pnl, PositionBook, VenueFill
+from agenthft.oms.positions import total_pnl
 from agenthft.risk import RiskConfig
 from agenthft.runtime.runner import Runner
 from agenthft.signals import MarketSignals, SignalEvent
@@ -122,13 +123,26 @@ class _OmsView:
         venue, name = split(market)
         return self.multi.runners[venue].oms.position(name)
 
-    def pnl(self, marks: dict[str, int] | None = None) -> tuple[int, int, int]:
-        """(realized, unrealized, fees) in cash units, summed over venues at each one's marks."""
-        total = [0, 0, 0]
+    def pnl(self, marks: dict[str, int] | None = None) -> Pnl:
+        """Every venue's P&L as one figure at each one's marks (`oms.positions.total_pnl`)."""
+        first = next(iter(self.multi.runners.values()), None)
+        quote = next(iter(first.instruments.values())).quote if first is not None and first.instruments else "USD"
+        return total_pnl(self.positions, self.multi.marks(), quote)
+
+    def pnl_by_currency(self, marks: dict[str, int] | None = None) -> dict[str, Pnl]:
+        out: dict[str, Pnl] = {}
         for r in self.multi.runners.values():
-            for i, v in enumerate(r.oms.pnl(r.marks())):
-                total[i] += v
-        return total[0], total[1], total[2]
+            for c, p in r.oms.pnl_by_currency(r.marks()).items():
+                out[c] = out[c].add(p) if c in out else p
+        return dict(sorted(out.items()))
+
+    def pnl_quote(self, marks: dict[str, int] | None = None) -> tuple[int, int]:
+        closed = open_ = 0
+        for r in self.multi.runners.values():
+            c, o = r.oms.pnl_quote(r.marks())
+            closed += c
+            open_ += o
+        return closed, open_
 
 
 class _RiskView:
@@ -263,7 +277,7 @@ class MultiRunner:
             for m, p in r.oms.positions.items():
                 inst = r.instruments.get(m)
                 if inst is not None and inst.base == base and p.size:
-                    total += Decimal(inst.lots_to_qty(p.size))
+                    total += inst.base_qty(p.size, r.marks().get(m) or p.last_price)
         return total
 
     def submit(
@@ -277,7 +291,8 @@ class MultiRunner:
         cap = self.max_net.get(inst.base)
         if cap is not None:
             net = self.net_position(inst.base)
-            after = net + Decimal(inst.lots_to_qty(qty)) * side.sign
+            ref = price or r.marks().get(name) or 0
+            after = net + inst.base_qty(qty, ref) * side.sign
             if abs(after) > cap and abs(after) >= abs(net):
                 self.denied_net += 1
                 return None
@@ -305,8 +320,8 @@ class MultiRunner:
             "venues": per,
             "net_position": {b: str(self.net_position(b)) for b in bases if self.net_position(b)},
             "denied_net_exposure": self.denied_net,
-            "realized": sum(s["realized"] for s in per.values()),
-            "fees": sum(s["fees"] for s in per.values()),
+            **self.oms.pnl().as_dict(),
+            "pnl_by_currency": {c: p.as_dict() for c, p in self.oms.pnl_by_currency().items()},
         }
 
 

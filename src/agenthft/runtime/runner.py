@@ -20,8 +20,8 @@ import msgspec
 
 from agenthft.book import L2Book, Level, OutOfSync, SequenceGap
 from agenthft.client import RestClient, SessionConfig, WsSession
-from agenthft.matching.accounts import CASH_DECIMALS
-from agenthft.model import Instrument, InstrumentKind, OrderStatus, OrderType, Side, mark_price, to_scaled
+from agenthft.model import Instrument, InstrumentKind, OrderStatus, OrderType, Side, mark_price
+from agenthft.model.money import cash, cash_float
 from agenthft.oms import ClientOrder, OrderManager, ReconcileReport, VenueFill, VenueOrder
 from agenthft.oms.manager import CANCEL_RETRY_NS
 from agenthft.protocol import messages as pm
@@ -308,7 +308,7 @@ class Runner:
             msg.side,
             inst.qty_to_lots(msg.fill_qty),
             inst.price_to_ticks(msg.fill_price),
-            to_scaled(msg.fee, CASH_DECIMALS),
+            cash(msg.fee),
             msg.ts_ns,
         )
 
@@ -441,6 +441,15 @@ class Runner:
             assert isinstance(msg, pm.CancelReject)
             if oms.on_cancel_reject(msg.order_id, msg.code, recv_ns) and j is not None:
                 j.record("cancel_reject", msg.order_id, recv_ns, msg.code)
+        elif t is pm.FundingMsg:
+            assert isinstance(msg, pm.FundingMsg)
+            if msg.market in self.instruments:
+                amount = cash(msg.amount)
+                oms.on_funding(msg.market, amount)
+                if j is not None:
+                    j.record("funding", "", recv_ns, msg)
+                self._event("funding", msg)
+                self._check_pnl(recv_ns)
         elif t is pm.TradeMsg:
             assert isinstance(msg, pm.TradeMsg)
             tinst = self.instruments.get(msg.market)
@@ -535,8 +544,8 @@ class Runner:
         return out
 
     def _check_pnl(self, now_ns: int) -> None:
-        realized, unrealized, fees = self.oms.pnl(self.marks())
-        self._risk_event(self.risk.on_pnl(realized - fees, unrealized, now_ns))
+        closed, open_ = self.oms.pnl_quote(self.marks())
+        self._risk_event(self.risk.on_pnl(closed, open_, now_ns))
 
     def _done(self, o: ClientOrder) -> None:
         self._sent_ns.pop(o.order_id, None)
@@ -628,7 +637,7 @@ class Runner:
         """The run in numbers. Quantities are decimals on the market's grid (lots beside them);
         money in quote units; unrealized P&L at the venue's mark convention (last trade, else mid)."""
         marks = self.marks()
-        realized, unrealized, fees = self.oms.pnl(marks)
+        pnl = self.oms.pnl(marks)
         risk = self.risk
         positions, lots = {}, {}
         for m, p in self.oms.positions.items():
@@ -644,9 +653,12 @@ class Runner:
             "positions": positions,
             "positions_lots": lots,
             "marks": {m: self.instruments[m].ticks_to_price(t) for m, t in marks.items() if m in self.instruments},
-            "realized": realized / 10**CASH_DECIMALS,
-            "unrealized": unrealized / 10**CASH_DECIMALS,
-            "fees": fees / 10**CASH_DECIMALS,
+            "currency": pnl.currency,
+            "realized": cash_float(pnl.realized),
+            "unrealized": cash_float(pnl.unrealized),
+            "fees": cash_float(pnl.fees),
+            "funding": cash_float(pnl.funding),
+            "pnl_by_currency": {c: p.as_dict() for c, p in self.oms.pnl_by_currency(marks).items()},
             "anomaly_counts": anomalies,
             "anomalies": [msgspec.to_builtins(a) for a in self.oms.anomalies[-20:]],
             "reconciles": [msgspec.to_builtins(r) for r in self.reconciles],

@@ -28,8 +28,8 @@ from agenthft.matching import (
     Trade,
     text_to_cash,
 )
-from agenthft.matching.accounts import CASH_DECIMALS
 from agenthft.model import GridError, Instrument, OrderType, Side, find_instrument, mark_price
+from agenthft.model.money import CASH_UNIT
 from agenthft.protocol import messages as pm
 from agenthft.ratelimit import TokenBucket
 from agenthft.redact import redact
@@ -39,7 +39,7 @@ from agenthft.venue.state import CommandLog
 
 log = logging.getLogger("agenthft.venue")
 CLOSE_POLICY = 1008
-_CASH = float(10**CASH_DECIMALS)
+_CASH = float(CASH_UNIT)
 
 
 class AgentExists(Exception):
@@ -802,10 +802,10 @@ class Venue:
         out = []
         for market, pos in sorted(acct.positions.items()):
             v = self.views[market]
-            mult = self.engine.markets[market].math.notional_mult
+            math = self.engine.markets[market].math
             b, _, a, _ = self._top(v)
             mark = mark_price(v.last_trade, b, a)
-            avg = pos.avg_price(mult)
+            avg = pos.avg_price(math)
             out.append(
                 {
                     "market": market,
@@ -813,7 +813,8 @@ class Venue:
                     "avg_price": None if avg is None else round(avg * v.tick_f, v.tick_dec + 4),
                     "mark_price": None if mark is None else v.px(mark),
                     "realized_pnl": pos.realized / _CASH,
-                    "unrealized_pnl": 0.0 if mark is None else pos.unrealized(mark, mult) / _CASH,
+                    "unrealized_pnl": 0.0 if mark is None else pos.unrealized(mark, math) / _CASH,
+                    "currency": math.settle,
                 }
             )
         return out
@@ -833,6 +834,9 @@ class Venue:
                 "maker_fee": float(i.maker_fee),
                 "taker_fee": float(i.taker_fee),
                 "aliases": list(i.aliases),
+                "contract_size": i.contract_size,
+                "inverse": i.inverse,
+                "settle": i.settle_asset,
             }
             for i in self.config.markets
         ]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from agenthft.backtest.data import DataOptions
 from agenthft.backtest.sweep import RunSpec, grid, sweep
 
 
@@ -13,7 +14,8 @@ def specs(data: Path, cache: Path) -> list[RunSpec]:
     capture = data / "hftbacktest" / "usdm" / "btcusdt_20240808.gz"
     params = {"market": ["BTC-PERP"], "ticks": ["0", "1", "2", "3", "5"], "qty": ["0.001", "0.002"]}
     latencies = ["0,1000,0", "300,300,300"]
-    return grid("bbo-quoter", "", 0, params, latencies, [1], [str(capture)], "power2", str(cache))
+    opts = DataOptions(queue="power2", cache_dir=str(cache))
+    return grid("bbo-quoter", "", 0, params, latencies, [1], [str(capture)], opts)
 
 
 def test_twenty_backtests_on_a_capture_in_parallel_processes(data: Path, tmp_path: Path):

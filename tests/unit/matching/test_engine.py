@@ -235,11 +235,11 @@ def test_perp_position_average_entry_and_realized_pnl(engine: MatchingEngine):
         engine.submit("b", "b" + oid, M, BUY, 4, px)
     engine.submit("a", "bid", M, BUY, 6, 1200)
     engine.submit("b", "exit", M, SELL, 6, 1200)
-    mult = engine.markets[M].math.notional_mult
+    math = engine.markets[M].math
     pos = engine.accounts["b"].positions[M]
     assert pos.size == 2
-    assert pos.realized == 6 * 150 * mult
-    assert pos.avg_price(mult) == 1050
+    assert pos.realized == 6 * 150 * math.mult
+    assert pos.avg_price(math) == 1050
     assert engine.accounts["a"].positions[M].size == -2
 
 

@@ -153,7 +153,7 @@ def test_reject_closes_the_order():
 
 def test_positions_average_cost_realized_and_unrealized_with_fees():
     m = oms()
-    mult = m.position("BTC-PERP").mult
+    mult = m.position("BTC-PERP").math.mult
     for i, (side, qty, px, fee) in enumerate(
         [(Side.BUY, 4, 1000, 5), (Side.BUY, 4, 1100, 5), (Side.SELL, 6, 1200, -3)]
     ):
@@ -161,8 +161,9 @@ def test_positions_average_cost_realized_and_unrealized_with_fees():
         m.on_fill(fill(o.order_id, i, qty, px, side, fee), i)
     p = m.positions["BTC-PERP"]
     assert p.size == 2 and p.avg_price() == 1050 and p.realized == 6 * 150 * mult
-    realized, unrealized, fees = m.pnl({"BTC-PERP": 1300})
-    assert (realized, unrealized, fees) == (6 * 150 * mult, 2 * 250 * mult, 7)
+    pnl = m.pnl({"BTC-PERP": 1300})
+    assert (pnl.realized, pnl.unrealized, pnl.fees) == (6 * 150 * mult, 2 * 250 * mult, 7)
+    assert pnl.currency == "USDC" and pnl.net == pnl.realized - 7 + pnl.unrealized
 
 
 def test_reconcile_synthesizes_missing_fills_closes_vanished_orders_and_adopts_orphans():

@@ -9,7 +9,7 @@ import pytest
 
 from agenthft.backtest import Backtest, Constant, Summary
 from agenthft.book import L2Book
-from agenthft.model import Instrument, InstrumentKind, OrderStatus, OrderType, Side
+from agenthft.model import ContractMath, Instrument, InstrumentKind, OrderStatus, OrderType, Side
 from agenthft.oms import ClientOrder, PositionBook
 from agenthft.signals import MarketSignals, SignalEvent
 from agenthft.strategies.market_maker import MarketMaker
@@ -53,7 +53,7 @@ class Ctx:
         pass
 
     def position(self, lots: int) -> None:
-        p = PositionBook(1)
+        p = PositionBook(ContractMath(Instrument("P", "BTC", "USDC", InstrumentKind.PERP, "0.1", "0.001")))
         p.size = lots
         self.oms.positions["P"] = p
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from agenthft.backtest import Backtest, Constant
 from agenthft.book import L2Book
-from agenthft.model import Instrument, InstrumentKind, OrderType, Side
+from agenthft.model import ContractMath, Instrument, InstrumentKind, OrderType, Side
 from agenthft.oms import ClientOrder, PositionBook
 from agenthft.signals import MarketSignals
 from agenthft.strategies.nbbo_arb import NbboArb
@@ -78,7 +78,7 @@ def test_a_naked_leg_is_closed_on_its_own_venue_crossing_the_spread():
     s.on_start(ctx)
     ctx.book("a:BTC-PERP", (601_200, 50), (601_210, 50))
     ctx.book("b:BTCUSDT", (6_011_000, 50), (6_011_500, 50))  # no cross
-    pos = PositionBook(1)
+    pos = PositionBook(ContractMath(Instrument("P", "BTC", "USDC", InstrumentKind.PERP, "0.1", "0.001")))
     pos.size = -7  # the sell filled, the buy did not
     ctx.oms.positions["a:BTC-PERP"] = pos
     s.on_book(ctx, "a:BTC-PERP")

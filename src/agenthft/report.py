@@ -48,7 +48,8 @@ def build_report(results: str | Path, out: str | Path | None = None) -> Path:
     figures.append(
         _figure(
             "pnl",
-            "P&L after fees (mark to the venue's mark), USD; orange lines: risk events",
+            f"P&L after fees (mark to the venue's mark), {summary.get('currency', 'quote currency')}; "
+            "orange lines: risk events",
             lines(
                 {"P&L after fees": (ts, [r["equity"] for r in equity])},
                 "P&L over time",
@@ -120,6 +121,10 @@ def build_report(results: str | Path, out: str | Path | None = None) -> Path:
         return html.escape(json.dumps(v) if isinstance(v, dict) else str(v))
 
     rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{cell(v)}</td></tr>" for k, v in summary.items())
+    warnings = "".join(
+        f'<p class="warning" style="background:#fee;border:1px solid #c00;padding:6px">warning: {html.escape(w)}</p>'
+        for w in summary.get("warnings") or []
+    )
     title = f"agenthft report: {summary.get('strategy', '')} on {summary.get('scenario', '')}"
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -127,7 +132,7 @@ def build_report(results: str | Path, out: str | Path | None = None) -> Path:
 th,td{{border:1px solid #ccc;padding:2px 8px;text-align:left;font-size:13px}} figure{{margin:1.5em 0}}
 svg{{max-width:100%;height:auto}}</style></head>
 <body><h1>{html.escape(title)}</h1>
-<table class="summary">{rows}</table>
+{warnings}<table class="summary">{rows}</table>
 {"".join(figures)}
 </body></html>
 """

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from agenthft.model.money import cash_float
+from agenthft.oms.positions import by_currency
 from agenthft.protocol import messages as pm
+from agenthft.risk.engine import money_limits
 
 if TYPE_CHECKING:
     from agenthft.backtest.engine import Backtest
@@ -50,6 +52,7 @@ class Summary(msgspec.Struct):
     pnl_note: str = ""  # how several settlement currencies were added up (when they were)
     contracts: dict[str, str] = msgspec.field(default_factory=dict)  # per market: linear / inverse, size, settlement
     warnings: list[str] = msgspec.field(default_factory=list)  # what the numbers cannot be trusted for
+    risk_limits: dict[str, str] = msgspec.field(default_factory=dict)  # the money controls in force ("0": off)
 
 
 class Results(msgspec.Struct):
@@ -160,7 +163,7 @@ class Recorder:
             return
         self._next = now + self.sample_ns
         marks = runner.marks()
-        pnl = runner.oms.pnl(marks)
+        pnl = runner.session_pnl(marks)
         row: dict[str, Any] = {
             "t_ns": now,
             "equity": cash_float(pnl.net),
@@ -182,7 +185,7 @@ class Recorder:
         self, r: Runner | MultiRunner, source: str, seed: int, seconds: float, latency: str, events: int, wall_s: float
     ) -> Results:
         """The summary of a run of `r` over `source` (a scenario, or recorded data)."""
-        pnl = r.oms.pnl(r.marks())
+        pnl = r.session_pnl(r.marks())
         peak, drawdown = float("-inf"), 0.0
         for row in self.equity:
             peak = max(peak, row["equity"])
@@ -194,6 +197,13 @@ class Recorder:
             lots = [abs(row[f"position_lots:{m}"]) for row in self.equity]
             max_abs[m] = r.instruments[m].lots_to_qty(max(lots) if lots else 0)
             mean_abs[m] = r.instruments[m].lots_to_qty(sum(lots) // len(lots) if lots else 0)
+        warnings = []
+        views = sum(x.book_views for x in _legs(r))
+        if not views:
+            warnings.append(
+                "the strategy never saw a book (0 on_book calls over the run): its results say nothing about "
+                "quoting or reacting to the market; check the data's markets against the strategy's"
+            )
         summary = Summary(
             r.strategy.name,
             source,
@@ -217,11 +227,19 @@ class Recorder:
             {m: r.instruments[m].lots_to_qty(p.size) for m, p in sorted(r.oms.positions.items())},
             dict(sorted(r.risk.counts.items())),
             events,
-            {c: p.as_dict() for c, p in r.oms.pnl_by_currency(r.marks()).items()},
+            {c: p.as_dict() for c, p in by_currency(r.session_parts(r.marks())).items()},
             pnl.note,
             {m: i.contract_text for m, i in sorted(r.instruments.items()) if m in r.books},
+            warnings,
+            money_limits(_legs(r)[0].risk.config),
         )
         return Results(summary, self.events, self.equity, wall_s, events / wall_s if wall_s else 0.0, self.risk)
+
+
+def _legs(r: Runner | MultiRunner) -> list[Runner]:
+    from agenthft.runtime.multi import sessions
+
+    return list(sessions(r).values())
 
 
 class LiveRecording:

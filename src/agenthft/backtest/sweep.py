@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 
 from agenthft.backtest.data import DataOptions
+from agenthft.risk import RiskConfig
 
 
 class RunSpec(msgspec.Struct, frozen=True):
@@ -33,7 +34,7 @@ class RunSpec(msgspec.Struct, frozen=True):
     seed: int
     data: tuple[str, ...] = ()  # recorded files (then `scenario` is ignored)
     options: DataOptions = DataOptions()  # how the data is read and traded (the backtest's data flags)
-    risk: str | None = None  # a risk TOML file for every run
+    risk: RiskConfig | None = None  # every run's thresholds (None: RiskConfig's defaults)
 
 
 def grid(
@@ -45,7 +46,7 @@ def grid(
     seeds: Sequence[int],
     data: Sequence[str] = (),
     options: DataOptions | None = None,
-    risk: str | None = None,
+    risk: RiskConfig | None = None,
 ) -> list[RunSpec]:
     """Every combination, in a stable order."""
     names = sorted(params)
@@ -68,7 +69,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
 
     strategy = build(load_class(spec.strategy), dict(spec.params))
     latency = parse(spec.latency, seed=spec.seed)
-    risk = _risk(spec.risk)
+    risk = spec.risk
     if spec.data:
         events = spec.options.load(spec.data)
         results = spec.options.backtest(strategy, events, latency, risk).run()
@@ -95,16 +96,6 @@ def sweep(specs: Sequence[RunSpec], jobs: int = 0, ray_address: str | None = Non
         with ProcessPoolExecutor(max_workers=jobs or None) as pool:
             rows = list(pool.map(run_one, specs))
     return sorted(rows, key=lambda r: r["run"])
-
-
-def _risk(path: str | None) -> Any:
-    if not path:
-        return None
-    import tomllib
-
-    from agenthft.risk import RiskConfig
-
-    return msgspec.convert(tomllib.loads(Path(path).read_text()), RiskConfig)
 
 
 def _on_ray(specs: Sequence[RunSpec], address: str) -> list[dict[str, Any]]:

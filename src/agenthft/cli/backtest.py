@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from agenthft.cli.errors import CliError, Exit
-from agenthft.cli.run import add_strategy_args, fixed_params, risk_config, strategy_from_args
+from agenthft.cli.run import add_risk_args, add_strategy_args, fixed_params, risk_config, strategy_from_args
 
 if TYPE_CHECKING:
     from agenthft.backtest.data import DataBacktest, DataOptions
@@ -36,9 +36,18 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         bt = _data_backtest(args, strategy, latency)
         span = f"{(bt.end_ns - bt.start_ns) / 1e9:,.1f} s recorded"
     else:
-        bt = Backtest(strategy, args.sim, args.duration, latency, seed=args.seed, risk=risk_config(args.risk))
+        bt = Backtest(
+            strategy, args.sim, args.duration, latency, seed=args.seed, risk=risk_config(args.risk, args.no_limits)
+        )
         span = f"{args.duration:g} s"
     console = Console(stderr=True)
+    if not args.json:
+        from agenthft.cli.run import risk_text
+        from agenthft.runtime.multi import sessions
+
+        assert bt.runner is not None
+        config = next(iter(sessions(bt.runner).values())).risk.config
+        print(f"agenthft backtest: {risk_text(config, args.risk, args.no_limits)}", file=sys.stderr)
     if args.json or not sys.stderr.isatty():
         results = bt.run()
     else:
@@ -90,7 +99,7 @@ def _data_backtest(args: argparse.Namespace, strategy: Any, latency: Any) -> Dat
     opts = data_options(args)
     try:
         events = opts.load(args.data)
-        return opts.backtest(strategy, events, latency, risk_config(args.risk))
+        return opts.backtest(strategy, events, latency, risk_config(args.risk, args.no_limits))
     except CaptureFormatError as e:
         raise CliError(Exit.USAGE, str(e)) from None
     except ValueError as e:  # a strategy market the data does not have, or bad fees
@@ -141,7 +150,7 @@ def add_parser(sub: Any) -> None:
         default="colocated",
         help="colocated | metal | vps | vps-remote | serverless (the article's tiers) or FEED_US,ORDER_US,RESPONSE_US",
     )
-    bt.add_argument("--risk", help="risk thresholds (TOML of RiskConfig fields)")
+    add_risk_args(bt)
     bt.add_argument("--out", help="write events.parquet, equity.parquet and summary.json here")
     bt.add_argument("--json", action="store_true", help="print the summary as JSON")
     bt.set_defaults(func=cmd_backtest)
@@ -153,7 +162,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     load_class(args.strategy)  # a wrong name fails here, not in a worker
     opts = data_options(args)
-    risk_config(args.risk)  # a bad risk file fails here too
+    risk = risk_config(args.risk, args.no_limits)  # a bad risk file fails here, not in a worker
     fixed = fixed_params(args)
     params: dict[str, list[Any]] = {k: [v] for k, v in fixed.items()}
     for item in args.grid or []:
@@ -176,7 +185,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         seeds,
         args.data or (),
         opts,
-        args.risk,
+        risk,
     )
     try:
         rows = sweep(specs, args.jobs, args.ray)
@@ -199,7 +208,7 @@ def add_sweep_parser(sub: Any) -> None:
     sw.add_argument("--sim", help="scenario")
     sw.add_argument("--data", nargs="+", metavar="FILE", help="recorded data instead of a scenario")
     add_data_args(sw)
-    sw.add_argument("--risk", help="risk thresholds for every run (TOML of RiskConfig fields)")
+    add_risk_args(sw)
     sw.add_argument("--ray", metavar="ADDRESS", help="run on Ray: 'local' (start one here), 'auto' or an address")
     sw.add_argument("--duration", type=float, default=30.0, help="simulated seconds per run")
     sw.add_argument("--grid", action="append", metavar="NAME=V1,V2", help="a parameter's values (repeatable)")

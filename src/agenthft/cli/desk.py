@@ -42,7 +42,12 @@ async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
             raise CliError(code, f"strategy {name!r} could not start: {type(e).__name__}: {e}") from None
         started.append(agent)
     if not args.quiet:
+        from agenthft.cli.run import risk_text
+
         print(f"agenthft desk: {', '.join(agents)} running", file=sys.stderr, flush=True)
+        for s in spec.strategies:
+            where = f"{args.desk} [strategies.risk]" if s.risk else None
+            print(f"agenthft desk: {s.name}: {risk_text(s.risk_config(), where, s.no_limits)}", file=sys.stderr)
     closers, recording = await _seat(agents, args, stop)
     await run_until(stop, args.duration)
     await closers[0]()

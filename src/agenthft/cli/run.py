@@ -31,22 +31,55 @@ from agenthft.strategies.loader import (
 )
 
 
-def risk_config(path: str | None) -> RiskConfig | None:
-    """Risk thresholds from a TOML file (fields of RiskConfig), or None for the defaults."""
+def risk_config(path: str | None, no_limits: bool = False) -> RiskConfig:
+    """The risk thresholds of a run: a TOML file's (fields of RiskConfig) if given; else the safe
+    default money limits (`risk.engine.SAFE_LIMITS`); with `no_limits`, every money control off.
+    A file that turns every money control off must come with `--no-limits` (said explicitly)."""
+    from agenthft.risk.engine import all_money_off, safe_defaults
+
     if not path:
-        return None
+        return RiskConfig() if no_limits else safe_defaults()
     import tomllib
 
     try:
-        return msgspec.convert(tomllib.loads(Path(path).read_text()), RiskConfig)
+        config = msgspec.convert(tomllib.loads(Path(path).read_text()), RiskConfig)
     except FileNotFoundError:
         raise CliError(Exit.USAGE, f"no risk file {path!r}") from None
-    except (tomllib.TOMLDecodeError, msgspec.ValidationError) as e:
+    except (tomllib.TOMLDecodeError, msgspec.ValidationError, ValueError) as e:
         raise CliError(
             Exit.USAGE,
             f'bad risk file {path}: {e} (money is a decimal string, e.g. position_limit = "5000"; '
             "see examples/risk.toml)",
         ) from None
+    if all_money_off(config) and not no_limits:
+        raise CliError(
+            Exit.USAGE,
+            f"risk file {path} turns every money control off (position, notional and loss limits); "
+            "pass --no-limits as well to mean it",
+        )
+    return config
+
+
+def risk_text(config: RiskConfig, path: str | None, no_limits: bool) -> str:
+    """One line saying which money limits are on, and where they came from."""
+    from agenthft.risk.engine import all_money_off, money_limits
+
+    if all_money_off(config):
+        return "risk: every money limit OFF (--no-limits): no position, notional or loss limit"
+    where = f"from {path}" if path else "safe defaults (--risk FILE for your own, --no-limits to turn them off)"
+    on = ", ".join(f"{k} {v}" for k, v in money_limits(config).items() if v not in ("0", ""))
+    return f"risk: {on} (quote currency), {where}"
+
+
+def add_risk_args(parser: Any) -> None:
+    parser.add_argument(
+        "--risk", help="risk thresholds (TOML, fields of RiskConfig; see docs/risk.md, examples/risk.toml)"
+    )
+    parser.add_argument(
+        "--no-limits",
+        action="store_true",
+        help="turn the money limits off (without --risk, safe default limits are on: docs/risk.md)",
+    )
 
 
 def fixed_params(args: argparse.Namespace) -> dict[str, Any]:
@@ -112,7 +145,7 @@ async def _start(runner: Any, args: argparse.Namespace) -> None:
 
 def _status_line(runner: Any, t0: float) -> str:
     s = runner
-    pnl = s.oms.pnl(s.marks())
+    pnl = s.session_pnl(s.marks())
     positions = ", ".join(
         f"{m} {s.instruments[m].lots_to_qty(p.size)}" for m, p in s.oms.positions.items() if m in s.instruments
     )
@@ -137,7 +170,7 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
         gc_policy=GcPolicy(disable_in_hot_loop=args.gc_disable),
         cpu=args.cpu,
         orders_per_s=args.orders_per_s,
-        risk=risk_config(args.risk),
+        risk=risk_config(args.risk, args.no_limits),
         halt_file=args.halt_file,
     )
 
@@ -160,6 +193,7 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
         print(
             f"agenthft run: {strategy.name} on {', '.join(runner.books)} at {args.venue}", file=sys.stderr, flush=True
         )
+        print(f"agenthft run: {risk_text(runner.risk.config, args.risk, args.no_limits)}", file=sys.stderr, flush=True)
 
     async def status() -> None:
         t0 = time.monotonic()
@@ -305,7 +339,7 @@ def _legs(args: argparse.Namespace) -> list[Any]:
         if not sep or len(parts) != 3 or not all(parts):
             raise CliError(Exit.USAGE, f"--leg takes NAME=WS_URL,REST_URL,KEY, got {text!r}")
         ws, rest_url, key = parts
-        legs.append(VenueLeg(name, ws, rest_url, key, risk=risk_config(args.risk)))
+        legs.append(VenueLeg(name, ws, rest_url, key, risk=risk_config(args.risk, args.no_limits)))
     return legs
 
 
@@ -440,9 +474,7 @@ def add_parsers(sub: Any) -> None:
         "--orders-per-s", type=float, help="client-side order rate (default: the key's limit, from the venue)"
     )
     run.add_argument("--cancel-on-exit", action="store_true", help="cancel open orders (and wait) before the summary")
-    run.add_argument(
-        "--risk", help="risk thresholds (TOML, fields of RiskConfig; see docs/risk.md, examples/risk.toml)"
-    )
+    add_risk_args(run)
     run.add_argument("--halt-file", help="manual override: when this file exists, cancel everything and halt")
     run.add_argument("--status-every", type=float, default=5.0, help="seconds between status lines on stderr")
     run.add_argument("--quiet", action="store_true", help="no status lines (halts are still printed)")

@@ -130,9 +130,11 @@ class ControlPlane:
         strategies: dict[str, Any] = {}
         currencies: set[str] = set()
         for (a, v), r in self.runners().items():
-            pnl = r.oms.pnl(r.marks())
+            marks = r.marks()
+            pnl = r.session_pnl(marks)
             one: dict[str, Any] = pnl.as_dict()
             one["after_fees"] = one.pop("net")
+            one["account"] = r.oms.pnl(marks).as_dict()  # earlier sessions included
             currencies.add(pnl.currency)
             strategies.setdefault(a, {"venues": {}})["venues"][v] = one
         for s in strategies.values():

@@ -125,47 +125,70 @@ def position_pnl(p: PositionBook, mark: int | None) -> Pnl:
     return Pnl(p.currency, p.realized, unrealized, p.fees, p.funding)
 
 
-def in_quote(p: PositionBook, mark: int | None) -> Pnl:
-    """One market's P&L in its quote currency: an inverse market's coin amounts at the mark
-    (or, with no mark yet, the last fill's price)."""
-    own = position_pnl(p, mark)
-    if not p.math.inverse:
-        return own
-    price = mark if mark is not None else p.last_price
+#: One market's part of a total: its P&L in its settlement asset, its contract math, its quote
+#: currency, and the price (ticks) that converts an inverse market's coin to that quote.
+Part = tuple[Pnl, ContractMath, str, int]
+
+
+def converted(part: Part) -> Pnl:
+    """A market's P&L in its quote currency: an inverse market's coin amounts at the part's price
+    (the mark, or the last fill's price when there is no mark); linear ones as they are."""
+    pnl, math, quote, price = part
+    if not math.inverse:
+        return pnl
     if not price:
-        return Pnl(p.quote, 0, 0, 0, 0)
-    q = p.math.to_quote
-    return Pnl(p.quote, q(own.realized, price), q(own.unrealized, price), q(own.fees, price), q(own.funding, price))
+        return Pnl(quote)
+    q = math.to_quote
+    return Pnl(quote, q(pnl.realized, price), q(pnl.unrealized, price), q(pnl.fees, price), q(pnl.funding, price))
 
 
-def total_pnl(positions: dict[str, PositionBook], marks: dict[str, int], quote: str) -> Pnl:
-    """Every market's P&L as one figure: in their common settlement asset when there is one;
-    else in `quote`, inverse markets converted at their marks and the stablecoins (`STABLE`)
+def in_quote(p: PositionBook, mark: int | None) -> Pnl:
+    """One market's P&L in its quote currency (`converted`)."""
+    return converted((position_pnl(p, mark), p.math, p.quote, mark or p.last_price))
+
+
+def combine(parts: list[Part], quote: str) -> Pnl:
+    """Several markets' P&L as one figure: in their common settlement asset when there is one;
+    else in `quote`, inverse markets converted at their price and the stablecoins (`STABLE`)
     counted 1:1 (said in `note`); a currency that cannot be converted is left out and named."""
-    parts = {m: position_pnl(p, marks.get(m)) for m, p in positions.items()}
-    currencies = {p.currency for p in parts.values()}
+    currencies = {pnl.currency for pnl, *_ in parts}
     if len(currencies) <= 1:
-        cur = next(iter(currencies), quote)
-        total = Pnl(cur)
-        for part in parts.values():
-            total = total.add(part)
+        total = Pnl(next(iter(currencies), quote))
+        for pnl, *_ in parts:
+            total = total.add(pnl)
         return total
     total = Pnl(quote)
-    converted: set[str] = set()
+    changed: set[str] = set()
     left_out: set[str] = set()
-    for m, p in positions.items():
-        part = in_quote(p, marks.get(m))
-        if part.currency == quote or (part.currency in STABLE and quote in STABLE):
-            total = total.add(part)
-            if part.currency != quote:
-                converted.add(part.currency)
-            if p.math.inverse:
-                converted.add(p.currency)
+    for part in parts:
+        c = converted(part)
+        if c.currency == quote or (c.currency in STABLE and quote in STABLE):
+            total = total.add(c)
+            if c.currency != quote:
+                changed.add(c.currency)
+            if part[1].inverse:
+                changed.add(part[0].currency)
         else:
-            left_out.add(part.currency)
+            left_out.add(c.currency)
     notes = []
-    if converted:
-        notes.append(f"in {quote}: {', '.join(sorted(converted))} converted (inverse at the mark, stablecoins 1:1)")
+    if changed:
+        notes.append(f"in {quote}: {', '.join(sorted(changed))} converted (inverse at the mark, stablecoins 1:1)")
     if left_out:
         notes.append(f"left out (no rate to {quote}): {', '.join(sorted(left_out))}")
     return msgspec.structs.replace(total, note="; ".join(notes))
+
+
+def total_pnl(positions: dict[str, PositionBook], marks: dict[str, int], quote: str) -> Pnl:
+    """Every market's P&L as one figure (`combine`), unrealized at `marks`."""
+    return combine(
+        [(position_pnl(p, marks.get(m)), p.math, p.quote, marks.get(m) or p.last_price) for m, p in positions.items()],
+        quote,
+    )
+
+
+def by_currency(parts: list[Part]) -> dict[str, Pnl]:
+    """The parts added up per settlement currency, each in its own units (nothing converted)."""
+    out: dict[str, Pnl] = {}
+    for pnl, *_ in parts:
+        out[pnl.currency] = out[pnl.currency].add(pnl) if pnl.currency in out else pnl
+    return dict(sorted(out.items()))

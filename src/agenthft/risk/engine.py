@@ -62,6 +62,33 @@ class RiskConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_open_orders: int = 0
 
 
+#: The money controls (amounts in the quote currency) and the conservative values the CLI turns
+#: on when no risk file is given (`agenthft run|desk|backtest|sweep` without --risk): loose
+#: enough for the shipped strategies' defaults on a BTC or ETH market, tight enough to stop a
+#: runaway. `--risk FILE` replaces them; `--no-limits` turns them off and says so.
+MONEY_CONTROLS = ("position_limit", "total_position_limit", "max_order_notional", "daily_loss_limit")
+SAFE_LIMITS: dict[str, str] = {
+    "position_limit": "10000",
+    "total_position_limit": "50000",
+    "max_order_notional": "5000",
+    "daily_loss_limit": "1000",
+}
+
+
+def safe_defaults() -> RiskConfig:
+    """RiskConfig's defaults with `SAFE_LIMITS` on."""
+    return msgspec.structs.replace(RiskConfig(), **SAFE_LIMITS)
+
+
+def money_limits(config: RiskConfig) -> dict[str, str]:
+    """The money controls in force ("0": off)."""
+    return {name: getattr(config, name) for name in MONEY_CONTROLS}
+
+
+def all_money_off(config: RiskConfig) -> bool:
+    return all(to_scaled(v, CASH_DECIMALS) == 0 for v in money_limits(config).values())
+
+
 _HALTED, _REDUCING = RiskState.HALTED, RiskState.REDUCING
 _BUY, _SELL = Side.BUY, Side.SELL
 

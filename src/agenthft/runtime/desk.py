@@ -25,6 +25,7 @@ from typing import Any
 import msgspec
 
 from agenthft.risk import RiskConfig
+from agenthft.risk.engine import all_money_off, safe_defaults
 
 
 class DeskVenue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -38,7 +39,11 @@ class DeskStrategy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     keys: dict[str, str]
     params: dict[str, Any] = {}
     max_net: dict[str, str] = {}
-    risk: RiskConfig | None = None
+    risk: RiskConfig | None = None  # None: the safe default money limits (risk.engine.SAFE_LIMITS)
+    no_limits: bool = False  # every money limit off, said explicitly
+
+    def risk_config(self) -> RiskConfig:
+        return self.risk or (RiskConfig() if self.no_limits else safe_defaults())
 
 
 class DeskSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -72,6 +77,10 @@ def check(spec: DeskSpec) -> None:
         unknown = sorted(set(s.keys) - set(spec.venues))
         if unknown:
             raise ValueError(f"strategy {s.name!r}: unknown venue(s) {unknown}; venues: {sorted(spec.venues)}")
+        if s.risk is not None and all_money_off(s.risk) and not s.no_limits:
+            raise ValueError(
+                f"strategy {s.name!r}: its [risk] turns every money control off; add no_limits = true to mean it"
+            )
 
 
 def build_desk(spec: DeskSpec, **runner_opts: Any) -> dict[str, Any]:
@@ -87,9 +96,10 @@ def build_desk(spec: DeskSpec, **runner_opts: Any) -> dict[str, Any]:
         if len(s.keys) == 1:
             ((venue, key),) = s.keys.items()
             v = spec.venues[venue]
-            agents[s.name] = Runner(strategy, v.ws, v.rest, key, risk=s.risk, **runner_opts)
+            agents[s.name] = Runner(strategy, v.ws, v.rest, key, risk=s.risk_config(), **runner_opts)
         else:
-            legs = [VenueLeg(n, spec.venues[n].ws, spec.venues[n].rest, k, risk=s.risk) for n, k in s.keys.items()]
+            risk = s.risk_config()
+            legs = [VenueLeg(n, spec.venues[n].ws, spec.venues[n].rest, k, risk=risk) for n, k in s.keys.items()]
             agents[s.name] = MultiRunner(strategy, legs, max_net=dict(s.max_net), **runner_opts)
     return agents
 

@@ -24,7 +24,7 @@ import msgspec
 from agenthft.book import L2Book
 from agenthft.model import Instrument, OrderType, Side
 from agenthft.oms import ClientOrder, Pnl, PositionBook, VenueFill
-from agenthft.oms.positions import total_pnl
+from agenthft.oms.positions import Part, combine, total_pnl
 from agenthft.risk import RiskConfig
 from agenthft.runtime.runner import Runner
 from agenthft.signals import MarketSignals, SignalEvent
@@ -135,6 +135,15 @@ class _OmsView:
             for c, p in r.oms.pnl_by_currency(r.marks()).items():
                 out[c] = out[c].add(p) if c in out else p
         return dict(sorted(out.items()))
+
+    def session_pnl(self) -> Pnl:
+        """This session's P&L over every venue (`Runner.session_pnl`)."""
+        first = next(iter(self.multi.runners.values()), None)
+        quote = first.quote_currency() if first is not None else "USD"
+        return combine(self.session_parts(), quote)
+
+    def session_parts(self) -> list[Part]:
+        return [p for r in self.multi.runners.values() for p in r.session_parts()]
 
     def pnl_quote(self, marks: dict[str, int] | None = None) -> tuple[int, int]:
         closed = open_ = 0
@@ -320,9 +329,20 @@ class MultiRunner:
             "venues": per,
             "net_position": {b: str(self.net_position(b)) for b in bases if self.net_position(b)},
             "denied_net_exposure": self.denied_net,
-            **self.oms.pnl().as_dict(),
-            "pnl_by_currency": {c: p.as_dict() for c, p in self.oms.pnl_by_currency().items()},
+            **self.session_pnl().as_dict(),
+            "account": {
+                **self.oms.pnl().as_dict(),
+                "by_currency": {c: p.as_dict() for c, p in self.oms.pnl_by_currency().items()},
+                "what": "the accounts' totals, earlier sessions included",
+            },
         }
+
+    def session_pnl(self, marks: dict[str, int] | None = None) -> Pnl:
+        """This session's P&L over every venue (each leg's `Runner.session_pnl` parts)."""
+        return self.oms.session_pnl()
+
+    def session_parts(self, marks: dict[str, int] | None = None) -> list[Part]:
+        return self.oms.session_parts()
 
 
 def sessions(agent: Runner | MultiRunner) -> dict[str, Runner]:

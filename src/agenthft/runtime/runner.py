@@ -22,11 +22,13 @@ from agenthft.book import L2Book, Level, OutOfSync, SequenceGap
 from agenthft.client import RestClient, SessionConfig, WsSession
 from agenthft.model import Instrument, InstrumentKind, OrderStatus, OrderType, Side, mark_price
 from agenthft.model.money import cash, cash_float
-from agenthft.oms import ClientOrder, OrderManager, ReconcileReport, VenueFill, VenueOrder
+from agenthft.oms import ClientOrder, OrderManager, Pnl, ReconcileReport, VenueFill, VenueOrder
 from agenthft.oms.manager import CANCEL_RETRY_NS
+from agenthft.oms.positions import Part, combine
 from agenthft.protocol import messages as pm
 from agenthft.ratelimit import TokenBucket
 from agenthft.risk import RiskConfig, RiskEngine, RiskEvent, RiskState
+from agenthft.risk.engine import money_limits
 from agenthft.runtime.denials import DenialAggregator
 from agenthft.runtime.gcpolicy import GcPolicy
 from agenthft.runtime.journal import Journal, NewOrderRecord
@@ -97,6 +99,7 @@ class Runner:
         self.throttled = 0  # orders and cancels held back by the client's own rate limits
         self.sent_orders = self.sent_cancels = 0  # sent to the venue (rates for the dashboard)
         self.started = False  # strategy hooks run only after on_start
+        self.book_views = 0  # on_book calls the strategy got (a backtest that saw none says so)
         self.books: dict[str, L2Book] = {}
         self.instruments: dict[str, Instrument] = {}
         self.last_trade: dict[str, int] = {}  # ticks, per market (the mark, as the venue's)
@@ -119,6 +122,11 @@ class Runner:
         self.halted = ""
         self._last_trip: RiskEvent | None = None
         self.on_event: Callable[[str, Any], None] | None = None
+        # the account as it was when this session started (earlier sessions' fills, positions)
+        self._start_fills: set[int] = set()
+        self._at_start: dict[str, tuple[int, int, int, int]] = {}  # market -> realized, fees, funding, size
+        self._start_unrealized: dict[str, int] = {}  # carried positions, at their first mark
+        self._carried: set[str] = set()  # carried positions not yet marked
 
     # --- lifecycle --------------------------------------------------------------------------
     async def start(self, timeout_s: float = 10.0) -> None:
@@ -154,6 +162,7 @@ class Runner:
         await asyncio.wait_for(self.session.connect_once(), timeout_s)  # a wrong URL or key fails here
         self._task = asyncio.create_task(self.session.run(connected=True))
         await self.reconcile()
+        self._mark_session_start()  # what the account held before: not this session's P&L
         self.gc_policy.after_warmup(time.time_ns())  # (wall clock: GC is about real time) not a pause
         self.telemetry.watch_gc()
         self.now_ns = self.clock()
@@ -167,6 +176,7 @@ class Runner:
         with `send_msg` and `connected`, and the key's limits; then the strategy starts."""
         self._apply_limits(limits or {})
         self._add_markets(instruments)
+        self._mark_session_start()
         self.session = session
         self.connected_ns = self.now_ns = self.clock()
         self.started = True
@@ -511,12 +521,15 @@ class Runner:
                 return
             except OutOfSync:
                 return
+        if self._carried and market in self._carried:
+            self._first_mark(market)
         if sig is not None:
             for price, qty in bids:
                 sig.on_level(Side.BUY, price, qty, ts_ns)
             for price, qty in asks:
                 sig.on_level(Side.SELL, price, qty, ts_ns)
         if self.started:
+            self.book_views += 1
             self.strategy.on_book(self, market)
             if sig is not None and sig.events:
                 for event in sig.drain():
@@ -528,11 +541,53 @@ class Runner:
 
     def _on_trade(self, market: str, price: int, lots: int, side: Side, ts_ns: int) -> None:
         self.last_trade[market] = price
+        if self._carried and market in self._carried:
+            self._first_mark(market)
         tsig = self.signals.get(market)
         if tsig is not None:
             tsig.on_trade(price, lots, side, ts_ns)
         if self.started:
             self.strategy.on_trade(self, market, price, lots, side)
+
+    def _mark_session_start(self) -> None:
+        self._start_fills = set(self.oms.seen_fills)
+        self._at_start = {m: (p.realized, p.fees, p.funding, p.size) for m, p in self.oms.positions.items()}
+        self._start_unrealized = {}
+        self._carried = {m for m, s in self._at_start.items() if s[3]}
+
+    def _first_mark(self, market: str) -> None:
+        """A position carried into this session is valued from its first mark on (session P&L)."""
+        b = self.books.get(market)
+        mark = mark_price(self.last_trade.get(market), *((b.best_bid(), b.best_ask()) if b else (None, None)))
+        if mark is not None:
+            self._start_unrealized[market] = self.oms.position(market).unrealized(mark)
+            self._carried.discard(market)
+
+    def session_pnl(self, marks: dict[str, int] | None = None) -> Pnl:
+        """This session's P&L: the account's change since `start` (fills, fees and funding since
+        then; a carried position marked from its first mark in this session), in the same currency
+        as `oms.pnl` (`total_pnl`)."""
+        return combine(self.session_parts(marks), self.quote_currency())
+
+    def session_parts(self, marks: dict[str, int] | None = None) -> list[Part]:
+        """Each market's `session_pnl` part (a MultiRunner adds up its legs')."""
+        marks = self.marks() if marks is None else marks
+        parts: list[Part] = []
+        for m, p in self.oms.positions.items():
+            r0, f0, fu0, size0 = self._at_start.get(m, (0, 0, 0, 0))
+            mark = marks.get(m)
+            now = p.unrealized(mark) if p.size and mark is not None else 0
+            base = self._start_unrealized.get(m, now if size0 else 0)
+            pnl = Pnl(p.currency, p.realized - r0, now - base, p.fees - f0, p.funding - fu0)
+            parts.append((pnl, p.math, p.quote, mark or p.last_price))
+        return parts
+
+    def quote_currency(self) -> str:
+        """The currency several settlement currencies are added up in: the first market's quote."""
+        return next(iter(self.instruments.values())).quote if self.instruments else "USD"
+
+    def session_fills(self) -> int:
+        return len(self.oms.seen_fills - self._start_fills)
 
     def marks(self) -> dict[str, int]:
         """Mark prices in ticks, by the convention the venue uses (`model.mark_price`)."""
@@ -637,7 +692,8 @@ class Runner:
         """The run in numbers. Quantities are decimals on the market's grid (lots beside them);
         money in quote units; unrealized P&L at the venue's mark convention (last trade, else mid)."""
         marks = self.marks()
-        pnl = self.oms.pnl(marks)
+        pnl = self.session_pnl(marks)
+        account = self.oms.pnl(marks)
         risk = self.risk
         positions, lots = {}, {}
         for m, p in self.oms.positions.items():
@@ -653,18 +709,29 @@ class Runner:
             "positions": positions,
             "positions_lots": lots,
             "marks": {m: self.instruments[m].ticks_to_price(t) for m, t in marks.items() if m in self.instruments},
+            # this session's P&L (fills, fees and funding since it started; a carried position
+            # from its first mark); the account's totals, earlier sessions included, beside it
             "currency": pnl.currency,
             "realized": cash_float(pnl.realized),
             "unrealized": cash_float(pnl.unrealized),
             "fees": cash_float(pnl.fees),
             "funding": cash_float(pnl.funding),
-            "pnl_by_currency": {c: p.as_dict() for c, p in self.oms.pnl_by_currency(marks).items()},
+            "pnl_after_fees": cash_float(pnl.net),
+            "pnl_note": pnl.note,
+            "fills": self.session_fills(),
+            "account": {
+                **account.as_dict(),
+                "fills": len(self.oms.seen_fills),
+                "by_currency": {c: p.as_dict() for c, p in self.oms.pnl_by_currency(marks).items()},
+                "what": "the account's totals, earlier sessions included",
+            },
             "anomaly_counts": anomalies,
             "anomalies": [msgspec.to_builtins(a) for a in self.oms.anomalies[-20:]],
             "reconciles": [msgspec.to_builtins(r) for r in self.reconciles],
             "reconcile_count": self.reconcile_count,
             "resyncs": self.resyncs,
             "risk_state": risk.state.value,
+            "risk_limits": money_limits(risk.config),
             "first_trip": None if risk.first_trip is None else str(risk.first_trip),
             "risk_trips": [str(e) for e in list(risk.trips)[-20:]],
             "risk_counts": dict(sorted(risk.counts.items())),

@@ -25,11 +25,15 @@ import uvloop
 from hdrh.histogram import HdrHistogram
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from agenthft.connectors.agenthft import AgenthftPort
+from agenthft.connectors.agenthft.codec import Codec, cancel_all_message, cancel_message, order_message
+from agenthft.connectors.port import Ack, Caps, OrderEvent, OrderRequest
 from agenthft.model import Instrument, InstrumentKind, OrderType, Side
 from agenthft.oms import ClientOrder
 from agenthft.protocol import messages as pm
 from agenthft.risk import RiskConfig
 from agenthft.runtime import GcPolicy, Journal, Runner
+from agenthft.runtime.runner import Observer
 from agenthft.strategies import Context, Strategy
 from bench import venue_latency
 from bench._common import emit
@@ -63,24 +67,38 @@ class Reactor(Strategy):
             ctx.cancel(prev.order_id)
 
 
-class SocketSession:
-    """Stands in for WsSession: same send interface, writes to a real socket, and notes when
-    the first write after `arm()` completed (the end of tick-to-trade)."""
+class SocketPort:
+    """The agenthft connector's codec over a raw socket (no WebSocket framing): decodes frames
+    onto the grid like the live port, encodes orders with the same code, writes them to a real
+    socket, and notes when the first write completed (the end of tick-to-trade)."""
+
+    name = "bench"
+    url = "socket"
+    caps = Caps()
+    connected = True
+    reconnects = 0
+    rtt_ns = 0
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.first_write_ns = 0
-        self.connected = asyncio.Event()
-        self.connected.set()
-        self.reconnects = 0
-        self.rtt_ns = 0
         self._encode = pm.encoder.encode
+        self.codec: Codec | None = None
 
-    def send_msg(self, msg: Any) -> bool:
+    def _send(self, msg: dict[str, object]) -> bool:
         self.sock.sendall(self._encode(msg))
         if not self.first_write_ns:
             self.first_write_ns = time.perf_counter_ns()
         return True
+
+    def place(self, req: OrderRequest) -> bool:
+        return self._send(order_message(req, PERP))
+
+    def cancel(self, order_id: str, market: str) -> bool:
+        return self._send(cancel_message(order_id))
+
+    def cancel_all(self, market: str | None = None) -> bool:
+        return self._send(cancel_all_message(market))
 
     def resubscribe(self, market: str) -> None:
         pass
@@ -103,11 +121,10 @@ async def in_process(n: int, gc_disable: bool, journal: bool = True) -> dict[str
     b.close()
     with tempfile.TemporaryDirectory() as tmp:
         policy = GcPolicy(disable_in_hot_loop=gc_disable)
+        port = SocketPort(a)
         runner = Runner(
             Reactor("BTC-PERP"),
-            "ws://x",
-            "http://x",
-            "k",
+            port,  # type: ignore[arg-type]  # the order path only: no streams, no account
             journal_path=Path(tmp) / "j.sqlite",
             orders_per_s=1e9,
             cancels_per_s=1e9,
@@ -120,8 +137,7 @@ async def in_process(n: int, gc_disable: bool, journal: bool = True) -> dict[str
         from agenthft.book import L2Book
 
         runner.books = {"BTC-PERP": L2Book("BTC-PERP")}
-        session = SocketSession(a)
-        runner.session = session  # type: ignore[assignment]
+        port.codec = codec = Codec(runner, {"BTC-PERP": PERP})
         runner.journal = Journal(Path(tmp) / "j.sqlite") if journal else None
         decode = pm.server_decoder.decode
         snap = pm.encoder.encode(
@@ -129,7 +145,7 @@ async def in_process(n: int, gc_disable: bool, journal: bool = True) -> dict[str
                 "BTC-PERP", 0, [(59990.0 - i, 1.0) for i in range(20)], [(60010.0 + i, 1.0) for i in range(20)], 0
             )
         )
-        runner.on_message(decode(snap), time.time_ns())
+        codec.feed(decode(snap), time.time_ns())
         runner.started = True  # what Runner.start() does before the strategy may act
         policy.after_warmup(time.time_ns())
 
@@ -145,13 +161,13 @@ async def in_process(n: int, gc_disable: bool, journal: bool = True) -> dict[str
         runner.telemetry.h["tick_to_trade"].reset()
         for i in range(n):
             raw = frame(i)  # encoded outside the timed path
-            session.first_write_ns = 0
+            port.first_write_ns = 0
             pace(t0 if i else 0)
             t0 = time.perf_counter_ns()
-            runner.on_message(decode(raw), time.time_ns())
+            codec.feed(decode(raw), time.time_ns())
             h.record_value(time.perf_counter_ns() - t0)
-            if session.first_write_ns:
-                full.record_value(session.first_write_ns - t0)
+            if port.first_write_ns:
+                full.record_value(port.first_write_ns - t0)
             for o in list(runner.oms.live.values()):  # the venue's acks, outside the timed path
                 if o.status.value == "pending_new":
                     runner.oms.on_ack(o.order_id, 1, 0)
@@ -272,7 +288,7 @@ def risk_check_cost(n: int) -> dict[str, Any]:
 
 
 async def end_to_end(ws_url: str, rest_url: str, keys: list[str], n: int) -> dict[str, Any]:
-    runner = Runner(Reactor("BTC-PERP"), ws_url, rest_url, keys[0], orders_per_s=1e6, risk=BENCH_RISK)
+    runner = Runner(Reactor("BTC-PERP"), AgenthftPort(ws_url, rest_url, keys[0]), orders_per_s=1e6, risk=BENCH_RISK)
     sent_by: dict[str, int] = {}
     h = HdrHistogram(1, 10_000_000_000, 3)
     submit = runner.submit
@@ -284,16 +300,15 @@ async def end_to_end(ws_url: str, rest_url: str, keys: list[str], n: int) -> dic
         return o
 
     runner.submit = traced_submit  # type: ignore[method-assign]
-    on_message = runner.on_message
 
-    def traced_on_message(msg: Any, recv_ns: int) -> None:
-        on_message(msg, recv_ns)
-        if type(msg) is pm.OrderAck:
-            t = sent_by.pop(msg.order_id, 0)
-            if t:
-                h.record_value(recv_ns - t)
+    class Acks(Observer):
+        def on_received(self, runner: Runner, ev: OrderEvent, recv_ns: int) -> None:
+            if type(ev) is Ack:
+                t = sent_by.pop(ev.order_id, 0)
+                if t:
+                    h.record_value(recv_ns - t)
 
-    runner.on_message = traced_on_message  # type: ignore[method-assign]
+    runner.observers.append(Acks())
     await runner.start()
     mover = await venue_latency.connect(ws_url, keys[1])
     for i in range(n):  # another participant adds and removes a better bid: the reactor follows

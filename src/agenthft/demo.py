@@ -147,6 +147,7 @@ async def venue_session(n: int = 2000) -> dict[str, Any]:
 
 async def agent_session(rounds: int = 10) -> dict[str, Any]:
     """The agent runtime quoting on the embedded venue, with a taker and one socket drop."""
+    from agenthft.connectors.agenthft import AgenthftPort
     from agenthft.runtime import Journal, Runner
     from agenthft.strategies import Quoter
 
@@ -163,11 +164,8 @@ async def agent_session(rounds: int = 10) -> dict[str, Any]:
                         keys.append((await r.json())["api_key"])
                 runner = Runner(
                     Quoter("BTC-PERP", "0.01", 3, "60000"),
-                    server.ws_url,
-                    server.rest_url,
-                    keys[0],
+                    AgenthftPort(server.ws_url, server.rest_url, keys[0], session={"backoff_initial_s": 0.05}),
                     journal_path=journal,
-                    session={"backoff_initial_s": 0.05},
                 )
                 await runner.start()
                 taker = {"Authorization": f"Bearer {keys[1]}"}
@@ -182,10 +180,9 @@ async def agent_session(rounds: int = 10) -> dict[str, Any]:
                     async with http.post(server.rest_url + "/trading/orders", json=body, headers=taker) as r:
                         await r.read()
                     if i == rounds // 2:
-                        assert runner.session is not None
-                        runner.session.drop()  # a network fault mid-session
+                        runner.port.drop()  # a network fault mid-session
                         for _ in range(100):
-                            if runner.session.connected.is_set() and len(runner.reconciles) > 1:
+                            if runner.port.connected and len(runner.reconciles) > 1:
                                 break
                             await asyncio.sleep(0.02)
                     await asyncio.sleep(0.03)

@@ -16,7 +16,7 @@ _FIELD = re.compile(r"(?i)((?:api_key|authorization|x-api-key)[\"']?\s*[:=]\s*[\
 LOGGERS = (
     "agenthft.venue",
     "agenthft.venue.ws",
-    "agenthft.client",
+    "agenthft.connectors",
     "agenthft.runtime",
     "aiohttp.server",
     "aiohttp.web",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 
-from agenthft.client import RestClient
+from agenthft.connectors.agenthft import AgenthftPort, RestClient
 from agenthft.protocol import messages as pm
 from agenthft.runtime import Runner
 from agenthft.strategies import Strategy
@@ -45,13 +45,14 @@ async def test_sequence_gap_resubscribes_and_resyncs(tmp_path: Path):
             http.post(srv.rest_url + "/api/v1/register", json={"agent_id": "gap"}) as r,
         ):
             key = (await r.json())["api_key"]
-        runner = Runner(Watcher(), srv.ws_url, srv.rest_url, key)
+        runner = Runner(Watcher(), AgenthftPort(srv.ws_url, srv.rest_url, key))
         await runner.start()
         await asyncio.sleep(0.1)
         book = runner.books["BTC-PERP"]
         assert book.synced
         # a book_update that skips a seq, as if one was lost on the way
-        runner.on_message(pm.BookUpdate("BTC-PERP", book.seq + 2, [(59000.0, 1.0)], [], 0), 0)
+        assert isinstance(runner.port, AgenthftPort) and runner.port.codec is not None
+        runner.port.codec.feed(pm.BookUpdate("BTC-PERP", book.seq + 2, [(59000.0, 1.0)], [], 0), 0)
         assert runner.resyncs == 1 and not book.synced and book.bid_qty(590000) == 0, "nothing applied"
         for _ in range(100):
             if book.synced:

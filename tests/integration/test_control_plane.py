@@ -14,6 +14,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from agenthft.connectors.agenthft import AgenthftPort
 from agenthft.control import ControlPlane, Token, mcp_server
 from agenthft.control import http as control_http
 from agenthft.control.plane import ControlError
@@ -32,7 +33,9 @@ async def agent() -> AsyncIterator[tuple[VenueServer, Runner, ControlPlane, str]
     driver = SimDriver(srv.venue, load_scenario("calm"))
     driver.start()
     key, _, _ = srv.venue.register("supervised")
-    runner = Runner(Quoter("BTC-PERP", "0.01", 2, "60000", min_requote_ms=20), srv.ws_url, srv.rest_url, key)
+    runner = Runner(
+        Quoter("BTC-PERP", "0.01", 2, "60000", min_requote_ms=20), AgenthftPort(srv.ws_url, srv.rest_url, key)
+    )
     await runner.start()
     plane = ControlPlane(runner, {FULL: Token("supervisor"), RO: Token("watcher", read_only=True)})
     try:
@@ -196,7 +199,9 @@ async def test_one_plane_supervises_a_desk_of_strategies_by_name():
     try:
         for name, half in (("wide", 6), ("tight", 2)):
             key, _, _ = srv.venue.register(f"desk-{name}")
-            agents[name] = Runner(Quoter("BTC-PERP", "0.01", half, "60000"), srv.ws_url, srv.rest_url, key)
+            agents[name] = Runner(
+                Quoter("BTC-PERP", "0.01", half, "60000"), AgenthftPort(srv.ws_url, srv.rest_url, key)
+            )
             await agents[name].start()
         plane = ControlPlane(agents, {FULL: Token("supervisor")})
         sup = Token("supervisor")

@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 
+from agenthft.connectors.agenthft import AgenthftPort
 from agenthft.model import OrderType, Side
 from agenthft.risk import Reason, RiskConfig, RiskState
 from agenthft.runtime import Runner
@@ -45,7 +46,9 @@ async def agent(
     srv: VenueServer, http: aiohttp.ClientSession, strategy: Strategy, **risk: Any
 ) -> tuple[Runner, str, str]:
     key = await register(http, srv, "agent")
-    runner = Runner(strategy, srv.ws_url, srv.rest_url, key, risk=RiskConfig(**{"stale_ms": 1000, **risk}))
+    runner = Runner(
+        strategy, AgenthftPort(srv.ws_url, srv.rest_url, key), risk=RiskConfig(**{"stale_ms": 1000, **risk})
+    )
     await runner.start()
     account = srv.venue.keys.authenticate(key).account_id  # type: ignore[union-attr]
     return runner, key, account
@@ -258,11 +261,9 @@ async def test_rtt_over_threshold_and_connection_loss_cancel_and_block(venue: Ve
     key = await register(http, srv, "agent")
     runner = Runner(
         Quoter("BTC-PERP", "0.005", 3, "60000"),
-        srv.ws_url,
-        srv.rest_url,
-        key,
+        # pings every 0.1 s; reconnects only after 2 s: it stays down while we look
+        AgenthftPort(srv.ws_url, srv.rest_url, key, session={"ping_interval_s": 0.1, "backoff_initial_s": 2.0}),
         risk=RiskConfig(stale_ms=1000, max_rtt_ms=5),
-        session={"ping_interval_s": 0.1, "backoff_initial_s": 2.0},  # stays down while we look,
     )
     await runner.start()
     account = srv.venue.keys.authenticate(key).account_id  # type: ignore[union-attr]
@@ -274,7 +275,7 @@ async def test_rtt_over_threshold_and_connection_loss_cancel_and_block(venue: Ve
     assert runner.denied[-1].reason is Reason.RTT_LIMIT
     srv.delay.delay_s = 0.0
     arrived = seen[account]
-    runner.session.drop()  # type: ignore[union-attr]
+    runner.port.drop()
     await settle(lambda: _true(any(e.reason is Reason.CONNECTION_LOST for e in runner.risk.events)), 5)
     assert runner.submit("BTC-PERP", Side.BUY, 1, 500000) is None  # not connected: nothing sent
     assert seen[account] == arrived
@@ -330,7 +331,9 @@ async def test_total_position_limit_counts_every_market(venue: Venue):
         name = "both"
         markets = ("BTC-PERP", "ETH-USDC")
 
-    runner = Runner(Both(), srv.ws_url, srv.rest_url, key, risk=RiskConfig(stale_ms=1000, total_position_limit="500"))
+    runner = Runner(
+        Both(), AgenthftPort(srv.ws_url, srv.rest_url, key), risk=RiskConfig(stale_ms=1000, total_position_limit="500")
+    )
     await runner.start()
     account = srv.venue.keys.authenticate(key).account_id  # type: ignore[union-attr]
     mm = await register(http, srv, "mm")

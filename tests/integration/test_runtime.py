@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from agenthft.connectors.agenthft import AgenthftPort
 from agenthft.model import Side
 from agenthft.runtime import Journal, Runner
 from agenthft.strategies import Quoter
@@ -58,7 +59,8 @@ async def assert_integrity(
     http: aiohttp.ClientSession, srv: VenueServer, key: str, runner: Runner, journal: Path
 ) -> None:
     """Journal fills = venue fills one to one; OMS live orders = venue open orders."""
-    runner.journal.flush()  # type: ignore[union-attr]
+    assert runner.journal is not None
+    runner.journal.flush()
     venue_fills = await get(http, srv, key, "/api/v1/fills")
     journal_ids = Counter(f.fill_id for f in Journal.fills(journal))
     assert all(n == 1 for n in journal_ids.values()), f"duplicated fills in the journal: {journal_ids}"
@@ -83,7 +85,7 @@ def quoter() -> Quoter:
 async def test_runner_quotes_fills_and_matches_the_venue(tmp_path: Path, venue: Venue):
     srv, http = venue.server, venue.http
     key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
-    runner = Runner(quoter(), srv.ws_url, srv.rest_url, key, journal_path=tmp_path / "j.sqlite")
+    runner = Runner(quoter(), AgenthftPort(srv.ws_url, srv.rest_url, key), journal_path=tmp_path / "j.sqlite")
     await runner.start()
     book = await get(http, srv, key, "/api/v1/book/BTC-PERP")
     assert book["bids"] == [[59999.7, 0.005]] and book["asks"] == [[60000.3, 0.005]]
@@ -102,18 +104,15 @@ async def test_socket_dropped_mid_order_then_reconciled(tmp_path: Path, venue: V
     key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
     runner = Runner(
         quoter(),
-        srv.ws_url,
-        srv.rest_url,
-        key,
+        AgenthftPort(srv.ws_url, srv.rest_url, key, session={"backoff_initial_s": 0.02}),
         journal_path=tmp_path / "j.sqlite",
-        session={"backoff_initial_s": 0.02},
     )
     await runner.start()
     await hit(http, srv, taker, "sell", 2, "s")
     o = runner.submit("BTC-PERP", Side.BUY, 1, 500000)
     assert o is not None
-    runner.session.drop()  # type: ignore[union-attr]  # cut right after writing the order
-    await settle(lambda: _true(runner.session.connected.is_set() and len(runner.reconciles) >= 2))  # type: ignore[union-attr]
+    runner.port.drop()  # cut right after writing the order
+    await settle(lambda: _true(runner.port.connected and len(runner.reconciles) >= 2))
     await asyncio.sleep(0.2)
     assert runner.oms.orders[o.order_id].status.is_terminal, "cancelled by the venue or never arrived"
     await hit(http, srv, taker, "buy", 2, "b")
@@ -131,17 +130,14 @@ async def test_venue_gateway_restart_reconnects_and_reconciles(tmp_path: Path, v
     key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
     runner = Runner(
         quoter(),
-        srv.ws_url,
-        srv.rest_url,
-        key,
+        AgenthftPort(srv.ws_url, srv.rest_url, key, session={"backoff_initial_s": 0.05}),
         journal_path=tmp_path / "j.sqlite",
-        session={"backoff_initial_s": 0.05},
     )
     await runner.start()
     await hit(http, srv, taker, "sell", 2, "s")
     await srv.restart_ws(down_s=0.3)
-    await settle(lambda: _true(runner.session.connected.is_set() and len(runner.reconciles) >= 2))  # type: ignore[union-attr]
-    assert runner.session.reconnects >= 1  # type: ignore[union-attr]
+    await settle(lambda: _true(runner.port.connected and len(runner.reconciles) >= 2))
+    assert runner.port.reconnects >= 1
     await asyncio.sleep(0.2)
     await hit(http, srv, taker, "buy", 2, "b")
     await asyncio.sleep(0.2)
@@ -152,7 +148,7 @@ async def test_venue_gateway_restart_reconnects_and_reconciles(tmp_path: Path, v
 async def test_latency_spike_leaves_state_consistent(tmp_path: Path, venue: Venue):
     srv, http = venue.server, venue.http
     key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
-    runner = Runner(quoter(), srv.ws_url, srv.rest_url, key, journal_path=tmp_path / "j.sqlite")
+    runner = Runner(quoter(), AgenthftPort(srv.ws_url, srv.rest_url, key), journal_path=tmp_path / "j.sqlite")
     await runner.start()
     srv.delay.delay_s = 0.15  # a 150 ms one-way spike
     await hit(http, srv, taker, "sell", 3, "s")
@@ -257,11 +253,8 @@ async def test_venue_process_killed_and_restarted_from_its_state(tmp_path: Path)
             key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
             runner = Runner(
                 quoter(),
-                ws_url,
-                rest_url,
-                key,
+                AgenthftPort(ws_url, rest_url, key, session={"backoff_initial_s": 0.05, "backoff_max_s": 0.2}),
                 journal_path=journal,
-                session={"backoff_initial_s": 0.05, "backoff_max_s": 0.2},
             )
             await runner.start()
             await hit(http, srv, taker, "sell", 3, "s")
@@ -270,12 +263,13 @@ async def test_venue_process_killed_and_restarted_from_its_state(tmp_path: Path)
             await venue.wait()
             await asyncio.sleep(0.3)
             venue = await _start_venue_process(port, state)
-            await settle(lambda: _true(runner.session.connected.is_set() and len(runner.reconciles) >= 2), 20)  # type: ignore[union-attr]
-            assert runner.session.reconnects >= 1  # type: ignore[union-attr]
+            await settle(lambda: _true(runner.port.connected and len(runner.reconciles) >= 2), 20)
+            assert runner.port.reconnects >= 1
             await asyncio.sleep(0.3)
             await hit(http, srv, taker, "buy", 2, "b")  # the restarted venue still knows both keys
             await asyncio.sleep(0.3)
-            runner.journal.flush()  # type: ignore[union-attr]
+            assert runner.journal is not None
+            runner.journal.flush()
             venue_fills = {f["fill_id"] for f in await get(http, srv, key, "/api/v1/fills")}
             ids = Counter(f.fill_id for f in Journal.fills(journal))
             assert venue_fills and set(ids) == venue_fills and all(n == 1 for n in ids.values())

@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from agenthft.connectors.agenthft import AgenthftPort
 from agenthft.model import OrderType, Side
 from agenthft.risk import Reason, RiskConfig, RiskState
 from agenthft.runtime import Journal, Runner
@@ -39,7 +40,9 @@ async def test_a_fill_for_an_order_reconciliation_closed_still_counts(tmp_path: 
     """The race of the finding: a snapshot that missed an order closes it; its fill then arrives."""
     srv, http = venue.server, venue.http
     key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
-    runner = Runner(Idle(), srv.ws_url, srv.rest_url, key, journal_path=tmp_path / "j.db", risk=RiskConfig(stale_ms=0))
+    runner = Runner(
+        Idle(), AgenthftPort(srv.ws_url, srv.rest_url, key), journal_path=tmp_path / "j.db", risk=RiskConfig(stale_ms=0)
+    )
     await runner.start()
     o = runner.submit("BTC-PERP", Side.BUY, 5, 600000)
     assert o is not None
@@ -64,7 +67,7 @@ async def test_reconcile_reads_one_venue_snapshot_and_keeps_orders_in_flight(ven
     key = await register(http, srv, "agent")
     state = await get(http, srv, key, "/api/v1/state")
     assert set(state) >= {"open_orders", "fills", "event_seq", "ts_ns"}
-    runner = Runner(Idle(), srv.ws_url, srv.rest_url, key, risk=RiskConfig(stale_ms=0))
+    runner = Runner(Idle(), AgenthftPort(srv.ws_url, srv.rest_url, key), risk=RiskConfig(stale_ms=0))
     await runner.start()
     o = runner.submit("BTC-PERP", Side.BUY, 1, 500000)
     assert o is not None
@@ -78,7 +81,9 @@ async def test_cancels_are_idempotent_one_in_flight_per_order(venue: Venue):
     srv, http = venue.server, venue.http
     srv.venue.engine.cancel, calls = _counting(srv.venue.engine.cancel)  # type: ignore[method-assign]
     key = await register(http, srv, "agent")
-    runner = Runner(Idle(), srv.ws_url, srv.rest_url, key, risk=RiskConfig(stale_ms=0), cancel_retry_ms=60_000)
+    runner = Runner(
+        Idle(), AgenthftPort(srv.ws_url, srv.rest_url, key), risk=RiskConfig(stale_ms=0), cancel_retry_ms=60_000
+    )
     await runner.start()
     o = runner.submit("BTC-PERP", Side.BUY, 1, 500000)
     assert o is not None
@@ -104,7 +109,7 @@ async def test_a_denial_flood_leaves_a_bounded_journal_with_counts(tmp_path: Pat
     srv, http = venue.server, venue.http
     key = await register(http, srv, "agent")
     path = tmp_path / "j.db"
-    runner = Runner(Idle(), srv.ws_url, srv.rest_url, key, journal_path=path, risk=RiskConfig(stale_ms=0))
+    runner = Runner(Idle(), AgenthftPort(srv.ws_url, srv.rest_url, key), journal_path=path, risk=RiskConfig(stale_ms=0))
     await runner.start()
     runner.manual_override("test")
     for i in range(20_000):
@@ -130,7 +135,9 @@ async def test_a_halt_file_present_at_start_lets_no_order_reach_the_venue(tmp_pa
     flag.touch()
     from agenthft.strategies import Quoter
 
-    runner = Runner(Quoter("BTC-PERP", "0.005", 3, "60000"), srv.ws_url, srv.rest_url, key, halt_file=flag)
+    runner = Runner(
+        Quoter("BTC-PERP", "0.005", 3, "60000"), AgenthftPort(srv.ws_url, srv.rest_url, key), halt_file=flag
+    )
     await runner.start()
     await asyncio.sleep(0.2)
     assert runner.risk.state is RiskState.HALTED and seen[account] == 0
@@ -143,7 +150,7 @@ async def test_client_limits_come_from_the_venue_breaker_under_client_under_venu
     key = await register(http, srv, "agent")
     limits = await get(http, srv, key, "/api/v1/limits")
     assert limits["orders_per_s"] == 20 and limits["cancels_per_s"] == 20  # the test tier
-    runner = Runner(Idle(), srv.ws_url, srv.rest_url, key)
+    runner = Runner(Idle(), AgenthftPort(srv.ws_url, srv.rest_url, key))
     await runner.start()
     lim = runner.summary()["limits"]
     assert lim["circuit_breaker_per_s"] < lim["client_orders_per_s"] <= lim["venue_orders_per_s"] == 20
@@ -199,10 +206,13 @@ async def test_the_summary_is_written_when_the_venue_is_gone(tmp_path: Path):
     run = await asyncio.create_subprocess_exec(
         *run_cmd(ws, rest, key, "--duration", "2"), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
-    await asyncio.sleep(1.0)
+    assert run.stderr is not None
+    started = await asyncio.wait_for(run.stderr.readline(), 30)  # "agenthft run: quoter on BTC-PERP at ..."
+    assert b" on BTC-PERP" in started, started
     proc.kill()
     await proc.wait()
-    out, err = await asyncio.wait_for(run.communicate(), 30)
+    out, rest_of_err = await asyncio.wait_for(run.communicate(), 30)
+    err = started + rest_of_err
     assert run.returncode == 4, err.decode()
     summary = json.loads(out)
     assert "venue unreachable" in summary["venue_error"] and summary["reconnects"] >= 1
@@ -212,7 +222,7 @@ async def test_the_summary_is_written_when_the_venue_is_gone(tmp_path: Path):
 async def test_summary_positions_are_decimals_marked_like_the_venue(venue: Venue):
     srv, http = venue.server, venue.http
     key, taker = await register(http, srv, "agent"), await register(http, srv, "taker")
-    runner = Runner(Idle(), srv.ws_url, srv.rest_url, key, risk=RiskConfig(stale_ms=0))
+    runner = Runner(Idle(), AgenthftPort(srv.ws_url, srv.rest_url, key), risk=RiskConfig(stale_ms=0))
     await runner.start()
     runner.submit("BTC-PERP", Side.BUY, 5, 600000, OrderType.LIMIT)
     body = {"market": "BTC-PERP", "side": "sell", "type": "limit", "qty": 0.005, "price": 60000, "client_id": "x"}
@@ -231,7 +241,7 @@ async def test_a_venue_without_state_and_limits_endpoints_still_reconciles(venue
     """A remote venue that speaks only the shared protocol: two reads instead of one snapshot,
     the client's default throttles instead of the published limits."""
     srv, http = venue.server, venue.http
-    from agenthft.client import RestClient
+    from agenthft.connectors.agenthft import RestClient
 
     key = await register(http, srv, "agent")
     app = srv._runner.app  # type: ignore[union-attr]
@@ -244,7 +254,7 @@ async def test_a_venue_without_state_and_limits_endpoints_still_reconciles(venue
         assert await rest.limits() == {}
         state = await rest.state()
         assert state["consistent"] is False and state["open_orders"] == []
-    runner = Runner(Idle(), srv.ws_url, srv.rest_url, key, risk=RiskConfig(stale_ms=0))
+    runner = Runner(Idle(), AgenthftPort(srv.ws_url, srv.rest_url, key), risk=RiskConfig(stale_ms=0))
     await runner.start()
     assert runner.reconcile_count == 1 and runner.summary()["limits"]["venue_orders_per_s"] is None
     await runner.stop()

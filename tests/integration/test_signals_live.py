@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from agenthft.cli import main
+from agenthft.connectors.agenthft import AgenthftPort
 from agenthft.market.sim.scenario import load_scenario
 from agenthft.risk import RiskConfig
 from agenthft.runtime import Runner
@@ -41,7 +42,7 @@ async def test_a_strategy_that_uses_signals_hears_the_spoofer_on_a_live_venue():
         async with aiohttp.ClientSession() as http:
             key = await register(http, srv, "watcher")
         strategy = Watcher()
-        runner = Runner(strategy, srv.ws_url, srv.rest_url, key, risk=RiskConfig(stale_ms=0))
+        runner = Runner(strategy, AgenthftPort(srv.ws_url, srv.rest_url, key), risk=RiskConfig(stale_ms=0))
         await runner.start()
         await asyncio.sleep(4)
         await runner.stop()

@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from agenthft.connectors.agenthft import AgenthftPort
 from agenthft.market.sim.scenario import load_scenario
 from agenthft.market.sources import load_events
 from agenthft.model import OrderType, Side
@@ -76,10 +77,8 @@ async def _soak(tmp_path: Path, srv: VenueServer, market: str, seconds: float, r
         for name, strategy in (("taker", Taker(market)), ("quoter", quoter)):
             key = await register(http, srv, name)
             journal = tmp_path / f"{name}.db"
-            r = Runner(
-                strategy, srv.ws_url, srv.rest_url, key, journal_path=journal, risk=risk,
-                session={"backoff_initial_s": 0.02},
-            )  # fmt: skip
+            port = AgenthftPort(srv.ws_url, srv.rest_url, key, session={"backoff_initial_s": 0.02})
+            r = Runner(strategy, port, journal_path=journal, risk=risk)
             await r.start()
             runners.append((r, key, journal))
         loop = asyncio.get_running_loop()
@@ -92,9 +91,8 @@ async def _soak(tmp_path: Path, srv: VenueServer, market: str, seconds: float, r
                 faults["gateway_restart"] += 1
             else:
                 r = rng.choice(runners)[0]
-                if r.session is not None:
-                    r.session.drop()
-                    faults["socket_drop"] += 1
+                r.port.drop()
+                faults["socket_drop"] += 1
         out: dict[str, Any] = {"faults": dict(faults)}
         for r, key, journal in runners:
             await r.quiesce(cancel_orders=True, timeout_s=5)

@@ -14,20 +14,30 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import msgspec
 
-from agenthft.backtest.engine import _Always
 from agenthft.backtest.l2exchange import L2Exchange
 from agenthft.backtest.latency import LatencyModel
 from agenthft.backtest.results import Recorder, Results
 from agenthft.book import Level
+from agenthft.connectors.port import (
+    AccountSnapshot,
+    AmendRequest,
+    CancelAllRequest,
+    CancelRefused,
+    CancelRequest,
+    Caps,
+    OrderEvent,
+    OrderRequest,
+    PortListener,
+    Rejected,
+    VenueLimits,
+)
 from agenthft.market.events import ASK, BID, CLEAR, F_LAST, FUNDING, LEVEL, TRADE, Events
-from agenthft.model import Instrument, InstrumentKind, OrderType, Side
+from agenthft.model import Instrument, InstrumentKind, Side
 from agenthft.model.fixed import to_scaled
 from agenthft.model.money import RATE_DECIMALS
-from agenthft.protocol import messages as pm
 from agenthft.risk import RiskConfig
 from agenthft.runtime import Runner
 from agenthft.signals.queue import CancelModel
@@ -63,20 +73,56 @@ class FundingSchedule(msgspec.Struct, frozen=True):
         return list(range(first, end_ns + 1, period))
 
 
-class _Session:
-    connected = _Always()
+class DataPort:
+    """The venue port of a backtest on recorded data: requests go onto the event heap and reach
+    the L2 exchange models after the order latency; their answers come back after the response
+    latency (`DataBacktest._respond`). No sockets, no decoding: ints all the way."""
+
+    name = "backtest"
+    url = "backtest://data"
+    caps = Caps(cancel_on_disconnect="(a backtest never disconnects)")
+    connected = True
     reconnects = 0
     rtt_ns = 0
 
     def __init__(self, bt: DataBacktest) -> None:
         self.bt = bt
 
-    def send_msg(self, msg: msgspec.Struct | dict[str, Any]) -> bool:
-        self.bt.to_exchange(msg)
-        return True
+    async def instruments(self) -> list[Instrument]:
+        return list(self.bt.instruments)
+
+    async def limits(self) -> VenueLimits:
+        return VenueLimits()
+
+    async def connect(self, listener: PortListener, markets: Sequence[str]) -> None:
+        pass  # the backtest delivers to the runner itself
 
     def resubscribe(self, market: str) -> None:
         pass  # the recording cannot be asked for a snapshot; the next CLEAR resyncs the book
+
+    def place(self, req: OrderRequest) -> bool:
+        self.bt.to_exchange(req)
+        return True
+
+    def cancel(self, order_id: str, market: str) -> bool:
+        self.bt.to_exchange(CancelRequest(order_id, market))
+        return True
+
+    def cancel_all(self, market: str | None = None) -> bool:
+        self.bt.to_exchange(CancelAllRequest(market))
+        return True
+
+    def amend(self, req: AmendRequest) -> bool:
+        return False
+
+    async def snapshot(self) -> AccountSnapshot:
+        return AccountSnapshot([], [])
+
+    async def close(self) -> None:
+        pass
+
+    def drop(self) -> None:
+        pass
 
 
 def named(instruments: list[Instrument], wanted: tuple[str, ...]) -> list[Instrument]:
@@ -142,10 +188,10 @@ class DataBacktest:
         self.deliveries = 0
         self.rows = 0
         self.recorder = Recorder(sample_ms)
-        self.runner = Runner(strategy, "backtest://data", "backtest://data", "", risk=risk, clock=self._clock)
+        self.runner = Runner(strategy, DataPort(self), risk=risk, clock=self._clock)
         self.recorder.hook(self.runner)
         self._book_seq = [0] * len(self.exchanges)
-        self.runner.attach(self.instruments, _Session(self), {})
+        self.runner.attach(self.instruments)
         self.recorder.tick(self.runner, self.now)
 
     def _clock(self) -> int:
@@ -156,53 +202,38 @@ class DataBacktest:
         heapq.heappush(self._heap, (t, self._seq, fn))
 
     # --- agent -> exchange ---------------------------------------------------------------
-    def to_exchange(self, msg: msgspec.Struct | dict[str, Any]) -> None:
-        self.recorder.sent(msg, self.now)
+    def to_exchange(self, req: OrderRequest | CancelRequest | CancelAllRequest) -> None:
         at = self._last_up = max(self._last_up, self.now + self.latency.order_ns())
-        self._push(at, lambda t: self._arrive(msg, t))
+        self._push(at, lambda t: self._arrive(req, t))
 
-    def _arrive(self, msg: msgspec.Struct | dict[str, Any], t: int) -> None:
-        if not isinstance(msg, dict):
-            return
-        kind = msg.get("type")
-        out: list[pm.ServerMessage] = []
-        if kind == "order":
-            x = self.by_market.get(str(msg["market"]))
-            oid = str(msg["order_id"])
+    def _arrive(self, req: OrderRequest | CancelRequest | CancelAllRequest, t: int) -> None:
+        out: list[OrderEvent] = []
+        if isinstance(req, OrderRequest):
+            x = self.by_market.get(req.market)
             if x is None:
-                out.append(pm.OrderReject(oid, "unknown_market", f"no market {msg['market']!r}", t))
+                out.append(Rejected(req.order_id, "unknown_market", f"no market {req.market!r}", t))
             else:
-                g = x.inst.grid
-                price = msg.get("price")
-                out += x.submit(
-                    oid,
-                    Side(msg["side"]),
-                    g.qty_to_lots(msg["qty"]),
-                    None if price is None else g.price_to_ticks(price),
-                    OrderType(msg.get("order_type", "limit")),
-                    t,
-                )
-        elif kind == "cancel":
-            oid = str(msg["order_id"])
+                out += x.submit(req.order_id, req.side, req.qty, req.price, req.order_type, t)
+        elif isinstance(req, CancelRequest):
+            oid = req.order_id
             x = next((x for x in self.exchanges if oid in x.orders), None)
-            out += x.cancel(oid, t) if x is not None else [pm.CancelReject(oid, "unknown_order", "no open order")]
-        elif kind == "cancel_all":
-            market = msg.get("market")
+            out += x.cancel(oid, t) if x is not None else [CancelRefused(oid, "unknown_order", "no open order")]
+        else:
             for x in self.exchanges:
-                if market in (None, x.market):
+                if req.market in (None, x.market):
                     out += x.cancel_all(t)
         self._respond(out, t)
 
     # --- exchange -> agent ---------------------------------------------------------------
-    def _respond(self, out: list[pm.ServerMessage], t: int) -> None:
+    def _respond(self, out: list[OrderEvent], t: int) -> None:
         for m in out:
             at = self._last_down = max(self._last_down, t + self.latency.response_ns())
             self._push(at, lambda ts, m=m: self._deliver(m, ts))  # type: ignore[misc]
 
-    def _deliver(self, msg: pm.ServerMessage, t: int) -> None:
+    def _deliver(self, ev: OrderEvent, t: int) -> None:
         self.deliveries += 1
         self.now = t
-        self.runner.on_message(msg, t)
+        self.runner.on_order_event(ev, t)
 
     def _feed(self, at: int, fn: Callable[[int], None]) -> None:
         at = self._last_down = max(self._last_down, at + self.latency.feed_ns())
@@ -230,7 +261,7 @@ class DataBacktest:
         next_report = start
         started = time.perf_counter()
         rows = 0
-        out: list[pm.ServerMessage] = []
+        out: list[OrderEvent] = []
         while True:
             t_rec = ts[i] if i < n and ts[i] <= end else None
             if heap and (t_rec is None or heap[0][0] < t_rec):
@@ -292,7 +323,7 @@ class DataBacktest:
     def _scheduled_funding(self, t: int) -> None:
         """A `FundingSchedule` time: every perp position pays the rate at its exchange's mark."""
         self.now = t
-        out: list[pm.ServerMessage] = []
+        out: list[OrderEvent] = []
         for x in self.exchanges:
             if x.inst.kind is InstrumentKind.PERP:
                 self.funding_events += 1
@@ -327,7 +358,7 @@ class DataBacktest:
         def see(at: int) -> None:
             self.now = at
             self.deliveries += 1
-            runner.on_levels(market, bids, asks, seq, t, at, snapshot)
+            runner.on_book(market, bids, asks, seq, t, at, snapshot)
             self.recorder.tick(runner, at)
 
         self._feed(t, see)

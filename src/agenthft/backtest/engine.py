@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
 
 from agenthft.backtest.latency import LatencyModel
 from agenthft.backtest.results import Recorder, Results
+from agenthft.connectors.agenthft.codec import Codec, cancel_all_message, cancel_message, order_message
+from agenthft.connectors.port import AccountSnapshot, AmendRequest, Caps, OrderRequest, PortListener, VenueLimits
 from agenthft.market.sim.scenario import Scenario, build, load_scenario
+from agenthft.model import Instrument
 from agenthft.protocol import messages as pm
 from agenthft.risk import RiskConfig
 from agenthft.runtime import Runner
@@ -37,28 +40,63 @@ from agenthft.venue.core import Venue
 _FEED = (pm.BookUpdate, pm.BookSnapshot, pm.TradeMsg, pm.Ticker)
 
 
-class _Always:
-    def is_set(self) -> bool:
-        return True
+class SimPort:
+    """The venue port of a simulator backtest: the agent speaks agenthft's protocol to the venue's
+    core (the same codec as the live connector), through the event heap instead of a socket."""
 
-
-class _AgentSession:
-    """What the runner sends through: onto the heap, to arrive at the venue after the order latency."""
-
-    connected = _Always()
+    name = "backtest"
+    caps = Caps(cancel_on_disconnect="(a backtest never disconnects)")
+    connected = True
     reconnects = 0
     rtt_ns = 0
 
     def __init__(self, bt: Backtest, side: _VenueSide) -> None:
         self.bt, self.side = bt, side
+        self.url = f"backtest://{side.name}"
+        self.codec: Codec | None = None
+        self.by_name = {i.market: i for i in side.cfg.markets}
 
-    def send_msg(self, msg: msgspec.Struct | dict[str, object]) -> bool:
-        self.bt.to_venue(msg, self.side)
-        return True
+    def bind(self, listener: PortListener) -> None:
+        self.codec = Codec(listener, self.by_name)
+
+    async def instruments(self) -> list[Instrument]:
+        return list(self.side.cfg.markets)
+
+    async def limits(self) -> VenueLimits:
+        return VenueLimits()
+
+    async def connect(self, listener: PortListener, markets: Sequence[str]) -> None:
+        self.bind(listener)
 
     def resubscribe(self, market: str) -> None:
-        self.send_msg({"type": "unsubscribe", "channel": "orderbook", "market": market})
-        self.send_msg({"type": "subscribe", "channel": "orderbook", "market": market, "depth": 0})
+        self.bt.to_venue({"type": "unsubscribe", "channel": "orderbook", "market": market}, self.side)
+        self.bt.to_venue({"type": "subscribe", "channel": "orderbook", "market": market, "depth": 0}, self.side)
+
+    def place(self, req: OrderRequest) -> bool:
+        assert self.codec is not None
+        self.codec.markets[req.order_id] = req.market
+        self.bt.to_venue(order_message(req, self.by_name[req.market]), self.side)
+        return True
+
+    def cancel(self, order_id: str, market: str) -> bool:
+        self.bt.to_venue(cancel_message(order_id), self.side)
+        return True
+
+    def cancel_all(self, market: str | None = None) -> bool:
+        self.bt.to_venue(cancel_all_message(market), self.side)
+        return True
+
+    def amend(self, req: AmendRequest) -> bool:
+        return False
+
+    async def snapshot(self) -> AccountSnapshot:
+        return AccountSnapshot([], [])
+
+    async def close(self) -> None:
+        pass
+
+    def drop(self) -> None:
+        pass
 
 
 class _VenueTransport:
@@ -89,7 +127,7 @@ class _VenueSide:
         self.venue = Venue(cfg)
         self.last_up = self.last_down = 0
         self.runner: Runner | None = None
-        self.handle: Callable[[pm.ServerMessage, int], None] | None = None
+        self.port: SimPort | None = None
         self.vsession: Any = None  # the venue's session of the agent's connection
 
 
@@ -133,38 +171,42 @@ class Backtest:
         self.venue = self.sides[0].venue
         self.sim = self.sims[0]
 
-    def _session(self, side: _VenueSide, agent: str) -> tuple[str, dict[str, Any]]:
-        key_text, _, key = side.venue.register(agent, 0)
+    def _session(self, side: _VenueSide, agent: str) -> VenueLimits:
+        _, _, key = side.venue.register(agent, 0)
         side.vsession = side.venue.open_session(_VenueTransport(self, side), key)
-        return key_text, side.venue.key_limits(key)
+        side.port = SimPort(self, side)
+        tier = side.cfg.tier(key.tier)
+        return VenueLimits(tier.orders_per_s, tier.cancels_per_s, tier.rest_per_min, side.venue.key_limits(key))
 
     def _subscribe(self, side: _VenueSide, markets: list[str]) -> None:
         self.to_venue({"type": "subscribe", "channels": ["orderbook", "trades"], "markets": markets, "depth": 0}, side)
 
     def _attach_one(self, strategy: Strategy, risk: RiskConfig | None) -> None:
         side = self.sides[0]
-        key_text, limits = self._session(side, "backtest-agent")
-        runner = Runner(strategy, "backtest://venue", "backtest://venue", key_text, risk=risk, clock=self._clock)
+        limits = self._session(side, "backtest-agent")
+        assert side.port is not None
+        runner = Runner(strategy, side.port, risk=risk, clock=self._clock)
+        side.port.bind(runner)
         self.runner = side.runner = runner
         self._subscribe(side, list(strategy.markets or side.venue.engine.markets))
-        runner.attach(side.cfg.markets, _AgentSession(self, side), limits)
+        runner.attach(side.cfg.markets, limits)
         self.recorder.hook(runner)
-        side.handle = runner.on_message
 
     def _attach_multi(self, strategy: Strategy, risk: RiskConfig | None, max_net: dict[str, str] | None) -> None:
 
-        keys = {v.name: self._session(v, f"backtest-agent-{v.name}") for v in self.sides}
-        legs = [VenueLeg(v.name, "backtest://", "backtest://", keys[v.name][0], risk) for v in self.sides]
+        limits = {v.name: self._session(v, f"backtest-agent-{v.name}") for v in self.sides}
+        legs = [VenueLeg(v.name, v.port, risk) for v in self.sides if v.port is not None]
         self.runner = MultiRunner(strategy, legs, max_net=max_net, clock=self._clock)
         attach = {}
         for v in self.sides:
             r = self.runner.runners[v.name]
             v.runner = r
+            assert v.port is not None
+            v.port.bind(r)
             self.recorder.hook(r)
-            v.handle = r.on_message
             mine = [name for venue, name in map(split, strategy.markets) if venue == v.name]
             self._subscribe(v, mine)
-            attach[v.name] = (v.cfg.markets, _AgentSession(self, v), keys[v.name][1])
+            attach[v.name] = (v.cfg.markets, limits[v.name])
         self.runner.attach(attach)
 
     def _clock(self) -> int:
@@ -178,7 +220,6 @@ class Backtest:
     def to_venue(self, msg: msgspec.Struct | dict[str, Any], side: _VenueSide | None = None) -> None:
         v = side or self.sides[0]
         raw = pm.encoder.encode(msg)
-        self.recorder.sent(msg, self.now)
         # one TCP connection each way: FIFO, whatever the jitter draws (a message never overtakes)
         at = v.last_up = max(v.last_up, self.now + self.latency.order_ns())
         vs = v.vsession
@@ -193,8 +234,8 @@ class Backtest:
 
     def _deliver(self, v: _VenueSide, msg: pm.ServerMessage, t: int) -> None:
         self.deliveries += 1
-        assert v.handle is not None
-        v.handle(msg, t)
+        assert v.port is not None and v.port.codec is not None
+        v.port.codec.feed(msg, t)
 
     # --- the loop --------------------------------------------------------------------------------
     def run(self, progress: Callable[[int, int], None] | None = None) -> Results:

@@ -17,19 +17,19 @@ Funding (a recorded `FUNDING` row, or a scheduled rate): the agent's position in
 which the model tracks from its own fills, pays or receives rate x notional at the mark.
 
 Pure and synchronous: ints (ticks, lots, cash units), time as an int ns argument. Each call
-returns the venue messages the agent gets back (after the response latency, in the shell).
+returns the venue's answers as the port's order events (`connectors.port`: Ack, Rejected,
+Filled, Done, CancelRefused, Funding), which the shell delivers after the response latency.
 """
 
 from __future__ import annotations
 
 from agenthft.book import L2Book
+from agenthft.connectors.port import Ack, CancelRefused, Done, Filled, Funding, OrderEvent, Rejected
 from agenthft.matching.accounts import MarketMath, fee
 from agenthft.model import Instrument, Liquidity, OrderType, Side, mark_price
-from agenthft.model.money import CASH_UNIT, RATE_UNIT, funding_payment
-from agenthft.protocol import messages as pm
+from agenthft.model.money import funding_payment
+from agenthft.oms import VenueFill
 from agenthft.signals.queue import MODELS, CancelModel
-
-_CASH = CASH_UNIT
 
 
 class SimOrder:
@@ -85,7 +85,7 @@ class L2Exchange:
             if o.ahead > qty:
                 o.ahead = qty
 
-    def trade(self, aggressor: int, price: int, qty: int, ts_ns: int, out: list[pm.ServerMessage]) -> None:
+    def trade(self, aggressor: int, price: int, qty: int, ts_ns: int, out: list[OrderEvent]) -> None:
         """A recorded trade: fills of our orders on the resting side at or through its price."""
         self.last_trade = price
         if not self.orders:
@@ -108,7 +108,7 @@ class L2Exchange:
                     o.ahead = 0
                     self._fill(o, price, take, True, ts_ns, out)
 
-    def crossed_through(self, ts_ns: int, out: list[pm.ServerMessage]) -> None:
+    def crossed_through(self, ts_ns: int, out: list[OrderEvent]) -> None:
         """After a recorded message: our orders the recorded book has moved through are filled."""
         if not self.orders:
             return
@@ -122,26 +122,26 @@ class L2Exchange:
     # --- the agent's orders ---------------------------------------------------------------------
     def submit(
         self, order_id: str, side: Side, qty: int, price: int | None, order_type: OrderType, ts_ns: int
-    ) -> list[pm.ServerMessage]:
-        out: list[pm.ServerMessage] = []
+    ) -> list[OrderEvent]:
+        out: list[OrderEvent] = []
         if order_id in self.orders:
-            out.append(pm.OrderReject(order_id, "duplicate_order_id", "an open order has this id", ts_ns))
+            out.append(Rejected(order_id, "duplicate_order_id", "an open order has this id", ts_ns))
             return out
         if qty <= 0 or (price is None and order_type is not OrderType.MARKET):
-            out.append(pm.OrderReject(order_id, "bad_request", "qty must be > 0; price needed but market", ts_ns))
+            out.append(Rejected(order_id, "bad_request", "qty must be > 0; price needed but market", ts_ns))
             return out
         book = self.book
         sign = 1 if side is Side.BUY else -1
         best = book.best_ask() if sign > 0 else book.best_bid()
         marketable = best is not None and (price is None or (price - best) * sign >= 0)
         if order_type is OrderType.POST_ONLY and marketable:
-            out.append(pm.OrderReject(order_id, "post_only_would_cross", f"post-only {side.value} would take", ts_ns))
+            out.append(Rejected(order_id, "post_only_would_cross", f"post-only {side.value} would take", ts_ns))
             return out
         if order_type is OrderType.MARKET and best is None:
-            out.append(pm.OrderReject(order_id, "no_liquidity", "the book is empty on that side", ts_ns))
+            out.append(Rejected(order_id, "no_liquidity", "the book is empty on that side", ts_ns))
             return out
         self._vid += 1
-        out.append(pm.OrderAck(order_id, self._vid, ts_ns))
+        out.append(Ack(order_id, self._vid, ts_ns))
         o = SimOrder(order_id, side, price if price is not None else 0, qty, 0)
         if marketable:
             levels = book.asks() if sign > 0 else book.bids()
@@ -152,8 +152,7 @@ class L2Exchange:
         if o.remaining <= 0:
             return out
         if order_type in (OrderType.IOC, OrderType.MARKET) or price is None:
-            rem = self.inst.lots_to_float(o.remaining)
-            out.append(pm.CancelAck(order_id, rem, order_type.value, ts_ns))
+            out.append(Done(order_id, order_type.value, o.remaining, ts_ns))
             return out
         mine = self._at.setdefault((sign, price), [])
         o.ahead = book.qty_at(side, price) + sum(m.remaining for m in mine)
@@ -161,10 +160,10 @@ class L2Exchange:
         self.orders[order_id] = o
         return out
 
-    def cancel(self, order_id: str, ts_ns: int) -> list[pm.ServerMessage]:
+    def cancel(self, order_id: str, ts_ns: int) -> list[OrderEvent]:
         o = self.orders.get(order_id)
         if o is None:
-            return [pm.CancelReject(order_id, "unknown_order", "no open order with this id")]
+            return [CancelRefused(order_id, "unknown_order", "no open order with this id")]
         mine = self._at.get((o.sign, o.price), [])
         behind = False
         for m in mine:  # our own orders queued behind it move up by what it leaves
@@ -172,10 +171,10 @@ class L2Exchange:
                 m.ahead = max(0, m.ahead - o.remaining)
             behind = behind or m is o
         self._remove(o)
-        return [pm.CancelAck(order_id, self.inst.lots_to_float(o.remaining), "cancelled", ts_ns)]
+        return [Done(order_id, "cancelled", o.remaining, ts_ns)]
 
-    def cancel_all(self, ts_ns: int) -> list[pm.ServerMessage]:
-        out: list[pm.ServerMessage] = []
+    def cancel_all(self, ts_ns: int) -> list[OrderEvent]:
+        out: list[OrderEvent] = []
         for oid in list(self.orders):
             out += self.cancel(oid, ts_ns)
         return out
@@ -185,7 +184,7 @@ class L2Exchange:
         """The mark price in ticks (`model.mark_price`: last trade, else the mid)."""
         return mark_price(self.last_trade, self.book.best_bid(), self.book.best_ask())
 
-    def funding(self, rate: int, mark: int, ts_ns: int, out: list[pm.ServerMessage]) -> int:
+    def funding(self, rate: int, mark: int, ts_ns: int, out: list[OrderEvent]) -> int:
         """A funding time: the agent's position pays `rate` (1e-12; negative: receives) of its
         notional at `mark` ticks (0: this model's own mark). Returns the amount (cash units)."""
         pos = self.position
@@ -194,19 +193,8 @@ class L2Exchange:
         price = mark or self.mark()
         if not price:
             return 0
-        inst = self.inst
         amount = funding_payment(self.math.notional(price, abs(pos)), pos, rate)
-        out.append(
-            pm.FundingMsg(
-                self.market,
-                rate / RATE_UNIT,
-                inst.ticks_to_float(price),
-                inst.lots_to_float(pos),
-                amount / _CASH,
-                inst.settle_asset,
-                ts_ns,
-            )
-        )
+        out.append(Funding(self.market, amount, rate, price, pos, self.inst.settle_asset, ts_ns))
         return amount
 
     # --- fills ------------------------------------------------------------------------------------
@@ -227,7 +215,7 @@ class L2Exchange:
         qty: int,
         maker: bool,
         ts_ns: int,
-        out: list[pm.ServerMessage],
+        out: list[OrderEvent],
         resting: bool = True,
     ) -> None:
         if qty <= 0:
@@ -237,20 +225,7 @@ class L2Exchange:
         o.remaining -= qty
         self.position += o.sign * qty
         self._fill_id += 1
-        inst = self.inst
-        out.append(
-            pm.FillMsg(
-                o.order_id,
-                self._fill_id,
-                inst.lots_to_float(qty),
-                inst.ticks_to_float(price),
-                f / _CASH,
-                Liquidity.MAKER if maker else Liquidity.TAKER,
-                inst.lots_to_float(o.remaining),
-                self.market,
-                o.side,
-                ts_ns,
-            )
-        )
+        fill = VenueFill(o.order_id, self._fill_id, self.market, o.side, qty, price, f, ts_ns)
+        out.append(Filled(fill, Liquidity.MAKER if maker else Liquidity.TAKER, o.remaining))
         if resting and o.remaining <= 0:
             self._remove(o)

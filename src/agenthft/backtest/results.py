@@ -14,10 +14,24 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from agenthft.model.money import cash_float
+from agenthft.connectors.port import (
+    Ack,
+    CancelAllRequest,
+    CancelRequest,
+    Done,
+    Filled,
+    Funding,
+    OrderEvent,
+    OrderRequest,
+    Rejected,
+    Request,
+)
+from agenthft.model import Liquidity, from_scaled
+from agenthft.model.money import RATE_DECIMALS, cash_float
 from agenthft.oms.positions import by_currency
-from agenthft.protocol import messages as pm
+from agenthft.risk import RiskEvent
 from agenthft.risk.engine import money_limits
+from agenthft.runtime.runner import Observer
 
 if TYPE_CHECKING:
     from agenthft.backtest.engine import Backtest
@@ -95,9 +109,27 @@ def risk_row(ts_ns: int, reason: str, action: str, value: str, limit: str, marke
     return {"t_ns": ts_ns, "reason": reason, "action": action, "value": value, "limit": limit, "market": market}
 
 
+class _Tap(Observer):
+    """The recorder as a runner's observer."""
+
+    def __init__(self, rec: Recorder) -> None:
+        self.rec = rec
+
+    def on_sent(self, runner: Runner, req: Request, t_ns: int) -> None:
+        self.rec.sent(runner, req, t_ns)
+
+    def on_received(self, runner: Runner, ev: OrderEvent, recv_ns: int) -> None:
+        self.rec.received(runner, ev, recv_ns)
+
+    def on_event(self, runner: Runner, kind: str, payload: Any) -> None:
+        if kind == "risk":
+            self.rec.risk_event(payload)
+
+
 class Recorder:
     """Taps the runner: what it sent (with the agent's time) and what it received (with the
-    venue's event time and the agent's receive time); samples equity every `sample_ms`."""
+    venue's event time and the agent's receive time), as the runner's observer; samples equity
+    every `sample_ms`."""
 
     def __init__(self, sample_ms: float = 100.0) -> None:
         self.sample_ns = int(sample_ms * 1e6)
@@ -108,55 +140,51 @@ class Recorder:
         self.risk: list[dict[str, Any]] = []
 
     def hook(self, runner: Runner) -> None:
-        handle = runner.on_message
+        runner.observers.append(_Tap(self))
 
-        def recorded(msg: pm.ServerMessage, recv_ns: int) -> None:
-            self.received(msg, recv_ns)
-            handle(msg, recv_ns)
-
-        runner.on_message = recorded  # type: ignore[method-assign]
-        previous = runner.on_event
-
-        def on_event(kind: str, payload: Any) -> None:
-            if kind == "risk" and len(self.risk) < 10_000:  # bounded: a flood of denials is counted anyway
-                ev = payload
-                self.risk.append(risk_row(ev.ts_ns, ev.reason.value, ev.action, ev.value, ev.limit, ev.market))
-            if previous is not None:
-                previous(kind, payload)
-
-        runner.on_event = on_event
-
-    def sent(self, msg: msgspec.Struct | dict[str, Any], t: int) -> None:
-        if not isinstance(msg, dict) or msg.get("type") not in ("order", "cancel", "cancel_all"):
-            return
-        kind = str(msg["type"])
-        if kind == "order":
+    def sent(self, runner: Runner, req: Request, t: int) -> None:
+        if isinstance(req, OrderRequest):
             self.orders += 1
-        elif kind == "cancel":
+            inst = runner.instruments[req.market]
+            price = "" if req.price is None else inst.ticks_to_price(req.price)
+            self.events.append(event_row("order", t, req.order_id, side=req.side.value, price=price,
+                                         qty=inst.lots_to_qty(req.qty), market=req.market))  # fmt: skip
+        elif isinstance(req, CancelRequest):
             self.cancels += 1
-        fields = {k: str(msg.get(k, "")) for k in ("side", "price", "qty", "market")}
-        self.events.append(event_row(kind, t, str(msg.get("order_id", "")), **fields))
+            self.events.append(event_row("cancel", t, req.order_id, market=req.market))
+        elif isinstance(req, CancelAllRequest):
+            self.events.append(event_row("cancel_all", t, "", market=req.market or ""))
 
-    def received(self, msg: pm.ServerMessage, t: int) -> None:
-        if isinstance(msg, pm.FillMsg):
+    def received(self, runner: Runner, ev: OrderEvent, t: int) -> None:
+        if isinstance(ev, Filled):
+            f = ev.fill
+            inst = runner.instruments.get(f.market)
+            if inst is None:
+                return
             self.fills += 1
-            self.maker_fills += msg.liquidity.value == "maker"
+            self.maker_fills += ev.liquidity is Liquidity.MAKER
             self.events.append(
-                event_row("fill", t, msg.order_id, venue_ns=msg.ts_ns, side=msg.side.value, market=msg.market,
-                          price=repr(msg.fill_price), qty=repr(msg.fill_qty), fee=msg.fee,
-                          liquidity=msg.liquidity.value)
+                event_row("fill", t, f.order_id, venue_ns=f.ts_ns, side=f.side.value, market=f.market,
+                          price=inst.ticks_to_price(f.price), qty=inst.lots_to_qty(f.qty), fee=cash_float(f.fee, 12),
+                          liquidity=ev.liquidity.value)
             )  # fmt: skip
-        elif isinstance(msg, pm.FundingMsg):
+        elif isinstance(ev, Funding):
+            inst = runner.instruments[ev.market]
             self.events.append(
-                event_row("funding", t, "", venue_ns=msg.ts_ns, market=msg.market, price=repr(msg.mark_price),
-                          qty=repr(msg.position_qty), fee=msg.amount, liquidity=f"rate {msg.rate!r}")
+                event_row("funding", t, "", venue_ns=ev.ts_ns, market=ev.market, price=inst.ticks_to_price(ev.mark),
+                          qty=inst.lots_to_qty(ev.position), fee=cash_float(ev.amount, 12),
+                          liquidity=f"rate {from_scaled(ev.rate, RATE_DECIMALS)}")
             )  # fmt: skip
-        elif isinstance(msg, pm.OrderAck):
-            self.events.append(event_row("ack", t, msg.order_id, venue_ns=msg.ts_ns))
-        elif isinstance(msg, pm.CancelAck):
-            self.events.append(event_row("cancel_ack", t, msg.order_id, venue_ns=msg.ts_ns))
-        elif isinstance(msg, pm.OrderReject):
-            self.events.append(event_row("reject", t, msg.order_id, venue_ns=msg.ts_ns, liquidity=msg.code))
+        elif isinstance(ev, Ack):
+            self.events.append(event_row("ack", t, ev.order_id, venue_ns=ev.ts_ns))
+        elif isinstance(ev, Done):
+            self.events.append(event_row("cancel_ack", t, ev.order_id, venue_ns=ev.ts_ns))
+        elif isinstance(ev, Rejected):
+            self.events.append(event_row("reject", t, ev.order_id, venue_ns=ev.ts_ns, liquidity=ev.code))
+
+    def risk_event(self, ev: RiskEvent) -> None:
+        if len(self.risk) < 10_000:  # bounded: a flood of denials is counted anyway
+            self.risk.append(risk_row(ev.ts_ns, ev.reason.value, ev.action, ev.value, ev.limit, ev.market))
 
     def tick(self, runner: Runner | MultiRunner, now: int, force: bool = False) -> None:
         if now < self._next and not force:
@@ -256,23 +284,8 @@ class LiveRecording:
 
         for r in sessions(agent).values():
             self.recorder.hook(r)
-            self._tap_sends(r)
         self.started = time.time_ns()
         self._wall = time.perf_counter()
-
-    def _tap_sends(self, runner: Runner) -> None:
-        import time
-
-        session = runner.session
-        if session is None:
-            return
-        send = session.send_msg
-
-        def sent(msg: msgspec.Struct | dict[str, Any]) -> bool:
-            self.recorder.sent(msg, time.time_ns())
-            return bool(send(msg))
-
-        session.send_msg = sent  # type: ignore[method-assign]
 
     def tick(self) -> None:
         import time

@@ -15,10 +15,8 @@ from agenthft.cli.errors import CliError, Exit
 
 
 async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
-    import aiohttp
-
-    from agenthft.cli.run import _seat, run_until
-    from agenthft.client import RestClient, RestError
+    from agenthft.cli.run import _seat, run_until, venue_side
+    from agenthft.connectors.port import VenueAuthError, VenueUnreachable
     from agenthft.runtime.desk import build_desk, load_desk
     from agenthft.runtime.multi import sessions
 
@@ -35,10 +33,11 @@ async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
     for name, agent in agents.items():
         try:
             await agent.start()
-        except (OSError, TimeoutError, aiohttp.ClientError, RestError, PermissionError, ValueError) as e:
+        except (OSError, TimeoutError, VenueAuthError, VenueUnreachable, ValueError) as e:
             for a in started:
                 await a.stop(cancel_orders=True)
-            code = Exit.USAGE if isinstance(e, (PermissionError, ValueError)) else Exit.VENUE_UNREACHABLE
+            # a refused key or a bad market is the user's to fix (2); a venue not there is 4
+            code = Exit.USAGE if isinstance(e, (VenueAuthError, ValueError)) else Exit.VENUE_UNREACHABLE
             raise CliError(code, f"strategy {name!r} could not start: {type(e).__name__}: {e}") from None
         started.append(agent)
     if not args.quiet:
@@ -56,11 +55,11 @@ async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
     summary: dict[str, Any] = {"strategies": {n: a.summary() for n, a in agents.items()}}
     code = Exit.OK
     for s in spec.strategies:  # each venue's own account of each strategy's fills
-        for venue, key in s.keys.items():
+        for venue, r in sessions(agents[s.name]).items():
+            name = venue if venue in s.keys else next(iter(s.keys))
             try:
-                async with RestClient(spec.venues[venue].rest, key, timeout_s=3.0, max_retries=0) as rest:
-                    fills = sorted(f["fill_id"] for f in await rest.fills())
-                    summary["strategies"][s.name].setdefault("venue_fill_ids", {})[venue] = fills
+                side = await venue_side(r.port)
+                summary["strategies"][s.name].setdefault("venue_fill_ids", {})[name] = side["venue_fill_ids"]
             except Exception as e:
                 summary[f"venue_error_{s.name}_{venue}"] = f"{type(e).__name__}: {e}"
                 code = Exit.VENUE_UNREACHABLE

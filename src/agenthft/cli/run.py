@@ -6,18 +6,17 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import msgspec
-import picows
 
 from agenthft.cli.errors import CliError, Exit
-from agenthft.client import RestClient, RestError
+from agenthft.connectors.port import VenueAuthError, VenueUnreachable
 from agenthft.model import CASH_UNIT
 from agenthft.risk import RiskConfig
 from agenthft.strategies.loader import (
@@ -104,43 +103,39 @@ async def _start(runner: Any, args: argparse.Namespace) -> None:
     """Start the runner, turning connection failures into one line that says what to fix."""
     try:
         await runner.start()
-    except RestError as e:
-        if e.status == 401:
-            raise CliError(Exit.USAGE, f"the venue refused the API key (401): check --key ({e})") from None
-        raise CliError(Exit.VENUE_UNREACHABLE, f"the venue's REST API at {args.rest} answered {e}") from None
-    except aiohttp.ContentTypeError:
-        raise CliError(Exit.VENUE_UNREACHABLE, f"{args.rest} is not the venue's REST API") from None
-    except picows.WSError as e:
-        raise CliError(
-            Exit.VENUE_UNREACHABLE,
-            f"no WebSocket session at {args.venue}: {e} (the venue's endpoint is ws://HOST:PORT/trading)",
-        ) from None
-    except (aiohttp.ClientConnectorError, ConnectionRefusedError) as e:
-        if runner.instruments:  # REST answered: it is the WebSocket that is not there
-            raise CliError(
-                Exit.VENUE_UNREACHABLE,
-                f"cannot open the WebSocket at {args.venue}: {e.strerror or e} (is it the venue's port?)",
-            ) from None
-        raise CliError(
-            Exit.VENUE_UNREACHABLE, f"cannot reach the venue's REST API at {args.rest}: {e.strerror or e}"
-        ) from None
-    except (ValueError, msgspec.DecodeError) as e:
-        text = str(e)
-        if "Expecting value" in text or "Extra data" in text or "JSON" in text:
-            raise CliError(
-                Exit.VENUE_UNREACHABLE,
-                f"{args.rest} did not answer like the venue's REST API "
-                "(is --rest the REST port, the WebSocket port + 1?)",
-            ) from None
-        raise CliError(Exit.USAGE, text) from None
-    except PermissionError as e:
-        raise CliError(Exit.USAGE, f"the venue refused the API key on the WebSocket: {e}") from None
+    except VenueAuthError as e:
+        raise CliError(Exit.USAGE, f"{e} (check --key)") from None
+    except VenueUnreachable as e:
+        raise CliError(Exit.VENUE_UNREACHABLE, str(e)) from None
     except (TimeoutError, OSError) as e:
         raise CliError(
-            Exit.VENUE_UNREACHABLE,
-            f"no WebSocket session at {args.venue} ({type(e).__name__}: {e or 'timed out'}); "
-            "the venue's endpoint is ws://HOST:PORT/trading",
+            Exit.VENUE_UNREACHABLE, f"no answer from {runner.port.url} ({type(e).__name__}: {e or 'timed out'})"
         ) from None
+    except ValueError as e:  # an unknown market, a bad parameter
+        raise CliError(Exit.USAGE, str(e)) from None
+
+
+def make_port(spec: str, rest: str | None, key: str | None) -> Any:
+    """`--venue` (and, for an agenthft venue, `--rest` and `--key`) as a venue port."""
+    from agenthft.connectors.registry import VenueSpecError, open_port
+
+    try:
+        return open_port(spec, rest, key or os.environ.get("AGENTHFT_API_KEY"))
+    except VenueSpecError as e:
+        raise CliError(Exit.USAGE, str(e)) from None
+
+
+async def venue_side(port: Any) -> dict[str, Any]:
+    """The venue's own account of the run (open orders, fills, positions), read at exit."""
+    snap = await asyncio.wait_for(port.snapshot(), 5.0)
+    names = getattr(port, "instruments_by_name", {})
+    return {
+        "venue_open_orders": sorted(o.order_id for o in snap.open_orders),
+        "venue_fill_ids": sorted(f.fill_id for f in snap.fills),
+        "venue_positions": {
+            m: names[m].lots_to_qty(lots) if m in names else str(lots) for m, lots in sorted(snap.positions.items())
+        },
+    }
 
 
 def _status_line(runner: Any, t0: float) -> str:
@@ -152,20 +147,28 @@ def _status_line(runner: Any, t0: float) -> str:
     return (
         f"[{time.monotonic() - t0:6.1f}s] fills {len(s.oms.seen_fills)}  open {len(s.oms.live)}  "
         f"position {positions or 'flat'}  pnl {pnl.net / CASH_UNIT:+.4f} {pnl.currency}  "
-        f"risk {s.risk.state.value}  reconnects {s.session.reconnects if s.session else 0}"
+        f"risk {s.risk.state.value}  reconnects {s.port.reconnects}"
     )
 
 
 async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
 
     from agenthft.runtime import GcPolicy, Runner
+    from agenthft.runtime.runner import Observer
+
+    class Announce(Observer):
+        """One stderr line when the risk state changes (with the cause), and on reconnects."""
+
+        def on_event(self, runner: Runner, kind: str, payload: Any) -> None:
+            if kind == "trip":
+                print(f"agenthft run: risk {runner.risk.state.value}: {payload}", file=sys.stderr, flush=True)
+            elif kind in ("disconnected", "connected") and not args.quiet and runner.started:
+                print(f"agenthft run: {kind} ({payload})", file=sys.stderr, flush=True)
 
     strategy = strategy_from_args(args)
     runner = Runner(
         strategy,
-        args.venue,
-        args.rest,
-        args.key,
+        make_port(args.venue, args.rest, args.key),
         journal_path=args.journal,
         gc_policy=GcPolicy(disable_in_hot_loop=args.gc_disable),
         cpu=args.cpu,
@@ -174,13 +177,7 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
         halt_file=args.halt_file,
     )
 
-    def announce(kind: str, payload: object) -> None:
-        if kind == "trip":  # one line when the risk state changes, with the cause
-            print(f"agenthft run: risk {runner.risk.state.value}: {payload}", file=sys.stderr, flush=True)
-        elif kind in ("disconnected", "connected") and not args.quiet and runner.started:
-            print(f"agenthft run: {kind} ({payload})", file=sys.stderr, flush=True)
-
-    runner.on_event = announce
+    runner.observers.append(Announce())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -209,20 +206,14 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
         await runner.quiesce(cancel_orders=True)
     summary = runner.summary()
     try:  # the venue's side of the story; the summary is written even when the venue is gone
-        async with RestClient(args.rest, args.key, timeout_s=3.0, max_retries=0) as rest:
-            summary["venue_open_orders"] = sorted(o["order_id"] for o in await rest.open_orders())
-            summary["venue_fill_ids"] = sorted(f["fill_id"] for f in await rest.fills())
-            summary["venue_positions"] = {
-                p["market"]: {"size": p["size"], "mark_price": p["mark_price"], "unrealized": p["unrealized_pnl"]}
-                for p in (await rest.positions())["positions"]
-            }
+        summary |= await venue_side(runner.port)
     except Exception as e:
         summary["venue_error"] = f"venue unreachable at exit: {type(e).__name__}: {e}"
         code = code or Exit.VENUE_UNREACHABLE
     for close in closers[1:]:
         await close()
     if recording is not None:
-        written = recording.write(args.out, f"live:{args.venue}")
+        written = recording.write(args.out, f"live:{runner.port.url}")
         summary["files"] = [str(p) for p in written]
     await runner.stop(cancel_orders=args.cancel_on_exit)
     summary["exit_code"] = int(code)
@@ -330,16 +321,17 @@ async def _control(agent: Any, args: argparse.Namespace) -> tuple[Any, list[Any]
 
 
 def _legs(args: argparse.Namespace) -> list[Any]:
+    """`--leg NAME=WS_URL,REST_URL,KEY` (an agenthft venue) or `--leg NAME=SPEC` (any other)."""
     from agenthft.runtime.multi import VenueLeg
 
     legs = []
     for text in args.leg:
         name, sep, rest = text.partition("=")
         parts = rest.split(",")
-        if not sep or len(parts) != 3 or not all(parts):
-            raise CliError(Exit.USAGE, f"--leg takes NAME=WS_URL,REST_URL,KEY, got {text!r}")
-        ws, rest_url, key = parts
-        legs.append(VenueLeg(name, ws, rest_url, key, risk=risk_config(args.risk, args.no_limits)))
+        if not sep or not name or not all(parts) or len(parts) not in (1, 3):
+            raise CliError(Exit.USAGE, f"--leg takes NAME=WS_URL,REST_URL,KEY or NAME=VENUE_SPEC, got {text!r}")
+        port = make_port(parts[0], *(parts[1:] if len(parts) == 3 else (None, None)))
+        legs.append(VenueLeg(name, port, risk=risk_config(args.risk, args.no_limits)))
     return legs
 
 
@@ -352,8 +344,7 @@ async def run_multi(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
     caps = dict(item.partition("=")[::2] for item in args.max_net or [])
     multi = MultiRunner(strategy_from_args(args), legs, max_net=caps, orders_per_s=args.orders_per_s)
     for leg in legs:
-        one = argparse.Namespace(**{**vars(args), "venue": leg.ws_url, "rest": leg.rest_url})
-        await _start(multi.runners[leg.name], one)
+        await _start(multi.runners[leg.name], args)
     multi._begin()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -370,10 +361,7 @@ async def run_multi(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
     code = Exit.OK
     for leg in legs:
         try:
-            async with RestClient(leg.rest_url, leg.api_key, timeout_s=3.0, max_retries=0) as rest:
-                venue = summary["venues"][leg.name]
-                venue["venue_fill_ids"] = sorted(f["fill_id"] for f in await rest.fills())
-                venue["venue_open_orders"] = sorted(o["order_id"] for o in await rest.open_orders())
+            summary["venues"][leg.name] |= await venue_side(leg.port)
         except Exception as e:
             summary[f"venue_error_{leg.name}"] = f"{type(e).__name__}: {e}"
             code = Exit.VENUE_UNREACHABLE
@@ -382,7 +370,7 @@ async def run_multi(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
     for close in closers[1:]:
         await close()
     if recording is not None:
-        written = recording.write(args.out, "live:" + ", ".join(f"{leg.name}={leg.ws_url}" for leg in legs))
+        written = recording.write(args.out, "live:" + ", ".join(f"{leg.name}={leg.port.url}" for leg in legs))
         summary["files"] = [str(p) for p in written]
     await multi.stop(cancel_orders=args.cancel_on_exit)
     summary["exit_code"] = int(code)
@@ -398,9 +386,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary, code = uvloop.run(run_multi(args))
         print(json.dumps(summary))
         return int(code)
-    missing = [f"--{n}" for n in ("venue", "rest", "key") if not getattr(args, n)]
-    if missing:
-        raise CliError(Exit.USAGE, f"{', '.join(missing)} required (or one --leg per venue)")
+    if not args.venue:
+        raise CliError(Exit.USAGE, "--venue required (or one --leg per venue)")
     summary, code = uvloop.run(run_agent(args))
     print(json.dumps(summary), file=sys.stderr if args.mcp_stdio else sys.stdout)
     if code == Exit.HALTED:

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from agenthft.runtime.multi import sessions
-from agenthft.runtime.runner import Runner
+from agenthft.runtime.runner import Observer, Runner
 
 
 class Token(msgspec.Struct, frozen=True):
@@ -37,6 +37,23 @@ class AuditRecord(msgspec.Struct):
     outcome: str
 
 
+class _SignalTap(Observer):
+    """The plane's ear on a runner: signal alerts into its log, prices on the market's grid."""
+
+    def __init__(self, plane: ControlPlane, strategy: str) -> None:
+        self.plane, self.strategy = plane, strategy
+
+    def on_event(self, runner: Runner, kind: str, payload: Any) -> None:
+        if kind != "signal":
+            return
+        alert = {"strategy": self.strategy} | msgspec.to_builtins(payload)
+        inst = runner.instruments.get(payload.market)
+        if inst is not None:  # ticks as the market's decimal price, for a reader
+            alert["price"] = inst.ticks_to_price(payload.price)
+        self.plane.signal_log.append(alert)
+        self.plane.signal_total += 1
+
+
 class ControlPlane:
     def __init__(self, agents: Any, tokens: dict[str, Token] | None = None) -> None:
         """`agents`: one agent (a Runner or a MultiRunner), or several by name (a desk of
@@ -52,20 +69,7 @@ class ControlPlane:
         self._turn = 0
         for name, agent in self.agents.items():
             for r in sessions(agent).values():
-                previous = r.on_event
-
-                def tap(kind: str, payload: Any, previous: Any = previous, name: str = name, r: Runner = r) -> None:
-                    if kind == "signal":
-                        alert = {"strategy": name} | msgspec.to_builtins(payload)
-                        inst = r.instruments.get(payload.market)
-                        if inst is not None:  # ticks as the market's decimal price, for a reader
-                            alert["price"] = inst.ticks_to_price(payload.price)
-                        self.signal_log.append(alert)
-                        self.signal_total += 1
-                    if previous is not None:
-                        previous(kind, payload)
-
-                r.on_event = tap
+                r.observers.append(_SignalTap(self, name))
 
     # --- auth -------------------------------------------------------------------------------
     def who(self, secret: str | None) -> Token | None:
@@ -93,16 +97,17 @@ class ControlPlane:
             venues = {}
             for v, r in sessions(agent).items():
                 venues[v] = {
-                    "url": r.ws_url,
-                    "connected": bool(r.session is not None and r.session.connected.is_set()),
-                    "reconnects": r.session.reconnects if r.session is not None else 0,
+                    "venue": r.port.name,
+                    "url": r.port.url,
+                    "connected": r.port.connected,
+                    "reconnects": r.port.reconnects,
                     "markets": sorted(r.books),
                     "risk_state": r.risk.state.value,
                     "first_trip": None if r.risk.first_trip is None else str(r.risk.first_trip),
                     "open_orders": len(r.oms.live),
                     "limits": msgspec.to_builtins(r.risk.config),
                     "circuit_breaker_per_s": r.risk.max_orders_per_s,
-                    "venue_limits": dict(r.venue_limits),
+                    "venue_limits": msgspec.to_builtins(r.venue_limits),
                 }
             out["strategies"][name] = {
                 "strategy": agent.strategy.name,
@@ -199,11 +204,11 @@ class ControlPlane:
         rows = []
         for (a, v), r in runners.items():
             for m, book in r.books.items():
-                if (r.ws_url, m) not in books:
+                if (r.port.url, m) not in books:
                     inst = r.instruments[m]
                     bids, asks = book.depth(levels)
-                    label = v if v != "venue" else r.ws_url.split("//")[-1].split("/")[0]
-                    books[(r.ws_url, m)] = {
+                    label = v if v != "venue" else r.port.url.split("//")[-1].split("/")[0]
+                    books[(r.port.url, m)] = {
                         "market": f"{label}:{m}",
                         "bids": [[inst.ticks_to_price(px), inst.lots_to_qty(q)] for px, q in bids],
                         "asks": [[inst.ticks_to_price(px), inst.lots_to_qty(q)] for px, q in asks],
@@ -223,11 +228,11 @@ class ControlPlane:
                     "open_orders": len(r.oms.live),
                     "sent_orders": r.sent_orders,
                     "sent_cancels": r.sent_cancels,
-                    "venue_orders_per_s": r.venue_limits.get("orders_per_s"),
-                    "venue_cancels_per_s": r.venue_limits.get("cancels_per_s"),
+                    "venue_orders_per_s": r.venue_limits.orders_per_s or None,
+                    "venue_cancels_per_s": r.venue_limits.cancels_per_s or None,
                     "circuit_breaker_per_s": r.risk.max_orders_per_s,
                     "risk_state": r.risk.state.value,
-                    "connected": bool(r.session is not None and r.session.connected.is_set()),
+                    "connected": r.port.connected,
                     "risk_counts": dict(sorted(r.risk.counts.items())),
                     "risk_recent": [str(e) for e in list(r.risk.events)[-2:]],
                 }

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agenthft.book import L2Book, SequenceGap
-from agenthft.client import RestClient, SessionConfig, WsSession
+from agenthft.connectors.agenthft import RestClient, SessionConfig, WsSession, instrument_from_rest
 from agenthft.market.events import ASK, BID, F_LAST, LEVEL, TRADE, Events, Meta
 from agenthft.model import Instrument, Side
 from agenthft.protocol import messages as pm
@@ -138,8 +138,6 @@ async def record(
     stop: asyncio.Event | None = None,
 ) -> dict[str, Any]:
     """Record `markets` (all the venue lists when empty) until `seconds` pass or `stop` is set."""
-    from agenthft.runtime.runner import instrument_from_rest
-
     async with RestClient(rest_url, api_key) as rest:
         listed = [instrument_from_rest(m) for m in await rest.markets()]
     known = {i.market: i for i in listed}

@@ -86,6 +86,7 @@ def check(spec: DeskSpec) -> None:
 def build_desk(spec: DeskSpec, **runner_opts: Any) -> dict[str, Any]:
     """The desk's agents by name, not yet started: a Runner for a strategy on one venue, a
     MultiRunner (markets VENUE:MARKET) for one on several."""
+    from agenthft.connectors.agenthft import AgenthftPort
     from agenthft.runtime.multi import MultiRunner, VenueLeg
     from agenthft.runtime.runner import Runner
     from agenthft.strategies.loader import build, load_class
@@ -96,10 +97,13 @@ def build_desk(spec: DeskSpec, **runner_opts: Any) -> dict[str, Any]:
         if len(s.keys) == 1:
             ((venue, key),) = s.keys.items()
             v = spec.venues[venue]
-            agents[s.name] = Runner(strategy, v.ws, v.rest, key, risk=s.risk_config(), **runner_opts)
+            agents[s.name] = Runner(strategy, AgenthftPort(v.ws, v.rest, key), risk=s.risk_config(), **runner_opts)
         else:
             risk = s.risk_config()
-            legs = [VenueLeg(n, spec.venues[n].ws, spec.venues[n].rest, k, risk=risk) for n, k in s.keys.items()]
+            legs = [
+                VenueLeg(n, AgenthftPort(spec.venues[n].ws, spec.venues[n].rest, k), risk=risk)
+                for n, k in s.keys.items()
+            ]
             agents[s.name] = MultiRunner(strategy, legs, max_net=dict(s.max_net), **runner_opts)
     return agents
 

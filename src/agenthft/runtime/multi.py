@@ -15,6 +15,7 @@ offline (`attach`, with the backtest's sessions).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import msgspec
 
 from agenthft.book import L2Book
+from agenthft.connectors.port import VenueLimits, VenuePort
 from agenthft.model import Instrument, OrderType, Side
 from agenthft.oms import ClientOrder, Pnl, PositionBook, VenueFill
 from agenthft.oms.positions import Part, combine, total_pnl
@@ -44,13 +46,13 @@ def split(market: str) -> tuple[str, str]:
     return venue, name
 
 
-class VenueLeg(msgspec.Struct, frozen=True):
-    """Where one venue is and how to talk to it."""
+@dataclasses.dataclass(frozen=True)
+class VenueLeg:
+    """One venue of a multi-venue strategy: its name (markets are NAME:MARKET), its port (the
+    connector, with its own key), its risk limits and journal."""
 
     name: str
-    ws_url: str
-    rest_url: str
-    api_key: str
+    port: VenuePort
     risk: RiskConfig | None = None
     journal: str | None = None
 
@@ -197,9 +199,7 @@ class MultiRunner:
             mine = tuple(name for v, name in map(split, strategy.markets) if v == leg.name)
             self.runners[leg.name] = Runner(
                 leg_cls(self, leg.name, mine),
-                leg.ws_url,
-                leg.rest_url,
-                leg.api_key,
+                leg.port,
                 journal_path=leg.journal,
                 risk=leg.risk,
                 clock=clock,
@@ -225,10 +225,10 @@ class MultiRunner:
             raise
         self._begin()
 
-    def attach(self, venues: dict[str, tuple[list[Instrument], Any, dict[str, Any]]]) -> None:
-        """Offline: per venue name, (instruments, session, limits), as `Runner.attach`."""
-        for name, (instruments, session, limits) in venues.items():
-            self.runners[name].attach(instruments, session, limits)
+    def attach(self, venues: dict[str, tuple[list[Instrument], VenueLimits]]) -> None:
+        """Offline: per venue name, (instruments, limits), as `Runner.attach`."""
+        for name, (instruments, limits) in venues.items():
+            self.runners[name].attach(instruments, limits)
         self._begin()
 
     def _begin(self) -> None:

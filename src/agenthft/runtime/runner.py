@@ -1,14 +1,16 @@
-"""The agent's event loop: venue messages in, strategy decisions out, everything journaled.
+"""The agent's event loop: venue events in, strategy decisions out, everything journaled.
 
-Data flow (DESIGN.md): socket -> decode (msgspec) -> book replica / OMS -> strategy -> (risk)
--> encode -> socket. `recv_ns` is stamped on arrival; tick-to-trade is the time from it to the
-order written on the socket, recorded per order in an HdrHistogram.
+Data flow (DESIGN.md): venue -> connector (`connectors.port.VenuePort`: decode onto the grid) ->
+book replica / OMS -> strategy -> risk -> port.place() -> venue. The runner is the port's
+`PortListener`; it never knows which venue is behind the port. `recv_ns` is stamped on arrival;
+tick-to-trade is the time from it to the order handed to the port, recorded per order in an
+HdrHistogram. Observers (the results recorder, the control plane, the CLI) subscribe to
+`observers` and see what was sent, what came back and every runtime event.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 from collections import deque
@@ -19,13 +21,27 @@ from typing import Any
 import msgspec
 
 from agenthft.book import L2Book, Level, OutOfSync, SequenceGap
-from agenthft.client import RestClient, SessionConfig, WsSession
-from agenthft.model import Instrument, InstrumentKind, OrderStatus, OrderType, Side, mark_price
-from agenthft.model.money import cash, cash_float
-from agenthft.oms import ClientOrder, OrderManager, Pnl, ReconcileReport, VenueFill, VenueOrder
+from agenthft.connectors.port import (
+    Ack,
+    AmendRequest,
+    CancelAllRequest,
+    CancelRefused,
+    CancelRequest,
+    Done,
+    Filled,
+    Funding,
+    OrderEvent,
+    OrderRequest,
+    Rejected,
+    Request,
+    VenueLimits,
+    VenuePort,
+)
+from agenthft.model import Instrument, OrderStatus, OrderType, Side, mark_price
+from agenthft.model.money import cash_float
+from agenthft.oms import ClientOrder, OrderManager, Pnl, ReconcileReport
 from agenthft.oms.manager import CANCEL_RETRY_NS
 from agenthft.oms.positions import Part, combine
-from agenthft.protocol import messages as pm
 from agenthft.ratelimit import TokenBucket
 from agenthft.risk import RiskConfig, RiskEngine, RiskEvent, RiskState
 from agenthft.risk.engine import money_limits
@@ -37,19 +53,19 @@ from agenthft.signals import MarketSignals, SignalConfig
 from agenthft.strategies.base import Strategy
 
 
-def instrument_from_rest(m: dict[str, Any]) -> Instrument:
-    """REST /markets numbers -> an Instrument (repr of a float is its shortest exact text)."""
-    return Instrument(
-        m["market"],
-        m["base"],
-        m["quote"],
-        InstrumentKind(m["kind"]),
-        tick_size=repr(m["tick_size"]),
-        lot_size=repr(m["lot_size"]),
-        maker_fee=repr(m["maker_fee"]),
-        taker_fee=repr(m["taker_fee"]),
-        aliases=tuple(m.get("aliases", ())),
-    )
+class Observer:
+    """A tap on a runner (the results recorder, the control plane, the CLI): override what you
+    need. Called on the trading loop: keep it cheap."""
+
+    def on_sent(self, runner: Runner, req: Request, t_ns: int) -> None:
+        """A request handed to the port."""
+
+    def on_received(self, runner: Runner, ev: OrderEvent, recv_ns: int) -> None:
+        """An order event from the venue, after the core applied it."""
+
+    def on_event(self, runner: Runner, kind: str, payload: Any) -> None:
+        """A runtime event: risk, trip, resume, reject, signal, throttled, funding,
+        connected, disconnected, reconcile_failed."""
 
 
 class Runner:
@@ -58,14 +74,11 @@ class Runner:
     def __init__(
         self,
         strategy: Strategy,
-        ws_url: str,
-        rest_url: str,
-        api_key: str,
+        port: VenuePort,
         journal_path: str | Path | None = None,
         gc_policy: GcPolicy | None = None,
         cpu: int | None = None,
         orders_per_s: float | None = None,
-        session: dict[str, Any] | None = None,
         risk: RiskConfig | None = None,
         cancel_retry_ms: float = CANCEL_RETRY_NS / 1e6,
         halt_file: str | Path | None = None,
@@ -74,11 +87,12 @@ class Runner:
         clock: Callable[[], int] | None = None,
         order_prefix: str = "g",
     ) -> None:
-        """`orders_per_s` / `cancels_per_s`: the client's throttles; None takes the key's limits
-        from the venue (`GET /api/v1/limits`), and the circuit breaker is kept under them.
-        `order_prefix`: client order ids start with it (one per venue when several share a strategy)."""
+        """`port`: the venue (`connectors`). `orders_per_s` / `cancels_per_s`: the client's
+        throttles; None takes the key's limits from the venue (`port.limits()`), and the circuit
+        breaker is kept under them. `order_prefix`: client order ids start with it (one per
+        venue when several share a strategy)."""
         self.strategy = strategy
-        self.ws_url, self.rest_url, self.api_key = ws_url, rest_url, api_key
+        self.port = port
         self.journal_path = journal_path
         self.gc_policy = gc_policy or GcPolicy()
         self.cpu = cpu
@@ -88,10 +102,9 @@ class Runner:
         self.bucket = TokenBucket(orders_per_s or 100.0, orders_per_s or 100.0, now)
         self.cancels_per_s = cancels_per_s
         self.cancel_bucket = TokenBucket(cancels_per_s or 200.0, cancels_per_s or 200.0, now)
-        self.venue_limits: dict[str, Any] = {}
+        self.venue_limits = VenueLimits()
         self.cancel_retry_ns = int(cancel_retry_ms * 1e6)
         self.halt_file = Path(halt_file) if halt_file else None
-        self.session_opts = session or {}
         self.telemetry = Telemetry()
         self.risk = RiskEngine(risk or RiskConfig())
         self.denied: deque[RiskEvent] = deque(maxlen=256)  # the latest denials (all are counted in risk)
@@ -107,13 +120,10 @@ class Runner:
         self.signal_config = signal_config or SignalConfig()
         self.oms = OrderManager([], prefix=order_prefix, now_ns=now)  # markets added in start()
         self.journal: Journal | None = None
-        self.session: WsSession | None = None
-        self.rest: RestClient | None = None
         self.now_ns = now
         self.connected_ns = 0  # when the current connection came up
         self._recv_ns = 0
         self._sent_ns: dict[str, int] = {}
-        self._task: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._reconciling: asyncio.Task[ReconcileReport] | None = None
         self.reconciles: deque[ReconcileReport] = deque(maxlen=100)
@@ -121,7 +131,8 @@ class Runner:
         self.resyncs = 0
         self.halted = ""
         self._last_trip: RiskEvent | None = None
-        self.on_event: Callable[[str, Any], None] | None = None
+        self.observers: list[Observer] = []
+        self._live = False  # started against a venue (reconnects reconcile); a backtest attaches
         # the account as it was when this session started (earlier sessions' fills, positions)
         self._start_fills: set[int] = set()
         self._at_start: dict[str, tuple[int, int, int, int]] = {}  # market -> realized, fees, funding, size
@@ -130,15 +141,13 @@ class Runner:
 
     # --- lifecycle --------------------------------------------------------------------------
     async def start(self, timeout_s: float = 10.0) -> None:
-        """Connect (REST, then the WebSocket), reconcile, then start the strategy. On any failure
-        everything opened so far is closed before the exception propagates."""
+        """Read the venue's instruments and limits, connect its streams, reconcile, then start
+        the strategy. On any failure everything opened so far is closed before the exception
+        propagates (`connectors.port`: VenueAuthError, VenueUnreachable)."""
         try:
             await self._start(timeout_s)
         except BaseException:
-            if self.session is not None:
-                self.session.stop()
-            if self.rest is not None:
-                await self.rest.close()
+            await self.port.close()
             if self.journal is not None:
                 self.journal.close()
                 self.journal = None
@@ -147,20 +156,18 @@ class Runner:
     async def _start(self, timeout_s: float) -> None:
         if self.cpu is not None:
             os.sched_setaffinity(0, {self.cpu})
-        self.rest = RestClient(self.rest_url, self.api_key)
-        markets, limits = await asyncio.wait_for(asyncio.gather(self.rest.markets(), self.rest.limits()), timeout_s)
-        self._apply_limits(limits)
-        wanted = self._add_markets([instrument_from_rest(m) for m in markets])
+        port = self.port
+        instruments = await asyncio.wait_for(port.instruments(), timeout_s)
+        self._apply_limits(await asyncio.wait_for(port.limits(), timeout_s))
+        wanted = self._add_markets(instruments)
         if self.journal_path is not None:
             Journal.replay(self.journal_path, self.oms)
             self.journal = Journal(self.journal_path)
             # what the journal's ticks and lots mean (the report rebuilt from it reads this)
             self.journal.record("instruments", "", self.clock(), list(self.instruments.values()))
         self._check_halt_file()  # a halt file present at start: not one order leaves
-        cfg = SessionConfig(self.ws_url, self.api_key, markets=tuple(wanted), **self.session_opts)
-        self.session = WsSession(cfg, self)
-        await asyncio.wait_for(self.session.connect_once(), timeout_s)  # a wrong URL or key fails here
-        self._task = asyncio.create_task(self.session.run(connected=True))
+        await asyncio.wait_for(port.connect(self, wanted), timeout_s)  # a wrong URL or key fails here
+        self._live = True
         await self.reconcile()
         self._mark_session_start()  # what the account held before: not this session's P&L
         self.gc_policy.after_warmup(time.time_ns())  # (wall clock: GC is about real time) not a pause
@@ -171,13 +178,12 @@ class Runner:
             self._watcher = asyncio.create_task(self._watch_halt_file())
         self.strategy.on_start(self)
 
-    def attach(self, instruments: list[Instrument], session: Any, limits: dict[str, Any] | None = None) -> None:
-        """Start without a network: the shell (a backtest) provides the instruments, a session
-        with `send_msg` and `connected`, and the key's limits; then the strategy starts."""
-        self._apply_limits(limits or {})
+    def attach(self, instruments: list[Instrument], limits: VenueLimits | None = None) -> None:
+        """Start without a network or an event loop: the shell (a backtest) gives the port's
+        instruments and limits and delivers the port's events itself; then the strategy starts."""
+        self._apply_limits(limits or VenueLimits())
         self._add_markets(instruments)
         self._mark_session_start()
-        self.session = session
         self.connected_ns = self.now_ns = self.clock()
         self.started = True
         self.strategy.on_start(self)
@@ -199,17 +205,17 @@ class Runner:
                 self.signals[m] = MarketSignals(m, self.books[m], self.signal_config)
         return wanted
 
-    def _apply_limits(self, limits: dict[str, Any]) -> None:
+    def _apply_limits(self, limits: VenueLimits) -> None:
         """Size the client's throttles from the key's venue limits: circuit breaker (80 %) <
         client order bucket <= venue limit, and the same venue limit for cancels."""
         self.venue_limits = limits
         now = self.clock()
-        venue_orders = float(limits.get("orders_per_s") or 0)
+        venue_orders = limits.orders_per_s
         if venue_orders:
             rate = min(self.orders_per_s or venue_orders, venue_orders)
             self.bucket = TokenBucket(rate, rate, now)
             self.risk.cap_order_rate(rate)
-        venue_cancels = float(limits.get("cancels_per_s") or 0)
+        venue_cancels = limits.cancels_per_s
         if venue_cancels:
             rate = min(self.cancels_per_s or venue_cancels, venue_cancels)
             self.cancel_bucket = TokenBucket(rate, rate, now)
@@ -230,7 +236,7 @@ class Runner:
         self.started = False
         if self._watcher is not None:
             self._watcher.cancel()
-        if cancel_orders and self.session is not None and self.session.connected.is_set() and self.oms.live:
+        if cancel_orders and self.port.connected and self.oms.live:
             self.cancel_all()
             deadline = time.monotonic() + timeout_s
             while self.oms.live and time.monotonic() < deadline:
@@ -241,47 +247,28 @@ class Runner:
         self.started = False
         if self._watcher is not None:
             self._watcher.cancel()
-        if cancel_orders and self.session is not None:
+        if cancel_orders and self.port.connected:
             self.cancel_all()
             await asyncio.sleep(0.05)
-        if self.session is not None:
-            self.session.stop()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(self._task, 5)
+        await self.port.close()
         self._flush_denials(self.clock(), force=True)
         if self.journal is not None:
             self.journal.flush()
             self.journal.close()
-        if self.rest is not None:
-            await self.rest.close()
         self.telemetry.unwatch_gc()
         self.gc_policy.restore()
 
     # --- reconciliation -----------------------------------------------------------------------
     async def reconcile(self) -> ReconcileReport:
-        """Make the OMS agree with one venue snapshot (open orders and fills read at the same
-        instant, `GET /api/v1/state`); orphans are cancelled. Orders sent on the current
-        connection and not yet acknowledged are left to their ack: the snapshot may predate them."""
-        assert self.rest is not None
+        """Make the OMS agree with one venue snapshot (`port.snapshot()`: open orders and fills
+        read at the same instant where the venue allows it); orphans are cancelled. Orders sent
+        on the current connection and not yet acknowledged are left to their ack: the snapshot
+        may predate them."""
         since = self.connected_ns
-        state = await self.rest.state()
+        snap = await self.port.snapshot()
         now = self.clock()
-        vo = []
-        for r in state["open_orders"]:
-            inst = self.instruments[r["market"]]
-            vo.append(
-                VenueOrder(
-                    r["order_id"],
-                    r["venue_order_id"],
-                    r["market"],
-                    Side(r["side"]),
-                    inst.price_to_ticks(r["price"]),
-                    inst.qty_to_lots(r["qty"]),
-                    inst.qty_to_lots(r["filled_qty"]),
-                )
-            )
-        vf = [self._venue_fill(f) for f in state["fills"]]
+        vo = [o for o in snap.open_orders if o.market in self.instruments]
+        vf = [f for f in snap.fills if f.market in self.instruments]
         before = {oid: o.status for oid, o in self.oms.live.items()}
         known_orders = set(self.oms.orders)
         known_fills = set(self.oms.seen_fills)
@@ -307,50 +294,45 @@ class Runner:
                 self._done(o)
         return rep
 
-    def _venue_fill(self, f: dict[str, Any] | pm.FillMsg) -> VenueFill:
-        """A venue fill (WebSocket message, or the same fields from REST /fills) on the grid."""
-        msg = f if isinstance(f, pm.FillMsg) else msgspec.convert(f, pm.FillMsg)
-        inst = self.instruments[msg.market]
-        return VenueFill(
-            msg.order_id,
-            msg.fill_id,
-            msg.market,
-            msg.side,
-            inst.qty_to_lots(msg.fill_qty),
-            inst.price_to_ticks(msg.fill_price),
-            cash(msg.fee),
-            msg.ts_ns,
-        )
-
-    # --- Handler (from the session) -----------------------------------------------------------
-    def on_connected(self, session: WsSession) -> None:
+    # --- PortListener (the venue's side, from the port) -----------------------------------------
+    def on_connected(self, reconnects: int) -> None:
         now = self.clock()
         self.connected_ns = now
         self.risk.on_connection(True, now)
-        if self.rest is not None and session.reconnects:
+        if reconnects and self._live:
             self._reconciling = asyncio.create_task(self.reconcile())
             self._reconciling.add_done_callback(self._reconcile_done)
-        self._event("connected", session.reconnects)
+        self._event("connected", reconnects)
 
     def _reconcile_done(self, task: asyncio.Task[ReconcileReport]) -> None:
         if not task.cancelled() and task.exception() is not None:  # retried on the next reconnect
             self._event("reconcile_failed", repr(task.exception()))
 
-    def on_disconnected(self, session: WsSession, reason: str) -> None:
+    def on_disconnected(self, reason: str) -> None:
         self._risk_event(self.risk.on_connection(False, self.clock()))
         self.risk.cancel_all_requested = False  # nothing can be sent now; the venue's cancel-on-disconnect acts
         for book in self.books.values():
             book.synced = False
         self._event("disconnected", reason)
 
-    def on_message(self, msg: pm.ServerMessage, recv_ns: int) -> None:
-        self._recv_ns = recv_ns  # tick-to-trade counts orders sent while handling this message
+    def on_order_event(self, ev: OrderEvent, recv_ns: int) -> None:
+        """An answer from the venue about our orders or account (`connectors.port.OrderEvent`)."""
+        self._recv_ns = recv_ns  # tick-to-trade counts orders sent while handling this event
         self.now_ns = recv_ns
         try:
-            self._handle(msg, recv_ns)
+            self._order_event(ev, recv_ns)
+            for obs in self.observers:
+                obs.on_received(self, ev, recv_ns)
             self._enforce(recv_ns)
         finally:
             self._recv_ns = 0
+        self.gc_policy.busy(recv_ns)
+
+    def on_rtt(self, rtt_ns: int, recv_ns: int) -> None:
+        """A ping round trip measured by the port."""
+        self.telemetry.record("ping_rtt", rtt_ns)
+        self._risk_event(self.risk.on_rtt(rtt_ns, recv_ns))
+        self._enforce(recv_ns)
 
     def _enforce(self, now_ns: int) -> None:
         """Act on what risk asked for: cancel everything (once per trip), or pull the quotes of
@@ -388,7 +370,7 @@ class Runner:
         """Cancel every open order and halt (SIGUSR1, a flag file, the CLI, the control plane)."""
         self._risk_event(self.risk.manual_override(self.clock(), source))
         self.risk.cancel_all_requested = False
-        if self.session is not None and self.oms.live:
+        if self.oms.live:
             self.cancel_all()
 
     def resume(self, source: str = "operator") -> None:
@@ -396,87 +378,66 @@ class Runner:
         self._risk_event(self.risk.resume(self.clock()))
         self._event("resume", source)
 
-    def _handle(self, msg: pm.ServerMessage, recv_ns: int) -> None:
+    def _order_event(self, ev: OrderEvent, recv_ns: int) -> None:
         oms = self.oms
-        t = type(msg)
+        t = type(ev)
         j = self.journal
-        if t is pm.BookUpdate or t is pm.BookSnapshot:
-            assert isinstance(msg, (pm.BookUpdate, pm.BookSnapshot))
-            inst = self.instruments.get(msg.market)
-            if inst is None or msg.market not in self.books:
-                return
-            pt, ql = inst.grid.price_to_ticks, inst.grid.qty_to_lots
-            bids = [(pt(p), ql(q)) for p, q in msg.bids]
-            asks = [(pt(p), ql(q)) for p, q in msg.asks]
-            self._on_levels(msg.market, bids, asks, msg.seq, msg.ts_ns, recv_ns, t is pm.BookSnapshot)
-        elif t is pm.FillMsg:
-            assert isinstance(msg, pm.FillMsg)
-            fill = self._venue_fill(msg)
-            known = oms.orders.get(msg.order_id)
+        if t is Filled:
+            assert isinstance(ev, Filled)
+            fill = ev.fill
+            known = oms.orders.get(fill.order_id)
             was_live = known is not None and known.live
-            if oms.on_fill(fill, recv_ns):  # every venue fill counts, late ones included
+            if fill.market in self.instruments and oms.on_fill(fill, recv_ns):  # every venue fill counts, late too
                 if j is not None:
-                    j.record("fill", msg.order_id, recv_ns, fill)
+                    j.record("fill", fill.order_id, recv_ns, fill)
                 # venue's fill time -> our receive time (same host: one clock; remote: clock offset too)
-                self.telemetry.record("fill_latency", recv_ns - msg.ts_ns)
-                o = oms.orders[msg.order_id]
+                self.telemetry.record("fill_latency", recv_ns - fill.ts_ns)
+                o = oms.orders[fill.order_id]
                 self._check_pnl(recv_ns)
                 if self.started:
                     self.strategy.on_fill(self, o, fill)
                 if was_live and not o.live:
                     self._done(o)
-        elif t is pm.OrderAck:
-            assert isinstance(msg, pm.OrderAck)
+        elif t is Ack:
+            assert isinstance(ev, Ack)
             self.risk.on_ack(recv_ns)
-            if oms.on_ack(msg.order_id, msg.venue_order_id, recv_ns) and j is not None:
-                j.record("ack", msg.order_id, recv_ns, msg.venue_order_id)
-            sent = self._sent_ns.get(msg.order_id)
+            if oms.on_ack(ev.order_id, ev.venue_order_id, recv_ns) and j is not None:
+                j.record("ack", ev.order_id, recv_ns, ev.venue_order_id)
+            sent = self._sent_ns.get(ev.order_id)
             if sent:
                 self.telemetry.record("ack_rtt", recv_ns - sent)
-        elif t is pm.CancelAck:
-            assert isinstance(msg, pm.CancelAck)
-            if oms.on_cancel_ack(msg.order_id, recv_ns):
+        elif t is Done:
+            assert isinstance(ev, Done)
+            if oms.on_cancel_ack(ev.order_id, recv_ns):
                 if j is not None:
-                    j.record("cancel_ack", msg.order_id, recv_ns)
-                self._done(oms.orders[msg.order_id])
-        elif t is pm.OrderReject:
-            assert isinstance(msg, pm.OrderReject)
-            self._risk_event(self.risk.on_reject(msg.code, recv_ns))
-            if oms.on_reject(msg.order_id, msg.code, recv_ns):
+                    j.record("cancel_ack", ev.order_id, recv_ns)
+                self._done(oms.orders[ev.order_id])
+        elif t is Rejected:
+            assert isinstance(ev, Rejected)
+            self._risk_event(self.risk.on_reject(ev.code, recv_ns))
+            if oms.on_reject(ev.order_id, ev.code, recv_ns):
                 if j is not None:
-                    j.record("reject", msg.order_id, recv_ns, msg.code)
-                self._event("reject", msg)
-                self._done(oms.orders[msg.order_id])
-        elif t is pm.CancelReject:
-            assert isinstance(msg, pm.CancelReject)
-            if oms.on_cancel_reject(msg.order_id, msg.code, recv_ns) and j is not None:
-                j.record("cancel_reject", msg.order_id, recv_ns, msg.code)
-        elif t is pm.FundingMsg:
-            assert isinstance(msg, pm.FundingMsg)
-            if msg.market in self.instruments:
-                amount = cash(msg.amount)
-                oms.on_funding(msg.market, amount)
+                    j.record("reject", ev.order_id, recv_ns, ev.code)
+                self._event("reject", ev)
+                self._done(oms.orders[ev.order_id])
+        elif t is CancelRefused:
+            assert isinstance(ev, CancelRefused)
+            if oms.on_cancel_reject(ev.order_id, ev.code, recv_ns) and j is not None:
+                j.record("cancel_reject", ev.order_id, recv_ns, ev.code)
+        elif t is Funding:
+            assert isinstance(ev, Funding)
+            if ev.market in self.instruments:
+                oms.on_funding(ev.market, ev.amount)
                 if j is not None:
-                    j.record("funding", "", recv_ns, msg)
-                self._event("funding", msg)
+                    j.record("funding", "", recv_ns, ev)
+                self._event("funding", ev)
                 self._check_pnl(recv_ns)
-        elif t is pm.TradeMsg:
-            assert isinstance(msg, pm.TradeMsg)
-            tinst = self.instruments.get(msg.market)
-            if tinst is not None:
-                self._on_trade(
-                    msg.market, tinst.price_to_ticks(msg.price), tinst.qty_to_lots(msg.qty), msg.side, msg.ts_ns
-                )
-        elif t is pm.Pong and self.session is not None:
-            self.telemetry.record("ping_rtt", self.session.rtt_ns)
-            self._risk_event(self.risk.on_rtt(self.session.rtt_ns, recv_ns))
-        self.gc_policy.busy(recv_ns)
 
-    # --- market data on the grid (the wire path above, and shells that hold ints already) ---------
-    def on_levels(
+    # --- market data on the grid (PortListener) -------------------------------------------------
+    def on_book(
         self, market: str, bids: list[Level], asks: list[Level], seq: int, ts_ns: int, recv_ns: int, snapshot: bool
     ) -> None:
-        """A book snapshot or update already in ticks and lots (a data backtest feeds these)."""
+        """A book snapshot or update in ticks and lots (absolute quantities; 0 removes a level)."""
         self._recv_ns = self.now_ns = recv_ns
         try:
             if market in self.books:
@@ -516,8 +477,7 @@ class Runner:
                 book.apply(bids, asks, seq)
             except SequenceGap:  # ask for a fresh snapshot; updates are refused until it comes
                 self.resyncs += 1
-                if self.session is not None:
-                    self.session.resubscribe(market)
+                self.port.resubscribe(market)
                 return
             except OutOfSync:
                 return
@@ -608,17 +568,16 @@ class Runner:
             self.strategy.on_order_done(self, o)
 
     def _event(self, kind: str, payload: Any) -> None:
-        if self.on_event is not None:
-            self.on_event(kind, payload)
+        for obs in self.observers:
+            obs.on_event(self, kind, payload)
 
     # --- Context (for the strategy) -----------------------------------------------------------
     def submit(
         self, market: str, side: Side, qty: int, price: int | None, order_type: OrderType = OrderType.LIMIT
     ) -> ClientOrder | None:
         """Create, journal and send an order; None if it could not be sent now."""
-        oms, session = self.oms, self.session
-        assert session is not None
-        if self.halted or not session.connected.is_set():
+        oms, port = self.oms, self.port
+        if self.halted or not port.connected:
             return None
         now = self.clock()
         denied = self.risk.check(market, side, qty, price, now, self.books.get(market), oms)
@@ -631,20 +590,12 @@ class Runner:
             self._event("throttled", market)
             return None
         o = oms.new_order(market, side, qty, price, order_type, now)
-        g = self.instruments[market].grid
-        msg: dict[str, object] = {
-            "type": "order",
-            "order_id": o.order_id,
-            "market": market,
-            "side": side.value,
-            "qty": g.lots_to_qty(qty),
-            "order_type": order_type.value,
-        }
-        if price is not None:
-            msg["price"] = g.ticks_to_price(price)
-        session.send_msg(msg)
+        req = OrderRequest(o.order_id, market, side, qty, price, order_type)
+        port.place(req)
         self.sent_orders += 1
         sent = self.clock()
+        for obs in self.observers:
+            obs.on_sent(self, req, now)
         # journaled after the write: nothing is answered before this returns (one thread), and
         # the queue put is no more durable before the write than after it
         if self.journal is not None:
@@ -657,10 +608,9 @@ class Runner:
     def cancel(self, order_id: str) -> bool:
         """Send a cancel unless one is already in flight for this order (retried only after
         `cancel_retry_ms` unanswered) or the client's cancel budget is spent; True if sent."""
-        oms, session = self.oms, self.session
-        assert session is not None
+        oms, port = self.oms, self.port
         o = oms.orders.get(order_id)
-        if o is None or not o.live or not session.connected.is_set():
+        if o is None or not o.live or not port.connected:
             return False
         now = self.clock()
         if oms.cancel_in_flight(o, now, self.cancel_retry_ns):
@@ -673,19 +623,32 @@ class Runner:
         if self.journal is not None:
             self.journal.record("cancel_request", order_id, now)
         self.sent_cancels += 1
-        return session.send_msg({"type": "cancel", "order_id": order_id})
+        sent = port.cancel(order_id, o.market)
+        for obs in self.observers:
+            obs.on_sent(self, CancelRequest(order_id, o.market), now)
+        return sent
 
     def cancel_all(self, market: str | None = None) -> None:
-        """One `cancel_all` message (never rate limited at the venue: it is the safety valve)."""
-        assert self.session is not None
+        """One cancel-all request (never rate limited by us: it is the safety valve)."""
         now = self.clock()
         for o in self.oms.open_orders(market):
             if self.oms.request_cancel(o.order_id, now, 0) and self.journal is not None:
                 self.journal.record("cancel_request", o.order_id, now)
-        msg: dict[str, object] = {"type": "cancel_all"}
-        if market:
-            msg["market"] = market
-        self.session.send_msg(msg)
+        self.port.cancel_all(market)
+        for obs in self.observers:
+            obs.on_sent(self, CancelAllRequest(market), now)
+
+    def amend(self, order_id: str, qty: int | None = None, price: int | None = None) -> bool:
+        """Change a live order's price and/or quantity where the venue can (`port.caps.amend`);
+        False when it cannot (cancel and place again) or the order is not live."""
+        o = self.oms.orders.get(order_id)
+        if o is None or not o.live or not self.port.caps.amend or not self.port.connected:
+            return False
+        req = AmendRequest(order_id, o.market, qty, price)
+        sent = self.port.amend(req)
+        for obs in self.observers:
+            obs.on_sent(self, req, self.clock())
+        return sent
 
     # --- reports ---------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
@@ -738,11 +701,12 @@ class Runner:
             "risk_events": [str(e) for e in list(risk.events)[-20:]],
             "throttled": self.throttled,
             "limits": {
-                "venue_orders_per_s": self.venue_limits.get("orders_per_s"),
+                "venue_orders_per_s": self.venue_limits.orders_per_s or None,
                 "client_orders_per_s": self.bucket.per_second,
                 "circuit_breaker_per_s": risk.max_orders_per_s,
-                "venue_cancels_per_s": self.venue_limits.get("cancels_per_s"),
+                "venue_cancels_per_s": self.venue_limits.cancels_per_s or None,
             },
-            "reconnects": self.session.reconnects if self.session else 0,
+            "reconnects": self.port.reconnects,
+            "venue": {"name": self.port.name, "url": self.port.url},
             "telemetry": self.telemetry.snapshot(),
         }

@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agenthft.backtest.l2exchange import L2Exchange
+from agenthft.connectors.port import Ack, CancelRefused, Done, Filled, OrderEvent, Rejected
 from agenthft.market.events import ASK, BID
 from agenthft.model import Instrument, InstrumentKind, OrderType, Side
-from agenthft.protocol import messages as pm
 
 INST = Instrument(
     "X-PERP", "X", "USD", InstrumentKind.PERP, tick_size="0.1", lot_size="0.001", maker_fee="0.0002", taker_fee="0.0005"
@@ -24,31 +24,31 @@ def book(queue: str = "proportional") -> L2Exchange:
     return x
 
 
-def fills(out: list[pm.ServerMessage]) -> list[pm.FillMsg]:
-    return [m for m in out if isinstance(m, pm.FillMsg)]
+def fills(out: list[OrderEvent]) -> list[Filled]:
+    return [m for m in out if isinstance(m, Filled)]
 
 
 def test_a_resting_order_queues_behind_the_recorded_level_and_trades_eat_the_queue_first():
     x = book()
     out = x.submit("b1", Side.BUY, 3, 999, OrderType.POST_ONLY, 1)
-    assert isinstance(out[0], pm.OrderAck) and x.orders["b1"].ahead == 5
-    got: list[pm.ServerMessage] = []
+    assert isinstance(out[0], Ack) and x.orders["b1"].ahead == 5
+    got: list[OrderEvent] = []
     x.trade(ASK, 999, 4, 2, got)  # a seller hits 4 lots: all ahead of us
     assert not fills(got) and x.orders["b1"].ahead == 1
     x.trade(ASK, 999, 3, 3, got)  # 1 more ahead, then 2 of ours
     f = fills(got)
-    assert [(m.fill_qty, m.fill_price, m.liquidity.value) for m in f] == [(0.002, 99.9, "maker")]
+    assert [(m.fill.qty, m.fill.price, m.liquidity.value) for m in f] == [(2, 999, "maker")]
     assert x.orders["b1"].remaining == 1
     # the maker fee is 2 bp of 0.002 x 99.9, rounded up to the ledger's cash unit
-    assert f[0].fee > 0
+    assert f[0].fill.fee > 0
 
 
 def test_a_trade_through_the_price_fills_the_whole_order():
     x = book()
     x.submit("a1", Side.SELL, 2, 1001, OrderType.LIMIT, 1)
-    got: list[pm.ServerMessage] = []
+    got: list[OrderEvent] = []
     x.trade(BID, 1002, 1, 2, got)  # a buyer paid more than our ask
-    assert [m.fill_qty for m in fills(got)] == [0.002] and "a1" not in x.orders
+    assert [m.fill.qty for m in fills(got)] == [2] and "a1" not in x.orders
 
 
 def test_cancels_are_split_by_the_queue_model():
@@ -77,29 +77,29 @@ def test_the_book_moving_through_an_order_fills_it_at_its_price():
     x.level(ASK, 1001, 0)
     x.level(ASK, 1002, 0)
     x.level(ASK, 999, 3)  # asks now at our bid
-    got: list[pm.ServerMessage] = []
+    got: list[OrderEvent] = []
     x.crossed_through(5, got)
-    assert [(m.fill_qty, m.fill_price) for m in fills(got)] == [(0.002, 99.9)]
+    assert [(m.fill.qty, m.fill.price) for m in fills(got)] == [(2, 999)]
 
 
 def test_marketable_orders_take_recorded_levels_and_the_rest_follows_the_order_type():
     x = book()
     out = x.submit("t1", Side.BUY, 6, 1001, OrderType.IOC, 1)
-    assert [(m.fill_qty, m.fill_price, m.liquidity.value) for m in fills(out)] == [(0.004, 100.1, "taker")]
-    assert isinstance(out[-1], pm.CancelAck) and out[-1].remaining_qty == 0.002
+    assert [(m.fill.qty, m.fill.price, m.liquidity.value) for m in fills(out)] == [(4, 1001, "taker")]
+    assert isinstance(out[-1], Done) and out[-1].remaining == 2
     out = x.submit("t2", Side.BUY, 6, 1002, OrderType.LIMIT, 2)
-    assert [m.fill_qty for m in fills(out)] == [0.004, 0.002]
+    assert [m.fill.qty for m in fills(out)] == [4, 2]
     assert "t2" not in x.orders  # filled whole (the recording is not consumed: no market impact)
     out = x.submit("p1", Side.BUY, 1, 1001, OrderType.POST_ONLY, 3)
-    assert isinstance(out[0], pm.OrderReject) and out[0].code == "post_only_would_cross"
+    assert isinstance(out[0], Rejected) and out[0].code == "post_only_would_cross"
 
 
 def test_cancel_and_unknown_cancel():
     x = book()
     x.submit("b1", Side.BUY, 1, 998, OrderType.LIMIT, 1)
-    assert isinstance(x.cancel("b1", 2)[0], pm.CancelAck) and not x.orders
+    assert isinstance(x.cancel("b1", 2)[0], Done) and not x.orders
     rej = x.cancel("b1", 3)[0]
-    assert isinstance(rej, pm.CancelReject) and rej.code == "unknown_order"
+    assert isinstance(rej, CancelRefused) and rej.code == "unknown_order"
 
 
 @settings(max_examples=150, deadline=None)
@@ -122,7 +122,7 @@ def test_fills_never_exceed_orders_and_queue_ahead_stays_within_the_level(ops, m
     filled: dict[str, int] = {}
     n = 0
     for op, side, price, qty in ops:
-        out: list[pm.ServerMessage] = []
+        out: list[OrderEvent] = []
         if op == "level":
             x.level(side, price, qty)
         elif op == "trade" and qty:
@@ -136,7 +136,7 @@ def test_fills_never_exceed_orders_and_queue_ahead_stays_within_the_level(ops, m
             out = x.cancel(sorted(x.orders)[0], n)
         x.crossed_through(n, out)
         for m in fills(out):
-            filled[m.order_id] = filled.get(m.order_id, 0) + round(m.fill_qty * 1000)
+            filled[m.fill.order_id] = filled.get(m.fill.order_id, 0) + m.fill.qty
         for o in x.orders.values():
             level = x.book.bid_qty(o.price) if o.side is Side.BUY else x.book.ask_qty(o.price)
             assert (

@@ -20,7 +20,7 @@ import picows
 
 from agenthft.protocol import messages as pm
 
-log = logging.getLogger("agenthft.client")
+log = logging.getLogger("agenthft.connectors")
 
 
 class SessionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

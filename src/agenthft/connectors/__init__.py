@@ -1,0 +1,1 @@
+"""Venue connectors: the venue port (`port.py`) and one implementation per venue."""

@@ -1,0 +1,59 @@
+"""Venues by name: `--venue SPEC` -> a `VenuePort`.
+
+| spec | venue |
+|---|---|
+| `ws://HOST:PORT/trading`, `agenthft:ws://...` | agenthft's protocol (with `--rest URL`, `--key KEY`) |
+| `binance-usdm` | Binance USD-M futures, mainnet (needs `--live` and a risk file) |
+| `binance-usdm-testnet` | Binance's USD-M testnet (the default way to meet Binance) |
+| `binance-usdm@http://127.0.0.1:N` | a Binance-dialect venue at that URL (`venue --dialect binance-usdm`) |
+
+Credentials never come from the command line of a real venue (`ps` shows argv): they come from
+the environment or a file only its owner can read (`credentials.py`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agenthft.connectors.port import VenuePort
+
+AGENTHFT_PREFIX = "agenthft:"
+
+
+class VenueSpecError(ValueError):
+    """A `--venue` that names no venue this version knows, or lacks what it needs."""
+
+
+def kind_of(spec: str) -> str:
+    """The connector a spec names: "agenthft", "binance-usdm", ..."""
+    s = spec.removeprefix(AGENTHFT_PREFIX)
+    if s.startswith(("ws://", "wss://", "http://", "https://")):
+        return "agenthft"  # (an http URL fails to connect, saying the endpoint is ws://HOST:PORT/trading)
+    name = s.split("@", 1)[0]
+    if name in ("binance-usdm", "binance-usdm-testnet"):
+        return "binance-usdm"
+    raise VenueSpecError(
+        f"--venue {spec!r}: one of ws://HOST:PORT/trading (agenthft), binance-usdm, binance-usdm-testnet, "
+        "binance-usdm@http://HOST:PORT"
+    )
+
+
+def open_port(
+    spec: str,
+    rest: str | None = None,
+    key: str | None = None,
+    **options: Any,
+) -> VenuePort:
+    """The port `spec` names. agenthft venues take `rest` and `key`; the others read their
+    credentials themselves (environment or key file) and take connector `options`."""
+    kind = kind_of(spec)
+    if kind == "agenthft":
+        if not rest or not key:
+            missing = [n for n, v in (("--rest", rest), ("--key", key)) if not v]
+            raise VenueSpecError(f"an agenthft venue needs {' and '.join(missing)} as well as --venue")
+        from agenthft.connectors.agenthft import AgenthftPort
+
+        return AgenthftPort(spec.removeprefix(AGENTHFT_PREFIX), rest, key)
+    from agenthft.connectors.binance_usdm import open_binance
+
+    return open_binance(spec, **options)

@@ -17,7 +17,7 @@ import msgspec
 
 from agenthft.cli.errors import CliError, Exit
 from agenthft.connectors.port import VenueAuthError, VenueUnreachable
-from agenthft.model import CASH_UNIT
+from agenthft.model import CASH_UNIT, to_scaled
 from agenthft.risk import RiskConfig
 from agenthft.strategies.loader import (
     BUILTIN,
@@ -115,14 +115,43 @@ async def _start(runner: Any, args: argparse.Namespace) -> None:
         raise CliError(Exit.USAGE, str(e)) from None
 
 
-def make_port(spec: str, rest: str | None, key: str | None) -> Any:
-    """`--venue` (and, for an agenthft venue, `--rest` and `--key`) as a venue port."""
-    from agenthft.connectors.registry import VenueSpecError, open_port
+def make_port(spec: str, rest: str | None, key: str | None, args: argparse.Namespace | None = None) -> Any:
+    """`--venue` (and, for an agenthft venue, `--rest` and `--key`) as a venue port. A real
+    venue's mainnet needs `--live` and a risk file whose money limits are all on."""
+    from agenthft.connectors.credentials import CredentialError
+    from agenthft.connectors.registry import VenueSpecError, kind_of, open_port
 
+    options: dict[str, Any] = {}
     try:
-        return open_port(spec, rest, key or os.environ.get("AGENTHFT_API_KEY"))
-    except VenueSpecError as e:
+        if kind_of(spec) != "agenthft":
+            from agenthft.connectors.binance_usdm import endpoints
+
+            live_money_guard(spec, endpoints(spec).mainnet, args)
+            options = {"dry_run": bool(getattr(args, "dry_run", False)), "key_file": getattr(args, "keys_file", None)}
+        return open_port(spec, rest, key or os.environ.get("AGENTHFT_API_KEY"), **options)
+    except (VenueSpecError, CredentialError, ValueError) as e:
         raise CliError(Exit.USAGE, str(e)) from None
+
+
+def live_money_guard(spec: str, mainnet: bool, args: argparse.Namespace | None) -> None:
+    """Real money needs `--live` and a risk file whose money limits are all non-zero (a dry run
+    sends nothing, so it needs neither)."""
+    if not mainnet or (args is not None and getattr(args, "dry_run", False)):
+        return
+    if args is None or not getattr(args, "live", False):
+        raise CliError(
+            Exit.USAGE,
+            f"--venue {spec} trades real money: add --live and a --risk file whose money limits are all set "
+            f"(or start on {spec}-testnet, or add --dry-run to see what would be sent)",
+        )
+    from agenthft.risk.engine import MONEY_CONTROLS
+
+    if not args.risk:
+        raise CliError(Exit.USAGE, "--live needs --risk FILE with every money limit set (examples/risk.toml)")
+    config = risk_config(args.risk, False)
+    off = [name for name in MONEY_CONTROLS if config is None or to_scaled(getattr(config, name), 12) == 0]
+    if off:
+        raise CliError(Exit.USAGE, f"--live: the risk file {args.risk} leaves {', '.join(off)} off; set each")
 
 
 async def venue_side(port: Any) -> dict[str, Any]:
@@ -168,7 +197,7 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
     strategy = strategy_from_args(args)
     runner = Runner(
         strategy,
-        make_port(args.venue, args.rest, args.key),
+        make_port(args.venue, args.rest, args.key, args),
         journal_path=args.journal,
         gc_policy=GcPolicy(disable_in_hot_loop=args.gc_disable),
         cpu=args.cpu,
@@ -330,7 +359,8 @@ def _legs(args: argparse.Namespace) -> list[Any]:
         parts = rest.split(",")
         if not sep or not name or not all(parts) or len(parts) not in (1, 3):
             raise CliError(Exit.USAGE, f"--leg takes NAME=WS_URL,REST_URL,KEY or NAME=VENUE_SPEC, got {text!r}")
-        port = make_port(parts[0], *(parts[1:] if len(parts) == 3 else (None, None)))
+        rest_url, key = (parts[1], parts[2]) if len(parts) == 3 else (None, None)
+        port = make_port(parts[0], rest_url, key, args)
         legs.append(VenueLeg(name, port, risk=risk_config(args.risk, args.no_limits)))
     return legs
 
@@ -429,9 +459,21 @@ def add_parsers(sub: Any) -> None:
         "See docs/writing-a-strategy.md.",
     )
     add_strategy_args(run)
-    run.add_argument("--venue", help="WebSocket URL, e.g. ws://127.0.0.1:8765/trading")
-    run.add_argument("--rest", help="REST base URL, e.g. http://127.0.0.1:8766")
-    run.add_argument("--key", help="API key (ahk_...)")
+    run.add_argument(
+        "--venue",
+        help="ws://HOST:PORT/trading (an agenthft venue, with --rest and --key), binance-usdm-testnet, "
+        "binance-usdm (real money: --live) or binance-usdm@http://HOST:PORT (a local Binance-dialect venue)",
+    )
+    run.add_argument("--rest", help="agenthft venue: REST base URL, e.g. http://127.0.0.1:8766")
+    run.add_argument("--key", help="agenthft venue: API key (ahk_...; or $AGENTHFT_API_KEY)")
+    run.add_argument(
+        "--keys-file",
+        metavar="FILE",
+        help="a real venue's credentials (TOML, readable by its owner only); else $BINANCE_API_KEY and "
+        "$BINANCE_API_SECRET (or $BINANCE_PRIVATE_KEY_FILE for Ed25519)",
+    )
+    run.add_argument("--live", action="store_true", help="allow a mainnet venue (real money; needs --risk FILE)")
+    run.add_argument("--dry-run", action="store_true", help="print what would be sent to a real venue; send nothing")
     run.add_argument(
         "--leg",
         action="append",

@@ -121,7 +121,16 @@ class Funding(msgspec.Struct, frozen=True, gc=False):
     ts_ns: int
 
 
-OrderEvent = Ack | Rejected | Filled | Done | CancelRefused | Amended | Funding
+class Throttle(msgspec.Struct, frozen=True, gc=False):
+    """The venue says slow down (a 429, usage near a limit: wait `seconds`) or has banned us
+    (`ban`: a 418; the core halts and says why)."""
+
+    seconds: float
+    reason: str
+    ban: bool = False
+
+
+OrderEvent = Ack | Rejected | Filled | Done | CancelRefused | Amended | Funding | Throttle
 #: what the core sent (observers see these: the recorder, the control plane)
 Request = OrderRequest | CancelRequest | CancelAllRequest | AmendRequest
 

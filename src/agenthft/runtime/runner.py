@@ -23,6 +23,7 @@ import msgspec
 from agenthft.book import L2Book, Level, OutOfSync, SequenceGap
 from agenthft.connectors.port import (
     Ack,
+    Amended,
     AmendRequest,
     CancelAllRequest,
     CancelRefused,
@@ -34,6 +35,7 @@ from agenthft.connectors.port import (
     OrderRequest,
     Rejected,
     Request,
+    Throttle,
     VenueLimits,
     VenuePort,
 )
@@ -424,6 +426,20 @@ class Runner:
             assert isinstance(ev, CancelRefused)
             if oms.on_cancel_reject(ev.order_id, ev.code, recv_ns) and j is not None:
                 j.record("cancel_reject", ev.order_id, recv_ns, ev.code)
+        elif t is Amended:
+            assert isinstance(ev, Amended)
+            amended = oms.orders.get(ev.order_id)
+            if amended is not None and amended.live:  # changed in place: its ids and fills stay
+                amended.qty, amended.price = ev.qty, ev.price
+                if j is not None:
+                    j.record("amended", ev.order_id, recv_ns, ev)
+        elif t is Throttle:
+            assert isinstance(ev, Throttle)
+            if ev.ban:
+                self.manual_override(f"the venue banned this client ({ev.reason}) for {ev.seconds:g} s")
+            else:
+                self.risk.on_retry_after(ev.seconds, recv_ns)
+            self._event("throttle", ev)
         elif t is Funding:
             assert isinstance(ev, Funding)
             if ev.market in self.instruments:

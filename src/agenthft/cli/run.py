@@ -123,7 +123,10 @@ def make_port(spec: str, rest: str | None, key: str | None, args: argparse.Names
 
     options: dict[str, Any] = {}
     try:
-        if kind_of(spec) != "agenthft":
+        kind = kind_of(spec)
+        if kind == "paper":  # no keys, no money: the feed's public data and local fills
+            options = {"latency": getattr(args, "paper_latency", None), "queue": getattr(args, "paper_queue", None)}
+        elif kind != "agenthft":
             from agenthft.connectors.binance_usdm import endpoints
 
             live_money_guard(spec, endpoints(spec).mainnet, args)
@@ -473,6 +476,12 @@ def add_parsers(sub: Any) -> None:
         "$BINANCE_API_SECRET (or $BINANCE_PRIVATE_KEY_FILE for Ed25519)",
     )
     run.add_argument("--live", action="store_true", help="allow a mainnet venue (real money; needs --risk FILE)")
+    run.add_argument(
+        "--paper-latency",
+        metavar="TIER|F,O,R",
+        help="--venue paper:...: the order and response legs' latency (default colocated; docs/paper.md)",
+    )
+    run.add_argument("--paper-queue", metavar="MODEL", help="--venue paper:...: the L2 queue model (proportional)")
     run.add_argument("--dry-run", action="store_true", help="print what would be sent to a real venue; send nothing")
     run.add_argument(
         "--leg",

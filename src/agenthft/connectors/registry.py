@@ -6,6 +6,7 @@
 | `binance-usdm` | Binance USD-M futures, mainnet (needs `--live` and a risk file) |
 | `binance-usdm-testnet` | Binance's USD-M testnet (the default way to meet Binance) |
 | `binance-usdm@http://127.0.0.1:N` | a Binance-dialect venue at that URL (`venue --dialect binance-usdm`) |
+| `paper:SPEC` | the venue SPEC's live public data, orders filled locally by the L2 model (no keys) |
 
 Credentials never come from the command line of a real venue (`ps` shows argv): they come from
 the environment or a file only its owner can read (`credentials.py`).
@@ -18,6 +19,7 @@ from typing import Any
 from agenthft.connectors.port import VenuePort
 
 AGENTHFT_PREFIX = "agenthft:"
+PAPER_PREFIX = "paper:"
 
 
 class VenueSpecError(ValueError):
@@ -25,7 +27,10 @@ class VenueSpecError(ValueError):
 
 
 def kind_of(spec: str) -> str:
-    """The connector a spec names: "agenthft", "binance-usdm", ..."""
+    """The connector a spec names: "agenthft", "binance-usdm", "paper", ..."""
+    if spec.startswith(PAPER_PREFIX):
+        kind_of(spec.removeprefix(PAPER_PREFIX))  # the feed must be a venue we know
+        return "paper"
     s = spec.removeprefix(AGENTHFT_PREFIX)
     if s.startswith(("ws://", "wss://", "http://", "https://")):
         return "agenthft"  # (an http URL fails to connect, saying the endpoint is ws://HOST:PORT/trading)
@@ -47,6 +52,16 @@ def open_port(
     """The port `spec` names. agenthft venues take `rest` and `key`; the others read their
     credentials themselves (environment or key file) and take connector `options`."""
     kind = kind_of(spec)
+    if kind == "paper":
+        from agenthft.backtest.latency import parse
+        from agenthft.connectors.paper import PaperPort
+
+        feed_spec = spec.removeprefix(PAPER_PREFIX)
+        public = {"public_only": True} if kind_of(feed_spec) != "agenthft" else {}
+        feed = open_port(feed_spec, rest, key, **public)
+        return PaperPort(
+            feed, parse(str(options.get("latency") or "colocated")), str(options.get("queue") or "proportional")
+        )
     if kind == "agenthft":
         if not rest or not key:
             missing = [n for n, v in (("--rest", rest), ("--key", key)) if not v]

@@ -32,10 +32,11 @@ def credentials(key_file: str | Path | None = None) -> tuple[str, Signer | None]
     return creds["api_key"].reveal(), Signer(secret=creds["api_secret"].reveal())
 
 
-def open_binance(spec: str, key_file: str | None = None, **options: Any) -> BinanceUsdmPort:
-    """The port for `binance-usdm`, `binance-usdm-testnet` or `binance-usdm@URL`."""
+def open_binance(spec: str, key_file: str | None = None, public_only: bool = False, **options: Any) -> BinanceUsdmPort:
+    """The port for `binance-usdm`, `binance-usdm-testnet` or `binance-usdm@URL`; `public_only`:
+    market data only, whatever credentials the environment holds (paper trading)."""
     ep = endpoints(spec)
-    api_key, signer = credentials(key_file)
+    api_key, signer = ("", None) if public_only else credentials(key_file)
     return BinanceUsdmPort(ep, api_key, signer, **options)
 
 

@@ -126,6 +126,10 @@ def make_port(spec: str, rest: str | None, key: str | None, args: argparse.Names
         kind = kind_of(spec)
         if kind == "paper":  # no keys, no money: the feed's public data and local fills
             options = {"latency": getattr(args, "paper_latency", None), "queue": getattr(args, "paper_queue", None)}
+        elif kind == "ccxt":
+            name, _, base = spec.removeprefix("ccxt:").partition("@")
+            live_money_guard(spec, not base and not name.endswith("-testnet"), args)
+            options = {"key_file": getattr(args, "keys_file", None)}
         elif kind != "agenthft":
             from agenthft.connectors.binance_usdm import endpoints
 

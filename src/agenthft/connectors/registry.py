@@ -6,6 +6,7 @@
 | `binance-usdm` | Binance USD-M futures, mainnet (needs `--live` and a risk file) |
 | `binance-usdm-testnet` | Binance's USD-M testnet (the default way to meet Binance) |
 | `binance-usdm@http://127.0.0.1:N` | a Binance-dialect venue at that URL (`venue --dialect binance-usdm`) |
+| `ccxt:EXCHANGE[-testnet|@URL]` | any exchange ccxt supports (the broad, slower tier; `agenthft[ccxt]`) |
 | `paper:SPEC` | the venue SPEC's live public data, orders filled locally by the L2 model (no keys) |
 
 Credentials never come from the command line of a real venue (`ps` shows argv): they come from
@@ -31,6 +32,8 @@ def kind_of(spec: str) -> str:
     if spec.startswith(PAPER_PREFIX):
         kind_of(spec.removeprefix(PAPER_PREFIX))  # the feed must be a venue we know
         return "paper"
+    if spec.startswith("ccxt:") and len(spec) > 5:
+        return "ccxt"
     s = spec.removeprefix(AGENTHFT_PREFIX)
     if s.startswith(("ws://", "wss://", "http://", "https://")):
         return "agenthft"  # (an http URL fails to connect, saying the endpoint is ws://HOST:PORT/trading)
@@ -39,7 +42,7 @@ def kind_of(spec: str) -> str:
         return "binance-usdm"
     raise VenueSpecError(
         f"--venue {spec!r}: one of ws://HOST:PORT/trading (agenthft), binance-usdm, binance-usdm-testnet, "
-        "binance-usdm@http://HOST:PORT"
+        "binance-usdm@http://HOST:PORT, ccxt:EXCHANGE[-testnet|@URL], paper:SPEC"
     )
 
 
@@ -57,7 +60,7 @@ def open_port(
         from agenthft.connectors.paper import PaperPort
 
         feed_spec = spec.removeprefix(PAPER_PREFIX)
-        public = {"public_only": True} if kind_of(feed_spec) != "agenthft" else {}
+        public = {"public_only": True} if kind_of(feed_spec) == "binance-usdm" else {}
         feed = open_port(feed_spec, rest, key, **public)
         return PaperPort(
             feed, parse(str(options.get("latency") or "colocated")), str(options.get("queue") or "proportional")
@@ -69,6 +72,10 @@ def open_port(
         from agenthft.connectors.agenthft import AgenthftPort
 
         return AgenthftPort(spec.removeprefix(AGENTHFT_PREFIX), rest, key)
+    if kind == "ccxt":
+        from agenthft.connectors.ccxt_port import open_ccxt
+
+        return open_ccxt(spec, **{k: v for k, v in options.items() if k in ("key_file", "ccxt_options")})
     from agenthft.connectors.binance_usdm import open_binance
 
     return open_binance(spec, **options)

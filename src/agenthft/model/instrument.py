@@ -8,7 +8,7 @@ import msgspec
 
 from agenthft.model.enums import InstrumentKind
 from agenthft.model.fixed import GridError, Number, decimals_of, from_scaled, to_scaled
-from agenthft.model.money import FEE_DECIMALS
+from agenthft.model.units import FEE_DECIMALS
 
 
 class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

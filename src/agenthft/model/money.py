@@ -21,22 +21,30 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from agenthft.model.fixed import from_scaled, pow10, to_scaled
+from agenthft.model.units import CASH_DECIMALS, DISPLAY_DECIMALS, FEE_DECIMALS, RATE_DECIMALS
 
 if TYPE_CHECKING:
     from agenthft.model.instrument import Instrument
 
-#: Money is held in integer units of 10**-CASH_DECIMALS of its currency.
-CASH_DECIMALS = 12
+__all__ = [
+    "CASH_DECIMALS",
+    "CASH_UNIT",
+    "DISPLAY_DECIMALS",
+    "FEE_DECIMALS",
+    "RATE_DECIMALS",
+    "RATE_UNIT",
+    "STABLE",
+    "ContractMath",
+    "cash",
+    "cash_float",
+    "cash_text",
+    "fee",
+    "funding_payment",
+]
+
 CASH_UNIT = pow10(CASH_DECIMALS)
-#: Fees are fractions of notional in integer parts per 10**FEE_DECIMALS (1e-8), so 0.0002 -> 20_000.
-FEE_DECIMALS = 8
 _FEE_DENOM = pow10(FEE_DECIMALS)
-#: Funding rates are fractions of notional in integer parts per 10**RATE_DECIMALS (Binance
-#: prints 8 decimals, Hyperliquid up to 10).
-RATE_DECIMALS = 12
 RATE_UNIT = pow10(RATE_DECIMALS)
-#: Decimals shown for money in JSON and on screen (a satoshi; finer than any stablecoin's cent).
-DISPLAY_DECIMALS = 8
 #: Currencies counted 1:1 as the reporting currency when a run settles in several of them
 #: (stated in every summary that does so: USDT and USDC are not exactly USD).
 STABLE = frozenset({"USD", "USDT", "USDC", "FDUSD", "BUSD", "TUSD", "DAI", "USDE", "USDH"})

@@ -3,6 +3,8 @@ ccxt's exceptions as our reject codes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import ccxt
 
 from agenthft.connectors.ccxt_port import error_code, grid_of, point_at
@@ -16,7 +18,7 @@ def test_each_precision_mode_becomes_a_decimal_step():
 
 
 def test_every_url_points_at_the_local_venue_keeping_its_path():
-    urls = {
+    urls: dict[str, Any] = {
         "api": {"fapiPublic": "https://fapi.binance.com/fapi/v1", "ws": {"linear": "wss://fstream.binance.com/ws"}},
         "test": {"public": "https://api.hyperliquid-testnet.xyz"},
         "www": "https://www.binance.com",

@@ -114,7 +114,7 @@ def _demo_desk(seconds: float, out: Path) -> tuple[bool, bool]:
 def _demo_signals_and_backtest(data: Path, out: Path) -> None:
     """The offline side: detectors scored on the simulator, and a latency sweep in backtest."""
     from agenthft.backtest import Backtest, Constant
-    from agenthft.signals.evaluate import evaluate
+    from agenthft.lab.signal_eval import evaluate
     from agenthft.strategies import Quoter
 
     report = evaluate("manipulated", seeds=2, seconds=30)

@@ -1,6 +1,6 @@
 """The agent's event loop: venue events in, strategy decisions out, everything journaled.
 
-Data flow (DESIGN.md): venue -> connector (`connectors.port.VenuePort`: decode onto the grid) ->
+Data flow (docs/architecture.md): venue -> connector (`connectors.port.VenuePort`: decode onto the grid) ->
 book replica / OMS -> strategy -> risk -> port.place() -> venue. The runner is the port's
 `PortListener`; it never knows which venue is behind the port. `recv_ns` is stamped on arrival;
 tick-to-trade is the time from it to the order handed to the port, recorded per order in an

@@ -14,8 +14,8 @@ from agenthft.cli.errors import CliError, Exit
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from agenthft.signals.config import load_config
     from agenthft.lab.signal_eval import evaluate, evaluate_queue
+    from agenthft.signals.config import load_config
 
     cfg = load_config(args.config)
     report = evaluate(args.scenario, args.seeds, args.seconds, args.tolerance_ms, cfg)
@@ -52,9 +52,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    from agenthft.lab.signal_scan import scan_binance, scan_books
     from agenthft.market.feeds import detect_format
     from agenthft.signals.config import load_config
-    from agenthft.lab.signal_scan import scan_binance, scan_books
     from agenthft.venue.replaydriver import group_captures
 
     cfg = load_config(args.config)

@@ -50,6 +50,7 @@ class Summary(msgspec.Struct):
     pnl_note: str = ""  # how several settlement currencies were added up (when they were)
     contracts: dict[str, str] = msgspec.field(default_factory=dict)  # per market: linear / inverse, size, settlement
     warnings: list[str] = msgspec.field(default_factory=list)  # what the numbers cannot be trusted for
+    rejects: dict[str, Any] = msgspec.field(default_factory=dict)  # the venue's: faults, benign, by code
 
 
 class Results(msgspec.Struct):
@@ -220,6 +221,7 @@ class Recorder:
             {c: p.as_dict() for c, p in r.oms.pnl_by_currency(r.marks()).items()},
             pnl.note,
             {m: i.contract_text for m, i in sorted(r.instruments.items()) if m in r.books},
+            rejects=r.risk.reject_summary(),
         )
         return Results(summary, self.events, self.equity, wall_s, events / wall_s if wall_s else 0.0, self.risk)
 

@@ -174,7 +174,11 @@ class ControlPlane:
         out: dict[str, dict[str, Any]] = {}
         for (a, v), r in self.runners().items():
             recent = [str(e) for e in list(r.risk.events)[-limit:]]
-            out.setdefault(a, {})[v] = {"counts": dict(r.risk.counts), "recent": recent}
+            out.setdefault(a, {})[v] = {
+                "counts": dict(r.risk.counts),
+                "rejects": r.risk.reject_summary(),
+                "recent": recent,
+            }
         return out
 
     def signal_alerts(self, limit: int = 50) -> list[dict[str, Any]]:
@@ -227,6 +231,7 @@ class ControlPlane:
                     "risk_state": r.risk.state.value,
                     "connected": bool(r.session is not None and r.session.connected.is_set()),
                     "risk_counts": dict(sorted(r.risk.counts.items())),
+                    "rejects": {"faults": r.risk.faults, "benign": r.risk.benign},
                     "risk_recent": [str(e) for e in list(r.risk.events)[-2:]],
                 }
             )

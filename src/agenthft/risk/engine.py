@@ -177,7 +177,10 @@ class RiskEngine:
         new = msgspec.convert(merged, RiskConfig, strict=False)
         for name in ("pnl_kill", "reduce_at_loss", "daily_loss_limit", "position_limit", "total_position_limit",
                      "max_order_notional"):  # fmt: skip
-            _cash(getattr(new, name))  # a malformed amount fails here, before anything changes
+            try:
+                _cash(getattr(new, name))  # a malformed amount fails here, before anything changes
+            except ValueError as e:
+                raise ValueError(f"{name}: {e}") from None
         self._derive(new)
         return new
 

@@ -199,10 +199,13 @@ async def test_the_summary_is_written_when_the_venue_is_gone(tmp_path: Path):
     run = await asyncio.create_subprocess_exec(
         *run_cmd(ws, rest, key, "--duration", "2"), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
-    await asyncio.sleep(1.0)
-    proc.kill()
+    assert run.stderr is not None
+    started = await asyncio.wait_for(run.stderr.readline(), 30)  # "agenthft run: quoter on ... at ...": trading
+    assert b" on BTC-PERP at " in started, started
+    proc.kill()  # the venue goes away while the agent runs (a fixed sleep raced a slow start)
     await proc.wait()
-    out, err = await asyncio.wait_for(run.communicate(), 30)
+    out, rest_of_err = await asyncio.wait_for(run.communicate(), 30)
+    err = started + rest_of_err
     assert run.returncode == 4, err.decode()
     summary = json.loads(out)
     assert "venue unreachable" in summary["venue_error"] and summary["reconnects"] >= 1

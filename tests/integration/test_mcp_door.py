@@ -1,6 +1,7 @@
 """The MCP door, with the SDK's own client against a real agent on the embedded venue: a wrong or
 missing token is refused at connect (HTTP 401, no session); a read-only token sees only the read
 tools and is refused an action; no traceback anywhere. Over stdio, the token given at start.
+(`agent` is test_control_plane's fixture: a quoter trading on the embedded venue.)
 Then the agent's first hour: research (strategies, data, a backtest on a shared capture, with
 progress) and deploy (start the researched strategy on the venue, stop it)."""
 
@@ -22,16 +23,15 @@ from mcp.shared.exceptions import MCPError
 
 from agenthft.control import ControlPlane, Token, mcp_server
 from agenthft.control.research import Research
-from agenthft.market.sim.scenario import load_scenario
 from agenthft.runtime import Runner
-from agenthft.strategies import Quoter
 from agenthft.venue import VenueServer, load_config
-from agenthft.venue.simdriver import SimDriver
 
+from . import test_control_plane
+from .test_control_plane import FULL, RO, text, wait_for
 from .test_control_plane import data as payload
-from .test_control_plane import text, wait_for
 
-FULL, RO = "secret-full", "secret-ro"
+agent = test_control_plane.agent  # its fixture: a quoter trading on the embedded venue
+
 READS = {
     "status",
     "positions",
@@ -47,17 +47,11 @@ READS = {
 
 
 @pytest.fixture
-async def seat(tmp_path: Path) -> AsyncIterator[tuple[VenueServer, Runner, ControlPlane, str]]:
-    """A quoter trading on the embedded venue's calm market, its plane, and its MCP URL. The data
-    folder holds one shared capture (Binance USD-M, linked in by the test)."""
-    srv = await VenueServer(load_config()).start()
-    driver = SimDriver(srv.venue, load_scenario("calm"))
-    driver.start()
-    key, _, _ = srv.venue.register("supervised")
-    runner = Runner(Quoter("BTC-PERP", "0.01", 2, "60000", min_requote_ms=20), srv.ws_url, srv.rest_url, key)
-    await runner.start()
-    folder = tmp_path / "data"
-    research = Research([folder], tmp_path / "results")
+async def seat(agent: Any, tmp_path: Path) -> AsyncIterator[tuple[VenueServer, Runner, ControlPlane, str]]:
+    """The quoter of test_control_plane's `agent` on the embedded venue's calm market, under a
+    plane whose data folder is `tmp_path/data`, and its MCP URL."""
+    srv, runner, _, _ = agent
+    research = Research([tmp_path / "data"], tmp_path / "results")
     plane = ControlPlane(runner, {FULL: Token("supervisor"), RO: Token("watcher", read_only=True)}, research)
     server, url = await mcp_server.serve_http(plane)
     try:
@@ -65,9 +59,6 @@ async def seat(tmp_path: Path) -> AsyncIterator[tuple[VenueServer, Runner, Contr
     finally:
         await mcp_server.stop_http(server)
         await plane.close()
-        await runner.stop(cancel_orders=True)
-        await driver.stop()
-        await srv.stop()
 
 
 def mcp_errors(e: BaseException) -> list[MCPError]:
@@ -169,13 +160,13 @@ async def test_the_first_hour_research_then_deploy_over_mcp(seat, data: Path, tm
     folder.mkdir(parents=True)
     (folder / "btcusdt_20240808.gz").symlink_to(data / "hftbacktest" / "usdm" / "btcusdt_20240808.gz")
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {FULL}"}, timeout=120)
-    async with Client(streamable_http_client(url, http_client=http)) as agent:
-        catalog = data_of(await agent.call_tool("list_strategies", {}))
+    async with Client(streamable_http_client(url, http_client=http)) as ai:
+        catalog = data_of(await ai.call_tool("list_strategies", {}))
         quoter = next(s for s in catalog["strategies"] if s["name"] == "quoter")
         params = {p["name"]: p for p in quoter["params"]}
         assert params["half_spread"]["type"] == "int" and params["market"]["default"] == "'BTC-PERP'"
         assert catalog["venues"] == ["venue"]
-        listed = data_of(await agent.call_tool("list_data", {}))
+        listed = data_of(await ai.call_tool("list_data", {}))
         (capture,) = [s for s in listed["sets"] if s["kind"] != "cached"]  # the cache may hold others
         assert (capture["kind"], capture["format"], capture["backtestable"]) == ("capture", "binance", True)
         (market,) = capture["markets"]
@@ -187,7 +178,7 @@ async def test_the_first_hour_research_then_deploy_over_mcp(seat, data: Path, tm
             notes.append((progress, total, message))
 
         spec = {"strategy": "quoter", "params": {"market": "BTC-PERP", "half_spread": 3}, "data": capture["id"]}
-        result = await agent.call_tool("run_backtest", spec, progress_callback=on_progress)
+        result = await ai.call_tool("run_backtest", spec, progress_callback=on_progress)
         assert not result.is_error, result.content
         (run,) = data_of(result)["runs"]
         summary = run["summary"]
@@ -198,7 +189,7 @@ async def test_the_first_hour_research_then_deploy_over_mcp(seat, data: Path, tm
         assert len(notes) >= 3 and notes[-1][0] == 100 and all(t == 100 for _, t, _ in notes)
         assert [p for p, _, _ in notes] == sorted(p for p, _, _ in notes), "progress only goes forward"
 
-        started = data_of(await agent.call_tool("start_strategy", {"strategy": "researched", "run": "quoter",
+        started = data_of(await ai.call_tool("start_strategy", {"strategy": "researched", "run": "quoter",
                                                                      "params": {"market": "BTC-PERP",
                                                                                 "half_spread": 3}}))  # fmt: skip
         assert started["strategies"]["researched"]["running"]
@@ -206,10 +197,10 @@ async def test_the_first_hour_research_then_deploy_over_mcp(seat, data: Path, tm
         assert deployed.api_key != _runner.api_key, "its own sandbox account"
         account = srv.venue.keys.authenticate(deployed.api_key).account_id
         assert await wait_for(lambda: len(srv.venue.open_orders(account)) == 2, 10), "it quotes on the venue"
-        stopped = data_of(await agent.call_tool("stop_strategy", {"strategy": "researched"}))
+        stopped = data_of(await ai.call_tool("stop_strategy", {"strategy": "researched"}))
         assert not stopped["strategies"]["researched"]["running"]
         assert await wait_for(lambda: srv.venue.open_orders(account) == [], 10), "its quotes pulled"
-        trail = [(a["action"], a["outcome"].split(" ")[0]) for a in data_of(await agent.call_tool("audit", {}))]
+        trail = [(a["action"], a["outcome"].split(" ")[0]) for a in data_of(await ai.call_tool("audit", {}))]
         assert trail == [("backtest", "1"), ("deploy", "running"), ("stop_strategy", "stopped")]
 
 

@@ -63,6 +63,7 @@ class ControlPlane:
         self._latency: dict[tuple[str, str], dict[str, Any]] = {}  # view()'s percentiles, in turn
         self._turn = 0
         self.deployed: dict[str, Runner] = {}  # strategies started by `deploy`: stopped by `close`
+        self._starting: set[str] = set()  # names being deployed (a start awaits the venue)
         self._venues = self._venue_map()
         for name, agent in self.agents.items():
             self._tap(name, agent)
@@ -400,13 +401,12 @@ class ControlPlane:
         Each run's summary, and its results folder with report.html."""
         self._act(who, "run_backtest")
         default = next(iter(self.agents.values())).strategy.name
-        args = {k: v for k, v in spec.items() if k != "risk"}
         try:
             out = await self.research.backtest(spec, default, progress)
         except ResearchError as e:
-            self._audit(who.name, "backtest", args, f"refused: {e}")
+            self._audit(who.name, "backtest", spec, f"refused: {e}")
             raise ControlError(str(e)) from None
-        self._audit(who.name, "backtest", args, f"{len(out['runs'])} run(s) in {out['folder']}")
+        self._audit(who.name, "backtest", spec, f"{len(out['runs'])} run(s) in {out['folder']}")
         return out
 
     async def deploy(
@@ -427,8 +427,9 @@ class ControlPlane:
 
         args = {"strategy": name, "run": run, "params": params or {}, "venue": venue}
         try:
-            if name in self.agents:
+            if name in self.agents or name in self._starting:
                 raise ControlError(f"a strategy named {name!r} exists; start_strategy without `run` restarts it")
+            self._starting.add(name)
             if venue is None and len(self._venues) > 1:
                 raise ControlError(f"name a venue: {sorted(self._venues)}")
             where = venue or next(iter(self._venues))
@@ -437,11 +438,13 @@ class ControlPlane:
             strategy = build(load_class(run), dict(params or {}))
             ws_url, rest_url, risk = self._venues[where]
             runner = Runner(strategy, ws_url, rest_url, key or await _sandbox_key(rest_url, name), risk=risk)
-            await runner.start()
-        except (ControlError, StrategyError, ValueError, OSError, TimeoutError, PermissionError) as e:
+            await runner.start()  # on failure, it closes what it opened
+        except Exception as e:  # whatever stops it starting is the answer, on one line
             why = str(e) if isinstance(e, (ControlError, StrategyError)) else f"{type(e).__name__}: {e}"
             self._audit(who.name, "deploy", args, f"refused: {why}")
             raise ControlError(f"cannot start {name!r}: {why}") from None
+        finally:
+            self._starting.discard(name)
         self.agents[name] = self.deployed[name] = runner
         self._tap(name, runner)
         self._audit(who.name, "deploy", args, f"running on {where}")
@@ -498,17 +501,13 @@ async def _sandbox_key(rest_url: str, name: str) -> str:
     """A fresh funded account on a sandbox venue (agenthft's `POST /api/v1/register`)."""
     import secrets
 
-    import aiohttp
+    from agenthft.client import RestClient
 
     body = {"agent_id": f"deployed-{name}-{secrets.token_hex(3)}"}
     try:
-        async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http,
-            http.post(f"{rest_url}/api/v1/register", json=body) as r,
-        ):
-            answer = await r.json(content_type=None)
-            if r.status != 200 or "api_key" not in answer:
-                raise ControlError(f"the venue at {rest_url} registers no account ({r.status}): pass `key`")
-            return str(answer["api_key"])
-    except (aiohttp.ClientError, ValueError) as e:
-        raise ControlError(f"the venue at {rest_url} registers no account ({type(e).__name__}): pass `key`") from None
+        async with RestClient(rest_url, "", max_retries=0) as rest:
+            return str((await rest.request("POST", "/api/v1/register", json=body))["api_key"])
+    except Exception as e:
+        raise ControlError(
+            f"the venue at {rest_url} registers no account ({type(e).__name__}: {e}): pass `key`"
+        ) from None

@@ -123,11 +123,13 @@ class Research:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_dir()
         self._runs = itertools.count(1)
         self._one_at_a_time = asyncio.Semaphore(1)  # one worker: the trading loop keeps a core
+        self._keys: dict[tuple[tuple[str, int, int], ...], str] = {}  # files (name, size, mtime) -> cache key
 
     # --- data ---------------------------------------------------------------------------------
     def datasets(self) -> list[DataSet]:
         """Every data set under the data folders (by content) and in the cache; markets, rows and
-        span where the cache (or the recording itself) holds them. Decodes nothing."""
+        span where the cache (or the recording itself) holds them. Decodes nothing; reads every
+        file's head and hashes each capture once (call it off the trading loop: a thread)."""
         from agenthft.market.cache import content_key
         from agenthft.market.feeds import discover
         from agenthft.market.sources import event_formats
@@ -145,7 +147,8 @@ class Research:
                 if len(files) > 1:
                     ds.note = f"{len(files)} files of one market, chained in time"
                 if ds.backtestable:
-                    key = content_key(files, "load", None)
+                    stamp = tuple((str(f), (st := f.stat()).st_size, st.st_mtime_ns) for f in files)
+                    key = self._keys.get(stamp) or self._keys.setdefault(stamp, content_key(files, "load", None))
                     cached_keys.add(key)
                     where = files[0] if fmt == "agenthft" and len(files) == 1 else self.cache_dir / f"{key}.parquet"
                     info = _cached_info(where) if where.is_file() else None
@@ -177,7 +180,7 @@ class Research:
     async def list_data(self, decode: bool = True, progress: Progress = _quiet) -> list[dict[str, Any]]:
         """`datasets()`, after decoding (once, into the cache, in a worker) every backtestable set
         whose markets are not known yet when `decode`."""
-        sets = self.datasets()
+        sets = await asyncio.to_thread(self.datasets)  # file reads and hashing: off the trading loop
         todo = [d for d in sets if d.backtestable and d.markets is None]
         if decode and todo:
             async with self._one_at_a_time:
@@ -185,7 +188,7 @@ class Research:
                     await progress(n, len(todo), f"decoding {d.id} into the columnar cache (once)")
                     await self._in_worker("decode", {"files": d.files, "cache_dir": str(self.cache_dir)}, _quiet)
                 await progress(len(todo), len(todo), "decoded")
-            sets = self.datasets()
+            sets = await asyncio.to_thread(self.datasets)
         return [msgspec.to_builtins(d) for d in sets]
 
     def resolve(self, data: str | Sequence[str]) -> list[str]:
@@ -308,7 +311,7 @@ class Research:
         self, spec: dict[str, Any], default_strategy: str, progress: Progress = _quiet
     ) -> dict[str, Any]:
         """Every run of `spec` in a worker, one after the other; progress in percent of all runs."""
-        runs = self.plan(spec, default_strategy)
+        runs = await asyncio.to_thread(self.plan, spec, default_strategy)  # it may list the data
         out = []
         async with self._one_at_a_time:
             for job in runs:

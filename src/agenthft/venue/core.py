@@ -580,8 +580,8 @@ class Venue:
         if unknown:
             done = "the others are " + ("subscribed" if sub else "unsubscribed") if views else "nothing done"
             known = ", ".join(v.market for v in self.config.markets)
-            self._send(s, pm.Error("unknown_market", f"no market {', '.join(map(repr, unknown))} ({done}); "
-                                   f"markets: {known}", "subscribe" if sub else "unsubscribe"))  # fmt: skip
+            why = f"no market {', '.join(map(repr, unknown))} ({done}); markets: {known}"
+            self._send(s, pm.Error("unknown_market", why, "subscribe" if sub else "unsubscribe"))
         if "orders" in channels:
             s.orders_on = sub
             self._send(s, pm.Subscribed("orders", "*") if sub else pm.Unsubscribed("orders", "*"))
@@ -593,8 +593,8 @@ class Venue:
             if s.nsubs + len(new) > limit:
                 self._send(s, pm.Error("rate_limited", f"{limit} subscriptions per connection"))
                 return
-            for v, name in views.items():  # one name per session and market: the first it subscribed by
-                if not v.subscribed(s) and name != v.name:
+            for v, name in views.items() if market_channels else ():  # one name per session and market
+                if not v.subscribed(s) and name != v.name:  # (the first it subscribed by)
                     v.names[s] = name
             for c, v in pairs:  # already subscribed: acknowledged again, nothing more
                 if (c, v) not in new:

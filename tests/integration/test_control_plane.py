@@ -13,6 +13,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp_types import TextContent
 
 from agenthft.connectors.agenthft import AgenthftPort
 from agenthft.control import ControlPlane, Token, mcp_server
@@ -54,6 +55,13 @@ def data(result: Any) -> Any:
     return json.loads(result.content[0].text)
 
 
+def text(result: Any) -> str:
+    """A tool result's one text block (an error's message)."""
+    (block,) = result.content
+    assert isinstance(block, TextContent), block
+    return block.text
+
+
 async def wait_for(check: Any, timeout: float = 5.0) -> Any:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -72,15 +80,17 @@ async def test_mcp_client_reads_tightens_a_limit_kills_and_resumes(agent):
             status = data(await watcher.call_tool("status", {}))
             quoter = status["strategies"]["quoter"]
             assert quoter["running"] and quoter["venues"]["venue"]["risk_state"] == "active"
-            refused = data(await watcher.call_tool("kill", {"reason": "not mine to pull"}))
-            assert "read-only" in refused["error"] and runner.risk.state.value == "active"
+            refused = await watcher.call_tool("kill", {"reason": "not mine to pull"})
+            assert refused.is_error and "read-only" in text(refused)
+            assert runner.risk.state.value == "active"
         full = httpx2.AsyncClient(headers={"Authorization": f"Bearer {FULL}"})
         async with Client(streamable_http_client(url, http_client=full)) as sup:
             tools = {t.name for t in (await sup.list_tools()).tools}
             assert {"status", "set_limits", "kill", "resume", "run_backtest", "latency"} <= tools
             assert await wait_for(lambda: len(runner.oms.live) > 0), "the quoter is quoting"
-            bad = data(await sup.call_tool("set_limits", {"limits": {"max_order_notional": "a lot"}}))
-            assert "error" in bad and runner.risk.config.max_order_notional == "0"
+            bad = await sup.call_tool("set_limits", {"limits": {"max_order_notional": "a lot"}})
+            assert bad.is_error and "max_order_notional" in text(bad)
+            assert runner.risk.config.max_order_notional == "0"
             ok = data(await sup.call_tool("set_limits", {"limits": {"max_order_notional": "100"}}))
             assert ok["quoter"]["venue"]["max_order_notional"] == "100"
             # the quoter's next order (0.01 BTC at ~60,000 = 600 USDC) is over it: denied, with the reason

@@ -54,10 +54,13 @@ async def agent(
     return runner, key, account
 
 
-async def test_kill_switch_trips_on_the_nth_consecutive_reject_and_nothing_more_reaches_the_venue(venue: Venue):
+async def test_kill_switch_trips_on_the_nth_consecutive_fault_not_on_benign_rejects(venue: Venue):
+    """Post-only quotes the venue refuses because they would cross are a maker's daily bread:
+    counted as benign, no halt. Orders the account cannot pay for are faults: the third in a
+    row halts, and nothing more reaches the venue."""
     srv, http = venue.server, venue.http
     seen = count_venue_orders(srv)
-    runner, _, account = await agent(srv, http, Idle(), max_consecutive_rejects=3)
+    runner, _, account = await agent(srv, http, Idle(), max_consecutive_faults=3, max_consecutive_benign=10)
     other = await register(http, srv, "maker")
     async with http.post(
         srv.rest_url + "/trading/orders",
@@ -65,15 +68,32 @@ async def test_kill_switch_trips_on_the_nth_consecutive_reject_and_nothing_more_
         json={"market": "BTC-PERP", "side": "sell", "qty": 1, "price": 60000, "client_id": "ask"},
     ) as r:
         assert r.status == 200
-    await asyncio.sleep(0.1)
+
+    async def rejected(n: int) -> bool:
+        return runner.risk.faults + runner.risk.benign >= n
+
+    await settle(lambda: _true("BTC-PERP" in runner.risk.data_lag_ns))
     for i in range(6):  # post-only buys at the ask: the venue rejects each (would cross)
-        runner.submit("BTC-PERP", Side.BUY, 1, 600000, OrderType.POST_ONLY)
-        await asyncio.sleep(0.05)
+        assert runner.submit("BTC-PERP", Side.BUY, 1, 600000, OrderType.POST_ONLY) is not None
+        await settle(lambda i=i: rejected(i + 1))
+    assert runner.risk.state is RiskState.ACTIVE, "benign rejects do not halt under their own threshold"
+    assert (runner.risk.faults, runner.risk.benign) == (0, 6)
+    for i in range(6):  # 1,000 BTC at 59,000: far more margin than the sandbox account holds
+        sent = runner.submit("BTC-PERP", Side.BUY, 1_000_000, 590000)
+        if i < 3:
+            assert sent is not None
+            await settle(lambda i=i: rejected(7 + i))
         if i == 1:
             assert runner.risk.state is RiskState.ACTIVE, "not before the threshold"
     assert runner.risk.state is RiskState.HALTED
-    assert [e.reason for e in runner.risk.events if e.action == "halt"] == [Reason.KILL_SWITCH_REJECTS]
-    assert seen[account] == 3, "the 4th to 6th orders never reached the venue"
+    assert [e.reason for e in runner.risk.events if e.action == "halt"] == [Reason.KILL_SWITCH_FAULTS]
+    assert seen[account] == 9, "6 post-only + 3 oversized; the 4th to 6th never reached the venue"
+    summary = runner.summary()["rejects"]
+    assert summary == {
+        "faults": 3,
+        "benign": 6,
+        "by_code": {"insufficient_balance": 3, "post_only_would_cross": 6},
+    }
     await runner.stop()
 
 
@@ -164,7 +184,7 @@ async def test_venue_rate_limit_makes_the_agent_back_off_instead_of_hammering():
     seen = count_venue_orders(srv)
     try:
         async with aiohttp.ClientSession() as http:
-            runner, _, account = await agent(srv, http, Idle(), max_orders_per_s=1000, max_consecutive_rejects=0)
+            runner, _, account = await agent(srv, http, Idle(), max_orders_per_s=1000, max_consecutive_faults=0)
             assert runner.risk.max_orders_per_s == 16, "by default the breaker sits under the venue's 20/s"
             runner.bucket.capacity = runner.bucket.tokens = 1000  # the client bucket would have prevented it
             runner.risk.max_orders_per_s = 1000  # and so would the breaker

@@ -64,7 +64,7 @@ def test_without_a_risk_file_safe_money_limits_are_on_and_said(calm, tmp_path):
 
 def test_no_limits_must_be_said_and_a_file_that_turns_them_all_off_needs_it(calm, tmp_path):
     off = tmp_path / "off.toml"
-    off.write_text('position_limit = "0"\nmax_consecutive_rejects = 5\n')
+    off.write_text('position_limit = "0"\nmax_consecutive_faults = 5\n')
     base = [sys.executable, "-m", "agenthft.cli", "run", "quoter", "--venue", calm.ws, "--rest", calm.rest,
             "--key", calm.key, "--duration", "1", "--status-every", "60"]  # fmt: skip
     refused = subprocess.run([*base, "--risk", str(off)], capture_output=True, text=True, timeout=60)

@@ -68,3 +68,6 @@ def test_signals_eval_and_scan_from_the_command_line(data: Path, capsys):
     assert main(["signals", "scan", str(okx), str(kraken), "--json"]) == 0
     books = json.loads(capsys.readouterr().out)
     assert [r["deltas"] > 1000 for r in books] == [True, True] and "BTC-USDT" in books[0]["market"]
+    assert main(["signals", "scan", str(okx)]) == 0  # the text: prices on the grid, times readable
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.lstrip().startswith("cancel_cascade"))
+    assert "5.134 at 2022-05-13 16:27:14.885852 UTC" in line and "3 levels pulled" in line, line

@@ -343,6 +343,7 @@ async def slow_consumer(channel: str, updates: int) -> tuple[bool, int, int]:
             session = next(s for s in srv.venue.sessions if s.account == acc_slow)
             worst, i = 0, 0
             engine = srv.venue.engine
+            engine.submit(acc_mm, "far-bid", "BTC-PERP", Side.BUY, 1, 500000)  # a ticker needs both sides
             for i in range(updates):
                 maker = acc_slow if channel == "orders" else acc_mm
                 engine.submit(maker, f"a{i}", "BTC-PERP", Side.SELL, 1, 600000 + i % 50)

@@ -57,8 +57,9 @@ async def test_order_ack_book_update_fill_trade_and_ticker(venue: Venue):
     assert ack["venue_order_id"] >= 1
     upd = await watcher.expect("book_update")
     assert (upd["seq"], upd["asks"]) == (1, [[60000.5, 0.01]])
+    await maker.send(order("m0", "buy", 59000, "0.002"))  # no ticker until both sides have a price
     tick = await watcher.expect("ticker")
-    assert (tick["ask"], tick["ask_qty"], tick["bid"]) == (60000.5, 0.01, None)
+    assert (tick["ask"], tick["ask_qty"], tick["bid"], tick["bid_qty"]) == (60000.5, 0.01, 59000, 0.002)
     await taker.send(order("t1", "buy", "60001", 0.004, order_type="ioc"))
     taker_fill = await taker.expect("fill", order_id="t1")
     assert (taker_fill["fill_qty"], taker_fill["fill_price"], taker_fill["liquidity"]) == (0.004, 60000.5, "taker")
@@ -69,13 +70,81 @@ async def test_order_ack_book_update_fill_trade_and_ticker(venue: Venue):
     trade = await watcher.expect("trade")
     assert (trade["price"], trade["qty"], trade["side"]) == (60000.5, 0.004, "buy")
     upd2 = await watcher.expect("book_update")
-    assert (upd2["seq"], upd2["asks"]) == (2, [[60000.5, 0.006]])
+    assert (upd2["seq"], upd2["asks"]) == (3, [[60000.5, 0.006]])
 
 
 async def test_market_symbol_aliases_are_accepted(venue: Venue):
     c = await venue.connect((await venue.register("alias"))["api_key"])
     await c.send({**order("a1"), "market": "BTCUSDT"})
     await c.expect("order_ack", order_id="a1")
+
+
+async def test_a_subscription_by_alias_streams_under_that_name(venue: Venue):
+    """A client that calls the perp BTCUSDT gets its snapshot, updates, tickers and trades as
+    BTCUSDT; another subscribed by its own name still sees BTC-PERP."""
+    key = (await venue.register("by-alias"))["api_key"]
+    alias, own = await venue.connect(key), await venue.connect(key)
+    await alias.send({"type": "subscribe", "channels": ["orderbook", "ticker", "trades"], "markets": ["BTCUSDT"]})
+    assert (await alias.expect("book_snapshot"))["market"] == "BTCUSDT"
+    assert (await alias.expect("subscribed", channel="trades"))["market"] == "BTCUSDT"
+    await own.send({"type": "subscribe", "channels": ["orderbook", "ticker", "trades"], "markets": ["BTC-PERP"]})
+    await own.expect("book_snapshot", market="BTC-PERP")
+    await alias.send(order("s1", "sell", 60001, "0.01"))
+    await alias.send(order("b1", "buy", 59999, "0.01"))
+    taker = await venue.connect((await venue.register("alias-taker"))["api_key"])
+    await taker.send(order("t1", "buy", 60001, "0.002", order_type="ioc"))
+    for c, name in ((alias, "BTCUSDT"), (own, "BTC-PERP")):
+        got = {t: await c.expect(t) for t in ("book_update", "ticker", "trade")}
+        assert {m["market"] for m in got.values()} == {name}, got
+    # subscribing again under the canonical name keeps the name in use: one stream, one name
+    await alias.send({"type": "subscribe", "channel": "ticker", "market": "BTC-PERP"})
+    assert (await alias.expect("subscribed"))["market"] == "BTCUSDT"
+    await alias.send({"type": "unsubscribe", "channels": ["orderbook", "ticker", "trades"], "market": "BTC-PERP"})
+    assert (await alias.expect("unsubscribed"))["market"] == "BTCUSDT"
+    assert not venue.server.venue.views["BTC-PERP"].names, "forgotten once nothing is subscribed"
+
+
+async def test_a_subscribe_naming_an_unknown_market_still_subscribes_the_known_ones(venue: Venue):
+    c = await venue.connect((await venue.register("partly"))["api_key"])
+    await c.send({"type": "subscribe", "channels": ["ticker", "orderbook"], "markets": ["NOPE-SPOT", "BTC-PERP"]})
+    err = await c.expect("error")
+    assert err["code"] == "unknown_market" and "'NOPE-SPOT'" in err["message"] and "subscribed" in err["message"]
+    acks = [await c.expect("subscribed") for _ in range(2)]
+    assert {(a["channel"], a["market"]) for a in acks} == {("ticker", "BTC-PERP"), ("orderbook", "BTC-PERP")}
+    await c.expect("book_snapshot", market="BTC-PERP")
+    await c.send({"type": "subscribe", "channel": "ticker", "market": "NOPE"})
+    assert "nothing done" in (await c.expect("error", code="unknown_market"))["message"]
+    await c.alive()
+
+
+async def test_a_ticker_always_has_both_sides(venue: Venue):
+    """No ticker while a side is empty (a client adds bid and ask); the first comes with both."""
+    c = await venue.connect((await venue.register("ticks"))["api_key"])
+    await c.send({"type": "subscribe", "channel": "ticker", "market": "ETH-USDC"})
+    await c.expect("subscribed")
+    await c.send({**order("e1", "sell", "3000.5", "1"), "market": "ETH-USDC"})
+    await c.expect("order_ack", order_id="e1")
+    assert [m["type"] for m in await c.quiet()] == [], "one side only: no ticker"
+    await c.send({**order("e2", "buy", "2999.5", "2"), "market": "ETH-USDC"})
+    tick = await c.expect("ticker")
+    assert (tick["bid"], tick["bid_qty"], tick["ask"], tick["ask_qty"]) == (2999.5, 2, 3000.5, 1)
+    assert (tick["bid"] + tick["ask"]) / 2 == 3000.0
+    await c.send({"type": "cancel", "order_id": "e1"})
+    await c.expect("cancel_ack", order_id="e1")
+    assert [m["type"] for m in await c.quiet()] == [], "a side emptied: no ticker"
+
+
+async def test_an_auth_message_after_header_auth_is_answered_again(venue: Venue):
+    """The article's client authenticates by header and then by message: the same key gets
+    auth_ok again; another valid key is refused and the connection keeps its first key."""
+    key = (await venue.register("twice"))["api_key"]
+    other = (await venue.register("other"))["api_key"]
+    c = await venue.connect(key)
+    await c.send({"type": "auth", "api_key": key, "timestamp_ns": 0})
+    assert (await c.expect("auth_ok"))["key_id"] == key.split("_")[1]
+    await c.send({"type": "auth", "api_key": other, "timestamp_ns": 0})
+    assert (await c.expect("error"))["message"] == "already authenticated with another key"
+    await c.alive()
 
 
 async def test_iceberg_shows_only_display_qty(venue: Venue):

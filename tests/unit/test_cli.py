@@ -46,3 +46,36 @@ def test_console_script_demo_runs(data: Path):
     expected = {"binance": 1072 + 629 + 1885, "okx": 290, "kraken": 4269, "lobster": 937, "lobster-engine": 937}
     expected["tardis"] = 10 + 1  # 10 snapshot rows not crossed (each also rebuilds exactly: test_feeds_more), 1 book
     assert by_format == expected
+
+
+def test_venue_and_backtest_help_list_every_packaged_scenario(capsys):
+    import pytest
+
+    from agenthft.market.sim.scenario import scenario_names
+
+    assert "desk" in scenario_names()
+    for cmd in ("venue", "backtest"):
+        with pytest.raises(SystemExit):
+            main([cmd, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert all(name in text for name in scenario_names()), (cmd, text)
+
+
+def test_the_desk_example_starts_its_venues_on_the_ports_it_names():
+    """examples/desk.toml's first comment line is the venue command; with --port N the venues
+    listen on N..N+3 (WebSocket, REST, then the second venue's), as its [venues] say."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "examples" / "desk.toml").read_text()
+    command = next(line for line in text.splitlines() if "agenthft venue" in line).split("#")[1].split()
+    port = int(command[command.index("--port") + 1])
+    venues = tomllib.loads(text)["venues"]
+    assert command.count("--config") == len(venues) == 2
+    urls = [u for v in venues.values() for u in (v["ws"], v["rest"])]
+    assert urls == [
+        f"ws://127.0.0.1:{port}/trading",
+        f"http://127.0.0.1:{port + 1}",
+        f"ws://127.0.0.1:{port + 2}/trading",
+        f"http://127.0.0.1:{port + 3}",
+    ]

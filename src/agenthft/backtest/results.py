@@ -67,6 +67,7 @@ class Summary(msgspec.Struct):
     contracts: dict[str, str] = msgspec.field(default_factory=dict)  # per market: linear / inverse, size, settlement
     warnings: list[str] = msgspec.field(default_factory=list)  # what the numbers cannot be trusted for
     risk_limits: dict[str, str] = msgspec.field(default_factory=dict)  # the money controls in force ("0": off)
+    rejects: dict[str, Any] = msgspec.field(default_factory=dict)  # the venue's: faults, benign, by code
 
 
 class Results(msgspec.Struct):
@@ -260,6 +261,7 @@ class Recorder:
             {m: i.contract_text for m, i in sorted(r.instruments.items()) if m in r.books},
             warnings,
             money_limits(_legs(r)[0].risk.config),
+            rejects=r.risk.reject_summary(),
         )
         return Results(summary, self.events, self.equity, wall_s, events / wall_s if wall_s else 0.0, self.risk)
 

@@ -135,7 +135,9 @@ def add_data_args(parser: Any) -> None:
 def add_parser(sub: Any) -> None:
     bt = sub.add_parser("backtest", help="run a strategy on a simulated clock (docs/backtest.md)")
     add_strategy_args(bt)
-    bt.add_argument("--sim", help="scenario: calm, lead-lag, cross-venue, manipulated, crash or a .toml path")
+    from agenthft.market.sim.scenario import scenario_names
+
+    bt.add_argument("--sim", help=f"scenario: {', '.join(scenario_names())} or a .toml path (docs/market.md)")
     bt.add_argument(
         "--data",
         nargs="+",

@@ -79,14 +79,19 @@ async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
 def cmd_desk(args: argparse.Namespace) -> int:
     import uvloop
 
+    from agenthft.cli.run import stdio_token
+
     if not Path(args.desk).is_file():
         raise CliError(Exit.USAGE, f"no desk file {args.desk!r} (see examples/desk.toml)")
+    stdio_token(args)  # a wrong or missing token for the MCP stdio seat: refused before anything starts
     summary, code = uvloop.run(run_desk(args))
     print(json.dumps(summary), file=sys.stderr if args.mcp_stdio else sys.stdout)
     return int(code)
 
 
 def add_parser(sub: Any) -> None:
+    from agenthft.cli.run import add_data_dir_arg
+
     d = sub.add_parser(
         "desk",
         help="several strategies at once, each its own agent, under one control plane and dashboard",
@@ -100,6 +105,7 @@ def add_parser(sub: Any) -> None:
     d.add_argument("--mcp", type=int, metavar="PORT", help="the MCP server (streamable HTTP) on 127.0.0.1:PORT")
     d.add_argument("--mcp-stdio", action="store_true", help="MCP on stdin/stdout (the summary then goes to stderr)")
     d.add_argument("--token", action="append", metavar="SECRET[,ro]", help="a control-plane token (repeatable)")
+    add_data_dir_arg(d)
     d.add_argument("--cancel-on-exit", action="store_true", help="cancel every strategy's orders before the summary")
     d.add_argument("--quiet", action="store_true", help="no start line on stderr")
     d.set_defaults(func=cmd_desk)

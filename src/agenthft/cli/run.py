@@ -309,26 +309,67 @@ async def _nothing() -> None:
     return None
 
 
+def _tokens(args: argparse.Namespace) -> dict[str, Any]:
+    """--token SECRET[,ro] (repeatable) as secret -> Token."""
+    from agenthft.control import Token
+
+    tokens: dict[str, Any] = {}
+    for i, text in enumerate(args.token or []):
+        secret, _, mode = text.partition(",")
+        tokens[secret] = Token(f"token-{i + 1}{'-ro' if mode == 'ro' else ''}", read_only=mode == "ro")
+    return tokens
+
+
+def stdio_token(args: argparse.Namespace) -> Any:
+    """The MCP stdio seat's token, given at start: `AGENTHFT_TOKEN` (the MCP client's config sets
+    it) must be one of the --token secrets, and a read-only one gives a read-only seat. Without
+    --token and without AGENTHFT_TOKEN the process owner who launched it is the `stdio`
+    principal. Checked before anything starts: a wrong or missing token is a one-line refusal."""
+    import os
+
+    from agenthft.control import Token
+
+    if not getattr(args, "mcp_stdio", False):
+        return None
+    secret = os.environ.get("AGENTHFT_TOKEN")
+    tokens = _tokens(args)
+    if secret is None:
+        if tokens:
+            raise CliError(Exit.USAGE, "--mcp-stdio with --token: set AGENTHFT_TOKEN to one of the tokens")
+        return Token("stdio")
+    token = tokens.get(secret)
+    if token is None:
+        raise CliError(Exit.USAGE, "AGENTHFT_TOKEN is not one of the --token tokens: the MCP seat is refused")
+    return token
+
+
+def research(args: argparse.Namespace) -> Any:
+    """The supervising agent's research folders: --data-dir (default ../shared/data if present)."""
+    from agenthft.cli.capture import DEFAULT_DATA
+    from agenthft.control.research import Research
+
+    dirs = args.data_dir or ([DEFAULT_DATA] if DEFAULT_DATA.is_dir() else [])
+    return Research(dirs, "results")
+
+
 async def _control(agent: Any, args: argparse.Namespace) -> tuple[Any, list[Any], str | None]:
     """The control plane for the supervising agent, when asked: HTTP and/or MCP (streamable HTTP
     or stdio). Tokens from --token SECRET[,ro] (repeatable); none given: one full token is made
     and printed on stderr. Returns (the plane, closers, the HTTP door's URL); with no door and
-    no dashboard, (None, [], None)."""
+    no dashboard, (None, [], None). The last closer stops the strategies the supervisor started."""
     from agenthft.control import ControlPlane, Token
 
     if args.control is None and args.mcp is None and not args.mcp_stdio:
         return (ControlPlane(agent) if args.dashboard else None), [], None
     import secrets
 
-    tokens: dict[str, Token] = {}
-    for i, text in enumerate(args.token or []):
-        secret, _, mode = text.partition(",")
-        tokens[secret] = Token(f"token-{i + 1}{'-ro' if mode == 'ro' else ''}", read_only=mode == "ro")
+    tokens = _tokens(args)
+    seat = stdio_token(args)  # checked again: the caller checked it before starting
     if not tokens:
         made = "ctl_" + secrets.token_urlsafe(24)
         tokens[made] = Token("operator")
         print(f"agenthft run: control token {made}", file=sys.stderr, flush=True)
-    plane = ControlPlane(agent, tokens)
+    plane = ControlPlane(agent, tokens, research(args))
     closers: list[Any] = []
     url = None
     if args.control is not None:
@@ -346,13 +387,14 @@ async def _control(agent: Any, args: argparse.Namespace) -> tuple[Any, list[Any]
     if args.mcp_stdio:
         from agenthft.control import mcp_server
 
-        task = asyncio.create_task(mcp_server.serve_stdio(plane, Token("stdio")))
+        task = asyncio.create_task(mcp_server.serve_stdio(plane, seat))
 
         async def cancel() -> None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
         closers.append(cancel)
+    closers.append(plane.close)
     return plane, closers, url
 
 
@@ -420,11 +462,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.leg:
         if args.venue or args.rest or args.key:
             raise CliError(Exit.USAGE, "--leg replaces --venue/--rest/--key (one --leg per venue)")
+        stdio_token(args)
         summary, code = uvloop.run(run_multi(args))
         print(json.dumps(summary))
         return int(code)
     if not args.venue:
         raise CliError(Exit.USAGE, "--venue required (or one --leg per venue)")
+    stdio_token(args)  # a wrong or missing token for the MCP stdio seat: refused before anything starts
     summary, code = uvloop.run(run_agent(args))
     print(json.dumps(summary), file=sys.stderr if args.mcp_stdio else sys.stdout)
     if code == Exit.HALTED:
@@ -448,6 +492,16 @@ def cmd_strategies(args: argparse.Namespace) -> int:
         for p in describe(cls):
             print(f"  --param {p.name}=<{p.type}>  default {p.default}  {p.description}")
     return 0
+
+
+def add_data_dir_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        action="append",
+        metavar="DIR",
+        help="recorded data the supervising agent may list and backtest on over MCP/HTTP (repeatable; "
+        "default ../shared/data when present); its backtests go to results/backtests",
+    )
 
 
 def add_strategy_args(parser: argparse.ArgumentParser) -> None:
@@ -508,6 +562,7 @@ def add_parsers(sub: Any) -> None:
     run.add_argument(
         "--token", action="append", metavar="SECRET[,ro]", help="a control-plane token (repeatable; ',ro': read-only)"
     )
+    add_data_dir_arg(run)
     run.add_argument("--journal", help="SQLite journal; on restart the agent rebuilds from it, then reconciles")
     run.add_argument("--duration", type=float, help="seconds to run (default: until SIGINT/SIGTERM)")
     run.add_argument("--cpu", type=int, help="pin the process to this CPU")

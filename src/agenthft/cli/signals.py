@@ -71,7 +71,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     for r in reports:
         print(f"{r.market}: {r.deltas:,} level changes, {r.trades:,} trades in {r.seconds:.1f} s: {r.counts}")
         for e in r.examples:
-            print(f"  {e.kind:15} {e.side.value:4} @ {e.price} ts {e.ts_ns} value {e.value:g} -> {e.response}")
+            x = r.readable(e)
+            print(f"  {e.kind:15} {e.side.value:4} @ {x['price']:>12} at {x['time']} UTC, {x['value']} -> {e.response}")
     return 0
 
 

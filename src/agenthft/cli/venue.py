@@ -181,10 +181,12 @@ def add_parser(sub: Any) -> None:
     venue.add_argument("--delay-us", type=float, help="inject this one-way delay (us), as a remote venue")
     venue.add_argument("--jitter-us", type=float, help="plus uniform jitter up to this (us)")
     venue.add_argument("--state", help="SQLite command log: the venue survives a restart (default: in memory)")
+    from agenthft.market.sim.scenario import scenario_names
+
     venue.add_argument(
         "--sim",
-        help="run a market scenario on the venue (calm, lead-lag, cross-venue, manipulated, "
-        "crash, or a .toml path; see docs/market.md)",
+        help=f"run a market scenario on the venue ({', '.join(scenario_names())}, or a .toml path; see "
+        "docs/market.md; desk and cross-venue quote one underlying on every --config venue)",
     )
     venue.add_argument("--labels", help="with --sim: write the labelled manipulation episodes (JSON lines) at exit")
     venue.add_argument(

@@ -100,6 +100,10 @@ class Dashboard:
         lines: list[Any] = []
         for row in view["rows"]:
             counts = ", ".join(f"{k} {n}" for k, n in row["risk_counts"].items())
+            rejects = row.get("rejects") or {}
+            if rejects.get("faults") or rejects.get("benign"):
+                seen = f"rejects: faults {rejects['faults']} benign {rejects['benign']}"
+                counts = f"{counts}, {seen}" if counts else seen
             if counts:
                 lines.append(f"{self._who(row)}: {counts}")
                 lines += [f"  {e[:110]}" for e in row["risk_recent"]]

@@ -85,9 +85,32 @@ def make_app(plane: ControlPlane) -> web.Application:
     post("/v1/kill", lambda t, b: plane.kill(t, str(b.get("reason", "")), _name(b)))
     post("/v1/resume", lambda t, b: plane.resume(t, _name(b)))
     post("/v1/strategy/stop", lambda t, b: plane.stop_strategy(t, _name(b), _flag(b, "cancel_orders", True)))
-    post("/v1/strategy/start", lambda t, b: plane.start_strategy(t, _name(b)))
     post("/v1/strategy/params", lambda t, b: plane.set_params(t, _obj(b, "params"), _name(b)))
-    post("/v1/backtest", lambda t, b: plane.run_backtest(t, b))
+    get("/v1/strategies", plane.strategies)
+
+    async def data(request: web.Request) -> web.Response:
+        decode = request.query.get("decode", "true")
+        if decode not in ("true", "false"):
+            raise ControlError("'decode' must be true or false")
+        return _json(
+            {"data_dirs": [str(d) for d in plane.research.data_dirs], "sets": await plane.data(decode == "true")}
+        )
+
+    async def start(request: web.Request) -> web.Response:
+        body = await _body(request)
+        run = _name(body, "run")
+        if run is None:
+            return _json(plane.start_strategy(request[TOKEN], _name(body)))
+        params = _obj(body, "params") if "params" in body else {}
+        name = _name(body) or run
+        return _json(await plane.deploy(request[TOKEN], name, run, params, _name(body, "venue"), _name(body, "key")))
+
+    async def backtest(request: web.Request) -> web.Response:
+        return _json(await plane.backtest(request[TOKEN], await _body(request)))
+
+    app.router.add_get("/v1/data", data)
+    app.router.add_post("/v1/strategy/start", start)
+    app.router.add_post("/v1/backtest", backtest)
     return app
 
 

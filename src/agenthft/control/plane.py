@@ -4,8 +4,12 @@ anyway, and actions go through the same risk and OMS paths as everything else (t
 is the runner's manual override; new limits are the risk engine's own validated config).
 
 Every action is audited in the journal (`audit` rows: who, what, when, the outcome) and kept in
-memory for `audit()`. Who is the token's name; a read-only token can read and not act (the HTTP
-and MCP shells check `can_act` before calling an action).
+memory for `audit()`. Who is the token's name; a read-only token can read and not act (every
+action refuses it, and the doors refuse it first: HTTP 403, MCP hides the actions from it).
+
+Research before deploying (`control/research.py`): the strategies and their parameters, the
+recorded data to backtest on, backtests in a worker process; then `deploy` starts a new strategy
+on one of the plane's venues, next to the ones it supervises.
 """
 
 from __future__ import annotations
@@ -16,8 +20,14 @@ from typing import Any
 
 import msgspec
 
+from agenthft.connectors.agenthft import AgenthftPort
+from agenthft.control.research import Progress, Research, ResearchError, strategy_catalog
 from agenthft.runtime.multi import sessions
 from agenthft.runtime.runner import Observer, Runner
+
+
+async def _quiet(progress: float, total: float, message: str) -> None:
+    return None
 
 
 class Token(msgspec.Struct, frozen=True):
@@ -55,21 +65,46 @@ class _SignalTap(Observer):
 
 
 class ControlPlane:
-    def __init__(self, agents: Any, tokens: dict[str, Token] | None = None) -> None:
+    def __init__(self, agents: Any, tokens: dict[str, Token] | None = None, research: Research | None = None) -> None:
         """`agents`: one agent (a Runner or a MultiRunner), or several by name (a desk of
-        strategies, each its own agent with its own keys and risk). `tokens`: secret -> Token."""
+        strategies, each its own agent with its own keys and risk). `tokens`: secret -> Token.
+        `research`: the data and results folders of `data`, `backtest` (default: no data
+        folder, results under ./results)."""
         self.agents: dict[str, Any] = dict(agents) if isinstance(agents, dict) else {agents.strategy.name: agents}
         if not self.agents:
             raise ValueError("a control plane needs at least one agent")
         self.tokens = tokens or {}
+        self.research = research or Research()
         self.audit_log: deque[AuditRecord] = deque(maxlen=1000)
         self.signal_log: deque[dict[str, Any]] = deque(maxlen=200)
         self.signal_total = 0
         self._latency: dict[tuple[str, str], dict[str, Any]] = {}  # view()'s percentiles, in turn
         self._turn = 0
+        self.deployed: dict[str, Runner] = {}  # strategies started by `deploy`: stopped by `close`
+        self._starting: set[str] = set()  # names being deployed (a start awaits the venue)
+        self._venues = self._venue_map()
         for name, agent in self.agents.items():
-            for r in sessions(agent).values():
-                r.observers.append(_SignalTap(self, name))
+            self._tap(name, agent)
+
+    def _venue_map(self) -> dict[str, tuple[Any, Any]]:
+        """The venues the agents trade on, by name (a leg's name; `venue` when there is one; else
+        HOST:PORT): where `deploy` can start a strategy (its port, the risk limits in force there)."""
+        first: dict[str, tuple[str, Runner]] = {}
+        for agent in self.agents.values():
+            for v, r in sessions(agent).items():
+                first.setdefault(r.port.url, (v, r))
+        out: dict[str, tuple[Any, Any]] = {}
+        for url, (v, r) in first.items():
+            label = v if v != "venue" else "venue" if len(first) == 1 else url.split("//")[-1].split("/")[0]
+            if label in out:
+                label = url.split("//")[-1].split("/")[0]
+            out[label] = (r.port, r.risk.config)
+        return out
+
+    def _tap(self, name: str, agent: Any) -> None:
+        """Keep the agent's signal alerts (with decimal prices) for `signal_alerts` and `view`."""
+        for r in sessions(agent).values():
+            r.observers.append(_SignalTap(self, name))
 
     # --- auth -------------------------------------------------------------------------------
     def who(self, secret: str | None) -> Token | None:
@@ -181,7 +216,11 @@ class ControlPlane:
         out: dict[str, dict[str, Any]] = {}
         for (a, v), r in self.runners().items():
             recent = [str(e) for e in list(r.risk.events)[-limit:]]
-            out.setdefault(a, {})[v] = {"counts": dict(r.risk.counts), "recent": recent}
+            out.setdefault(a, {})[v] = {
+                "counts": dict(r.risk.counts),
+                "rejects": r.risk.reject_summary(),
+                "recent": recent,
+            }
         return out
 
     def signal_alerts(self, limit: int = 50) -> list[dict[str, Any]]:
@@ -189,6 +228,22 @@ class ControlPlane:
 
     def audit(self, limit: int = 50) -> list[dict[str, Any]]:
         return [msgspec.to_builtins(a) for a in list(self.audit_log)[-limit:]]
+
+    def strategies(self) -> dict[str, Any]:
+        """What can be backtested and deployed: each shipped strategy with its typed parameters,
+        and the venues a new strategy can be started on."""
+        return {
+            "strategies": strategy_catalog(),
+            "venues": sorted(self._venues),
+            "note": "a strategy in a file or package also works: MODULE:CLASS or FILE.py:CLASS",
+        }
+
+    async def data(self, decode: bool = True, progress: Progress = _quiet) -> list[dict[str, Any]]:
+        """The recorded data to backtest on (`Research.list_data`)."""
+        try:
+            return await self.research.list_data(decode, progress)
+        except ResearchError as e:
+            raise ControlError(str(e)) from None
 
     def view(self, levels: int = 3) -> dict[str, Any]:
         """Everything a dashboard draws, in one JSON snapshot (`GET /v1/view`): each market's
@@ -234,6 +289,7 @@ class ControlPlane:
                     "risk_state": r.risk.state.value,
                     "connected": r.port.connected,
                     "risk_counts": dict(sorted(r.risk.counts.items())),
+                    "rejects": {"faults": r.risk.faults, "benign": r.risk.benign},
                     "risk_recent": [str(e) for e in list(r.risk.events)[-2:]],
                 }
             )
@@ -263,7 +319,7 @@ class ControlPlane:
     ) -> dict[str, Any]:
         """New risk limits on every strategy's every venue (or the named ones): validated first,
         effective at the next check."""
-        self._act(who)
+        self._act(who, "set_limits")
         args = {"limits": changes, "strategy": strategy, "venue": venue}
         targets = self._pick(strategy, venue)
         try:
@@ -283,7 +339,7 @@ class ControlPlane:
 
     def kill(self, who: Token, reason: str = "", strategy: str | None = None) -> dict[str, Any]:
         """Cancel every order on every venue and halt: the whole desk, or one strategy."""
-        self._act(who)
+        self._act(who, "kill")
         for r in self._pick(strategy).values():
             r.manual_override(f"control:{who.name}")
         self._audit(who.name, "kill", {"reason": reason, "strategy": strategy}, "halted, cancel-all sent")
@@ -291,7 +347,7 @@ class ControlPlane:
 
     def resume(self, who: Token, strategy: str | None = None) -> dict[str, Any]:
         """Back to active after a halt: only ever by this explicit call."""
-        self._act(who)
+        self._act(who, "resume")
         for r in self._pick(strategy).values():
             r.resume(f"control:{who.name}")
         self._audit(who.name, "resume", {"strategy": strategy}, "active")
@@ -299,7 +355,7 @@ class ControlPlane:
 
     def stop_strategy(self, who: Token, strategy: str | None = None, cancel_orders: bool = True) -> dict[str, Any]:
         """The strategy stops deciding (hooks paused); with `cancel_orders`, its orders are pulled."""
-        self._act(who)
+        self._act(who, "stop_strategy")
         name, agent = self._one(strategy, who, "stop_strategy")
         agent.started = False
         for r in sessions(agent).values():
@@ -310,7 +366,7 @@ class ControlPlane:
         return self.status()
 
     def start_strategy(self, who: Token, strategy: str | None = None) -> dict[str, Any]:
-        self._act(who)
+        self._act(who, "start_strategy")
         name, agent = self._one(strategy, who, "start_strategy")
         for r in sessions(agent).values():
             r.started = True
@@ -321,7 +377,7 @@ class ControlPlane:
     def set_params(self, who: Token, params: dict[str, Any], strategy: str | None = None) -> dict[str, Any]:
         """New strategy parameters: a fresh instance from its typed Params (validated), swapped in
         between two events; the old one's orders are cancelled first (their state is its own)."""
-        self._act(who)
+        self._act(who, "set_params")
         from agenthft.strategies.loader import StrategyError, build
 
         name, agent = self._one(strategy, who, "set_params")
@@ -346,52 +402,79 @@ class ControlPlane:
         self._audit(who.name, "set_params", args, "in force")
         return _current_params(new)
 
-    def _specs(self, spec: dict[str, Any]) -> list[Any]:
-        from agenthft.backtest.sweep import grid
-
-        raw = spec.get("params", {})
-        if not isinstance(raw, dict):
-            raise ControlError("'params' must be an object of name -> value (or a list of values: a sweep)")
-        params = {k: [str(x) for x in v] if isinstance(v, list) else [str(v)] for k, v in raw.items()}
+    async def backtest(self, who: Token, spec: dict[str, Any], progress: Progress = _quiet) -> dict[str, Any]:
+        """A backtest (a sweep when a parameter has a list of values) in a worker process, so the
+        agent's loop keeps trading: `spec` = {strategy, params, data (a data set id or files) or
+        scenario (+ seconds), seed, latency, options (data flags), risk (RiskConfig fields)}.
+        Each run's summary, and its results folder with report.html."""
+        self._act(who, "run_backtest")
         default = next(iter(self.agents.values())).strategy.name
-        return grid(
-            spec.get("strategy", default),
-            spec.get("scenario", "calm"),
-            float(spec.get("seconds", 10)),
-            params,
-            [spec.get("latency", "colocated")],
-            [int(spec.get("seed", 1))],
-            spec.get("data", ()),
-        )
+        try:
+            out = await self.research.backtest(spec, default, progress)
+        except ResearchError as e:
+            self._audit(who.name, "backtest", spec, f"refused: {e}")
+            raise ControlError(str(e)) from None
+        self._audit(who.name, "backtest", spec, f"{len(out['runs'])} run(s) in {out['folder']}")
+        return out
 
-    def run_backtest(self, who: Token, spec: dict[str, Any]) -> dict[str, Any]:
-        """A backtest (a sweep when a parameter has a list of values), here: its summary rows."""
-        self._act(who)
-        from agenthft.backtest.sweep import run_one
+    async def deploy(
+        self,
+        who: Token,
+        name: str,
+        run: str,
+        params: dict[str, Any] | None = None,
+        venue: str | None = None,
+        key: str | None = None,
+    ) -> dict[str, Any]:
+        """Start a new strategy `name` running `run` (a shipped name, MODULE:CLASS or FILE.py:CLASS)
+        with `params` on one of the plane's venues, under the risk limits in force there. Its own
+        account: `key`, or a fresh sandbox account registered on the venue (agenthft's venue
+        registers one; a venue that does not needs `key`)."""
+        self._act(who, "start_strategy")
+        from agenthft.strategies.loader import StrategyError, build, load_class
 
-        rows = [run_one(s) for s in self._specs(spec)]
-        self._audit(who.name, "backtest", spec, f"{len(rows)} run(s)")
-        return {"runs": rows}
+        args = {"strategy": name, "run": run, "params": params or {}, "venue": venue}
+        try:
+            if name in self.agents or name in self._starting:
+                raise ControlError(f"a strategy named {name!r} exists; start_strategy without `run` restarts it")
+            self._starting.add(name)
+            if venue is None and len(self._venues) > 1:
+                raise ControlError(f"name a venue: {sorted(self._venues)}")
+            where = venue or next(iter(self._venues))
+            if where not in self._venues:
+                raise ControlError(f"no venue {where!r}; venues: {sorted(self._venues)}")
+            strategy = build(load_class(run), dict(params or {}))
+            port, risk = self._venues[where]
+            if not isinstance(port, AgenthftPort):
+                raise ControlError(f"start_strategy deploys on agenthft venues; {where!r} is {port.name}")
+            new_key = key or await _sandbox_key(port.rest_url, name)
+            runner = Runner(strategy, AgenthftPort(port.ws_url, port.rest_url, new_key), risk=risk)
+            await runner.start()  # on failure, it closes what it opened
+        except Exception as e:  # whatever stops it starting is the answer, on one line
+            why = str(e) if isinstance(e, (ControlError, StrategyError)) else f"{type(e).__name__}: {e}"
+            self._audit(who.name, "deploy", args, f"refused: {why}")
+            raise ControlError(f"cannot start {name!r}: {why}") from None
+        finally:
+            self._starting.discard(name)
+        self.agents[name] = self.deployed[name] = runner
+        self._tap(name, runner)
+        self._audit(who.name, "deploy", args, f"running on {where}")
+        return self.status()
 
-    async def run_backtest_async(self, who: Token, spec: dict[str, Any]) -> dict[str, Any]:
-        """The same in a worker process, so the agent's loop (and its GIL) keeps trading."""
-        import asyncio
-        from concurrent.futures import ProcessPoolExecutor
+    async def close(self) -> None:
+        """Stop the strategies `deploy` started (their orders cancelled)."""
+        for runner in self.deployed.values():
+            await runner.stop(cancel_orders=True)
+        self.deployed.clear()
 
-        from agenthft.backtest.sweep import run_one
-
-        self._act(who)
-        specs = self._specs(spec)
-        loop = asyncio.get_running_loop()
-        with ProcessPoolExecutor(max_workers=1) as pool:
-            rows = [await loop.run_in_executor(pool, run_one, s) for s in specs]
-        self._audit(who.name, "backtest", spec, f"{len(rows)} run(s)")
-        return {"runs": rows}
-
-    def _act(self, who: Token) -> None:
+    def _act(self, who: Token, action: str = "") -> None:
         if who.read_only:
-            self._audit(who.name, "denied", {}, "read-only token")
-            raise PermissionError(f"token {who.name!r} is read-only")
+            raise PermissionError(self.refuse(who, action))
+
+    def refuse(self, who: Token, action: str) -> str:
+        """Audit a read-only token's attempt at an action; the one-line answer to give it."""
+        self._audit(who.name, "denied", {"action": action} if action else {}, "read-only token")
+        return f"token {who.name!r} is read-only: {action or 'actions'} refused (it may read)"
 
     def _one(self, strategy: str | None, who: Token, action: str) -> tuple[str, Any]:
         """The agent an action names; with one agent the name may be left out."""
@@ -423,3 +506,19 @@ def _current_params(strategy: Any) -> dict[str, Any]:
     if saved is not None:
         return dict(saved)
     return {}
+
+
+async def _sandbox_key(rest_url: str, name: str) -> str:
+    """A fresh funded account on a sandbox venue (agenthft's `POST /api/v1/register`)."""
+    import secrets
+
+    from agenthft.connectors.agenthft import RestClient
+
+    body = {"agent_id": f"deployed-{name}-{secrets.token_hex(3)}"}
+    try:
+        async with RestClient(rest_url, "", max_retries=0) as rest:
+            return str((await rest.request("POST", "/api/v1/register", json=body))["api_key"])
+    except Exception as e:
+        raise ControlError(
+            f"the venue at {rest_url} registers no account ({type(e).__name__}: {e}): pass `key`"
+        ) from None

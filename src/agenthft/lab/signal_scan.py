@@ -12,7 +12,7 @@ import msgspec
 from agenthft.book import L2Book
 from agenthft.market.feeds import binance
 from agenthft.market.feeds.capture import hftbacktest_lines
-from agenthft.model import Side
+from agenthft.model import Instrument, Side
 from agenthft.signals.config import SignalConfig
 from agenthft.signals.detectors import MarketSignals, SignalEvent
 
@@ -23,19 +23,44 @@ class ScanReport(msgspec.Struct):
     deltas: int
     trades: int
     counts: dict[str, int]
-    examples: list[SignalEvent]
+    examples: list[SignalEvent]  # prices in ticks, times in ns (`readable` turns them into text)
     seconds: float
+    instruments: dict[str, Instrument] = msgspec.field(default_factory=dict)  # the grids of the examples' ticks
+
+    def readable(self, e: SignalEvent) -> dict[str, str]:
+        """An example as a reader wants it: the price on its market's grid, the time in UTC to
+        the microsecond, and the measured value as a quantity where it is one (lots)."""
+        import datetime
+
+        inst = self.instruments.get(e.market)
+        price = inst.ticks_to_price(e.price) if inst is not None else f"{e.price} ticks"
+        when = datetime.datetime.fromtimestamp(e.ts_ns // 1000 / 1e6, datetime.UTC)
+        if e.kind in ("spoof", "absorption"):  # the large order's size
+            value = f"qty {inst.lots_to_qty(int(e.value))}" if inst is not None else f"{e.value:g} lots"
+        elif e.kind == "cancel_cascade":
+            value = f"{e.value:g} levels pulled"
+        else:
+            value = f"traded/displayed {e.value:.3g}"
+        return {"price": price, "time": when.strftime("%Y-%m-%d %H:%M:%S.%f"), "value": value}
 
 
 def _report(
-    files: list[str], market: str, deltas: int, trades: int, found: list[SignalEvent], examples: int, t0: float
+    files: list[str],
+    market: str,
+    deltas: int,
+    trades: int,
+    found: list[SignalEvent],
+    examples: int,
+    t0: float,
+    instruments: dict[str, Instrument],
 ) -> ScanReport:
     """Counts per detector and the first `examples` of each."""
     counts = Counter(e.kind for e in found)
     shown: list[SignalEvent] = []
     for kind in counts:
         shown += [e for e in found if e.kind == kind][:examples]
-    return ScanReport(files, market, deltas, trades, dict(counts), shown, time.perf_counter() - t0)
+    used = {m: i for m, i in instruments.items() if any(e.market == m for e in shown)}
+    return ScanReport(files, market, deltas, trades, dict(counts), shown, time.perf_counter() - t0, used)
 
 
 def scan_binance(paths: Sequence[str | Path], config: SignalConfig | None = None, examples: int = 3) -> ScanReport:
@@ -79,7 +104,7 @@ def scan_binance(paths: Sequence[str | Path], config: SignalConfig | None = None
             # m: the buyer is the maker, so the seller was the aggressor
             sig.on_trade(g.price_to_ticks(tr.p), g.qty_to_lots(tr.q), Side.SELL if tr.m else Side.BUY, tr.T * 1_000_000)
             trades += 1
-    return _report(files, inst.market, deltas, trades, found, examples, t0)
+    return _report(files, inst.market, deltas, trades, found, examples, t0, {inst.market: inst})
 
 
 def scan_books(path: str | Path, fmt: str, config: SignalConfig | None = None, examples: int = 3) -> ScanReport:
@@ -107,7 +132,9 @@ def scan_books(path: str | Path, fmt: str, config: SignalConfig | None = None, e
         found.extend(sig.drain())
 
     if fmt == "okx":
-        okx.verify(path, observer=observe)
+        instruments = okx.infer_instruments(path)  # by instId, which is the market's name
+        okx.verify(path, instruments=instruments, observer=observe)
     else:
+        instruments = kraken.printed_instruments(path)
         kraken.verify(path, observer=observe)
-    return _report([str(path)], ",".join(sorted(signals)), deltas, 0, found, examples, t0)
+    return _report([str(path)], ",".join(sorted(signals)), deltas, 0, found, examples, t0, instruments)

@@ -108,10 +108,12 @@ class BookUpdate(_Out, tag="book_update", gc=False):
 
 
 class Ticker(_Out, tag="ticker", gc=False):
+    """The top of the book; sent only while both sides have a price."""
+
     market: str
-    bid: float | None
+    bid: float
     bid_qty: float
-    ask: float | None
+    ask: float
     ask_qty: float
     ts_ns: int
 

@@ -25,7 +25,8 @@ class RiskState(StrEnum):
 
 
 class Reason(StrEnum):
-    KILL_SWITCH_REJECTS = "kill_switch_rejects"
+    KILL_SWITCH_FAULTS = "kill_switch_faults"
+    KILL_SWITCH_BENIGN = "kill_switch_benign"
     PNL_KILL = "pnl_kill"
     CIRCUIT_BREAKER = "circuit_breaker"
     POSITION_LIMIT = "position_limit"
@@ -47,7 +48,8 @@ class RiskConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Thresholds. Money in quote units (decimal strings: USD for an inverse BTCUSD contract,
     whose coin P&L is converted at the mark), times in ms. 0 or "0" turns a control off."""
 
-    max_consecutive_rejects: int = 5
+    max_consecutive_faults: int = 5  # venue rejects that mean something is wrong (FAULT_CODES), in a row
+    max_consecutive_benign: int = 100  # rejects that are a maker's or taker's daily bread (BENIGN_CODES), in a row
     pnl_kill: str = "0"  # halt when realized + unrealized P&L <= -pnl_kill
     reduce_at_loss: str = "0"  # go reduce-only when P&L <= -reduce_at_loss
     daily_loss_limit: str = "0"  # realized + unrealized (fees included) loss that halts and cancels all
@@ -89,6 +91,39 @@ def all_money_off(config: RiskConfig) -> bool:
     return all(to_scaled(v, CASH_DECIMALS) == 0 for v in money_limits(config).values())
 
 
+#: Venue reject codes that are normal in trading: a post-only quote the market moved onto, a
+#: taker order that found nothing (IOC unfilled, no liquidity), a reduce-only order with nothing
+#: to reduce. Counted apart from faults: a maker sees many of them and must not halt on them.
+#: Connectors map their venue's equivalents to these codes.
+BENIGN_CODES: dict[str, str] = {
+    "post_only_would_cross": "a post-only order that would have taken: the market moved onto the quote",
+    "no_liquidity": "a market order with nothing on the other side",
+    "ioc_not_filled": "an IOC order that found nothing to trade (venues that reject rather than expire it)",
+    "reduce_only": "a reduce-only order with no position to reduce",
+}
+#: Reject codes that mean something is wrong (the agent's state, its sizing or its rate): a run of
+#: them trips the kill switch. Any code not listed in either table counts as a fault.
+FAULT_CODES: dict[str, str] = {
+    "insufficient_balance": "not enough margin or funds for the order",
+    "position_limit": "the venue's position limit",
+    "rate_limited": "over the venue's rate limit (the agent also backs off)",
+    "unknown_order": "a cancel of an order the venue does not know",
+    "unknown_market": "a market the venue does not list",
+    "bad_request": "a malformed message",
+    "bad_price": "a price off the tick grid or out of range",
+    "bad_qty": "a quantity off the lot grid or out of range",
+    "duplicate_order_id": "an order id already live",
+    "market_halted": "the market is halted",
+    "forbidden": "the key lacks the scope",
+    "unauthorized": "not authenticated",
+}
+
+
+def is_benign(code: str) -> bool:
+    """A reject code that is normal in trading (`BENIGN_CODES`); every other code is a fault."""
+    return code in BENIGN_CODES
+
+
 _HALTED, _REDUCING = RiskState.HALTED, RiskState.REDUCING
 _BUY, _SELL = Side.BUY, Side.SELL
 
@@ -126,7 +161,11 @@ class RiskEngine:
         self.trips: deque[RiskEvent] = deque(maxlen=1000)  # events that changed the state
         self.first_trip: RiskEvent | None = None
         self.stale: set[str] = set()  # markets in a stale-data episode
-        self.consecutive_rejects = 0
+        self.consecutive_faults = 0
+        self.consecutive_benign = 0
+        self.faults = 0  # venue rejects that mean something is wrong, in total
+        self.benign = 0  # venue rejects that are normal in trading, in total
+        self.reject_codes: dict[str, int] = {}  # every venue reject, by code
         self.data_lag_ns: dict[str, int] = {}  # per market: receive time - venue time of the latest data
         self.connected = True
         self.rtt_ns = 0
@@ -165,7 +204,10 @@ class RiskEngine:
         new = msgspec.convert(merged, RiskConfig, strict=False)
         for name in ("pnl_kill", "reduce_at_loss", "daily_loss_limit", "position_limit", "total_position_limit",
                      "max_order_notional"):  # fmt: skip
-            _cash(getattr(new, name))  # a malformed amount fails here, before anything changes
+            try:
+                _cash(getattr(new, name))  # a malformed amount fails here, before anything changes
+            except ValueError as e:
+                raise ValueError(f"{name}: {e}") from None
         self._derive(new)
         return new
 
@@ -205,28 +247,40 @@ class RiskEngine:
     def resume(self, now_ns: int) -> RiskEvent:
         """Back to ACTIVE (an operator's decision after a halt)."""
         self.state = RiskState.ACTIVE
-        self.consecutive_rejects = 0
+        self.consecutive_faults = self.consecutive_benign = 0
         ev = RiskEvent(now_ns, Reason.MANUAL_OVERRIDE, "resume", "-", "-")
         self.trips.append(ev)
         return self._emit(ev)
 
     # --- inputs ---------------------------------------------------------------------------------
     def on_ack(self, now_ns: int) -> None:
-        self.consecutive_rejects = 0
+        self.consecutive_faults = self.consecutive_benign = 0
 
     def on_reject(self, code: str, now_ns: int) -> RiskEvent | None:
-        """Count consecutive rejects; N in a row trips the kill switch. `rate_limited` is the
-        venue's rate limit: back off instead of counting it."""
+        """Count a venue reject as a fault or as benign (`is_benign`), each kind in a row and in
+        total; N faults in a row trip the kill switch, and so do M benign ones in a row (a maker
+        whose every quote is refused has lost sight of the market). An ack resets both runs.
+        `rate_limited` is a fault and also backs off: nothing is sent for 1 s."""
+        self.reject_codes[code] = self.reject_codes.get(code, 0) + 1
+        if is_benign(code):
+            self.benign += 1
+            self.consecutive_benign += 1
+            n, limit, reason = self.consecutive_benign, self.config.max_consecutive_benign, Reason.KILL_SWITCH_BENIGN
+        else:
+            self.faults += 1
+            self.consecutive_faults += 1
+            n, limit, reason = self.consecutive_faults, self.config.max_consecutive_faults, Reason.KILL_SWITCH_FAULTS
         if code == "rate_limited":
             self.backoff_until_ns = max(self.backoff_until_ns, now_ns + 1_000_000_000)
-            return self._emit(RiskEvent(now_ns, Reason.EXCHANGE_RATE_LIMIT, "throttle", code, "retry after 1 s"))
-        self.consecutive_rejects += 1
-        n, limit = self.consecutive_rejects, self.config.max_consecutive_rejects
         if limit and n >= limit and self.state is not RiskState.HALTED:
-            return self._trip(
-                RiskState.HALTED, RiskEvent(now_ns, Reason.KILL_SWITCH_REJECTS, "halt", str(n), str(limit))
-            )
+            return self._trip(RiskState.HALTED, RiskEvent(now_ns, reason, "halt", f"{n} (last {code})", str(limit)))
+        if code == "rate_limited":
+            return self._emit(RiskEvent(now_ns, Reason.EXCHANGE_RATE_LIMIT, "throttle", code, "retry after 1 s"))
         return None
+
+    def reject_summary(self) -> dict[str, object]:
+        """The venue's rejects so far: faults and benign ones in total, and by code."""
+        return {"faults": self.faults, "benign": self.benign, "by_code": dict(sorted(self.reject_codes.items()))}
 
     def on_retry_after(self, seconds: float, now_ns: int) -> None:
         self.backoff_until_ns = max(self.backoff_until_ns, now_ns + int(seconds * 1e9))
@@ -419,9 +473,14 @@ class RiskEngine:
 
 #: What each reason means, which config field sets its threshold, and what happens when it trips.
 DOCS: dict[Reason, tuple[str, str, str]] = {
-    Reason.KILL_SWITCH_REJECTS: (
-        "max_consecutive_rejects",
-        "N venue rejects in a row (an ack resets)",
+    Reason.KILL_SWITCH_FAULTS: (
+        "max_consecutive_faults",
+        "faulty venue rejects in a row (every code but the benign ones, below; an ack resets)",
+        "halt + cancel all",
+    ),
+    Reason.KILL_SWITCH_BENIGN: (
+        "max_consecutive_benign",
+        "benign venue rejects in a row (post-only would cross, no liquidity ...; an ack resets)",
         "halt + cancel all",
     ),
     Reason.PNL_KILL: (
@@ -475,4 +534,13 @@ def table_markdown() -> str:
         field, measured, action = DOCS[reason]
         default = "; ".join(f"{f.strip()} = {defaults[f.strip()]!r}" for f in field.split("/") if f.strip() in defaults)
         rows.append(f"| `{reason.value}` | {default or field} | {measured} | {action} |")
+    return "\n".join(rows)
+
+
+def codes_markdown() -> str:
+    """docs/risk.md's table of reject codes: which count as faults and which as benign."""
+    rows = ["| reject code | counted as | meaning |", "|---|---|---|"]
+    rows += [f"| `{code}` | benign | {why} |" for code, why in BENIGN_CODES.items()]
+    rows += [f"| `{code}` | fault | {why} |" for code, why in FAULT_CODES.items()]
+    rows.append("| any other code | fault | a code this table does not know is treated as a fault |")
     return "\n".join(rows)

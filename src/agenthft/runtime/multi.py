@@ -170,6 +170,17 @@ class _RiskView:
             out["net_exposure"] = out.get("net_exposure", 0) + self.multi.denied_net
         return out
 
+    def reject_summary(self) -> dict[str, object]:
+        """The venues' rejects added up: faults, benign, by code."""
+        faults = benign = 0
+        codes: dict[str, int] = {}
+        for r in self.multi.runners.values():
+            faults += r.risk.faults
+            benign += r.risk.benign
+            for k, v in r.risk.reject_codes.items():
+                codes[k] = codes.get(k, 0) + v
+        return {"faults": faults, "benign": benign, "by_code": dict(sorted(codes.items()))}
+
 
 class MultiRunner:
     """Runs one strategy on several venues; also the strategy's `Context`."""

@@ -714,6 +714,7 @@ class Runner:
             "first_trip": None if risk.first_trip is None else str(risk.first_trip),
             "risk_trips": [str(e) for e in list(risk.trips)[-20:]],
             "risk_counts": dict(sorted(risk.counts.items())),
+            "rejects": risk.reject_summary(),
             "risk_events": [str(e) for e in list(risk.events)[-20:]],
             "throttled": self.throttled,
             "limits": {

@@ -67,6 +67,7 @@ class MarketView:
         "lot_dec",
         "lot_f",
         "name",
+        "names",
         "tick_dec",
         "tick_f",
         "ticker_subs",
@@ -84,8 +85,12 @@ class MarketView:
         self.book_subs: dict[Session, int] = {}  # session -> snapshot depth (0 = all)
         self.ticker_subs: set[Session] = set()
         self.trade_subs: set[Session] = set()
+        self.names: dict[Session, str] = {}  # sessions that subscribed by an alias: its market data carries it
         self.last_top: tuple[int | None, int, int | None, int] = (None, 0, None, 0)
         self.last_trade: int | None = None
+
+    def subscribed(self, s: Session) -> bool:
+        return s in self.book_subs or s in self.ticker_subs or s in self.trade_subs
 
     def px(self, ticks: int) -> float:
         """Ticks as the exact decimal price's nearest float (what a JSON number carries)."""
@@ -336,6 +341,7 @@ class Venue:
             view.book_subs.pop(s, None)
             view.ticker_subs.discard(s)
             view.trade_subs.discard(s)
+            view.names.pop(s, None)
         key = s.key
         if key is None:
             return
@@ -355,7 +361,7 @@ class Venue:
         for market in sorted(s.stale):
             view = self.views[market]
             if s in view.book_subs:
-                self._send(s, self._snapshot(view, view.book_subs[s], now_ns))
+                self._send(s, self._snapshot(view, view.book_subs[s], now_ns, view.names.get(s)))
         s.stale.clear()
 
     def _send(self, s: Session, msg: msgspec.Struct) -> None:
@@ -461,6 +467,15 @@ class Venue:
         elif t is pm.Subscribe or t is pm.Unsubscribe:
             assert isinstance(msg, (pm.Subscribe, pm.Unsubscribe))
             self._subscribe(s, msg, now_ns)
+        elif t is pm.Auth and s.key is not None:
+            # authenticated by the handshake's header and again by message (the article's client
+            # does both): the same key is answered as the first time; another key is refused
+            assert isinstance(msg, pm.Auth)
+            again = self.keys.authenticate(msg.api_key)
+            if again is not None and again.key_id == s.key.key_id:
+                self._send(s, pm.AuthOk(s.account, again.key_id))
+            else:
+                self._send(s, pm.Error("bad_request", "already authenticated with another key"))
         else:
             self._send(s, pm.Error("bad_request", "already authenticated"))
 
@@ -537,6 +552,9 @@ class Venue:
         self._send(s, pm.CancelAllAck(market, n, now_ns))
 
     def _subscribe(self, s: Session, msg: pm.Subscribe | pm.Unsubscribe, now_ns: int) -> None:
+        """Subscribe or unsubscribe (channel, market) pairs. A market may be named by an alias;
+        the session's market data then carries that name. An unknown market is answered with
+        one `unknown_market` error naming it, and the known ones are (un)subscribed all the same."""
         channels = list(msg.channels or []) + ([msg.channel] if msg.channel is not None else [])
         markets = list(msg.markets or []) + ([msg.market] if msg.market is not None else [])
         if not channels:
@@ -550,14 +568,20 @@ class Venue:
         if market_channels and not markets:
             self._send(s, pm.Error("bad_request", f"give market or markets for {market_channels}"))
             return
-        views = []
+        views: dict[MarketView, str] = {}  # each market once, under the first name given for it
+        unknown = []
         for name in markets:
             view = self.market(name)
             if view is None:
-                self._send(s, pm.Error("unknown_market", f"no market {name!r}"))
-                return
-            views.append(view)
+                unknown.append(name)
+            elif view not in views:
+                views[view] = name
         sub = isinstance(msg, pm.Subscribe)
+        if unknown:
+            done = "the others are " + ("subscribed" if sub else "unsubscribed") if views else "nothing done"
+            known = ", ".join(v.market for v in self.config.markets)
+            why = f"no market {', '.join(map(repr, unknown))} ({done}); markets: {known}"
+            self._send(s, pm.Error("unknown_market", why, "subscribe" if sub else "unsubscribe"))
         if "orders" in channels:
             s.orders_on = sub
             self._send(s, pm.Subscribed("orders", "*") if sub else pm.Unsubscribed("orders", "*"))
@@ -569,49 +593,56 @@ class Venue:
             if s.nsubs + len(new) > limit:
                 self._send(s, pm.Error("rate_limited", f"{limit} subscriptions per connection"))
                 return
+            for v, name in views.items() if market_channels else ():  # one name per session and market
+                if not v.subscribed(s) and name != v.name:  # (the first it subscribed by)
+                    v.names[s] = name
             for c, v in pairs:  # already subscribed: acknowledged again, nothing more
                 if (c, v) not in new:
-                    self._send(s, pm.Subscribed(c, v.name))
+                    self._send(s, pm.Subscribed(c, v.names.get(s, v.name)))
             for c, v in new:
+                shown = v.names.get(s, v.name)
                 s.nsubs += 1
-                self._send(s, pm.Subscribed(c, v.name))
+                self._send(s, pm.Subscribed(c, shown))
                 if c == "orderbook":
                     v.book_subs[s] = msg.depth
-                    self._send(s, self._snapshot(v, msg.depth, now_ns))
+                    self._send(s, self._snapshot(v, msg.depth, now_ns, shown))
                 elif c == "ticker":
                     v.ticker_subs.add(s)
-                    self._send(s, self._ticker(v, now_ns))
+                    ticker = self._ticker(v, now_ns, shown)
+                    if ticker is not None:  # a side is empty: the first ticker comes when both exist
+                        self._send(s, ticker)
                 else:
                     v.trade_subs.add(s)
         else:
             for c, v in pairs:
                 subs = self._subs(c, v)
+                shown = v.names.get(s, v.name)
                 if s in subs:
                     s.nsubs -= 1
                     if isinstance(subs, dict):
                         del subs[s]
                     else:
                         subs.discard(s)
-                self._send(s, pm.Unsubscribed(c, v.name))
+                if not v.subscribed(s):
+                    v.names.pop(s, None)
+                self._send(s, pm.Unsubscribed(c, shown))
 
     @staticmethod
     def _subs(channel: str, v: MarketView) -> dict[Session, int] | set[Session]:
         return v.book_subs if channel == "orderbook" else v.ticker_subs if channel == "ticker" else v.trade_subs
 
-    def _snapshot(self, v: MarketView, depth: int, now_ns: int) -> pm.BookSnapshot:
+    def _snapshot(self, v: MarketView, depth: int, now_ns: int, name: str | None = None) -> pm.BookSnapshot:
         bids, asks = self.engine.l2(v.name, depth or None)
-        return pm.BookSnapshot(v.name, self.engine.markets[v.name].book_seq, v.levels(bids), v.levels(asks), now_ns)
+        seq = self.engine.markets[v.name].book_seq
+        return pm.BookSnapshot(name or v.name, seq, v.levels(bids), v.levels(asks), now_ns)
 
-    def _ticker(self, v: MarketView, now_ns: int) -> pm.Ticker:
+    def _ticker(self, v: MarketView, now_ns: int, name: str | None = None) -> pm.Ticker | None:
+        """The top of the book, or None while a side is empty: a ticker always carries a bid
+        and an ask a client can add (the article's agent takes their mid)."""
         b, bq, a, aq = self._top(v)
-        return pm.Ticker(
-            v.name,
-            None if b is None else v.px(b),
-            v.qty(bq),
-            None if a is None else v.px(a),
-            v.qty(aq),
-            now_ns,
-        )
+        if b is None or a is None:
+            return None
+        return pm.Ticker(name or v.name, v.px(b), v.qty(bq), v.px(a), v.qty(aq), now_ns)
 
     def _top(self, v: MarketView) -> tuple[int | None, int, int | None, int]:
         m = self.engine.markets[v.name]
@@ -629,6 +660,7 @@ class Venue:
         trades and changed tickers to subscribers."""
         enc = self._enc
         touched: list[MarketView] = []
+        named: dict[str, bytes] | None = None  # per message: its encodings under aliases
         for ev in self.engine.drain():
             t = type(ev)
             if t is BookDelta:
@@ -636,12 +668,18 @@ class Venue:
                 v = self.views[ev.market]
                 touched.append(v)
                 if v.book_subs:
-                    data = enc(pm.BookUpdate(v.name, ev.book_seq, v.levels(ev.bids), v.levels(ev.asks), ev.ts_ns))
+                    upd = pm.BookUpdate(v.name, ev.book_seq, v.levels(ev.bids), v.levels(ev.asks), ev.ts_ns)
+                    data = enc(upd)
+                    named = None
                     for s in list(v.book_subs):
                         if s.paused or v.name in s.stale:  # conflate: a snapshot follows the drain
                             s.stale.add(v.name)
                             continue
-                        s.send(data)
+                        if v.names and s in v.names:  # subscribed by an alias: its name, encoded once
+                            named = named if named is not None else {}
+                            s.send(self._named(named, v.names[s], upd))
+                        else:
+                            s.send(data)
                         self._check_buffer(s)
             elif t is Fill:
                 assert isinstance(ev, Fill)
@@ -670,9 +708,15 @@ class Venue:
                 v = self.views[ev.market]
                 v.last_trade = ev.price
                 if v.trade_subs:
-                    data = enc(pm.TradeMsg(v.name, v.px(ev.price), v.qty(ev.qty), ev.side, ev.trade_id, ev.ts_ns))
+                    trade = pm.TradeMsg(v.name, v.px(ev.price), v.qty(ev.qty), ev.side, ev.trade_id, ev.ts_ns)
+                    data = enc(trade)
+                    named = None
                     for s in list(v.trade_subs):
-                        s.send(data)
+                        if v.names and s in v.names:
+                            named = named if named is not None else {}
+                            s.send(self._named(named, v.names[s], trade))
+                        else:
+                            s.send(data)
                         self._check_buffer(s)
             elif t is Accepted:
                 assert isinstance(ev, Accepted)
@@ -699,12 +743,25 @@ class Venue:
             top = self._top(v)
             if top != v.last_top:
                 v.last_top = top
-                if v.ticker_subs:
-                    data = enc(self._ticker(v, now_ns))
+                ticker = self._ticker(v, now_ns) if v.ticker_subs else None
+                if ticker is not None:  # None: a side is empty, no ticker until both exist
+                    data = enc(ticker)
+                    named = None
                     for s in list(v.ticker_subs):
                         if not s.paused:
-                            s.send(data)
+                            if v.names and s in v.names:
+                                named = named if named is not None else {}
+                                s.send(self._named(named, v.names[s], ticker))
+                            else:
+                                s.send(data)
                             self._check_buffer(s)
+
+    def _named(self, cache: dict[str, bytes], name: str, msg: pm.BookUpdate | pm.TradeMsg | pm.Ticker) -> bytes:
+        """`msg` under the market name `name` (an alias a session subscribed by), encoded once."""
+        data = cache.get(name)
+        if data is None:
+            data = cache[name] = self._enc(msgspec.structs.replace(msg, market=name))
+        return data
 
     def _to_account(self, account: str, data: bytes) -> None:
         for s in list(self._account_sessions.get(account, ())):

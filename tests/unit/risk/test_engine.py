@@ -28,26 +28,72 @@ def check(risk, oms, book, qty=1, price=100, side=Side.BUY, t=0):
     return risk.check("P", side, qty, price, t, book, oms)
 
 
-def test_consecutive_rejects_trip_the_kill_switch_at_n():
-    risk, oms, book = setup(max_consecutive_rejects=3)
-    assert risk.on_reject("bad_price", 1) is None
+def test_consecutive_faults_trip_the_kill_switch_at_n():
+    risk, oms, book = setup(max_consecutive_faults=3)
+    assert risk.on_reject("insufficient_balance", 1) is None
     assert risk.on_reject("bad_price", 2) is None
     risk.on_ack(3)  # an ack resets the run
-    assert risk.on_reject("bad_price", 4) is None and risk.on_reject("bad_price", 5) is None
-    ev = risk.on_reject("bad_price", 6)
-    assert ev is not None and ev.reason is Reason.KILL_SWITCH_REJECTS and (ev.value, ev.limit) == ("3", "3")
+    assert risk.on_reject("unknown_market", 4) is None and risk.on_reject("insufficient_balance", 5) is None
+    ev = risk.on_reject("insufficient_balance", 6)
+    assert ev is not None and ev.reason is Reason.KILL_SWITCH_FAULTS
+    assert (ev.value, ev.limit) == ("3 (last insufficient_balance)", "3")
     assert risk.state is RiskState.HALTED and risk.cancel_all_requested
     assert check(risk, oms, book).reason is Reason.HALTED
+    assert risk.reject_summary() == {
+        "faults": 5,
+        "benign": 0,
+        "by_code": {"bad_price": 1, "insufficient_balance": 3, "unknown_market": 1},
+    }
 
 
-def test_venue_rate_limit_backs_off_without_counting_as_a_reject():
-    risk, oms, book = setup(max_consecutive_rejects=1)
+def test_benign_rejects_are_counted_apart_and_do_not_trip_the_fault_kill_switch():
+    """A maker's post-only quotes refused because the market moved are normal: 50 of them in a
+    row leave the fault count at zero and the agent active; they trip their own, higher
+    threshold only when every quote is refused for that long."""
+    risk, oms, book = setup(max_consecutive_faults=3, max_consecutive_benign=60)
+    for t in range(50):
+        assert risk.on_reject("post_only_would_cross", t) is None
+    assert risk.on_reject("no_liquidity", 50) is None
+    assert (risk.faults, risk.benign, risk.consecutive_faults) == (0, 51, 0)
+    assert risk.state is RiskState.ACTIVE and check(risk, oms, book, t=51) is None
+    # a fault between benign rejects starts its own run; benign ones do not reset it
+    assert risk.on_reject("bad_qty", 52) is None and risk.on_reject("post_only_would_cross", 53) is None
+    assert risk.consecutive_faults == 1 and risk.consecutive_benign == 52
+    for t in range(54, 62):
+        ev = risk.on_reject("post_only_would_cross", t)
+    assert ev is not None and ev.reason is Reason.KILL_SWITCH_BENIGN
+    assert (ev.value, ev.limit) == ("60 (last post_only_would_cross)", "60")
+    assert risk.reject_summary()["faults"] == 1 and risk.reject_summary()["benign"] == 60
+
+
+def test_benign_run_resets_on_an_ack_and_zero_turns_it_off():
+    risk, _, _ = setup(max_consecutive_benign=2)
+    assert risk.on_reject("post_only_would_cross", 1) is None
+    risk.on_ack(2)
+    assert risk.on_reject("post_only_would_cross", 3) is None
+    assert must(risk.on_reject("post_only_would_cross", 4)).reason is Reason.KILL_SWITCH_BENIGN
+    off, _, _ = setup(max_consecutive_benign=0)
+    assert all(off.on_reject("no_liquidity", t) is None for t in range(1000))
+    assert off.state is RiskState.ACTIVE and off.benign == 1000
+
+
+def test_an_unknown_reject_code_counts_as_a_fault():
+    risk, _, _ = setup(max_consecutive_faults=2)
+    assert risk.on_reject("something_new", 1) is None
+    assert must(risk.on_reject("something_new", 2)).reason is Reason.KILL_SWITCH_FAULTS
+    assert risk.faults == 2 and risk.benign == 0
+
+
+def test_venue_rate_limit_is_a_fault_and_backs_off():
+    risk, oms, book = setup(max_consecutive_faults=2)
     ev = risk.on_reject("rate_limited", 0)
     assert ev is not None and ev.reason is Reason.EXCHANGE_RATE_LIMIT and risk.state is RiskState.ACTIVE
+    assert risk.faults == 1
     assert check(risk, oms, book, t=S - 1).reason is Reason.EXCHANGE_RATE_LIMIT
     assert check(risk, oms, book, t=S) is None
     risk.on_retry_after(2, 5 * S)
     assert check(risk, oms, book, t=7 * S - 1) is not None and check(risk, oms, book, t=7 * S) is None
+    assert must(risk.on_reject("rate_limited", 8 * S)).reason is Reason.KILL_SWITCH_FAULTS, "two in a row halt"
 
 
 def test_circuit_breaker_throttles_at_the_rate_with_a_reason():
@@ -172,3 +218,15 @@ def test_docs_table_is_generated_from_the_reason_enum():
     doc = (Path(__file__).resolve().parents[3] / "docs" / "risk.md").read_text()
     inside = doc.split("<!-- table:begin -->")[1].split("<!-- table:end -->")[0].strip()
     assert inside == table_markdown()
+
+
+def test_docs_reject_code_table_is_generated_from_the_code_tables():
+    from pathlib import Path
+
+    from agenthft.risk.engine import BENIGN_CODES, FAULT_CODES, codes_markdown
+
+    assert not set(BENIGN_CODES) & set(FAULT_CODES)
+    assert {"post_only_would_cross", "no_liquidity"} <= set(BENIGN_CODES)
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "risk.md").read_text()
+    inside = doc.split("<!-- codes:begin -->")[1].split("<!-- codes:end -->")[0].strip()
+    assert inside == codes_markdown()

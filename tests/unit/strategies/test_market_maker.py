@@ -122,7 +122,7 @@ def test_fading_spoofs_reduces_adverse_selection_on_manipulated():
 def test_stays_inside_its_limits_in_a_crash():
     _, s = run("crash")
     assert abs(float(s.max_abs_position["BTC-PERP"])) <= 0.05
-    assert "halted" not in s.risk_counts and "kill_switch_rejects" not in s.risk_counts
+    assert not {"halted", "kill_switch_faults", "kill_switch_benign"} & set(s.risk_counts)
 
 
 def test_under_a_multi_venue_agent_signals_and_fills_reach_it_qualified():

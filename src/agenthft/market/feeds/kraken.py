@@ -19,7 +19,7 @@ import msgspec
 from agenthft.book import L2Book, Level
 from agenthft.market.feeds.capture import BookObserver, ReplayReport, cryptofeed_lines
 from agenthft.market.feeds.instruments import printed_grid_instrument
-from agenthft.model import Grid
+from agenthft.model import Grid, Instrument
 
 SUBSCRIBED_DEPTH = 1000
 CHECKSUM_DEPTH = 10
@@ -35,6 +35,20 @@ def checksum(book: L2Book) -> int:
 def parse_levels(grid: Grid, raw: list[list[str]]) -> list[Level]:
     pt, ql = grid.price_to_ticks, grid.qty_to_lots
     return [(pt(r[0]), ql(r[1])) for r in raw]
+
+
+def printed_instruments(path: str | Path) -> dict[str, Instrument]:
+    """Each pair's instrument on the grid its first snapshot prints (what `verify` books use)."""
+    out: dict[str, Instrument] = {}
+    for _ns, raw in cryptofeed_lines(path):
+        msg: Any = msgspec.json.decode(raw)
+        if not isinstance(msg, list) or len(msg) < 4 or not str(msg[-2]).startswith("book"):
+            continue
+        pair, first_part = msg[-1], msg[1]
+        if pair not in out and isinstance(first_part, dict) and ("as" in first_part or "bs" in first_part):
+            first = (first_part.get("as") or first_part["bs"])[0]
+            out[pair] = printed_grid_instrument(pair, first[0], first[1])
+    return out
 
 
 def verify(path: str | Path, depth: int = SUBSCRIBED_DEPTH, observer: BookObserver | None = None) -> ReplayReport:

@@ -68,8 +68,17 @@ class Scenario(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     description: str = ""
 
 
+def scenario_names() -> list[str]:
+    """The packaged scenarios' names (`load_scenario` takes them), in a stable order."""
+    folder = resources.files("agenthft.market.sim").joinpath("scenarios")
+    order = ["calm", "lead-lag", "cross-venue", "manipulated", "crash", "desk"]
+    found = sorted(f.name.removesuffix(".toml") for f in folder.iterdir() if f.name.endswith(".toml"))
+    return [n for n in order if n in found] + [n for n in found if n not in order]
+
+
 def load_scenario(name_or_path: str) -> Scenario:
-    """A packaged scenario by name (calm, lead-lag, cross-venue, manipulated, crash) or a TOML path."""
+    """A packaged scenario by name (`scenario_names()`: calm, lead-lag, cross-venue, manipulated,
+    crash, desk) or a TOML path."""
     path = Path(name_or_path)
     if path.suffix == ".toml" and path.exists():
         text = path.read_text()

@@ -329,12 +329,12 @@ class MatchingEngine:
         if not lv.live:
             side.remove(o.price)
         o.display = 0
-        pos = acct.positions.get(o.market) if m.perp else None
-        if pos is not None:
+        held = acct.positions.get(o.market) if m.perp else None
+        if held is not None:
             if o.side is BUY:
-                pos.open_buy += extra
+                held.open_buy += extra
             else:
-                pos.open_sell += extra
+                held.open_sell += extra
         acct.holds[asset] = acct.holds.get(asset, 0) + hold - o.hold
         o.hold = hold
         o.price, o.qty, o.remaining = new_price, new_qty, remaining

@@ -726,6 +726,16 @@ class Venue:
                 return info
         return None
 
+    def live_order(
+        self, account: str, order_id: str | None = None, venue_order_id: int | None = None
+    ) -> OrderInfo | None:
+        """An open order of `account`, by client order id or venue order id."""
+        return self._live(account, order_id, venue_order_id)
+
+    def done_orders(self, account: str) -> list[OrderInfo]:
+        """The account's last `orders_kept` finished orders, oldest first."""
+        return list(self._done.get(account, ()))
+
     def find_order(
         self, account: str, order_id: str | None = None, venue_order_id: int | None = None
     ) -> OrderInfo | None:

@@ -106,9 +106,9 @@ class StreamControl(msgspec.Struct, frozen=True):
 
 
 # --- answers -----------------------------------------------------------------------------------
-class Order(msgspec.Struct, omit_defaults=True):
+class Order(msgspec.Struct, omit_defaults=True, kw_only=True):
     """An order as REST and the WebSocket API answer it (new, cancel, modify, query). `time` is
-    in queries only; `cumQty` in order-entry answers only (0: left out of queries)."""
+    in queries only, `cumQty` in order-entry answers only: None leaves them out."""
 
     orderId: int
     symbol: str
@@ -122,19 +122,19 @@ class Order(msgspec.Struct, omit_defaults=True):
     timeInForce: str
     type: str
     reduceOnly: bool
+    closePosition: bool
     side: str
+    positionSide: str
+    stopPrice: str
+    workingType: str
+    priceProtect: bool
+    origType: str
+    priceMatch: str
+    selfTradePreventionMode: str
+    goodTillDate: int
     updateTime: int
     cumQty: str | None = None
     time: int | None = None
-    closePosition: bool = msgspec.field(default=False)
-    positionSide: str = "BOTH"
-    stopPrice: str = "0"
-    workingType: str = "CONTRACT_PRICE"
-    priceProtect: bool = False
-    origType: str = "LIMIT"
-    priceMatch: str = "NONE"
-    selfTradePreventionMode: str = "NONE"
-    goodTillDate: int = 0
 
 
 class DepthSnapshot(msgspec.Struct):

@@ -119,11 +119,19 @@ def order(info: OrderInfo, sym: Symbol, *, query: bool = False) -> wire.Order:
         timeInForce=time_in_force(info),
         type=otype,
         reduceOnly=info.reduce_only,
+        closePosition=False,
         side=info.side.value.upper(),
+        positionSide="BOTH",
+        stopPrice="0",
+        workingType="CONTRACT_PRICE",
+        priceProtect=False,
+        origType=otype,
+        priceMatch="NONE",
+        selfTradePreventionMode="NONE",
+        goodTillDate=0,
         updateTime=info.updated_ns // 1_000_000,
         cumQty=None if query else executed,
         time=info.ts_ns // 1_000_000 if query else None,
-        origType=otype,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+import yarl
 
 from agenthft.model import Instrument, InstrumentKind, OrderType, Side
 from agenthft.protocol.binance_usdm.signing import ed25519_sign, hmac_sign
@@ -123,5 +124,7 @@ class BinanceEnv:
             url += "?" + text if text else ""
         else:
             kw = {"data": text, "headers": {**headers, "Content-Type": "application/x-www-form-urlencoded"}}
-        async with self.http.request(method, url, headers=kw.pop("headers", headers), **kw) as r:
+        # encoded=True: the bytes signed are the bytes sent (yarl would normalise %21 to !)
+        target = yarl.URL(url, encoded=True)
+        async with self.http.request(method, target, headers=kw.pop("headers", headers), **kw) as r:
             return r.status, await r.json(content_type=None), r.headers

@@ -29,6 +29,8 @@ from agenthft.model import OrderStatus, Side
 
 from .binance_env import ED_PEM, BinanceEnv
 
+# binance_common's own use of aiohttp (its WebSocket timeout argument), not ours
+pytestmark = pytest.mark.filterwarnings("ignore:parameter 'timeout':DeprecationWarning")
 BTC = "BTCUSDT"
 LIMIT = {"symbol": BTC, "side": "BUY", "type": "LIMIT", "time_in_force": "GTC", "quantity": "0.01"}
 

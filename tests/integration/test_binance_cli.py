@@ -116,7 +116,7 @@ async def test_the_sdk_signs_with_the_registered_ed25519_key(sim: BinanceVenue):
         )
     )
     acc = (await asyncio.to_thread(sdk.rest_api.account_information_v3)).data()
-    assert acc.assets and float(acc.total_wallet_balance) > 0
+    assert acc.assets and float(acc.total_wallet_balance or 0) > 0
 
 
 async def test_a_replayed_capture_behind_binances_protocol(data: Path):

@@ -274,7 +274,7 @@ def test_amend_that_crosses_trades_as_a_taker_and_post_only_is_refused(engine: M
     assert [r.code for r in of(engine.drain(), AmendRejected)] == ["post_only_would_cross"]
     assert live(engine, "b", "po").price == 980
     for kw, code in [({"qty": 2}, "bad_qty"), ({"price": 0}, "bad_price"), ({"price": 1000, "qty": 3}, "no_change")]:
-        assert engine.amend("b", "bid", **kw) is False  # type: ignore[arg-type]
+        assert engine.amend("b", "bid", **kw) is False
         assert of(engine.drain(), AmendRejected)[0].code == code, kw
 
 

@@ -99,3 +99,11 @@ def test_symbol_info_round_trips_the_grid():
     assert filters.binance_symbol(plain) == "ETHPERP"
     with pytest.raises(ValueError, match="PRICE_FILTER"):
         filters.instrument_from_symbol({"symbol": "X", "filters": []})
+
+
+def test_the_docs_error_table_is_generated_from_the_code():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "venues" / "binance.md").read_text()
+    table = doc.split("<!-- errors:begin -->\n", 1)[1].split("<!-- errors:end -->", 1)[0]
+    assert table == errors.errors_markdown(), "regenerate docs/venues/binance.md's table from errors_markdown()"

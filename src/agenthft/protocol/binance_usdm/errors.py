@@ -123,3 +123,26 @@ def error_body(code: int, *args: object) -> dict[str, object]:
     for a in args:
         msg = msg.replace("%s", str(a), 1)
     return {"code": code, "msg": msg}
+
+
+def errors_markdown() -> str:
+    """The docs' error table (docs/venues/binance.md), generated from the tables above: our
+    reject code, Binance's code, name, HTTP status and message. A test keeps the doc in sync."""
+    from agenthft.model.rejects import REJECT_DOCS
+
+    context = {
+        RejectCode.UNKNOWN_ORDER: "-2011 (cancel) / -2013 (query, modify)",
+        RejectCode.BAD_PRICE: "-4014 (off the tick) / -1111 (too many decimals)",
+        RejectCode.BAD_QTY: "-4023 (off the step) / -1111 (too many decimals) / -4003 (not positive)",
+        RejectCode.PRICE_BAND: "-4016 (buy) / -4024 (sell)",
+    }
+    rows = ["| agenthft reject | Binance code | name | HTTP | what |", "|---|---|---|---|---|"]
+    for code in RejectCode:
+        e = ERRORS[FROM_REJECT[code]]
+        rows.append(
+            f"| `{code.value}` | {context.get(code, str(e.code))} | {e.name} | {e.http} | {REJECT_DOCS[code]} |"
+        )
+    rows += ["", "| Binance code | name | HTTP | message |", "|---|---|---|---|"]
+    for e in sorted(ERRORS.values(), key=lambda e: -e.code):
+        rows.append(f"| {e.code} | {e.name} | {e.http} | {e.msg} |")
+    return "\n".join(rows) + "\n"

@@ -84,7 +84,12 @@ class Conn:
                 if self.ws.closed:
                     q.clear()
                     return
-                await self.ws.send_str(data.decode())
+                try:
+                    await self.ws.send_str(data.decode())
+                except (ConnectionError, RuntimeError):  # the peer is gone: its handler cleans up
+                    self.closed = True
+                    q.clear()
+                    return
 
     async def stop(self) -> None:
         self.closed = True

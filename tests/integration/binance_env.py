@@ -29,7 +29,8 @@ PERP = Instrument(
     taker_fee="0.0005",
     aliases=("BTCUSDT",),
 )
-ETH = Instrument("ETH-PERP", "ETH", "USDC", InstrumentKind.PERP, tick_size="0.01", lot_size="0.01")
+# a coarse grid with no Binance-style alias: "ETHPERP" on the front, tick 0.05, step 0.02
+ETH = Instrument("ETH-PERP", "ETH", "USDC", InstrumentKind.PERP, tick_size="0.05", lot_size="0.02")
 ED_PEM = """-----BEGIN PRIVATE KEY-----
 MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g
 -----END PRIVATE KEY-----

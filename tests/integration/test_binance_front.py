@@ -173,27 +173,21 @@ async def test_order_refusals_map_to_binance_codes(binance: BinanceEnv, params: 
 
 
 async def test_tick_and_step_errors_on_a_coarse_grid(binance: BinanceEnv):
-    # ETH-PERP: tick 0.01, step 0.01: "3000.005" has too many places, "3000.010" is fine
+    # ETH-PERP: tick 0.05, step 0.02, no Binance-style alias: ETHPERP on the front
     eth = {"symbol": "ETHPERP", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC"}
-    st, err, _ = await binance.request("POST", "/fapi/v1/order", {**eth, "quantity": "1", "price": "3000.005"})
-    assert err["code"] == -1111
-    st, o, _ = await binance.request("POST", "/fapi/v1/order", {**eth, "quantity": "1.00", "price": "3000.010"})
-    assert st == 200 and o["price"] == "3000.01"
-
-
-async def test_price_off_tick_and_quantity_off_step(binance: BinanceEnv):
-    grid = binance.venue.views["BTC-PERP"].inst.grid
-    assert (grid.tick_decimals, grid.lot_decimals) == (1, 3)
-    # a tick of 0.1 has no off-tick value with one decimal; an ETH tick of 0.01 with 2 places neither:
-    # the front's -4014 / -4023 answer a value the grid's decimals hold but its step does not
-    from agenthft.model.instrument import Grid
-    from agenthft.venue.fronts.binance_usdm.errors import grid_error
-
-    coarse = Grid("0.5", "0.002")
-    assert grid_error("price", "100.3", coarse).code == -4014
-    assert grid_error("quantity", "0.003", coarse).code == -4023
-    assert grid_error("quantity", "-1", coarse).code == -4003
-    assert grid_error("price", "abc", coarse).code == -1102
+    for qty, price, code in [
+        ("1", "3000.01", -4014),
+        ("1", "3000.001", -1111),
+        ("1.01", "3000", -4023),
+        ("1.001", "3000", -1111),
+        ("-2", "3000", -4003),
+        ("1", "abc", -1102),
+    ]:
+        _, err, _ = await binance.request("POST", "/fapi/v1/order", {**eth, "quantity": qty, "price": price})
+        assert err["code"] == code, (qty, price, err)
+    st, o, _ = await binance.request("POST", "/fapi/v1/order", {**eth, "quantity": "1.00", "price": "3000.050"})
+    assert st == 200 and (o["price"], o["origQty"]) == ("3000.05", "1.00")
+    assert binance.venue.find_order(binance.account, o["clientOrderId"]).price == 60001  # type: ignore[union-attr]
 
 
 async def test_post_only_fok_reduce_only_and_price_band(binance: BinanceEnv):

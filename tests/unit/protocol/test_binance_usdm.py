@@ -107,3 +107,39 @@ def test_the_docs_error_table_is_generated_from_the_code():
     doc = (Path(__file__).resolve().parents[3] / "docs" / "venues" / "binance.md").read_text()
     table = doc.split("<!-- errors:begin -->\n", 1)[1].split("<!-- errors:end -->", 1)[0]
     assert table == errors.errors_markdown(), "regenerate docs/venues/binance.md's table from errors_markdown()"
+
+
+def test_the_server_verifies_binances_documented_requests():
+    """The front's verification (venue/fronts/binance_usdm/keys.py) on the documented example:
+    the same order signed in the query, the body, or split between them."""
+    from agenthft.venue.fronts.binance_usdm.errors import FrontError
+    from agenthft.venue.fronts.binance_usdm.keys import BinanceKeys, verify_rest, verify_ws
+    from agenthft.venue.keys import ApiKey
+
+    api_key = "dbefbc809e3e83c283a984c3a1459732ea7db1360ca80c5c2c8867408d28cc83"
+    keys = BinanceKeys()
+    record = ApiKey("k", "acc", b"", ("read", "trade"), "default", "", True, 0)
+    keys.add_hmac(record, api_key, SECRET)
+    ed = keys.add_ed25519(record, signing.load_ed25519_private(ED_PEM).public_key(), "ed-key")
+    now = 1591702613943 + 100
+    params = dict(p.split("=") for p in PAYLOAD.split("&"))
+    sig = "3c661234138461fcc7a7d8746c6558c9842d4e10870d2ecbedf7777cad694af9"
+    for query, body in [(f"{PAYLOAD}&signature={sig}", ""), ("", f"{PAYLOAD}&signature={sig}")]:
+        assert verify_rest(keys, api_key, query, body, params, now).api_key == api_key
+    mixed = "30baaf0fab549bbeda7f5ef201898b34122da25fd23c646cac2c529aebe670a4"
+    assert verify_rest(keys, api_key, QUERY3, f"{BODY3}&signature={mixed}", params, now).account == "acc"
+    assert verify_rest(keys, "ed-key", PAYLOAD, f"signature={quote(ED_SIG, safe='')}", params, now) is ed
+    for key, q, b, at, code in [
+        (api_key, PAYLOAD, f"signature={sig[:-1]}0", now, -1022),
+        (api_key, PAYLOAD, "", now, -1102),
+        (api_key, f"{PAYLOAD}&signature={sig}", "", now + 6000, -1021),
+        (api_key, f"{PAYLOAD}&signature={sig}", "", now - 2000, -1021),
+        ("unknown", f"{PAYLOAD}&signature={sig}", "", now, -2015),
+        (None, f"{PAYLOAD}&signature={sig}", "", now, -2014),
+    ]:
+        with pytest.raises(FrontError) as e:
+            verify_rest(keys, key, q, b, params, at)
+        assert e.value.code == code
+    ws = {"apiKey": "ed-key", "timestamp": now - 100, "symbol": "BTCUSDT"}
+    ws["signature"] = signing.ed25519_sign(ED_PEM, signing.ws_payloads(ws)[0])
+    assert verify_ws(keys, ws, now, None) is ed

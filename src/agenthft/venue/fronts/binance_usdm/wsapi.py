@@ -196,10 +196,12 @@ async def serve_ws_api(front: BinanceFront, request: web.Request) -> web.WebSock
     await ws.prepare(request)
     session = WsApiSession(front, request.remote or "?")
     out = Conn(ws, False)
+    front.hub.conns.add(out)  # closed with the front
     try:
         async for msg in ws:
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                 out.send(session.handle(msg.data))
     finally:
+        front.hub.conns.discard(out)
         await out.stop()
     return ws

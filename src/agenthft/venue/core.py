@@ -552,18 +552,19 @@ class Venue:
             self._meta[(account, order_id)] = (fok, reduce_only)
         engine = self.engine
         mark = len(engine.events)
-        engine.submit(account, order_id, view.name, side, lots, ticks, order_type, display, now_ns)
-        mine = [ev for ev in engine.events[mark:] if type(ev) is Accepted or type(ev) is Rejected]
+        o = engine.submit(account, order_id, view.name, side, lots, ticks, order_type, display, now_ns)
+        refusal = None
+        if o is None:  # the engine's Rejected for this order is among this command's events
+            refusal = next(ev for ev in engine.events[mark:] if type(ev) is Rejected and ev.order_id == order_id)
         self.publish(now_ns)
-        self._meta.pop((account, order_id), None)
-        for ev in mine:
-            if isinstance(ev, Rejected) and ev.order_id == order_id and ev.account == account:
-                return Outcome(False, order_id, ev.code, ev.reason, True, market=view.name)
-            if isinstance(ev, Accepted) and ev.order_id == order_id and ev.account == account:
-                info = self._orders.get((account, order_id)) or self._find_done(account, None, ev.venue_order_id)
-                assert info is not None
-                return self._outcome(info)
-        raise AssertionError("the engine neither accepted nor rejected an order")  # pragma: no cover
+        if fok or reduce_only:
+            self._meta.pop((account, order_id), None)
+        if o is None:
+            assert isinstance(refusal, Rejected)
+            return Outcome(False, order_id, refusal.code, refusal.reason, True, market=view.name)
+        info = self._orders.get((account, order_id)) or self._find_done(account, None, o.oid)
+        assert info is not None
+        return self._outcome(info)
 
     def cancel(
         self,
@@ -754,17 +755,19 @@ class Venue:
         return Outcome(
             True,
             info.order_id,
-            published=True,
-            venue_order_id=info.oid,
-            market=info.market,
-            status=info.status,
-            filled=info.filled,
-            remaining=info.remaining,
-            filled_value=info.filled_value,
-            fees=info.fees,
-            fills=tuple(info.fills),
-            order=info,
-            cancelled=cancelled,
+            "",
+            "",
+            True,
+            info.oid,
+            info.market,
+            info.status,
+            info.filled,
+            info.remaining,
+            info.filled_value,
+            info.fees,
+            tuple(info.fills),
+            info,
+            cancelled,
         )
 
     # --- our protocol's order messages ---------------------------------------------------------

@@ -13,7 +13,6 @@ ours.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Protocol
 
 import msgspec
@@ -105,8 +104,7 @@ class OrderInfo:
         return f"OrderInfo({self.order_id} #{self.oid} {self.market} {self.status} {self.filled}/{self.qty})"
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
     """What `place`, `cancel` or `amend` did. `ok` False: refused with `code` (a `RejectCode`
     value) and `reason`, nothing changed. `published`: the request reached the engine and its
     events went out to the account's sessions and the observers (a front that speaks our
@@ -127,15 +125,14 @@ class Outcome:
     filled_value: int = 0
     fees: int = 0
     fills: tuple[Fill, ...] = ()
-    order: OrderInfo | None = field(default=None, compare=False)
+    order: OrderInfo | None = None
     cancelled: int = 0  # lots this request took off the book (a cancel)
 
     def avg_ticks(self) -> float | None:
         return self.filled_value / self.filled if self.filled else None
 
 
-@dataclass(frozen=True, slots=True)
-class CancelAllOutcome:
+class CancelAllOutcome(msgspec.Struct, frozen=True):
     """What `cancel_all` did: `cancelled` lists the orders it cancelled (oldest first)."""
 
     ok: bool

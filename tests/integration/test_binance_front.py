@@ -211,6 +211,20 @@ async def test_post_only_fok_reduce_only_and_price_band(binance: BinanceEnv):
     assert o["status"] == "EXPIRED" and o["executedQty"] == "0.000"
 
 
+async def test_halted_market_and_position_limit(binance: BinanceEnv):
+    binance.venue.engine.halt("BTC-PERP")
+    _, info, _ = await binance.request("GET", "/fapi/v1/exchangeInfo", signed=False)
+    assert next(s for s in info["symbols"] if s["symbol"] == BTC)["status"] == "BREAK"
+    _, err, _ = await binance.request("POST", "/fapi/v1/order", limit())
+    assert err["code"] == -2010 and "halted" in err["msg"]
+    binance.venue.engine.halt("BTC-PERP", False)
+    binance.venue.engine.accounts[binance.account].position_limit = 5  # lots
+    _, err, _ = await binance.request("POST", "/fapi/v1/order", limit(qty="0.006"))
+    assert err["code"] == -2027
+    st, _, _ = await binance.request("POST", "/fapi/v1/order", limit(qty="0.005"))
+    assert st == 200
+
+
 async def test_duplicate_client_order_id_leaves_the_original_untouched(binance: BinanceEnv):
     _, first, _ = await binance.request("POST", "/fapi/v1/order", limit(newClientOrderId="dup"))
     _st, err, _ = await binance.request(

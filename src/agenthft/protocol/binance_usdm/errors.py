@@ -35,7 +35,6 @@ ERRORS: dict[int, BinanceError] = _table(
     BinanceError(-1015, "TOO_MANY_ORDERS", "Too many new orders; current limit is %s.", 429),
     BinanceError(-1021, "INVALID_TIMESTAMP", "Timestamp for this request is outside of the recvWindow."),
     BinanceError(-1022, "INVALID_SIGNATURE", "Signature for this request is not valid."),
-    BinanceError(-1100, "ILLEGAL_CHARS", "Illegal characters found in parameter '%s'."),
     BinanceError(
         -1102,
         "MANDATORY_PARAM_EMPTY_OR_MALFORMED",

@@ -143,3 +143,19 @@ def test_the_server_verifies_binances_documented_requests():
     ws = {"apiKey": "ed-key", "timestamp": now - 100, "symbol": "BTCUSDT"}
     ws["signature"] = signing.ed25519_sign(ED_PEM, signing.ws_payloads(ws)[0])
     assert verify_ws(keys, ws, now, None) is ed
+
+
+def test_client_side_helpers_sign_what_the_server_verifies():
+    params = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": 1, "price": 9000}
+    text = signing.signed_query(
+        {**params, "timeInForce": "GTC", "recvWindow": 5000, "timestamp": 1591702613943}, SECRET
+    )
+    payload, sig = signing.rest_payload(text, "")
+    assert payload == PAYLOAD.replace(
+        "&quantity=1&price=9000&timeInForce=GTC", "&quantity=1&price=9000&timeInForce=GTC"
+    )
+    assert sig is not None and signing.verify_hmac(SECRET, payload, sig)
+    key = signing.load_ed25519_private(ED_PEM)
+    ws = signing.signed_ws_params({"symbol": "BTCUSDT", "timestamp": 1, "postOnly": True}, "k", key)
+    assert signing.verify_ed25519(key.public_key(), signing.ws_payloads(ws)[0], ws["signature"])
+    assert signing.ws_payloads(ws)[0] == "apiKey=k&postOnly=true&symbol=BTCUSDT&timestamp=1"

@@ -27,6 +27,9 @@ __all__ = [
     "load_ed25519_private",
     "load_ed25519_public",
     "rest_payload",
+    "sign",
+    "signed_query",
+    "signed_ws_params",
     "verify_ed25519",
     "verify_hmac",
     "ws_payloads",
@@ -123,3 +126,26 @@ def ws_payloads(params: Mapping[str, Any]) -> list[str]:
     raw = "&".join(f"{k}={v}" for k, v in items)
     encoded = urlencode(items)
     return [raw] if encoded == raw else [raw, encoded]
+
+
+Signer = str | Ed25519PrivateKey  # an HMAC secret, or an Ed25519 private key
+
+
+def sign(signer: Signer, payload: str) -> str:
+    """Binance's signature of `payload`: HMAC-SHA256 hex for a secret, Ed25519 base64 for a key."""
+    return ed25519_sign(signer, payload) if isinstance(signer, Ed25519PrivateKey) else hmac_sign(signer, payload)
+
+
+def signed_query(params: Mapping[str, Any], signer: Signer) -> str:
+    """A SIGNED request's query string (or form body): `params` URL-encoded in order (add
+    `timestamp` first), then `&signature=` over exactly that text."""
+    text = urlencode([(k, ws_value(v)) for k, v in params.items()])
+    return f"{text}&{urlencode({'signature': sign(signer, text)})}"
+
+
+def signed_ws_params(params: Mapping[str, Any], api_key: str, signer: Signer) -> dict[str, Any]:
+    """A WebSocket API request's params with `apiKey` and `signature` (over the sorted raw
+    `k=v` join; add `timestamp` first)."""
+    out = {**params, "apiKey": api_key}
+    out["signature"] = sign(signer, ws_payloads(out)[0])
+    return out

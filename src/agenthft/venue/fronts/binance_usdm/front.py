@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -27,10 +28,15 @@ LISTEN_KEY_TTL_S = 3600.0
 class BinanceFront:
     """`BinanceFront(venue).start(host, port)`: `base_url` (REST), `ws_api_url`, `stream_url`.
 
-    `listen_key_ttl_s`: a listenKey's validity (Binance: 60 minutes; shorter in tests)."""
+    `listen_key_ttl_s`: a listenKey's validity (Binance: 60 minutes; shorter in tests).
+    `clock`: the venue's clock in ns for requests (their time checks, rate-limit windows and
+    orders' times); the wall clock, or a fixed one in tests."""
 
-    def __init__(self, venue: Venue, listen_key_ttl_s: float = LISTEN_KEY_TTL_S) -> None:
+    def __init__(
+        self, venue: Venue, listen_key_ttl_s: float = LISTEN_KEY_TTL_S, clock: Callable[[], int] = time.time_ns
+    ) -> None:
         self.venue = venue
+        self.clock = clock
         self.keys = BinanceKeys()
         self.symbols: dict[str, Symbol] = usdm_symbols(venue.config.markets)  # by venue market
         self.by_name = {s.name: s for s in self.symbols.values()}

@@ -10,7 +10,6 @@ key only. Every answer carries `X-MBX-USED-WEIGHT-1M`, order entry `X-MBX-ORDER-
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl
@@ -126,7 +125,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     from agenthft.venue.fronts.binance_usdm.front import FRONT
 
     front = request.app[FRONT]
-    now = time.time_ns()
+    now = front.clock()
     ep = ENDPOINTS.get((request.method, request.path))
     api_key = request.headers.get("X-MBX-APIKEY")
     known = front.keys.get(api_key)

@@ -120,7 +120,7 @@ class WsApiSession:
         ]
 
     def handle(self, raw: str | bytes) -> bytes:
-        now = time.time_ns()
+        now = self.front.clock()
         try:
             req = _dec.decode(raw)
         except (msgspec.DecodeError, UnicodeDecodeError) as e:

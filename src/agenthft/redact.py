@@ -10,12 +10,19 @@ import re
 _KEY = re.compile(r"(ahk_[0-9A-Za-z]+_)[A-Za-z0-9_\-]+")
 _BEARER = re.compile(r"(?i)(bearer\s+)(?!ahk_)[^\s'\",]+")
 _FIELD = re.compile(r"(?i)((?:api_key|authorization|x-api-key)[\"']?\s*[:=]\s*[\"']?)[^\s'\",}]+")
+# Binance: the secret by any of its names (env line, config field, JSON key)
+_SECRET_FIELD = re.compile(
+    r"(?i)((?:api_secret|apisecret|secret_key|secretkey|secret)[\"']?\s*[:=]\s*[\"']?)[^\s'\",}&]+"
+)
+#: secrets the process holds (Binance HMAC secrets: random text no pattern can tell apart)
+_LITERALS: set[str] = set()
 
 #: Loggers whose records are redacted: a logger's filter sees only the records logged on it (not
 #: its children's), so each one that logs is named: the venue's, the agent's, and the libraries'.
 LOGGERS = (
     "agenthft.venue",
     "agenthft.venue.ws",
+    "agenthft.venue.binance",
     "agenthft.connectors",
     "agenthft.runtime",
     "aiohttp.server",
@@ -29,8 +36,17 @@ LOGGERS = (
 )
 
 
+def add_secret(secret: str) -> None:
+    """Mask this exact text wherever it appears from now on (a secret with no telltale shape)."""
+    if len(secret) >= 8:
+        _LITERALS.add(secret)
+
+
 def redact(text: str) -> str:
-    """`text` with key secrets and bearer tokens replaced by ***."""
+    """`text` with key secrets, registered secrets and bearer tokens replaced by ***."""
+    for secret in _LITERALS:
+        if secret in text:
+            text = text.replace(secret, "***")
     if "ahk_" in text:
         text = _KEY.sub(r"\1***", text)
     lowered = text.lower()
@@ -38,6 +54,8 @@ def redact(text: str) -> str:
         text = _BEARER.sub(r"\1***", text)
     if "api_key" in lowered or "authorization" in lowered:
         text = _FIELD.sub(r"\1***", text)
+    if "secret" in lowered:
+        text = _SECRET_FIELD.sub(r"\1***", text)
     return text
 
 

@@ -84,6 +84,33 @@ class ReferenceMatcher:
             self.resting.append(RefOrder(order_id, account, side, price, remaining, peak, display, self._next()))
         return "accepted", fills
 
+    def amend(
+        self, order_id: str, account: str, price: int, remaining: int, post_only: bool
+    ) -> tuple[str, list[tuple[str, str, int, int]]]:
+        """A smaller order at the same price keeps its place; anything else is the same order
+        cancelled and sent again (back of the queue, trading first if it crosses)."""
+        r = next((o for o in self.resting if o.order_id == order_id and o.account == account), None)
+        assert r is not None
+        if price <= 0:
+            return "bad_price", []
+        if price == r.price and remaining == r.remaining:
+            return "no_change", []
+        if post_only:
+            best = self.best(r.side.opposite)
+            if best is not None and (price >= best if r.side is Side.BUY else price <= best):
+                return "post_only_would_cross", []
+        if price == r.price and remaining < r.remaining:
+            r.remaining = remaining
+            r.display = min(r.display, remaining)
+            if r.display == 0:
+                r.display = min(r.peak, remaining)
+                r.stamp = self._next()
+            return "amended", []
+        self.resting.remove(r)
+        kind = OrderType.POST_ONLY if post_only else OrderType.LIMIT
+        _, fills = self.submit(order_id, account, r.side, price, remaining, kind, r.peak)
+        return "amended", fills
+
     def cancel(self, order_id: str, account: str) -> bool:
         for o in self.resting:
             if o.order_id == order_id and o.account == account:

@@ -10,7 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agenthft.book import L2Book
-from agenthft.matching import BookDelta, EngineConfig, Fill, MatchingEngine, Order, Rejected, text_to_cash
+from agenthft.matching import (
+    AmendRejected,
+    BookDelta,
+    EngineConfig,
+    Fill,
+    MatchingEngine,
+    Order,
+    Rejected,
+    text_to_cash,
+)
 from agenthft.model import Instrument, InstrumentKind, Liquidity, OrderType, Side
 
 from .reference_matcher import ReferenceMatcher
@@ -63,7 +72,9 @@ submit_op = st.tuples(
 )
 cancel_op = st.tuples(st.just("cancel"), st.integers(0, 200))
 reduce_op = st.tuples(st.just("reduce"), st.integers(0, 200), st.integers(1, 5))
-ops_strategy = st.lists(st.one_of(submit_op, submit_op, submit_op, cancel_op, reduce_op), max_size=120)
+# amend: (order index, price change in ticks, new remaining lots)
+amend_op = st.tuples(st.just("amend"), st.integers(0, 200), st.integers(-3, 3), st.integers(1, 12))
+ops_strategy = st.lists(st.one_of(submit_op, submit_op, submit_op, cancel_op, reduce_op, amend_op), max_size=120)
 
 
 def new_engine(inst: Instrument) -> MatchingEngine:
@@ -116,6 +127,18 @@ def run(inst: Instrument, ops: list[Any], check: bool = True) -> tuple[MatchingE
                             r.stamp = ref._next()
                         break
             outcome, ref_fills = "reduce", []
+        elif op[0] == "amend" and ids:
+            acct, oid = ids[op[1] % len(ids)]
+            o = e.order(acct, oid)
+            outcome, ref_fills = "amend", []
+            if o is not None:
+                price, remaining = o.price + op[2], op[3]
+                qty = o.qty - o.remaining + remaining
+                changed = e.amend(acct, oid, price, qty, i)
+                outcome, ref_fills = ref.amend(oid, acct, price, remaining, oid in post_only)
+                assert changed == (outcome == "amended"), f"op {i} {op}: engine {changed}, reference {outcome}"
+                if changed:
+                    assert o.qty == qty and o.filled + o.remaining + o.cancelled == o.qty
         else:
             continue
         events = e.drain()
@@ -125,8 +148,8 @@ def run(inst: Instrument, ops: list[Any], check: bool = True) -> tuple[MatchingE
         fills = [ev for ev in events if isinstance(ev, Fill)]
         got = [(m.order_id, t.order_id, m.price, m.qty) for m, t in zip(fills[::2], fills[1::2], strict=True)]
         assert got == ref_fills, f"op {i} {op}"
-        rejected = [ev.code for ev in events if isinstance(ev, Rejected)]
-        if outcome in ("no_liquidity", "post_only_would_cross"):
+        rejected = [ev.code for ev in events if isinstance(ev, (Rejected, AmendRejected))]
+        if outcome in ("no_liquidity", "post_only_would_cross", "no_change", "bad_price"):
             assert rejected == [outcome]
         else:
             assert rejected == []
@@ -208,3 +231,19 @@ def test_fill_events_replay_into_the_same_positions_and_balances(ops):
         realized = pos.realized if pos else 0
         assert acct.balances["USDC"] == FUNDS + realized - fees.get(a, 0)
     assert e.accounts["venue"].balances.get("USDC", 0) == sum(fees.values())
+
+
+fok_op = st.tuples(st.sampled_from(ACCOUNTS), st.sampled_from(list(Side)), st.integers(95, 105), st.integers(1, 40))
+
+
+@settings(max_examples=100, deadline=None)
+@given(ops_strategy, st.lists(fok_op, min_size=1, max_size=5))
+def test_fillable_is_exactly_what_an_ioc_fills(ops, probes):
+    """Fill-or-kill decides from `fillable`: it must equal what the same order as an IOC gets."""
+    e, _ = run(PERP, ops, check=False)
+    for n, (acct, side, price, qty) in enumerate(probes):
+        expected = e.fillable(acct, "P", side, price, qty)
+        e.drain()
+        e.submit(acct, f"fok{n}", "P", side, qty, price, OrderType.IOC, 0, 10_000 + n)
+        got = sum(ev.qty for ev in e.drain() if isinstance(ev, Fill) and ev.order_id == f"fok{n}")
+        assert got == expected

@@ -34,6 +34,12 @@ def check_args(args: argparse.Namespace) -> None:
             f"--port must be 1..{65535 - 2 * n + 1} (0 = any free): REST listens on port+1"
             + (f", and {n} venues use ports N..N+{2 * n - 1}" if n > 1 else ""),
         )
+    if args.ed25519_pubkey and args.dialect != "binance-usdm":
+        raise CliError(Exit.USAGE, "--ed25519-pubkey needs --dialect binance-usdm")
+    if args.dialect == "binance-usdm" and len(args.config or [None]) > 1:
+        raise CliError(Exit.USAGE, "--dialect binance-usdm serves one venue: give one --config")
+    if args.ed25519_pubkey and not Path(args.ed25519_pubkey).is_file():
+        raise CliError(Exit.USAGE, f"no public key file {args.ed25519_pubkey!r}")
     missing = [f for f in args.replay or [] if not Path(f).is_file()]
     if missing:
         raise CliError(Exit.USAGE, f"no capture file {missing[0]!r}")
@@ -64,6 +70,7 @@ async def serve(args: argparse.Namespace) -> None:
     scenario = load_scenario(args.sim) if args.sim else None
     replays: list[ReplayDriver] = []
     servers: list[Any] = []
+    fronts: list[Any] = []
     drivers: list[SimDriver] = []
     underlyings: dict[str, FairValue] = {}  # venues of one process quote one fair value per underlying
     stop = asyncio.Event()
@@ -81,22 +88,30 @@ async def serve(args: argparse.Namespace) -> None:
                         jitter_us=cfg.venue.jitter_us if args.jitter_us is None else args.jitter_us,
                     ),
                 )
-            port = args.port + 2 * i if args.port else 0
+            binance = args.dialect == "binance-usdm"
+            if binance:
+                cfg = binance_rules(cfg)
+            port = 0 if binance else args.port + 2 * i if args.port else 0
             state = None if not args.state else args.state if len(configs) == 1 else f"{args.state}.{i}"
             try:
                 srv = await VenueServer(cfg, state).start(args.host, port)
             except OSError as e:
                 raise CliError(Exit.USAGE, f"cannot listen on {args.host}:{port}: {e.strerror or e}") from None
             servers.append(srv)
-            key, account, _ = srv.venue.register(f"sandbox-{i}", operator=True)
+            key, account, record = srv.venue.register(f"sandbox-{i}", operator=True)
+            if binance:
+                fronts.append(await start_binance(args, srv, record))
             if srv.venue.replayed:
                 print(f"  state      {state}: {srv.venue.replayed:,} commands replayed")
             for skipped in srv.venue.replay_skipped:  # reported, never fatal: the rest is restored
                 print(f"agenthft venue: state {state}: skipped {skipped}", file=sys.stderr)
-            print(f"venue {cfg.venue.name}: markets {', '.join(m.market for m in cfg.markets)}")
-            print(f"  websocket  {srv.ws_url}")
-            print(f"  rest       {srv.rest_url}")
-            print(f"  sandbox    account {account}  key {key}")
+            if binance:
+                print_binance(fronts[-1], cfg, srv, account)
+            else:
+                print(f"venue {cfg.venue.name}: markets {', '.join(m.market for m in cfg.markets)}")
+                print(f"  websocket  {srv.ws_url}")
+                print(f"  rest       {srv.rest_url}")
+                print(f"  sandbox    account {account}  key {key}")
             if cfg.venue.delay_us or cfg.venue.jitter_us:
                 print(f"  delay      {cfg.venue.delay_us:g} us one-way + jitter up to {cfg.venue.jitter_us:g} us")
             if recorded is not None:
@@ -133,8 +148,54 @@ async def serve(args: argparse.Namespace) -> None:
                         f.write(msgspec.json.encode(ep) + b"\n")
                         n += 1
             print(f"agenthft venue: {n} labelled episodes written to {args.labels}", file=sys.stderr)
+        for front in fronts:
+            await front.stop()
         for srv in servers:
             await srv.stop()
+
+
+def binance_rules(cfg: Any) -> Any:
+    """Binance-like order rules (min notional 5, a 5 % price band) unless the config sets some."""
+    from agenthft.venue.config import OrderRules
+
+    if cfg.rules != OrderRules():
+        return cfg
+    return msgspec.structs.replace(cfg, rules=OrderRules(min_notional="5", price_band_bps=500))
+
+
+async def start_binance(args: argparse.Namespace, srv: Any, record: Any) -> Any:
+    """The Binance USD-M front on --port (one port: REST, WebSocket API, streams) with an HMAC
+    key (and an Ed25519 one from --ed25519-pubkey) on the sandbox account."""
+    from agenthft.venue.fronts.binance_usdm import BinanceFront
+
+    front = BinanceFront(srv.venue)
+    try:
+        await front.start(args.host, args.port or 0)
+    except OSError as e:
+        raise CliError(Exit.USAGE, f"cannot listen on {args.host}:{args.port}: {e.strerror or e}") from None
+    front.add_hmac_key(record)
+    if args.ed25519_pubkey:
+        try:
+            front.add_ed25519_key(record, Path(args.ed25519_pubkey).read_bytes())
+        except ValueError as e:
+            raise CliError(Exit.USAGE, f"{args.ed25519_pubkey}: {e}") from None
+    return front
+
+
+def print_binance(front: Any, cfg: Any, srv: Any, account: str) -> None:
+    """What a Binance client needs, as shell `export` lines (the rest as # comments)."""
+    hmac_key = next(k for k in front.keys.of_account(account) if k.kind == "HMAC_SHA256")
+    ed = [k for k in front.keys.of_account(account) if k.kind == "ED25519"]
+    names = ", ".join(s.name for s in front.symbols.values())
+    print(f"# venue {cfg.venue.name} speaking Binance USD-M: symbols {names}")
+    print(f"# account {account}; agenthft protocol also on {srv.ws_url} and {srv.rest_url}")
+    print(f"export BINANCE_API_KEY={hmac_key.api_key}")
+    print(f"export BINANCE_API_SECRET={hmac_key.secret}")
+    if ed:
+        print(f"export BINANCE_ED25519_API_KEY={ed[0].api_key}")
+    print(f"export BINANCE_BASE_URL={front.base_url}")
+    print(f"export BINANCE_WS_API_URL={front.ws_api_url}")
+    print(f"export BINANCE_STREAM_URL={front.stream_url}")
 
 
 async def _replay_progress(replays: list[Any], every_s: float = 5.0) -> None:
@@ -195,6 +256,18 @@ def add_parser(sub: Any) -> None:
         metavar="FILE",
         help="replay recorded Binance captures as the venue's markets (one market per folder, "
         "files chained; e.g. spot + usdm of ../shared/data/hftbacktest)",
+    )
+    venue.add_argument(
+        "--dialect",
+        choices=["agenthft", "binance-usdm"],
+        default="agenthft",
+        help="binance-usdm: a local Binance USD-M testnet on --port (REST, WebSocket API, streams); "
+        "prints BINANCE_API_KEY / _SECRET / _BASE_URL export lines (docs/venues/binance.md)",
+    )
+    venue.add_argument(
+        "--ed25519-pubkey",
+        metavar="FILE",
+        help="with --dialect binance-usdm: also accept this Ed25519 public key (PEM file)",
     )
     venue.add_argument("--speed", type=float, help="with --replay: 1 = real time (default), 0 = as fast as possible")
     venue.add_argument(

@@ -5,6 +5,7 @@ from agenthft.matching.engine import STP, EngineConfig, MatchingEngine
 from agenthft.matching.events import (
     Accepted,
     Amended,
+    AmendRejected,
     AnyEvent,
     BookDelta,
     Cancelled,
@@ -21,6 +22,7 @@ __all__ = [
     "STP",
     "Accepted",
     "Account",
+    "AmendRejected",
     "Amended",
     "AnyEvent",
     "BookDelta",

@@ -16,6 +16,7 @@ from agenthft.matching.accounts import Account, MarketMath, fee, is_perp
 from agenthft.matching.events import (
     Accepted,
     Amended,
+    AmendRejected,
     BookDelta,
     Cancelled,
     CancelRejected,
@@ -244,21 +245,135 @@ class MatchingEngine:
         if by >= o.remaining:
             self._cancel(m, o, "cancelled", ts_ns)
         else:
-            side = m.bids if o.side is BUY else m.asks
-            level = side.levels[o.price]
-            o.remaining -= by
-            o.cancelled += by
-            shown = min(o.display, o.remaining)
-            level.visible -= o.display - shown
-            o.display = shown
-            if o.display == 0:  # only reserve was left showing nothing: refill at the back
-                self._refill(level, o)
-            self._release(m, o, by)
-            (self._touched_bids if o.side is BUY else self._touched_asks).append(o.price)
-            self.seq += 1
-            self.events.append(Amended(self.seq, ts_ns, account, order_id, o.oid, o.market, by, o.remaining))
+            self._shrink(m, o, by, ts_ns, False)
         self._emit_delta(m, ts_ns)
         return True
+
+    def _shrink(self, m: Market, o: Order, by: int, ts_ns: int, amend: bool) -> None:
+        """Take `by` (< remaining) lots off a resting order in place, keeping its priority:
+        cancelled lots (`reduce`), or a smaller order (`amend`: its quantity shrinks)."""
+        side = m.bids if o.side is BUY else m.asks
+        level = side.levels[o.price]
+        o.remaining -= by
+        if amend:
+            o.qty -= by
+        else:
+            o.cancelled += by
+        shown = min(o.display, o.remaining)
+        level.visible -= o.display - shown
+        o.display = shown
+        if o.display == 0:  # only reserve was left showing nothing: refill at the back
+            self._refill(level, o)
+        self._release(m, o, by)
+        (self._touched_bids if o.side is BUY else self._touched_asks).append(o.price)
+        self.seq += 1
+        price, qty = (o.price, o.qty) if amend else (0, 0)
+        self.events.append(
+            Amended(self.seq, ts_ns, o.account, o.order_id, o.oid, o.market, by, o.remaining, price, qty)
+        )
+
+    def amend(
+        self, account: str, order_id: str, price: int | None = None, qty: int | None = None, ts_ns: int = 0
+    ) -> bool:
+        """Change an open order's price and/or total quantity (`qty`, lots, filled part
+        included), keeping its order ids. A smaller quantity at the same price keeps the
+        order's queue priority (as `reduce`); any other change sends it to the back of the
+        queue at its (new) price, and a new price that crosses trades first, as a taker. A
+        post-only order that would cross, a larger order without margin, a quantity at or
+        under what has filled, and a change to nothing are refused (`AmendRejected`), the
+        order untouched. Returns True if the order changed."""
+        o = self._live.get((account, order_id))
+        try:
+            if o is None:
+                raise _Reject("unknown_order", "no open order with this id")
+            new_price = o.price if price is None else price
+            new_qty = o.qty if qty is None else qty
+            if type(new_price) is not int or new_price <= 0:
+                raise _Reject("bad_price", f"price must be a positive number of ticks, got {new_price!r}")
+            done = o.qty - o.remaining  # filled plus cancelled (by `reduce`)
+            if type(new_qty) is not int or new_qty <= done:
+                raise _Reject("bad_qty", f"quantity must be more than the {done} lots already done, got {new_qty!r}")
+            if new_price == o.price and new_qty == o.qty:
+                raise _Reject("no_change", "the order already has this price and quantity")
+            m = self.markets[o.market]
+            if m.halted:
+                raise _Reject("market_halted", f"{o.market} is halted")
+            if o.order_type is POST_ONLY:
+                best = (m.asks if o.side is BUY else m.bids).best_price()
+                if best is not None and (new_price >= best if o.side is BUY else new_price <= best):
+                    raise _Reject("post_only_would_cross", f"post-only {o.side.value} at {new_price} would take {best}")
+            remaining = new_qty - done
+            extra = remaining - o.remaining
+            acct = self.accounts[account]
+            asset, hold = self._hold(m, o.side, new_price, remaining)
+            if hold > o.hold and acct.available(asset) < hold - o.hold:
+                raise _Reject("insufficient_balance", f"needs {hold - o.hold} more {asset} units")
+            if m.perp and extra > 0:
+                limit = self.config.position_limit if acct.position_limit is None else acct.position_limit
+                pos = acct.position(o.market)
+                worst = pos.size + pos.open_buy + extra if o.side is BUY else pos.open_sell - pos.size + extra
+                if limit and worst > limit:
+                    raise _Reject("position_limit", f"position could reach {worst} lots, limit {limit}")
+        except _Reject as r:
+            self.seq += 1
+            self.events.append(AmendRejected(self.seq, ts_ns, account, order_id, r.code, r.reason))
+            return False
+        if new_price == o.price and extra < 0:  # smaller at the same price: in place
+            self._shrink(m, o, -extra, ts_ns, True)
+            self._emit_delta(m, ts_ns)
+            return True
+        side = m.bids if o.side is BUY else m.asks
+        lv = side.levels[o.price]
+        lv.pull(o)
+        (self._touched_bids if o.side is BUY else self._touched_asks).append(o.price)
+        if not lv.live:
+            side.remove(o.price)
+        o.display = 0
+        held = acct.positions.get(o.market) if m.perp else None
+        if held is not None:
+            if o.side is BUY:
+                held.open_buy += extra
+            else:
+                held.open_sell += extra
+        acct.holds[asset] = acct.holds.get(asset, 0) + hold - o.hold
+        o.hold = hold
+        o.price, o.qty, o.remaining = new_price, new_qty, remaining
+        self.seq += 1
+        self.events.append(
+            Amended(self.seq, ts_ns, account, order_id, o.oid, o.market, -extra, remaining, new_price, new_qty, False)
+        )
+        opp = m.asks if o.side is BUY else m.bids
+        best = opp.best_price()
+        crosses = best is not None and (new_price >= best if o.side is BUY else new_price <= best)
+        if crosses and self._match(m, o, ts_ns) and o.remaining:
+            self._cancel(m, o, "self_trade", ts_ns)
+        elif o.remaining:
+            self._rest(m, o)
+        self._emit_delta(m, ts_ns)
+        return True
+
+    def fillable(self, account: str, market: str, side: Side, price: int | None, qty: int) -> int:
+        """How many of `qty` lots an order of `account` would fill on arrival at `price`
+        (None: any price), as the matcher would fill them (icebergs' reserve included; a
+        self-trade that stops the taker stops the count). For fill-or-kill."""
+        m = self.markets[market]
+        opp = m.asks if side is BUY else m.bids
+        got = 0
+        for k in reversed(opp.keys):
+            p = k * opp.sign
+            if price is not None and (p > price if side is BUY else p < price):
+                break
+            for r in opp.levels[p].queue:
+                if not r.alive:
+                    continue
+                if r.account == account:
+                    if self._stp != 0:
+                        return got
+                    continue
+                got += r.remaining
+                if got >= qty:
+                    return qty
+        return got
 
     # --- internals ---------------------------------------------------------------------
     def _validate(

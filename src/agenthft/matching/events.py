@@ -74,7 +74,11 @@ class CancelRejected(Event, tag="cancel_rejected", frozen=True, gc=False):
 
 
 class Amended(Event, tag="amended", frozen=True, gc=False):
-    """An order's remaining quantity was reduced in place (queue priority kept)."""
+    """An open order changed, keeping its ids. `qty` is the lots taken off its remaining
+    quantity (negative when the amend added lots), `remaining` what is left open. `price` and
+    `order_qty` are its price and total quantity after the change (0: unchanged, from
+    `reduce`); `kept_priority` is False when it went to the back of the queue (any change but a
+    smaller quantity at the same price)."""
 
     account: str
     order_id: str
@@ -82,6 +86,19 @@ class Amended(Event, tag="amended", frozen=True, gc=False):
     market: str
     qty: int
     remaining: int
+    price: int = 0
+    order_qty: int = 0
+    kept_priority: bool = True
+
+
+class AmendRejected(Event, tag="amend_rejected", frozen=True, gc=False):
+    """An amend that changed nothing (unknown order, bad price or quantity, would cross as
+    post-only, no margin for the larger order, no change)."""
+
+    account: str
+    order_id: str
+    code: str
+    reason: str
 
 
 class Trade(Event, tag="trade", frozen=True, gc=False):
@@ -104,4 +121,4 @@ class BookDelta(Event, tag="book", frozen=True, gc=False):
     asks: list[tuple[int, int]]
 
 
-AnyEvent = Accepted | Rejected | Fill | Cancelled | CancelRejected | Amended | Trade | BookDelta
+AnyEvent = Accepted | Rejected | Fill | Cancelled | CancelRejected | Amended | AmendRejected | Trade | BookDelta

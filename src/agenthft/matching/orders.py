@@ -101,6 +101,13 @@ class Level:
             q.extend(alive)
             self.dead = 0
 
+    def pull(self, order: Order) -> None:
+        """Take a live order out of this queue now (an amend that loses priority re-queues the
+        same object, so it cannot be left behind as a dead entry)."""
+        self.queue.remove(order)
+        self.visible -= order.display
+        self.live -= 1
+
     def ahead_of(self, order: Order) -> tuple[int, int]:
         """(orders, visible lots) ahead of `order` in this queue."""
         n = qty = 0

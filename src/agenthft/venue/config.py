@@ -23,6 +23,7 @@ class Tier(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     rest_per_min: float = 120
     rest_burst: int = 200
     abuse_per_s: int = 100  # rate-limited rejects per second on one connection before close 1008
+    weight_per_min: int = 0  # Binance front: REQUEST_WEIGHT per minute (0: 20 x rest_per_min)
 
 
 class Sandbox(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -44,10 +45,23 @@ class VenueSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     state_sync: str = "off"  # --state durability: off | normal | full (venue/state.py)
 
 
+class OrderRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Order checks the venue's one order-entry path applies before the engine, for every
+    front (off by default; `agenthft venue --dialect binance-usdm` turns on Binance-like
+    values unless the config sets them). `min_notional`: price x quantity in the quote
+    currency at least this (market orders: at the mark; reduce-only orders are exempt).
+    `price_band_bps`: a buy's limit at most mark x (1 + band), a sell's at least
+    mark x (1 - band) (Binance's PERCENT_PRICE; no mark yet: no check)."""
+
+    min_notional: str = "0"
+    price_band_bps: int = 0
+
+
 class VenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     markets: list[Instrument]
     venue: VenueSettings = VenueSettings()
     engine: EngineConfig = EngineConfig()
+    rules: OrderRules = OrderRules()
     sandbox: Sandbox = Sandbox()
     tiers: dict[str, Tier] = msgspec.field(default_factory=lambda: {"default": Tier()})
 

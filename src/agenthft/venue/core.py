@@ -18,6 +18,8 @@ import msgspec
 
 from agenthft.matching import (
     Accepted,
+    Amended,
+    AmendRejected,
     BookDelta,
     Cancelled,
     CancelRejected,
@@ -28,13 +30,24 @@ from agenthft.matching import (
     Trade,
     text_to_cash,
 )
-from agenthft.model import GridError, Instrument, OrderType, Side, find_instrument, mark_price
+from agenthft.model import GridError, Instrument, OrderStatus, OrderType, Side, find_instrument, mark_price
+from agenthft.model.fixed import Number
 from agenthft.model.money import CASH_UNIT
 from agenthft.protocol import messages as pm
 from agenthft.ratelimit import TokenBucket
 from agenthft.redact import redact
 from agenthft.venue.config import Tier, VenueConfig
 from agenthft.venue.keys import ApiKey, KeyStore
+from agenthft.venue.outcome import (
+    AccountEvent,
+    CancelAllOutcome,
+    MarketEvent,
+    OrderInfo,
+    Outcome,
+    RejectCode,
+    TopOfBook,
+    VenueObserver,
+)
 from agenthft.venue.state import CommandLog
 
 log = logging.getLogger("agenthft.venue")
@@ -107,23 +120,6 @@ class MarketView:
         return out
 
 
-class _Arrived:
-    """The history of an order that completed on arrival (filled or cancelled before the venue
-    published its ack), built from its events: what `order_record` reads of an `Order`."""
-
-    __slots__ = ("cancelled", "filled", "market", "oid", "order_id", "order_type", "price", "qty", "side", "ts_ns")
-
-    def __init__(self, ev: Accepted) -> None:
-        self.order_id, self.oid, self.market, self.side = ev.order_id, ev.venue_order_id, ev.market, ev.side
-        self.order_type, self.price, self.qty, self.ts_ns = ev.order_type, ev.price, ev.qty, ev.ts_ns
-        self.filled = 0
-        self.cancelled = 0
-
-    @property
-    def remaining(self) -> int:
-        return 0
-
-
 class Session:
     """One WebSocket connection."""
 
@@ -192,6 +188,13 @@ class LoggedEngine(MatchingEngine):
             self.log.append("cancel_all", account, market, ts_ns)
         return super().cancel_all(account, market, ts_ns)
 
+    def amend(
+        self, account: str, order_id: str, price: int | None = None, qty: int | None = None, ts_ns: int = 0
+    ) -> bool:
+        if self.log is not None:
+            self.log.append("amend", account, order_id, price, qty, ts_ns)
+        return super().amend(account, order_id, price, qty, ts_ns)
+
 
 class Venue:
     def __init__(self, config: VenueConfig, state_path: str | None = None) -> None:
@@ -205,8 +208,14 @@ class Venue:
         self._account_sessions: dict[str, set[Session]] = {}
         self.sessions: set[Session] = set()  # every open connection, authenticated or not
         self._fills: dict[str, deque[dict[str, object]]] = {}
-        self._done: dict[str, deque[dict[str, object]]] = {}
-        self._orders: dict[tuple[str, str], Order | _Arrived] = {}  # live orders, for history on completion
+        self._done: dict[str, deque[OrderInfo]] = {}  # finished orders per account, oldest first
+        self._orders: dict[tuple[str, str], OrderInfo] = {}  # live orders by (account, client order id)
+        self._by_oid: dict[int, OrderInfo] = {}  # live orders by venue order id
+        self._meta: dict[tuple[str, str], tuple[bool, bool]] = {}  # (fok, reduce_only) of an order in flight
+        self._observers: list[VenueObserver] = []
+        self.rules = config.rules
+        floor = text_to_cash(config.rules.min_notional)  # quote cash units
+        self._min_notional = {i.market: floor for i in config.markets}
         self._enc = pm.encoder.encode
         self._dec = pm.client_decoder.decode
         self.log: CommandLog | None = None
@@ -226,7 +235,7 @@ class Venue:
                 self._apply_logged(kind, a)
             except Exception as exc:  # a record this venue cannot apply: say so, keep the rest
                 self.replay_skipped.append(f"record {seq} ({kind}): {type(exc).__name__}: {str(exc)[:200]}")
-            self._publish(0)  # no sessions yet: rebuilds fills and order history only
+            self.publish(0)  # no sessions yet: rebuilds fills and order history only
         self.replayed = len(commands)
 
     def _apply_logged(self, kind: str, a: list[Any]) -> None:
@@ -247,6 +256,8 @@ class Venue:
             e.cancel(*a)
         elif kind == "cancel_all":
             e.cancel_all(*a)
+        elif kind == "amend":
+            e.amend(*a)
         else:
             raise ValueError(f"unknown record kind {kind!r}")
 
@@ -353,7 +364,7 @@ class Venue:
             for oid in live:
                 self.engine.cancel(s.account, oid, now_ns)
             if live:
-                self._publish(now_ns)
+                self.publish(now_ns)
 
     def on_drained(self, s: Session, now_ns: int) -> None:
         """The connection's write buffer drained: resend snapshots of dropped book streams."""
@@ -489,67 +500,325 @@ class Venue:
         if s.breaches > self.config.tier(s.key.tier).abuse_per_s:
             self._close(s, "repeated rate-limit breaches")
 
+    # --- the one order-entry path (every front) -----------------------------------------------
+    def add_observer(self, observer: VenueObserver) -> None:
+        """Tell `observer` every account and market event from now on (venue/outcome.py)."""
+        self._observers.append(observer)
+
+    def remove_observer(self, observer: VenueObserver) -> None:
+        if observer in self._observers:
+            self._observers.remove(observer)
+
+    def place(
+        self,
+        key: ApiKey,
+        order_id: str,
+        market: str,
+        side: Side,
+        qty: Number,
+        price: Number | None = None,
+        order_type: OrderType = OrderType.LIMIT,
+        *,
+        display_qty: Number | None = None,
+        fok: bool = False,
+        reduce_only: bool = False,
+        now_ns: int,
+        session: Session | None = None,
+    ) -> Outcome:
+        """Place an order for `key`'s account: scope, the key's order rate, the market (name or
+        alias), the grid (price and quantities as decimal text or numbers, exact or refused),
+        the venue's rules (`OrderRules`, reduce-only, fill-or-kill), then the engine; its events
+        are published before this returns. `fok`: a limit (or market) order that fills whole on
+        arrival or is refused (`fok_unfillable`), run as an IOC. `reduce_only`: refused unless it
+        reduces the position and is no larger than it. `session`: the connection it came on (its
+        rate-limit breaches are counted, cancel-on-disconnect covers the order)."""
+        if not key.can("trade"):
+            return Outcome(False, order_id, RejectCode.FORBIDDEN, "this key has no trade scope")
+        bucket = self.limits(key, now_ns).orders
+        if not bucket.take(now_ns):
+            if session is not None:
+                self._breach(session, now_ns)
+            reason = f"over {bucket.per_second:g} orders/s for this key"
+            return Outcome(False, order_id, RejectCode.RATE_LIMITED, reason)
+        view = self.market(market)
+        if view is None:
+            return Outcome(False, order_id, RejectCode.UNKNOWN_MARKET, f"no market {market!r}")
+        grid = view.inst.grid
+        try:
+            lots = grid.qty_to_lots(qty)
+            ticks = None if order_type is OrderType.MARKET or price is None else grid.price_to_ticks(price)
+            display = 0 if display_qty is None else grid.qty_to_lots(display_qty)
+        except GridError as e:
+            code = e.code if e.code in ("bad_price", "bad_qty") else "bad_request"
+            return Outcome(False, order_id, code, str(e))
+        account = key.account_id
+        refused = self._rules(view, account, side, lots, ticks, order_type, reduce_only)
+        if refused is None and fok and lots > 0:
+            can = self.engine.fillable(account, view.name, side, ticks, lots)
+            if can < lots:
+                refused = (RejectCode.FOK_UNFILLABLE, f"fill-or-kill for {lots} lots: {can} would fill now")
+        if refused is not None:
+            return Outcome(False, order_id, refused[0], refused[1])
+        if fok and order_type is not OrderType.MARKET:
+            order_type = OrderType.IOC
+        if session is not None:
+            session.placed.add(order_id)
+        if fok or reduce_only:
+            self._meta[(account, order_id)] = (fok, reduce_only)
+        engine = self.engine
+        mark = len(engine.events)
+        o = engine.submit(account, order_id, view.name, side, lots, ticks, order_type, display, now_ns)
+        refusal = None
+        if o is None:  # the engine's Rejected for this order is among this command's events
+            refusal = next(ev for ev in engine.events[mark:] if type(ev) is Rejected and ev.order_id == order_id)
+        self.publish(now_ns)
+        if fok or reduce_only:
+            self._meta.pop((account, order_id), None)
+        if o is None:
+            assert isinstance(refusal, Rejected)
+            return Outcome(False, order_id, refusal.code, refusal.reason, True, market=view.name)
+        info = self._orders.get((account, order_id)) or self._find_done(account, None, o.oid)
+        assert info is not None
+        return self._outcome(info)
+
+    def cancel(
+        self,
+        key: ApiKey,
+        order_id: str | None = None,
+        venue_order_id: int | None = None,
+        *,
+        now_ns: int,
+        session: Session | None = None,
+    ) -> Outcome:
+        """Cancel one open order of `key`'s account, by client order id or venue order id:
+        scope, the key's cancel rate, then the engine. `Outcome.cancelled` is the lots it took
+        off the book; an order that is not open is `unknown_order`."""
+        name = order_id if order_id is not None else str(venue_order_id)
+        if not key.can("trade"):
+            return Outcome(False, name, RejectCode.FORBIDDEN, "this key has no trade scope")
+        bucket = self.limits(key, now_ns).cancels
+        if not bucket.take(now_ns):
+            if session is not None:
+                self._breach(session, now_ns)
+            return Outcome(False, name, RejectCode.RATE_LIMITED, f"over {bucket.per_second:g} cancels/s")
+        account = key.account_id
+        info = self._live(account, order_id, venue_order_id)
+        if info is None:
+            if order_id is not None:  # the engine says so to the account's sessions too
+                self.engine.cancel(account, order_id, now_ns)
+                self.publish(now_ns)
+            return Outcome(False, name, RejectCode.UNKNOWN_ORDER, "no open order with this id", order_id is not None)
+        before = info.remaining
+        self.engine.cancel(account, info.order_id, now_ns)
+        self.publish(now_ns)
+        return self._outcome(info, cancelled=before)
+
+    def cancel_all(
+        self, key: ApiKey, market: str | None = None, *, now_ns: int, session: Session | None = None
+    ) -> CancelAllOutcome:
+        """Cancel every open order of `key`'s account (in one market or all). Never rate
+        limited: it is the safety valve."""
+        if not key.can("trade"):
+            return CancelAllOutcome(False, market, (), RejectCode.FORBIDDEN, "this key has no trade scope")
+        name = None
+        if market is not None:
+            view = self.market(market)
+            if view is None:
+                return CancelAllOutcome(False, market, (), RejectCode.UNKNOWN_MARKET, f"no market {market!r}")
+            name = view.name
+        account = key.account_id
+        infos = [self._orders.get((account, o.order_id)) for o in self.engine.open_orders(account, name)]
+        self.engine.cancel_all(account, name, now_ns)
+        self.publish(now_ns)
+        return CancelAllOutcome(True, name, tuple(sorted((i for i in infos if i is not None), key=lambda i: i.oid)))
+
+    def amend(
+        self,
+        key: ApiKey,
+        order_id: str | None = None,
+        venue_order_id: int | None = None,
+        *,
+        price: Number | None = None,
+        qty: Number | None = None,
+        now_ns: int,
+        session: Session | None = None,
+    ) -> Outcome:
+        """Change an open order's price and/or total quantity (filled part included), keeping
+        its ids: scope, the key's order rate, the grid, the venue's rules, then the engine. A
+        smaller quantity at the same price keeps queue priority; any other change loses it
+        (and may trade at once if the new price crosses)."""
+        name = order_id if order_id is not None else str(venue_order_id)
+        if not key.can("trade"):
+            return Outcome(False, name, RejectCode.FORBIDDEN, "this key has no trade scope")
+        bucket = self.limits(key, now_ns).orders
+        if not bucket.take(now_ns):
+            if session is not None:
+                self._breach(session, now_ns)
+            return Outcome(False, name, RejectCode.RATE_LIMITED, f"over {bucket.per_second:g} orders/s for this key")
+        account = key.account_id
+        info = self._live(account, order_id, venue_order_id)
+        if info is None:
+            return Outcome(False, name, RejectCode.UNKNOWN_ORDER, "no open order with this id")
+        view = self.views[info.market]
+        grid = view.inst.grid
+        try:
+            ticks = None if price is None else grid.price_to_ticks(price)
+            lots = None if qty is None else grid.qty_to_lots(qty)
+        except GridError as e:
+            code = e.code if e.code in ("bad_price", "bad_qty") else "bad_request"
+            return Outcome(False, info.order_id, code, str(e), market=view.name)
+        new_lots = info.qty if lots is None else lots
+        refused = self._rules(
+            view,
+            account,
+            info.side,
+            new_lots,
+            info.price if ticks is None else ticks,
+            info.order_type,
+            info.reduce_only,
+        )
+        if refused is not None:
+            return Outcome(False, info.order_id, refused[0], refused[1], market=view.name)
+        engine = self.engine
+        mark = len(engine.events)
+        engine.amend(account, info.order_id, ticks, lots, now_ns)
+        refusal = next((e for e in engine.events[mark:] if type(e) is AmendRejected), None)
+        self.publish(now_ns)
+        if refusal is not None:
+            return Outcome(False, info.order_id, refusal.code, refusal.reason, True, market=view.name)
+        return self._outcome(info)
+
+    def _rules(
+        self,
+        view: MarketView,
+        account: str,
+        side: Side,
+        lots: int,
+        ticks: int | None,
+        order_type: OrderType,
+        reduce_only: bool,
+    ) -> tuple[str, str] | None:
+        """The venue's own order checks (`OrderRules`, reduce-only): (code, reason) or None."""
+        m = self.engine.markets[view.name]
+        if reduce_only:
+            acct = self.engine.accounts.get(account)
+            pos = acct.positions.get(view.name) if acct is not None else None
+            size = pos.size if pos is not None else 0
+            if size == 0 or (size > 0) == (side is Side.BUY):
+                return RejectCode.REDUCE_ONLY, f"reduce-only {side.value} would not reduce a position of {size} lots"
+            if lots > abs(size):
+                return RejectCode.REDUCE_ONLY, f"reduce-only for {lots} lots exceeds the position of {abs(size)} lots"
+        rules = self.rules
+        if not rules.price_band_bps and not self._min_notional[view.name]:
+            return None
+        b, _, a, _ = self._top(view)
+        mark = mark_price(view.last_trade, b, a)
+        band = rules.price_band_bps
+        if band and ticks is not None and mark is not None and order_type is not OrderType.MARKET:
+            if side is Side.BUY and ticks * 10_000 > mark * (10_000 + band):
+                return RejectCode.PRICE_BAND, f"buy at {ticks} ticks over the mark {mark} + {band} bps"
+            if side is Side.SELL and ticks * 10_000 < mark * (10_000 - band):
+                return RejectCode.PRICE_BAND, f"sell at {ticks} ticks under the mark {mark} - {band} bps"
+        floor = self._min_notional[view.name]
+        ref = ticks if ticks is not None and order_type is not OrderType.MARKET else mark
+        if floor and not reduce_only and lots > 0 and ref is not None:
+            notional = m.math.quote_notional(ref, lots)
+            if notional < floor:
+                return (
+                    RejectCode.MIN_NOTIONAL,
+                    f"notional {notional / _CASH:g} {view.inst.quote} under the minimum {self.rules.min_notional}",
+                )
+        return None
+
+    def _live(self, account: str, order_id: str | None, venue_order_id: int | None) -> OrderInfo | None:
+        if order_id is not None:
+            return self._orders.get((account, order_id))
+        info = self._by_oid.get(venue_order_id) if venue_order_id is not None else None
+        return info if info is not None and info.account == account else None
+
+    def _find_done(self, account: str, order_id: str | None, venue_order_id: int | None) -> OrderInfo | None:
+        for info in reversed(self._done.get(account, ())):
+            if (order_id is not None and info.order_id == order_id) or info.oid == venue_order_id:
+                return info
+        return None
+
+    def live_order(
+        self, account: str, order_id: str | None = None, venue_order_id: int | None = None
+    ) -> OrderInfo | None:
+        """An open order of `account`, by client order id or venue order id."""
+        return self._live(account, order_id, venue_order_id)
+
+    def done_orders(self, account: str) -> list[OrderInfo]:
+        """The account's last `orders_kept` finished orders, oldest first."""
+        return list(self._done.get(account, ()))
+
+    def find_order(
+        self, account: str, order_id: str | None = None, venue_order_id: int | None = None
+    ) -> OrderInfo | None:
+        """An order of `account`, open or among its last `orders_kept` finished ones, by client
+        order id (the newest with that id) or venue order id."""
+        return self._live(account, order_id, venue_order_id) or self._find_done(account, order_id, venue_order_id)
+
+    def open_order_infos(self, account: str, market: str | None = None) -> list[OrderInfo]:
+        """The account's open orders (in one market or all), oldest first."""
+        out = [i for i in self._orders.values() if i.account == account and (market is None or i.market == market)]
+        out.sort(key=lambda i: i.oid)
+        return out
+
+    @staticmethod
+    def _outcome(info: OrderInfo, cancelled: int = 0) -> Outcome:
+        return Outcome(
+            True,
+            info.order_id,
+            "",
+            "",
+            True,
+            info.oid,
+            info.market,
+            info.status,
+            info.filled,
+            info.remaining,
+            info.filled_value,
+            info.fees,
+            tuple(info.fills),
+            info,
+            cancelled,
+        )
+
+    # --- our protocol's order messages ---------------------------------------------------------
     def _order(self, s: Session, msg: pm.NewOrder, now_ns: int) -> None:
         key = s.key
         assert key is not None
-        oid = msg.order_id
-        if not key.can("trade"):
-            self._send(s, pm.OrderReject(oid, "forbidden", "this key has no trade scope", now_ns))
-            return
-        bucket = self.limits(key, now_ns).orders
-        if not bucket.take(now_ns):
-            self._send(
-                s,
-                pm.OrderReject(oid, "rate_limited", f"over {bucket.per_second:g} orders/s for this key", now_ns),
-            )
-            self._breach(s, now_ns)
-            return
-        view = self.market(msg.market)
-        if view is None:
-            self._send(s, pm.OrderReject(oid, "unknown_market", f"no market {msg.market!r}", now_ns))
-            return
-        grid = view.inst.grid
-        try:
-            qty = grid.qty_to_lots(msg.qty)
-            price = None if msg.order_type is OrderType.MARKET or msg.price is None else grid.price_to_ticks(msg.price)
-            display = 0 if msg.display_qty is None else grid.qty_to_lots(msg.display_qty)
-        except GridError as e:
-            self._send(s, pm.OrderReject(oid, e.code, str(e), now_ns))
-            return
-        s.placed.add(oid)
-        self.engine.submit(s.account, oid, view.name, msg.side, qty, price, msg.order_type, display, now_ns)
-        self._publish(now_ns)
+        out = self.place(
+            key,
+            msg.order_id,
+            msg.market,
+            msg.side,
+            msg.qty,
+            msg.price,
+            msg.order_type,
+            display_qty=msg.display_qty,
+            now_ns=now_ns,
+            session=s,
+        )
+        if not out.published:
+            self._send(s, pm.OrderReject(msg.order_id, out.code, out.reason, now_ns))
 
     def _cancel(self, s: Session, msg: pm.Cancel, now_ns: int) -> None:
         key = s.key
         assert key is not None
-        if not key.can("trade"):
-            self._send(s, pm.CancelReject(msg.order_id, "forbidden", "this key has no trade scope"))
-            return
-        bucket = self.limits(key, now_ns).cancels
-        if not bucket.take(now_ns):
-            self._send(s, pm.CancelReject(msg.order_id, "rate_limited", f"over {bucket.per_second:g} cancels/s"))
-            self._breach(s, now_ns)
-            return
-        self.engine.cancel(s.account, msg.order_id, now_ns)
-        self._publish(now_ns)
+        out = self.cancel(key, msg.order_id, now_ns=now_ns, session=s)
+        if not out.published:
+            self._send(s, pm.CancelReject(msg.order_id, out.code, out.reason))
 
     def _cancel_all(self, s: Session, msg: pm.CancelAll, now_ns: int) -> None:
         key = s.key
         assert key is not None
-        if not key.can("trade"):
-            self._send(s, pm.Error("forbidden", "this key has no trade scope", "cancel_all"))
+        out = self.cancel_all(key, msg.market, now_ns=now_ns, session=s)
+        if not out.ok:
+            self._send(s, pm.Error(out.code, out.reason, "cancel_all"))
             return
-        market = None
-        if msg.market is not None:
-            view = self.market(msg.market)
-            if view is None:
-                self._send(s, pm.Error("unknown_market", f"no market {msg.market!r}", "cancel_all"))
-                return
-            market = view.name
-        n = self.engine.cancel_all(s.account, market, now_ns)  # never rate limited: it is the safety valve
-        self._publish(now_ns)
-        self._send(s, pm.CancelAllAck(market, n, now_ns))
+        self._send(s, pm.CancelAllAck(out.market, len(out.cancelled), now_ns))
 
     def _subscribe(self, s: Session, msg: pm.Subscribe | pm.Unsubscribe, now_ns: int) -> None:
         """Subscribe or unsubscribe (channel, market) pairs. A market may be named by an alias;
@@ -655,10 +924,14 @@ class Venue:
         )
 
     # --- outbound ---------------------------------------------------------------------------
-    def _publish(self, now_ns: int) -> None:
+    def publish(self, now_ns: int) -> None:
         """Route the engine's events: own-order events to the account's sessions, book deltas,
-        trades and changed tickers to subscribers."""
+        trades and changed tickers to subscribers, and everything to the observers; keep each
+        order's record (`OrderInfo`) up to date. Drivers (simulation, replay) call this after
+        acting on the engine directly."""
         enc = self._enc
+        obs = self._observers
+        orders = self._orders
         touched: list[MarketView] = []
         named: dict[str, bytes] | None = None  # per message: its encodings under aliases
         for ev in self.engine.drain():
@@ -681,6 +954,8 @@ class Venue:
                         else:
                             s.send(data)
                         self._check_buffer(s)
+                if obs:
+                    self._tell_market(ev)
             elif t is Fill:
                 assert isinstance(ev, Fill)
                 v = self.views[ev.market]
@@ -698,9 +973,19 @@ class Venue:
                 )
                 self._to_account(ev.account, enc(fill))
                 self._remember_fill(ev.account, fill)
-                tracked = self._orders.get((ev.account, ev.order_id))
-                if type(tracked) is _Arrived:
-                    tracked.filled += ev.qty
+                info = orders.get((ev.account, ev.order_id))
+                if info is not None:
+                    info.filled += ev.qty
+                    info.filled_value += ev.price * ev.qty
+                    info.fees += ev.fee
+                    info.fills.append(ev)
+                    info.remaining = ev.remaining
+                    info.updated_ns = ev.ts_ns
+                    info.status = OrderStatus.PARTIALLY_FILLED if ev.remaining else OrderStatus.FILLED
+                    if not ev.remaining:
+                        info.reason = "filled"
+                if obs:
+                    self._tell_account(ev, info)
                 if not ev.remaining:
                     self._finish(ev.account, ev.order_id)
             elif t is Trade:
@@ -718,27 +1003,53 @@ class Venue:
                         else:
                             s.send(data)
                         self._check_buffer(s)
+                if obs:
+                    self._tell_market(ev)
             elif t is Accepted:
                 assert isinstance(ev, Accepted)
-                # an order completed on arrival (IOC, marketable limit) is no longer in the engine:
-                # its history is kept from its events
-                self._orders[(ev.account, ev.order_id)] = self.engine.order(ev.account, ev.order_id) or _Arrived(ev)
+                k = (ev.account, ev.order_id)
+                meta = self._meta.get(k)
+                info = OrderInfo(ev, *meta) if meta is not None else OrderInfo(ev)
+                orders[k] = info
+                self._by_oid[ev.venue_order_id] = info
                 self._to_account(ev.account, enc(pm.OrderAck(ev.order_id, ev.venue_order_id, ev.ts_ns)))
+                if obs:
+                    self._tell_account(ev, info)
             elif t is Cancelled:
                 assert isinstance(ev, Cancelled)
                 v = self.views[ev.market]
                 self._to_account(ev.account, enc(pm.CancelAck(ev.order_id, v.qty(ev.qty), ev.reason, ev.ts_ns)))
-                tracked = self._orders.get((ev.account, ev.order_id))
-                if type(tracked) is _Arrived:
-                    tracked.cancelled = ev.qty
+                info = orders.get((ev.account, ev.order_id))
+                if info is not None:
+                    info.cancelled += ev.qty
+                    info.remaining = 0
+                    info.status = OrderStatus.CANCELLED
+                    info.reason = "fok" if info.fok and ev.reason == "ioc" else ev.reason
+                    info.updated_ns = ev.ts_ns
+                if obs:
+                    self._tell_account(ev, info)
                 self._finish(ev.account, ev.order_id)
             elif t is Rejected:
                 assert isinstance(ev, Rejected)
                 self._to_account(ev.account, enc(pm.OrderReject(ev.order_id, ev.code, ev.reason, ev.ts_ns)))
                 self._forget_placed(ev.account, ev.order_id)
+                if obs:
+                    self._tell_account(ev, None)
             elif t is CancelRejected:
                 assert isinstance(ev, CancelRejected)
                 self._to_account(ev.account, enc(pm.CancelReject(ev.order_id, ev.code, ev.reason)))
+            elif t is Amended:
+                assert isinstance(ev, Amended)
+                info = orders.get((ev.account, ev.order_id))
+                if info is not None:
+                    if ev.order_qty:  # an amend: the order changed
+                        info.price, info.qty = ev.price, ev.order_qty
+                    else:  # a reduce: lots cancelled in place
+                        info.cancelled += ev.qty
+                    info.remaining = ev.remaining
+                    info.updated_ns = ev.ts_ns
+                if obs:
+                    self._tell_account(ev, info)
         for v in dict.fromkeys(touched):
             top = self._top(v)
             if top != v.last_top:
@@ -755,6 +1066,25 @@ class Venue:
                             else:
                                 s.send(data)
                             self._check_buffer(s)
+                if obs:
+                    b, bq, a, aq = top
+                    self._tell_market(TopOfBook(now_ns, v.name, self.engine.markets[v.name].book_seq, b, bq, a, aq))
+
+    _publish = publish  # the name the backtest's drivers use
+
+    def _tell_account(self, ev: AccountEvent, info: OrderInfo | None) -> None:
+        for o in self._observers:
+            try:
+                o.on_account(ev, info)
+            except Exception as e:  # an observer's bug never stops the venue's publishing
+                log.error("observer %r failed on %s: %s", o, type(ev).__name__, redact(repr(e)))
+
+    def _tell_market(self, ev: MarketEvent) -> None:
+        for o in self._observers:
+            try:
+                o.on_market(ev)
+            except Exception as e:
+                log.error("observer %r failed on %s: %s", o, type(ev).__name__, redact(repr(e)))
 
     def _named(self, cache: dict[str, bytes], name: str, msg: pm.BookUpdate | pm.TradeMsg | pm.Ticker) -> bytes:
         """`msg` under the market name `name` (an alias a session subscribed by), encoded once."""
@@ -782,16 +1112,17 @@ class Venue:
 
     def _finish(self, account: str, order_id: str) -> None:
         self._forget_placed(account, order_id)
-        o = self._orders.pop((account, order_id), None)
-        if o is None:
+        info = self._orders.pop((account, order_id), None)
+        if info is None:
             return
+        self._by_oid.pop(info.oid, None)
         q = self._done.get(account)
         if q is None:
             q = self._done[account] = deque(maxlen=self.settings.orders_kept)
-        q.append(self.order_record(o))
+        q.append(info)
 
     # --- queries (REST) ---------------------------------------------------------------------
-    def order_record(self, o: Order | _Arrived) -> dict[str, object]:
+    def order_record(self, o: Order | OrderInfo) -> dict[str, object]:
         v = self.views[o.market]
         status = (
             "filled"
@@ -820,7 +1151,7 @@ class Venue:
         return [self.order_record(o) for o in sorted(self.engine.open_orders(account), key=lambda o: o.oid)]
 
     def finished_orders(self, account: str) -> list[dict[str, object]]:
-        return list(self._done.get(account, ()))
+        return [self.order_record(o) for o in self._done.get(account, ())]
 
     def fills(self, account: str, since_ns: int = 0) -> list[dict[str, object]]:
         return [f for f in self._fills.get(account, ()) if int(f["ts_ns"]) >= since_ns]  # type: ignore[call-overload]

@@ -57,7 +57,7 @@ class ReplayDriver:
 
     async def _run(self, rep: EventReplay, t0: int) -> None:
         first: int | None = None
-        publish = self.venue._publish
+        publish = self.venue.publish
         for capture_ns, _market, _what in rep.steps():
             if first is None:
                 first = capture_ns

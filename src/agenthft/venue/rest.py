@@ -20,12 +20,12 @@ from aiohttp.web_log import AccessLogger
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
-from agenthft.matching import Fill, Rejected
-from agenthft.model import GridError, OrderType, to_scaled
+from agenthft.model import GridError, OrderStatus, OrderType, to_scaled
+from agenthft.model.money import CASH_UNIT
 from agenthft.protocol import rest as pr
 from agenthft.ratelimit import TokenBucket
 from agenthft.redact import redact
-from agenthft.venue.core import AgentExists, Venue
+from agenthft.venue.core import AgentExists, MarketView, Venue
 from agenthft.venue.keys import ApiKey
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -337,80 +337,70 @@ async def rest_order(request: web.Request) -> web.Response:
     venue = request.app[VENUE]
     now = time.time_ns()
     body: pr.RestOrder = await _body(request, pr.RestOrder)
-    if not venue.limits(key, now).orders.take(now):
-        raise ApiError("rate_limited", "over the order rate for this key")
-    view = venue.market(body.market)
-    if view is None:
-        raise ApiError("unknown_market", f"no market {body.market!r}")
     try:
         otype = OrderType(body.type)
     except ValueError:
         raise ApiError("bad_request", "type must be limit, market, ioc or post_only") from None
-    grid = view.inst.grid
-    engine = venue.engine
-    m = engine.markets[view.name]
-    try:
-        price = None if otype is OrderType.MARKET or body.price is None else grid.price_to_ticks(body.price)
-        if body.qty is not None:
-            qty = grid.qty_to_lots(body.qty)
-        elif body.qty_usd is not None:
-            ref = price or (m.asks.best_price() if body.side.value == "buy" else m.bids.best_price())
-            if ref is None:
-                raise ApiError("bad_request", "qty_usd needs a price or liquidity to size against")
-            usd = to_scaled(body.qty_usd, 8)  # the edge grammar: no NaN, infinities or 1e999
-            if usd <= 0:
-                raise ApiError("bad_qty", f"qty_usd must be positive, got {body.qty_usd!r}")
-            # lots = usd / (ref ticks x tick x lot), in integers: tick x lot = units / 10**decimals
-            unit = ref * grid.tick_units * grid.lot_units
-            qty = usd * 10 ** (grid.tick_decimals + grid.lot_decimals) // (unit * 10**8)
-        else:
-            raise ApiError("bad_request", "give qty or qty_usd")
-    except GridError as e:
-        raise ApiError(e.code if e.code != "bad_number" else "bad_qty", str(e)) from None
-    o = engine.submit(key.account_id, body.client_id, view.name, body.side, qty, price, otype, 0, now)
-    mine = [
-        e
-        for e in engine.events
-        if getattr(e, "order_id", None) == body.client_id and getattr(e, "account", None) == key.account_id
-    ]
-    rejected = next((e for e in mine if isinstance(e, Rejected)), None)
-    my_fills = [e for e in mine if isinstance(e, Fill)]
-    venue._publish(now)
-    if rejected is not None or o is None:
-        code, reason = (rejected.code, rejected.reason) if rejected else ("bad_request", "rejected")
-        raise ApiError(code, reason, {"status": "rejected", "order_id": body.client_id})
-    filled = sum(f.qty for f in my_fills)
-    avg = sum(f.price * f.qty for f in my_fills) / filled if filled else None
-    status = "filled" if o.filled == o.qty else "cancelled" if o.cancelled else "open"
+    qty: Any = body.qty
+    if body.qty is None and body.qty_usd is not None:  # sized here, then the one order-entry path
+        view = venue.market(body.market)
+        if view is None:
+            raise ApiError("unknown_market", f"no market {body.market!r}")
+        qty = _usd_lots(venue, view, body, otype)
+    elif body.qty is None:
+        raise ApiError("bad_request", "give qty or qty_usd")
+    out = venue.place(key, body.client_id, body.market, body.side, qty, body.price, otype, now_ns=now)
+    if not out.ok:
+        raise ApiError(out.code, out.reason, {"status": "rejected", "order_id": body.client_id})
+    view = venue.views[out.market]
+    avg = out.avg_ticks()
+    status = (
+        "filled" if out.status is OrderStatus.FILLED else "cancelled" if out.status is OrderStatus.CANCELLED else "open"
+    )
     return _json(
         pr.RestOrderResult(
             status,
             body.client_id,
-            o.oid,
-            view.qty(filled),
+            out.venue_order_id,
+            view.qty(out.filled),
             None if avg is None else round(avg * view.tick_f, view.tick_dec + 4),
-            view.qty(o.remaining),
-            sum(f.fee for f in my_fills) / 1e12,
+            view.qty(out.remaining),
+            out.fees / float(CASH_UNIT),
         )
     )
+
+
+def _usd_lots(venue: Venue, view: MarketView, body: pr.RestOrder, otype: OrderType) -> str:
+    """`qty_usd` as a quantity on the lot grid (rounded down), sized against the limit price or
+    the best opposite price."""
+    grid = view.inst.grid
+    m = venue.engine.markets[view.name]
+    try:
+        price = None if otype is OrderType.MARKET or body.price is None else grid.price_to_ticks(body.price)
+        ref = price or (m.asks.best_price() if body.side.value == "buy" else m.bids.best_price())
+        if ref is None:
+            raise ApiError("bad_request", "qty_usd needs a price or liquidity to size against")
+        usd = to_scaled(body.qty_usd, 8)  # type: ignore[arg-type]  # the edge grammar: no NaN, infinities or 1e999
+    except GridError as e:
+        raise ApiError(e.code if e.code != "bad_number" else "bad_qty", str(e)) from None
+    if usd <= 0:
+        raise ApiError("bad_qty", f"qty_usd must be positive, got {body.qty_usd!r}")
+    # lots = usd / (ref ticks x tick x lot), in integers: tick x lot = units / 10**decimals
+    unit = ref * grid.tick_units * grid.lot_units
+    return grid.lots_to_qty(usd * 10 ** (grid.tick_decimals + grid.lot_decimals) // (unit * 10**8))
 
 
 async def rest_cancel(request: web.Request) -> web.Response:
     key = _need(request, "trade")
     venue = request.app[VENUE]
-    now = time.time_ns()
-    if not venue.limits(key, now).cancels.take(now):
-        raise ApiError("rate_limited", "over the cancel rate for this key")
     client_id = request.match_info["client_id"]
-    o = venue.engine.order(key.account_id, client_id)
-    if o is None:
-        venue.engine.cancel(key.account_id, client_id, now)  # emits the cancel_reject to WS sessions too
-        venue._publish(now)
-        raise ApiError("unknown_order", f"no open order {client_id!r}")
-    remaining = o.remaining
-    venue.engine.cancel(key.account_id, client_id, now)
-    venue._publish(now)
-    return _json({"status": "cancelled", "order_id": client_id, "remaining_qty": venue.views[o.market].qty(remaining)})
+    out = venue.cancel(key, client_id, now_ns=time.time_ns())
+    if not out.ok:
+        if out.code == "unknown_order":
+            raise ApiError("unknown_order", f"no open order {client_id!r}")
+        raise ApiError(out.code, out.reason)
+    view = venue.views[out.market]
+    return _json({"status": "cancelled", "order_id": client_id, "remaining_qty": view.qty(out.cancelled)})
 
 
 def build_app(venue: Venue) -> web.Application:

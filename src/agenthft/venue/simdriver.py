@@ -35,7 +35,7 @@ class SimDriver:
         """Run what is due, then sleep until the next participant wakes (at least `tick_s`, at
         most 50 ms): the loop's timers have millisecond resolution, so a shorter sleep would be
         a busy spin that takes the CPU from the agents sharing this loop."""
-        publish = self.venue._publish
+        publish = self.venue.publish
         sim = self.sim
         while True:
             now = time.time_ns()

@@ -6,6 +6,7 @@ from agenthft.matching import (
     STP,
     Accepted,
     Amended,
+    AmendRejected,
     BookDelta,
     Cancelled,
     CancelRejected,
@@ -226,6 +227,64 @@ def test_reduce_keeps_queue_priority(engine: MatchingEngine):
     engine.submit("c", "t", M, BUY, 3, 1000)
     makers = [(f.order_id, f.qty) for f in of(engine.drain(), Fill) if f.liquidity is Liquidity.MAKER]
     assert makers == [("first", 2), ("second", 1)]
+
+
+def test_amend_to_a_smaller_qty_at_the_same_price_keeps_queue_priority_and_ids(engine: MatchingEngine):
+    engine.submit("a", "first", M, SELL, 5, 1000)
+    engine.submit("b", "second", M, SELL, 5, 1000)
+    oid = live(engine, "a", "first").oid
+    engine.drain()
+    assert engine.amend("a", "first", qty=2)
+    (am,) = of(engine.drain(), Amended)
+    assert (am.qty, am.remaining, am.order_qty, am.price, am.kept_priority) == (3, 2, 2, 1000, True)
+    o = live(engine, "a", "first")
+    assert (o.oid, o.qty, o.cancelled) == (oid, 2, 0), "an amend keeps the ids and is no cancel"
+    engine.submit("c", "t", M, BUY, 3, 1000)
+    makers = [(f.order_id, f.qty) for f in of(engine.drain(), Fill) if f.liquidity is Liquidity.MAKER]
+    assert makers == [("first", 2), ("second", 1)]
+
+
+def test_amend_to_a_larger_qty_or_another_price_loses_priority(engine: MatchingEngine):
+    engine.submit("a", "first", M, SELL, 5, 1000)
+    engine.submit("b", "second", M, SELL, 5, 1000)
+    assert engine.amend("a", "first", qty=6)
+    (am,) = of(engine.drain(), Amended)
+    assert (am.qty, am.remaining, am.kept_priority) == (-1, 6, False)
+    assert engine.l2(M) == ([], [(1000, 11)])
+    engine.submit("c", "t", M, BUY, 6, 1000)
+    makers = [(f.order_id, f.qty) for f in of(engine.drain(), Fill) if f.liquidity is Liquidity.MAKER]
+    assert makers == [("second", 5), ("first", 1)]
+    assert engine.amend("b", "second", price=999) is False, "second is filled: unknown"
+    assert of(engine.drain(), AmendRejected)[0].code == "unknown_order"
+
+
+def test_amend_that_crosses_trades_as_a_taker_and_post_only_is_refused(engine: MatchingEngine):
+    engine.submit("a", "ask", M, SELL, 2, 1000)
+    engine.submit("b", "bid", M, BUY, 3, 990)
+    engine.submit("b", "po", M, BUY, 1, 980, OrderType.POST_ONLY)
+    engine.drain()
+    assert engine.amend("b", "bid", price=1000)
+    fills = of(engine.drain(), Fill)
+    got = [(f.order_id, f.qty, f.liquidity) for f in fills]
+    assert got == [("ask", 2, Liquidity.MAKER), ("bid", 2, Liquidity.TAKER)]
+    assert engine.l2(M) == ([(1000, 1), (980, 1)], [])
+    engine.submit("a", "ask2", M, SELL, 1, 1010)
+    engine.drain()
+    assert engine.amend("b", "po", price=1010) is False
+    assert [r.code for r in of(engine.drain(), AmendRejected)] == ["post_only_would_cross"]
+    assert live(engine, "b", "po").price == 980
+    for kw, code in [({"qty": 2}, "bad_qty"), ({"price": 0}, "bad_price"), ({"price": 1000, "qty": 3}, "no_change")]:
+        assert engine.amend("b", "bid", **kw) is False
+        assert of(engine.drain(), AmendRejected)[0].code == code, kw
+
+
+def test_fillable_counts_what_would_trade_for_fill_or_kill(engine: MatchingEngine):
+    engine.submit("a", "s1", M, SELL, 2, 1000)
+    engine.submit("b", "s2", M, SELL, 3, 1001, display_qty=1)
+    assert engine.fillable("c", M, BUY, 1000, 10) == 2
+    assert engine.fillable("c", M, BUY, 1001, 10) == 5, "an iceberg's reserve trades too"
+    assert engine.fillable("c", M, BUY, None, 4) == 4
+    assert engine.fillable("a", M, BUY, 1001, 10) == 3, "own orders are cancelled, not traded (STP)"
 
 
 def test_perp_position_average_entry_and_realized_pnl(engine: MatchingEngine):

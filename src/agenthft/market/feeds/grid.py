@@ -107,7 +107,7 @@ def grid_note(prices: StepFinder, sizes: StepFinder) -> str:
     text = f"{len(prices):,} distinct prices, {len(sizes):,} sizes"
     for what, finder in (("tick", prices), ("lot", sizes)):
         _, refined = finder.result()
-        if refined is not None and refined[1] is not None:
+        if refined is not None and refined[1] is not None and refined[1][1] > 1:  # said when it came late
             value, (path, line) = refined[0], refined[1]
             text += f"; the {what} last refined at {path}:{line:,} by {value!r}"
     return text

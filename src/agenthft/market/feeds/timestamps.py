@@ -98,10 +98,16 @@ class UnitFinder:
                 if abs(off) < _DAY_NS:
                     agree.append((unit, off))
         if given is not None:
+            top = max(abs(self.first), abs(self.last)) * SCALE[given]
+            if top >= 2**63:
+                raise CaptureFormatError(
+                    f"{where}: with --ts-unit {given}, the {what} (up to {max(self.first, self.last):.0f}) would "
+                    "overflow a 64-bit ns time: not that unit"
+                )
             said = mag or (agree[0][0] if len(agree) == 1 else None)
             hint = f"; the data suggests {SHOWN[said]}" if said is not None and said != given else ""
             return given, f"{where}: {what} in {SHOWN[given]} (given by --ts-unit{hint})"
-        first = f"{self.first:.0f}" if self.first == int(self.first) else repr(self.first)
+        first, last = _shown(self.first), _shown(self.last)
         if len(agree) == 1:
             unit, off = agree[0]
             if mag is not None and mag != unit:
@@ -122,6 +128,10 @@ class UnitFinder:
         if mag is not None:
             return mag, f"{where}: {what} in {SHOWN[mag]} since the epoch (by magnitude; no exchange times to compare)"
         raise CaptureFormatError(
-            f"{where}: cannot tell the unit of the {what} (first {first}, last {self.last!r}): not a time since "
+            f"{where}: cannot tell the unit of the {what} (first {first}, last {last}): not a time since "
             f"the epoch in s, ms, µs or ns, and no exchange times agree with any; pass --ts-unit {{{','.join(UNITS)}}}"
         )
+
+
+def _shown(v: float) -> str:
+    return f"{v:.0f}" if v == int(v) else repr(v)

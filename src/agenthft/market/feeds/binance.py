@@ -682,7 +682,14 @@ def events_from(source: Iterable[Line], files: list[str], info: CaptureInfo, sou
             raise _where(e, path, lineno, inst) from None
     if off is not None and off.note():
         ev.meta.notes.append(str(off.note()))
-    ev.meta.notes.append(funding_note(info, ev.meta.counts))
+    counts = ev.meta.counts
+    if counts.get("depth") and not counts.get("snapshot"):
+        raise CaptureFormatError(
+            f"{files[0]}: {info.symbol}: {counts['depth']:,} depth updates but no REST depth snapshot to start the "
+            "book from (an hftbacktest capture: give the earlier file of the market that has it; a cryptofeed "
+            "capture: the .http. capture of the same session, beside it)"
+        )
+    ev.meta.notes.append(funding_note(info, counts))
     return ev
 
 

@@ -442,6 +442,8 @@ def detect_format(path: str | Path) -> str:
     except Exception as e:  # a damaged zstd frame raises zstandard's own error
         raise CaptureFormatError(f"{p}: cannot decompress it ({e})") from None
     if not head.magic:
+        if head.compression:
+            raise CaptureFormatError(f"{p}: {head.compression}-compressed, but it decompresses to nothing (damaged?)")
         raise CaptureFormatError(f"{p}: the file is empty")
     for fmt in REGISTRY:
         if fmt.detect(head):

@@ -12,7 +12,7 @@ import pytest
 
 from agenthft.cli import main
 from agenthft.market.cache import EventCache
-from agenthft.market.feeds import detect_format, verify_files
+from agenthft.market.feeds import ReplayReport, detect_format, verify_files
 from agenthft.market.feeds.probe import CaptureFormatError
 from agenthft.market.sources import load_events
 from tests.captures import write_cryptofeed
@@ -30,7 +30,7 @@ def folder(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-def checks(reports: list) -> dict[str, int]:
+def checks(reports: list[ReplayReport]) -> dict[str, int]:
     assert all(r.checks_failed == 0 and r.gaps == 0 for r in reports), [r.failures for r in reports]
     return {r.markets[0]: r.checks_passed for r in reports}
 

@@ -44,7 +44,7 @@ def write_dbn_zst(path: Path, records: list[Any], schema: str = "MBO", symbol: s
         schema=getattr(dbn.Schema, schema),
         symbols=[symbol],
     )
-    raw = meta.encode() + b"".join(bytes(r) for r in records)  # type: ignore[call-overload]
+    raw = meta.encode() + b"".join(bytes(r) for r in records)
     path.write_bytes(zstandard.ZstdCompressor(level=3).compress(raw))
     return path
 

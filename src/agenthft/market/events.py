@@ -160,6 +160,26 @@ class Events:
                     oc["qty"][-1] *= qx
         return out
 
+    def select(self, markets: list[str] | tuple[str, ...]) -> Events:
+        """The rows of these markets only (by name), re-indexed: a backtest of one pair of a
+        capture that multiplexes many (some of which a cash grid may not represent)."""
+        keep = [i for i, m in enumerate(self.markets) if m.market in markets]
+        if not keep:
+            known = ", ".join(m.market for m in self.markets)
+            raise ValueError(f"none of {list(markets)} in the data (markets: {known})")
+        new = {old: k for k, old in enumerate(keep)}
+        meta = Meta(
+            self.meta.source, self.meta.files, [self.markets[i] for i in keep], self.meta.notes, self.meta.counts
+        )
+        out = Events(meta)
+        c, oc = self.columns, out.columns
+        for i, m in enumerate(c["market"]):
+            if m in new:
+                for name in COLUMNS:
+                    oc[name].append(c[name][i])
+                oc["market"][-1] = new[m]
+        return out
+
     # --- the columnar form ---------------------------------------------------------------------
     def to_arrow(self) -> Any:
         import pyarrow as pa

@@ -7,9 +7,10 @@ Checksum: top 10 asks ascending then top 10 bids descending, each price and volu
 "." removed and leading zeros stripped, concatenated; CRC32 as unsigned decimal text. With the
 grid set to the precision Kraken prints, those digits are just the integer ticks and lots.
 
-The grid: Kraken prints every price and volume of a pair with a fixed number of decimals; the
-row reader reads the most decimals over every value of the pair in the file (book and trades),
-so a book file and a trade file of one pair land on one grid.
+The grid: the checksum needs the precision Kraken prints (fixed decimals per pair: often 8, finer
+than the pair's tick), so `verify` uses it; the row reader infers the largest steps every price
+and volume of the pair in the file share (book and trades), like the other readers; a book file
+and a trade file of one pair are put on their common grid when merged.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ from agenthft.market.feeds.capture import (
     cryptofeed_lines_at,
     cryptofeed_unit,
 )
+from agenthft.market.feeds.grid import StepFinder, grid_note
 from agenthft.market.feeds.instruments import printed_grid_instrument
 from agenthft.market.feeds.probe import CaptureFormatError
-from agenthft.model import Grid, GridError, Instrument
+from agenthft.model import Grid, GridError, Instrument, InstrumentKind
 
 SUBSCRIBED_DEPTH = 1000
 CHECKSUM_DEPTH = 10
@@ -103,10 +105,6 @@ def verify(
     return report.finish(started)
 
 
-def _decimals(text: str) -> int:
-    return len(text.partition(".")[2])
-
-
 def _is_book(msg: Any) -> bool:
     return isinstance(msg, list) and len(msg) >= 4 and str(msg[-2]).startswith("book")
 
@@ -116,9 +114,9 @@ def _is_trade(msg: Any) -> bool:
 
 
 def infer(path: str | Path, scale: int) -> dict[str, tuple[Instrument, str]]:
-    """Each pair's grid: the most decimals Kraken printed for its prices and volumes in the file."""
-    decimals: dict[str, list[int]] = {}  # pair -> [price decimals, volume decimals]
-    for _n, _ns, raw in cryptofeed_lines_at(path, scale):
+    """Each pair's grid: the largest steps every price and volume of the pair in the file share."""
+    values: dict[str, tuple[StepFinder, StepFinder]] = {}
+    for n, _ns, raw in cryptofeed_lines_at(path, scale):
         msg: Any = msgspec.json.decode(raw)
         if _is_book(msg):
             entries = [e for part in msg[1:-2] for key in ("as", "bs", "a", "b") for e in part.get(key, [])]
@@ -126,20 +124,20 @@ def infer(path: str | Path, scale: int) -> dict[str, tuple[Instrument, str]]:
             entries = msg[1]
         else:
             continue
-        d = decimals.setdefault(msg[-1], [0, 0])
+        prices, sizes = values.setdefault(msg[-1], (StepFinder(), StepFinder()))
         for e in entries:
-            d[0] = max(d[0], _decimals(e[0]))
-            d[1] = max(d[1], _decimals(e[1]))
+            prices.add(e[0], (str(path), n))
+            sizes.add(e[1], (str(path), n))
     out = {}
-    for pair, (pd, vd) in decimals.items():
-        price = "0." + "0" * pd if pd else "0"
-        volume = "0." + "0" * vd if vd else "0"
-        inst = printed_grid_instrument(pair, price, volume)
-        out[pair] = (
-            inst,
-            f"{pair}: tick {inst.tick_size}, lot {inst.lot_size}: the precision Kraken prints (every value in the "
-            "file)",
+    for pair, (prices, sizes) in values.items():
+        base, _, quote = pair.partition("/")
+        tick, lot = prices.result()[0] or "1", sizes.result()[0] or "1"
+        inst = Instrument(pair, base, quote or "?", InstrumentKind.SPOT, tick_size=tick, lot_size=lot)
+        note = (
+            f"{pair}: tick {tick} and lot {lot} inferred from every price and volume in the file (the largest "
+            f"steps they share: {grid_note(prices, sizes)})"
         )
+        out[pair] = (inst, note)
     return out
 
 

@@ -342,7 +342,8 @@ REGISTRY: tuple[CaptureFormat, ...] = (
         timestamps="float seconds (cryptofeed's; checked by magnitude)",
         contracts="spot",
         verified="CRC32 checksum of the top 10 levels (book trimmed to the subscribed depth)",
-        inferred="tick and lot: the precision Kraken prints, over every value of the pair in the file",
+        inferred="rows: tick and lot from every price and volume of the pair in the file; the checksum: the "
+        "precision Kraken prints",
     ),
     CaptureFormat(
         "cryptofeed-binance",

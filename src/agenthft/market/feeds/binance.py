@@ -362,6 +362,7 @@ def scan(source: Iterable[Line]) -> MarketScan:
     dec = msgspec.json.Decoder(_ValueEnvelope)
     out = MarketScan()
     prices, sizes = out.prices, out.sizes
+    pseen, sseen = prices.seen, sizes.seen  # value text -> where first seen (a tuple made only for a new one)
     for path, n, ns, raw in source:
         if out.first_ns < 0:
             out.first_ns = ns
@@ -373,28 +374,31 @@ def scan(source: Iterable[Line]) -> MarketScan:
         stream, d = env.stream, env.data
         if d is None:
             if env.lastUpdateId >= 0:
-                for side in (env.bids, env.asks):
-                    prices.update((p for p, _ in side), (path, n))
-                    sizes.update((q for _, q in side), (path, n))
+                levels = env.bids + env.asks
+                prices.update([p for p, _ in levels], (path, n))
+                sizes.update([q for _, q in levels], (path, n))
             continue
         if is_diff_depth(stream):
             if not out.symbol:
                 out.symbol = stream.split("@", 1)[0].upper()
                 out.futures = d.pu is not None
                 out.pair = d.ps
-            for levels in (d.b, d.a):
-                if isinstance(levels, list):
-                    prices.update((p for p, _ in levels), (path, n))
-                    sizes.update((q for _, q in levels), (path, n))
+            levels = (d.b if isinstance(d.b, list) else []) + (d.a if isinstance(d.a, list) else [])
+            prices.update([p for p, _ in levels], (path, n))
+            sizes.update([q for _, q in levels], (path, n))
+            continue
+        if stream.endswith("@bookTicker"):
+            pairs = ((d.b, d.B), (d.a, d.A))
         elif stream.endswith(("@trade", "@aggTrade")):
-            if d.p is not None and d.q is not None:
-                prices.add(d.p, (path, n))
-                sizes.add(d.q, (path, n))
-        elif stream.endswith("@bookTicker"):
-            for px, qty in ((d.b, d.B), (d.a, d.A)):
-                if isinstance(px, str) and qty is not None:
-                    prices.add(px, (path, n))
-                    sizes.add(qty, (path, n))
+            pairs = ((d.p, d.q),)
+        else:
+            continue
+        for px, qty in pairs:
+            if isinstance(px, str) and qty is not None:
+                if px not in pseen:
+                    pseen[px] = (path, n)
+                if qty not in sseen:
+                    sseen[qty] = (path, n)
     return out
 
 

@@ -50,9 +50,10 @@ class StepFinder:
             self.seen[text] = where
 
     def update(self, texts: Iterable[str], where: Where | None = None) -> None:
-        seen = self.seen
-        for t in texts:
-            if t not in seen:
+        new = set(texts).difference(self.seen)  # most values were seen before: one set operation
+        if new:
+            seen = self.seen
+            for t in sorted(new):
                 seen[t] = where
 
     def __len__(self) -> int:

@@ -5,6 +5,9 @@ tell is an error naming the file and `--ts-unit`."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,3 +120,26 @@ def test_json_report_carries_the_notes(usdm_us: Path, capsys):
     assert main(["replay", str(usdm_us), "--json"]) == 0
     (report,) = json.loads(capsys.readouterr().out)
     assert any("µs" in n for n in report["notes"])
+
+
+def test_venue_replay_takes_the_unit_too(data: Path, tmp_path: Path, capsys):
+    assert main(["venue", "--ts-unit", "us"]) == 2
+    assert "--ts-unit needs --replay" in capsys.readouterr().err
+    lines = [(ns - 1_723_161_000_000_000_000, body) for ns, body in hftbacktest_lines(data / USDM, 3000)]
+    cap = write_hftbacktest(tmp_path / "monotonic.gz", lines, "ns")
+    env = {"AGENTHFT_CACHE": str(tmp_path / "cache")}
+    argv = [sys.executable, "-m", "agenthft.cli", "venue", "--replay", str(cap), "--speed", "0"]
+    refused = subprocess.run(argv, capture_output=True, text=True, timeout=120, env={**os.environ, **env}, check=False)
+    assert refused.returncode == 2 and "pass --ts-unit" in refused.stderr
+    proc = subprocess.Popen([*argv, "--ts-unit", "ns"], stdout=subprocess.PIPE, text=True, env={**os.environ, **env})
+    try:
+        assert proc.stdout is not None
+        replaying = ""
+        while not replaying:
+            line = proc.stdout.readline()
+            assert line, "the venue stopped before replaying"
+            replaying = line if "recorded rows" in line else ""
+        assert "recorded rows of 1 market(s)" in replaying
+    finally:
+        proc.terminate()
+        proc.wait(30)

@@ -387,10 +387,11 @@ def scan(source: Iterable[Line]) -> MarketScan:
             prices.update([p for p, _ in levels], (path, n))
             sizes.update([q for _, q in levels], (path, n))
             continue
+        pairs: list[tuple[RawLevels | str | None, str | None]]
         if stream.endswith("@bookTicker"):
-            pairs = ((d.b, d.B), (d.a, d.A))
+            pairs = [(d.b, d.B), (d.a, d.A)]
         elif stream.endswith(("@trade", "@aggTrade")):
-            pairs = ((d.p, d.q),)
+            pairs = [(d.p, d.q)]
         else:
             continue
         for px, qty in pairs:

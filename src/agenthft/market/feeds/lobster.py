@@ -82,6 +82,7 @@ def size_change(msg: Message) -> int:
 
 
 def message_path_to_book_path(message_path: str | Path) -> Path:
+    """The book file LOBSTER's naming puts beside a message file (a hint: `group` pairs by content)."""
     p = Path(message_path)
     return p.with_name(p.name.replace("_message_", "_orderbook_"))
 
@@ -158,13 +159,14 @@ def _horizon_from(bids: list[Level], asks: list[Level]) -> _Horizon:
 def verify(message_path: str | Path, book_path: str | Path | None = None) -> ReplayReport:
     """Aggregate messages 2..N onto row 1 and compare every following 10-level row."""
     book_path = book_path or message_path_to_book_path(message_path)
-    report = ReplayReport(
-        "lobster", [str(message_path), str(book_path)], "10-level rows", markets=[LOBSTER_AAPL.market]
-    )
-    book = L2Book(LOBSTER_AAPL.market)
+    inst, note = instrument(Path(message_path), Path(book_path))
+    report = ReplayReport("lobster", [str(message_path), str(book_path)], "10-level rows", markets=[inst.market])
+    report.notes.append(note)
+    units = _units_per_tick(inst)
+    book = L2Book(inst.market)
     horizon = _Horizon()
     started = time.perf_counter()
-    for i, (msg, row) in enumerate(zip(read_messages(message_path), read_rows(book_path), strict=True)):
+    for i, (msg, row) in enumerate(zip(read_messages(message_path, units), read_rows(book_path, units), strict=True)):
         report.events += 1
         if i == 0:
             book.load_snapshot(*row)
@@ -188,12 +190,13 @@ class _EngineDriver:
     the maker must be the order LOBSTER names.
     """
 
-    def __init__(self) -> None:
-        self.m = LOBSTER_AAPL.market
-        self.engine = MatchingEngine([LOBSTER_AAPL], EngineConfig(market_band_bps=0))
+    def __init__(self, inst: Instrument = LOBSTER_AAPL) -> None:
+        self.m = inst.market
+        self.engine = MatchingEngine([inst], EngineConfig(market_band_bps=0))
+        base = inst.base
         for acct in ("pre", "lob", "street"):
             self.engine.deposit(acct, "USD", 10**30)
-            self.engine.deposit(acct, "AAPL", 10**30)
+            self.engine.deposit(acct, base, 10**30)
         self._seed = 0
         self._ioc = 0
         self.maker_checks = 0
@@ -257,16 +260,18 @@ def verify_engine(message_path: str | Path, book_path: str | Path | None = None)
     """Drive the L3 messages through the matching engine; compare every 10-level row and,
     for every execution of a known order, that price-time priority picked that order."""
     book_path = book_path or message_path_to_book_path(message_path)
+    inst, _ = instrument(Path(message_path), Path(book_path))
     report = ReplayReport(
         "lobster-engine",
         [str(message_path), str(book_path)],
         "engine 10-level rows",
-        markets=[LOBSTER_AAPL.market],
+        markets=[inst.market],
     )
-    driver = _EngineDriver()
+    driver = _EngineDriver(inst)
+    units = _units_per_tick(inst)
     horizon = _Horizon()
     started = time.perf_counter()
-    for i, (msg, row) in enumerate(zip(read_messages(message_path), read_rows(book_path), strict=True)):
+    for i, (msg, row) in enumerate(zip(read_messages(message_path, units), read_rows(book_path, units), strict=True)):
         report.events += 1
         if i == 0:
             for side, levels in ((Side.BUY, row[0]), (Side.SELL, row[1])):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import zstandard
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agenthft.backtest.data import DataBacktest
 from agenthft.backtest.latency import Constant
@@ -196,3 +198,32 @@ def test_exchange_info_and_toml_carry_contracts(tmp_path: Path):
 def test_venue_format_forces_the_reader_and_an_unknown_one_is_refused(data: Path):
     with pytest.raises(CaptureFormatError, match="unknown venue format 'nope'"):
         verify_files([data / "cryptofeed/OKX.ws.1.0"], "nope")
+
+
+@given(
+    st.lists(st.integers(1, 10**6), min_size=1, max_size=30),
+    st.lists(st.integers(1, 10**6), min_size=1, max_size=30),
+    st.sampled_from([("0.01", "0.25"), ("0.5", "0.2"), ("1", "0.001")]),
+)
+def test_one_market_read_onto_two_grids_merges_onto_their_common_grid_exactly(
+    a_units: list[int], b_units: list[int], ticks: tuple[str, str]
+):
+    from decimal import Decimal
+
+    from agenthft.market.events import LEVEL, Events, Meta
+    from agenthft.model import Instrument, InstrumentKind
+
+    def table(tick: str, units: list[int], t0: int) -> Events:
+        inst = Instrument("X/USD", "X", "USD", InstrumentKind.SPOT, tick_size=tick, lot_size=tick)
+        ev = Events(Meta("t", [f"f{t0}"], [inst]))
+        for k, u in enumerate(units):
+            ev.add(t0 + 2 * k, 0, 0, LEVEL, 1, u, u, flags=1)
+        return ev
+
+    a, b = table(ticks[0], a_units, 0), table(ticks[1], b_units, 1)
+    merged = Events.merge([a, b])
+    (inst,) = merged.markets
+    got = sorted(Decimal(inst.tick_size) * p for p in merged.columns["price"])
+    want = sorted([Decimal(ticks[0]) * u for u in a_units] + [Decimal(ticks[1]) * u for u in b_units])
+    assert got == want
+    assert sorted(Decimal(inst.lot_size) * q for q in merged.columns["qty"]) == want

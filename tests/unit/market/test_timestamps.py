@@ -143,3 +143,24 @@ def test_venue_replay_takes_the_unit_too(data: Path, tmp_path: Path, capsys):
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_tardis_microseconds_are_checked_and_other_units_need_the_flag(data: Path, tmp_path: Path):
+    src = data / "nautilus_trader/tardis/bitmex_trades_XBTUSD.csv"
+    ev = load_events([src])
+    assert any("timestamps in µs (Tardis's format; the magnitude agrees)" in n for n in ev.meta.notes)
+    header, *body = src.read_text().splitlines()
+    ms = tmp_path / "trades-ms.csv"  # the same rows with ms times: not Tardis's µs
+    cols = header.split(",")
+    t, lt = cols.index("timestamp"), cols.index("local_timestamp")
+    rows_ms = []
+    for line in body:
+        f = line.split(",")
+        f[t], f[lt] = str(int(f[t]) // 1000), str(int(f[lt]) // 1000)
+        rows_ms.append(",".join(f))
+    ms.write_text("\n".join([header, *rows_ms]) + "\n")
+    with pytest.raises(CaptureFormatError, match=rf"{ms}: Tardis writes µs, but .* pass --ts-unit"):
+        load_events([ms])
+    assert load_events([ms], ts_unit="ms").columns["ts_local"] == [
+        x // 1_000_000 * 1_000_000 for x in ev.columns["ts_local"]
+    ]

@@ -488,7 +488,10 @@ def groups(
         raise CaptureFormatError(f"unknown venue format {fmt!r}; one of {', '.join(MAIN_FORMATS)}")
     mains: dict[str, list[Path]] = {}
     companions: dict[str, list[Path]] = {}
-    for p in dict.fromkeys(map(Path, paths)):
+    unique: dict[Path, Path] = {}  # one file named twice (or as a relative and a resolved path) is read once
+    for p in map(Path, paths):
+        unique.setdefault(p.resolve(), p)
+    for p in unique.values():
         found = detect_format(p)
         owner = FORMATS[found].companion_of
         if owner is not None:

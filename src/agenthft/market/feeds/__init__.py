@@ -36,7 +36,17 @@ def verify_files(
     opts = ReadOptions(instruments, ts_unit)
     reports: list[ReplayReport] = []
     for fmt, files in registry.groups(paths, opts, venue_format):
-        got = registry.verify_group(fmt, files, opts)
+        try:
+            got = registry.verify_group(fmt, files, opts)
+        except (probe.CaptureFormatError, ValueError, KeyError, IndexError, UnicodeDecodeError) as e:
+            if venue_format is None:
+                raise
+            found = {registry.detect_format(f) for f in files} - {fmt}
+            said = f"; its content reads as {', '.join(sorted(found))}" if found else ""
+            raise probe.CaptureFormatError(
+                f"cannot read {files[0]} as {fmt} (--venue-format{said}; omit it to read the format from the "
+                f"content): {e}"
+            ) from None
         if not got or not any(r.events for r in got):
             raise probe.CaptureFormatError(
                 f"{', '.join(map(str, files))}: no {fmt} events to replay in a non-empty input "

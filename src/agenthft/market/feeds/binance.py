@@ -570,10 +570,12 @@ def verify_from(
             first = ns
         last = ns
         try:
-            sync.where = f"{path}:{lineno}"
+            if off is not None:
+                sync.where = f"{path}:{lineno}"
             env = env_dec.decode(raw)
             if not env.data:
                 if env.lastUpdateId >= 0:
+                    sync.where = f"{path}:{lineno}"
                     for upd in sync.on_snapshot(env.lastUpdateId, env.bids, env.asks):
                         after_apply(upd)
                 continue

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agenthft.book import L2Book
-from agenthft.market.events import CLEAR, F_LAST, LEVEL, TRADE
+from agenthft.market.events import CLEAR, F_LAST, FUNDING, LEVEL, TRADE
 from agenthft.market.feeds.capture import ReplayReport
 from agenthft.market.feeds.registry import ReadOptions
 from agenthft.market.l3 import to_l2
@@ -43,7 +43,7 @@ def verify_rows(fmt: str, paths: Sequence[str | Path], opts: ReadOptions | None 
             (book.set_bid if c["side"][i] > 0 else book.set_ask)(c["price"][i], c["qty"][i])
         elif kind == CLEAR:
             book.clear()
-        if c["flags"][i] & F_LAST and kind != TRADE:
+        if c["flags"][i] & F_LAST and kind not in (TRADE, FUNDING):
             if book.is_crossed():
                 if crossing_legal:
                     crossed_ok += 1

@@ -42,6 +42,8 @@ def instrument_from_data(
         f"{symbol}: tick {tick} and lot {lot} inferred from every recorded price and size (the largest steps they "
         f"share: {grid_note(pf, sf)}; pass --instrument for the venue's own)"
     )
+    if not quote:
+        note += "; its quote currency is not in the data (shown as '?'; an instrument file names it)"
     return inst, note
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agenthft.book import L2Book
-from agenthft.market.events import CLEAR, F_LAST, LEVEL, TRADE, Events
+from agenthft.market.events import CLEAR, F_LAST, FUNDING, LEVEL, TRADE, Events
 
 Snapshot = tuple[list[tuple[int, int]], list[tuple[int, int]]]
 
@@ -19,7 +19,7 @@ def rebuild(ev: Events, market: int | None = None) -> tuple[L2Book, list[Snapsho
             book.clear()
         elif k == LEVEL:
             (book.set_bid if c["side"][i] > 0 else book.set_ask)(c["price"][i], c["qty"][i])
-        if c["flags"][i] & F_LAST and k != TRADE:
+        if c["flags"][i] & F_LAST and k not in (TRADE, FUNDING):
             after.append((book.bids(), book.asks()))
             crossed += book.is_crossed()
     return book, after, crossed

@@ -339,15 +339,16 @@ class DataBacktest:
         runner = self.runner
         if kind[i] == FUNDING:
             return  # an account event: the exchange model answers it (a FundingMsg), not market data
-        if kind[i] == TRADE:
-            p, q, s = price[i], qty[i], _SIDE[side[i]]
-            self._feed(t, lambda at: self._see_trade(market, p, q, s, t, at))
-            return
         bids: list[Level] = []
         asks: list[Level] = []
         for r in range(i, j):
             if kind[r] == LEVEL:
                 (bids if side[r] == BID else asks).append((price[r], qty[r]))
+            elif kind[r] == TRADE:  # an L3 event (MBO) is its trade, then the book change it made
+                p, q, s = price[r], qty[r], _SIDE[side[r]]
+                self._feed(t, lambda at, p=p, q=q, s=s: self._see_trade(market, p, q, s, t, at))  # type: ignore[misc]
+        if not (bids or asks or snapshot):
+            return
         if snapshot:
             self._book_seq[m] = 1
             seq = 1

@@ -77,7 +77,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         raise CliError(Exit.USAGE, f"no capture file {missing[0]!r}")
     instruments = load_instruments(args.instrument) if args.instrument else None
     try:
-        reports = verify_files(args.files, args.venue_format, instruments)
+        reports = verify_files(args.files, args.venue_format, instruments, args.ts_unit)
     except SequenceGap as e:
         raise CliError(
             Exit.USAGE,
@@ -97,12 +97,22 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def add_parser(sub: Any) -> None:
     replay = sub.add_parser("replay", help="rebuild books from captures and verify them")
-    replay.add_argument("files", nargs="+", help="capture files (Binance files are chained in order)")
+    replay.add_argument(
+        "files",
+        nargs="+",
+        help="capture files, any format by content (a market's files are chained in time order; "
+        "companion files such as cryptofeed's .http. captures are found beside them)",
+    )
     replay.add_argument("--venue-format", choices=FORMATS, help="default: detected from the file's content")
     replay.add_argument(
         "--instrument",
         metavar="FILE",
         help="tick and lot from a Binance exchangeInfo JSON or a TOML [[markets]] file (default: inferred)",
+    )
+    replay.add_argument(
+        "--ts-unit",
+        choices=("s", "ms", "us", "ns"),
+        help="unit of the local timestamps, when the data cannot tell (default: read from each file)",
     )
     replay.add_argument("--json", action="store_true", help="print reports as JSON")
     replay.set_defaults(func=cmd_replay)

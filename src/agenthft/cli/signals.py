@@ -54,8 +54,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_scan(args: argparse.Namespace) -> int:
     from agenthft.lab.signal_scan import scan_binance, scan_books
     from agenthft.market.feeds import detect_format
+    from agenthft.market.feeds.binance import chain_files
     from agenthft.signals.config import load_config
-    from agenthft.venue.replaydriver import group_captures
 
     cfg = load_config(args.config)
     formats = {f: detect_format(f) for f in args.files}
@@ -63,7 +63,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if unsupported:
         raise CliError(Exit.USAGE, f"{unsupported[0]}: signals scan reads Binance, OKX and Kraken captures")
     binance_files = [f for f, fmt in formats.items() if fmt == "binance"]
-    reports = [scan_binance(files, cfg, args.examples) for _, files in group_captures(binance_files)]
+    reports = [scan_binance(files, cfg, args.examples) for files in chain_files(binance_files)]
     reports += [scan_books(f, fmt, cfg, args.examples) for f, fmt in formats.items() if fmt in ("okx", "kraken")]
     if args.json:
         print(msgspec.json.encode(reports).decode())

@@ -23,6 +23,8 @@ def check_args(args: argparse.Namespace) -> None:
         raise CliError(Exit.USAGE, "--speed needs --replay")
     if args.instrument and not args.replay:
         raise CliError(Exit.USAGE, "--instrument needs --replay")
+    if args.ts_unit and not args.replay:
+        raise CliError(Exit.USAGE, "--ts-unit needs --replay")
     if args.sim and args.replay:
         raise CliError(Exit.USAGE, "--sim and --replay are two markets: pick one")
     if args.speed is not None and args.speed < 0:
@@ -59,7 +61,7 @@ async def serve(args: argparse.Namespace) -> None:
     known = load_instruments(args.instrument) if args.instrument else None
     recorded = None
     if args.replay:  # the recording's markets are the venue's markets
-        recorded = load_events(args.replay, known, cache=EventCache())
+        recorded = load_events(args.replay, known, cache=EventCache(), ts_unit=args.ts_unit)
         instruments = list(recorded.markets)
         funds = dict(configs[0].sandbox.funds) | {i.quote: "1000000" for i in instruments}
         configs = [
@@ -254,8 +256,8 @@ def add_parser(sub: Any) -> None:
         "--replay",
         nargs="+",
         metavar="FILE",
-        help="replay recorded Binance captures as the venue's markets (one market per folder, "
-        "files chained; e.g. spot + usdm of ../shared/data/hftbacktest)",
+        help="replay recorded data as the venue's markets (any format `agenthft replay` reads; a market's "
+        "files are chained by time; e.g. spot + usdm of ../shared/data/hftbacktest)",
     )
     venue.add_argument(
         "--dialect",
@@ -272,5 +274,10 @@ def add_parser(sub: Any) -> None:
     venue.add_argument("--speed", type=float, help="with --replay: 1 = real time (default), 0 = as fast as possible")
     venue.add_argument(
         "--instrument", metavar="FILE", help="with --replay: grids from a Binance exchangeInfo JSON or a TOML file"
+    )
+    venue.add_argument(
+        "--ts-unit",
+        choices=("s", "ms", "us", "ns"),
+        help="with --replay: unit of the data's local timestamps, when it cannot tell",
     )
     venue.set_defaults(func=cmd_venue)

@@ -1,8 +1,9 @@
 """One columnar cache: a source decoded once into Parquet (`market.events` rows: int ticks,
 lots, ns), re-used by replay, backtest and sweeps, so a second run pays no JSON or CSV parsing.
 
-The key is the content, never a name: SHA-256 of each input file's bytes, the reader, the
-instrument overrides and `CACHE_VERSION` (bumped when a reader's output changes). A renamed or
+The key is the content, never a name: SHA-256 of each file read (the named ones and the
+companions found beside them, in any order), the reader, the instrument overrides, the
+timestamp unit given (`--ts-unit`) and `CACHE_VERSION` (bumped when a reader's output changes). A renamed or
 moved file hits; an edited one misses. Writes go to a temporary file renamed into place, so a
 reader never sees half a file and parallel sweeps may race to fill the same entry safely.
 """
@@ -20,7 +21,7 @@ import msgspec
 from agenthft.market.events import Events
 from agenthft.model import Instrument
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def default_dir() -> Path:
@@ -31,11 +32,19 @@ def default_dir() -> Path:
     return Path(base) / "agenthft" / "events"
 
 
-def content_key(paths: Sequence[str | Path], reader: str, instruments: dict[str, Instrument] | None = None) -> str:
-    h = hashlib.sha256(f"agenthft-events v{CACHE_VERSION} {reader}\n".encode())
+def content_key(
+    paths: Sequence[str | Path],
+    reader: str,
+    instruments: dict[str, Instrument] | None = None,
+    ts_unit: str | None = None,
+) -> str:
+    h = hashlib.sha256(f"agenthft-events v{CACHE_VERSION} {reader} ts_unit={ts_unit or 'data'}\n".encode())
+    digests = []
     for p in paths:
         with open(p, "rb") as f:
-            h.update(hashlib.file_digest(f, "sha256").digest())
+            digests.append(hashlib.file_digest(f, "sha256").digest())
+    for d in sorted(set(digests)):
+        h.update(d)
     if instruments:
         h.update(msgspec.json.encode(sorted(instruments.items())))
     return h.hexdigest()[:32]

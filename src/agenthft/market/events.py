@@ -124,19 +124,23 @@ class Events:
     @staticmethod
     def merge(tables: list[Events]) -> Events:
         """Several tables as one, ordered by local time (stable: ties keep table order), with
-        one market list (a market named twice is one market)."""
+        one market list (a market named twice is one market: when two files of it were read
+        onto different grids, both are put on the finer common grid, exactly)."""
         if len(tables) == 1:
             return tables[0]
         meta = Meta("+".join(dict.fromkeys(t.meta.source for t in tables)), [], [])
         out = Events(meta)
+        common = _common_instruments(tables)
         keyed: list[tuple[int, int, int]] = []  # (ts_local, table, row)
         remap: list[list[int]] = []
+        scales: list[list[tuple[int, int]]] = []  # per table, per market: (price x, qty x)
         for ti, t in enumerate(tables):
-            meta.files += t.meta.files
+            meta.files += [f for f in t.meta.files if f not in meta.files]
             meta.notes += t.meta.notes
             for k, v in t.meta.counts.items():
                 meta.counts[k] = meta.counts.get(k, 0) + v
-            remap.append([out.market_index(m) for m in t.markets])
+            remap.append([out.market_index(common[m.market]) for m in t.markets])
+            scales.append([_factors(m, common[m.market]) for m in t.markets])
             ts = t.columns["ts_local"]
             # rows of one message stay together: a message's rows share its first row's time
             keyed.extend((ts[i], ti, i) for i in range(len(t)))
@@ -146,7 +150,34 @@ class Events:
             tc = tables[ti].columns
             for name in COLUMNS:
                 oc[name].append(tc[name][i])
-            oc["market"][-1] = remap[ti][tc["market"][i]]
+            m = tc["market"][i]
+            oc["market"][-1] = remap[ti][m]
+            px, qx = scales[ti][m]
+            if px != 1 or qx != 1:
+                kind = oc["kind"][-1]
+                oc["price"][-1] *= px
+                if kind != FUNDING:
+                    oc["qty"][-1] *= qx
+        return out
+
+    def select(self, markets: list[str] | tuple[str, ...]) -> Events:
+        """The rows of these markets only (by name), re-indexed: a backtest of one pair of a
+        capture that multiplexes many (some of which a cash grid may not represent)."""
+        keep = [i for i, m in enumerate(self.markets) if m.market in markets]
+        if not keep:
+            known = ", ".join(m.market for m in self.markets)
+            raise ValueError(f"none of {list(markets)} in the data (markets: {known})")
+        new = {old: k for k, old in enumerate(keep)}
+        meta = Meta(
+            self.meta.source, self.meta.files, [self.markets[i] for i in keep], self.meta.notes, self.meta.counts
+        )
+        out = Events(meta)
+        c, oc = self.columns, out.columns
+        for i, m in enumerate(c["market"]):
+            if m in new:
+                for name in COLUMNS:
+                    oc[name].append(c[name][i])
+                oc["market"][-1] = new[m]
         return out
 
     # --- the columnar form ---------------------------------------------------------------------
@@ -173,3 +204,49 @@ class Events:
         """Row index one past the end of each message."""
         flags = self.columns["flags"]
         return [i + 1 for i, f in enumerate(flags) if f & F_LAST]
+
+
+def _step_gcd(a: str, b: str) -> str:
+    from decimal import Decimal
+    from math import gcd
+
+    da, db = Decimal(a), Decimal(b)
+    places = max(-da.as_tuple().exponent, -db.as_tuple().exponent, 0)  # type: ignore[operator]
+    g = gcd(int(da.scaleb(places)), int(db.scaleb(places)))
+    return format(Decimal(g).scaleb(-places).normalize(), "f")
+
+
+def _common_instruments(tables: list[Events]) -> dict[str, Instrument]:
+    """Per market name, the instrument every table's rows are put on."""
+    out: dict[str, Instrument] = {}
+    for t in tables:
+        for inst in t.markets:
+            have = out.get(inst.market)
+            if have is None:
+                out[inst.market] = inst
+                continue
+            if have == inst:
+                continue
+            same = msgspec.structs.replace(inst, tick_size=have.tick_size, lot_size=have.lot_size, aliases=have.aliases)
+            if same != have:
+                from agenthft.market.feeds.probe import CaptureFormatError
+
+                raise CaptureFormatError(
+                    f"market {inst.market} is read from two files as two different contracts ({have} vs {inst}); "
+                    "pass --instrument to say which it is"
+                )
+            out[inst.market] = msgspec.structs.replace(
+                have,
+                tick_size=_step_gcd(have.tick_size, inst.tick_size),
+                lot_size=_step_gcd(have.lot_size, inst.lot_size),
+                aliases=tuple(dict.fromkeys((*have.aliases, *inst.aliases))),
+            )
+    return out
+
+
+def _factors(inst: Instrument, common: Instrument) -> tuple[int, int]:
+    from decimal import Decimal
+
+    return int(Decimal(inst.tick_size) / Decimal(common.tick_size)), int(
+        Decimal(inst.lot_size) / Decimal(common.lot_size)
+    )

@@ -1,11 +1,12 @@
 """L3 (order-by-order) rows aggregated to L2 level rows: the form the L2 exchange model, the
 venue replay and the strategies' book replica read. ADD / CANCEL / MODIFY / CLEAR change the
-book; FILL and TRADE rows are information (a venue that reports fills also sends the book change
-as a cancel, as Databento's MBO does), and TRADE rows pass through."""
+book; FILL rows are information (a venue that reports fills also sends the book change as a
+cancel, as Databento's MBO does); TRADE, LEVEL and FUNDING rows (of L2 sources merged in) pass
+through. A message keeps its rows together: its trades first, then the level changes it made."""
 
 from __future__ import annotations
 
-from agenthft.market.events import ADD, CANCEL, CLEAR, COLUMNS, F_LAST, FILL, LEVEL, MODIFY, TRADE, Events, Meta
+from agenthft.market.events import ADD, CANCEL, CLEAR, COLUMNS, F_LAST, FILL, LEVEL, MODIFY, Events, Meta
 
 
 class L3Book:
@@ -72,11 +73,11 @@ def to_l2(ev: Events) -> Events:
             book.clear()
             pending.clear()
             out.add(*row)
-        elif kind == TRADE:
-            out.add(*row)
         elif kind in (ADD, CANCEL, MODIFY):
             for side, price, qty in book.apply(kind, c["side"][i], c["price"][i], c["qty"][i], c["order_id"][i]):
                 pending[(m, side, price)] = qty
+        elif kind != FILL:
+            out.add(*row)  # TRADE, LEVEL, FUNDING: as they are
         if c["flags"][i] & F_LAST:
             for (pm, side, price), qty in pending.items():
                 out.add(c["ts_local"][i], c["ts_exch"][i], pm, LEVEL, side, price, qty, 0, c["seq"][i], 0)

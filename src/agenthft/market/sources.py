@@ -1,66 +1,41 @@
 """Recorded data as normalised rows, whatever the source: the one entry point the backtest,
-sweeps and benches use (`load_events`). Each file's format is read from its content; files of
-one market are chained; the result is cached as Parquet by content (`market.cache`).
+sweeps, the venue replay and benches use (`load_events`). Each file's format is read from its
+content (`feeds.registry`); files of one market are chained, companion files paired by content;
+the result is cached as Parquet, keyed by the content of every file actually read
+(`market.cache`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from agenthft.market.cache import EventCache, content_key
 from agenthft.market.events import Events
-from agenthft.market.feeds import probe
+from agenthft.market.feeds import registry
+from agenthft.market.feeds.probe import CaptureFormatError
+from agenthft.market.feeds.registry import ReadOptions
+from agenthft.market.feeds.timestamps import check_unit
 from agenthft.model import Instrument
-
-Reader = Callable[[Sequence[str | Path], dict[str, Instrument] | None], Events]
-
-
-def _readers() -> dict[str, Reader]:
-    from agenthft.market.feeds import binance, cryptofeed_binance, databento, hyperliquid, recorded, tardis
-
-    return {
-        "binance": binance.events,
-        "tardis": tardis.events,
-        "databento": databento.events,
-        "hyperliquid": hyperliquid.events,
-        "cryptofeed-binance": cryptofeed_binance.events,
-        "agenthft": recorded.events,
-    }
 
 
 def event_formats() -> tuple[str, ...]:
-    return tuple(_readers())
+    """The formats read as rows."""
+    return registry.ROW_FORMATS
 
 
 def groups(
-    paths: Sequence[str | Path], instruments: dict[str, Instrument] | None = None
+    paths: Sequence[str | Path], instruments: dict[str, Instrument] | None = None, ts_unit: str | None = None
 ) -> list[tuple[str, list[Path]]]:
-    """(format, files) to decode together: Binance files per market chained by time, Tardis
-    files of one data type per file, everything else one file each."""
-    by_fmt: dict[str, list[Path]] = {}
-    for p in map(Path, paths):
-        by_fmt.setdefault(probe.detect_format(p), []).append(p)
-    out: list[tuple[str, list[Path]]] = []
-    for fmt, files in by_fmt.items():
-        if fmt == "binance":
-            from agenthft.venue.replaydriver import group_captures
-
-            out += [("binance", g) for _, g in group_captures(files, instruments)]
-        else:
-            out += [(fmt, [f]) for f in files]
-    return out
+    """(format, files) to decode together (`registry.groups`)."""
+    return registry.groups(paths, ReadOptions(instruments, ts_unit))
 
 
-def read_events(fmt: str, files: Sequence[str | Path], instruments: dict[str, Instrument] | None = None) -> Events:
+def read_events(
+    fmt: str, files: Sequence[str | Path], instruments: dict[str, Instrument] | None = None, ts_unit: str | None = None
+) -> Events:
     """One group of files of one format, decoded (no cache)."""
-    reader = _readers().get(fmt)
-    if reader is None:
-        raise probe.CaptureFormatError(
-            f"{files[0]}: {fmt} captures are verified by `agenthft replay` but not yet decoded to rows "
-            f"(row readers: {', '.join(_readers())})"
-        )
-    return reader(files, instruments)
+    return registry.read_group(fmt, [Path(f) for f in files], ReadOptions(instruments, ts_unit))
 
 
 def load_events(
@@ -70,17 +45,35 @@ def load_events(
     ts_unit: str | None = None,
 ) -> Events:
     """Every file decoded and merged into one time-ordered table of L2 rows (L3 sources are
-    aggregated: `market.l3.to_l2`). With `cache`, the result is keyed by the files' content:
-    a hit skips the parsing, the probing and the grouping."""
+    aggregated: `market.l3.to_l2`). `ts_unit` ("s", "ms", "us", "ns") is the unit of the local
+    timestamps for data that cannot say (each reader's notes say what it found). With `cache`,
+    the result is keyed by the content of every file read (companions found beside the named
+    ones included), the reader version, the instruments and `ts_unit`: a hit skips the parsing.
+
+    A file that yields no rows is an error that says why (nothing is backtested in silence)."""
     if not paths:
-        raise probe.CaptureFormatError("no data files given")
+        raise CaptureFormatError("no data files given")
+    check_unit(ts_unit)
+    opts = ReadOptions(instruments, ts_unit)
+    found = registry.groups(paths, opts)
     if cache is None:
-        return _decode(paths, instruments)
-    return cache.load(content_key(paths, "load", instruments), lambda: _decode(paths, instruments))
+        return _decode(found, opts)
+    read = [f for _, files in found for f in files]
+    return cache.load(content_key(read, "load", instruments, ts_unit), lambda: _decode(found, opts))
 
 
-def _decode(paths: Sequence[str | Path], instruments: dict[str, Instrument] | None) -> Events:
+def _decode(found: list[tuple[str, list[Path]]], opts: ReadOptions) -> Events:
     from agenthft.market.l3 import to_l2
 
-    tables = [read_events(fmt, files, instruments) for fmt, files in groups(paths, instruments)]
+    tables = []
+    for fmt, files in found:
+        ev = registry.read_group(fmt, files, opts)
+        if not len(ev):
+            raise CaptureFormatError(f"{', '.join(map(str, files))}: 0 rows from {fmt} data: {_why_empty(ev)}")
+        tables.append(ev)
     return to_l2(Events.merge(tables))
+
+
+def _why_empty(ev: Events) -> str:
+    counts = ", ".join(f"{k} {v:,}" for k, v in sorted(ev.meta.counts.items())) or "no messages of a kind it reads"
+    return f"nothing to replay (read: {counts}; {'; '.join(ev.meta.notes[-2:]) or 'no notes'})"

@@ -11,32 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
-from pathlib import Path
 
 from agenthft.market.events import Events
-from agenthft.market.feeds.binance import probe_binance
-from agenthft.market.feeds.probe import CaptureInfo
 from agenthft.market.replay import EventReplay
-from agenthft.model import Instrument
 from agenthft.venue.core import Venue
-
-
-def group_captures(
-    paths: Sequence[str | Path], instruments: dict[str, Instrument] | None = None
-) -> list[tuple[CaptureInfo, list[Path]]]:
-    """Files of one market, whatever their names or folders: grouped by the symbol and the
-    sequencing their messages show, chained in the order of their first timestamps."""
-    groups: dict[tuple[str, bool], list[tuple[int, Path, CaptureInfo]]] = {}
-    for p in map(Path, paths):
-        info = probe_binance([p], instruments)
-        groups.setdefault((info.symbol, info.futures), []).append((info.first_ns, p, info))
-    out = []
-    for members in groups.values():
-        members.sort(key=lambda m: m[0])
-        files = [p for _, p, _ in members]
-        out.append((probe_binance(files, instruments), files))  # the grid from every file's data
-    return out
 
 
 class ReplayDriver:

@@ -1,68 +1,72 @@
 """Readers of recorded exchange captures, each verifying the rebuilt book against the
-capture's own oracle (bookTicker, checksums or recorded book rows)."""
+capture's own oracle (bookTicker, checksums or recorded book rows). Formats, their detection,
+grouping, verification and row readers are one registry (`registry.py`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-from agenthft.market.feeds import binance, kraken, lobster, okx, probe
+from agenthft.market.feeds import probe, registry
 from agenthft.market.feeds.capture import ReplayReport
-from agenthft.market.feeds.probe import FORMATS
+from agenthft.market.feeds.registry import MAIN_FORMATS, ReadOptions
+from agenthft.market.feeds.timestamps import check_unit
 from agenthft.model import Instrument
+
+#: the formats `agenthft replay --venue-format` takes (companion formats are read beside them)
+FORMATS = MAIN_FORMATS
 
 
 def detect_format(path: str | Path) -> str:
-    """The capture's format, from its content (`probe.detect_format`)."""
-    return probe.detect_format(path)
+    """The capture's format, from its content (`registry.detect_format`)."""
+    return registry.detect_format(path)
 
 
 def verify_files(
-    paths: Sequence[str | Path], venue_format: str | None = None, instruments: dict[str, Instrument] | None = None
+    paths: Sequence[str | Path],
+    venue_format: str | None = None,
+    instruments: dict[str, Instrument] | None = None,
+    ts_unit: str | None = None,
 ) -> list[ReplayReport]:
-    """Replay and verify captures. Binance files of one market are chained into one book (in
-    the order of their timestamps); other formats give one report per file."""
-    fmt = venue_format or detect_format(paths[0])
-    if fmt == "binance":
-        from agenthft.venue.replaydriver import group_captures
-
-        return [binance.verify(files, instruments=instruments) for _, files in group_captures(paths, instruments)]
-    if fmt == "okx":
-        return [okx.verify(p) for p in paths]
-    if fmt == "kraken":
-        return [kraken.verify(p) for p in paths]
-    if fmt == "lobster":
-        messages = [p for p in paths if "_orderbook_" not in Path(p).name]
-        return [r for p in messages for r in (lobster.verify(p), lobster.verify_engine(p))]
-    if fmt == "cryptofeed-binance":
-        from agenthft.market.feeds import cryptofeed_binance
-
-        return [r for p in paths for r in cryptofeed_binance.verify([p], instruments)]
-    if fmt in ("tardis", "databento", "hyperliquid", "agenthft"):
-        from agenthft.market.feeds.rowcheck import verify_rows
-        from agenthft.market.sources import groups
-
-        return [verify_rows(f, g, instruments) for f, g in groups(paths, instruments)]
-    raise ValueError(f"unknown venue format {fmt!r}; one of {', '.join(FORMATS)}")
+    """Replay and verify captures: each file's format from its content (or `venue_format`),
+    grouped as the registry says (Binance files of one market chained; companions paired by
+    content); one report per group (per symbol for multiplexed captures). A non-empty file that
+    yields no events is an error that says so."""
+    check_unit(ts_unit)
+    opts = ReadOptions(instruments, ts_unit)
+    reports: list[ReplayReport] = []
+    for fmt, files in registry.groups(paths, opts, venue_format):
+        try:
+            got = registry.verify_group(fmt, files, opts)
+        except (probe.CaptureFormatError, ValueError, KeyError, IndexError, UnicodeDecodeError) as e:
+            if venue_format is None:
+                raise
+            found = {registry.detect_format(f) for f in files} - {fmt}
+            said = f"; its content reads as {', '.join(sorted(found))}" if found else ""
+            raise probe.CaptureFormatError(
+                f"cannot read {files[0]} as {fmt} (--venue-format{said}; omit it to read the format from the "
+                f"content): {e}"
+            ) from None
+        if not got or not any(r.events for r in got):
+            raise probe.CaptureFormatError(
+                f"{', '.join(map(str, files))}: no {fmt} events to replay in a non-empty input "
+                f"({'no book for any symbol' if not got else 'no message of a kind the reader takes'})"
+            )
+        reports += got
+    return reports
 
 
 def discover(data: str | Path) -> list[tuple[str, list[Path]]]:
     """Every capture under `data` that a reader understands, found by content: (format, files),
-    Binance files grouped per market and chained by time. Other files are skipped."""
-    found: dict[str, list[Path]] = {}
+    grouped as `verify_files` groups them. Other files are skipped."""
+    found: list[Path] = []
     for path in sorted(p for p in Path(data).rglob("*") if p.is_file()):
         try:
-            fmt = detect_format(path)
+            registry.detect_format(path)
         except (probe.CaptureFormatError, OSError, UnicodeDecodeError):
             continue
-        found.setdefault(fmt, []).append(path)
-    out: list[tuple[str, list[Path]]] = []
-    if "binance" in found:
-        from agenthft.venue.replaydriver import group_captures
-
-        out += [("binance", files) for _, files in group_captures(found["binance"])]
-    out += [(fmt, [p]) for fmt in FORMATS if fmt != "binance" for p in found.get(fmt, [])]
-    return out
+        found.append(path)
+    return registry.groups(found) if found else []
 
 
 def shared_captures(data: str | Path) -> list[list[Path]]:

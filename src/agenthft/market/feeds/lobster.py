@@ -12,17 +12,24 @@ are adopted and levels that fall out of view are forgotten (this file has no mes
 from __future__ import annotations
 
 import csv
+import math
+import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
 from pathlib import Path
 
 import msgspec
 
 from agenthft.book import L2Book, Level
+from agenthft.market import events as rows
 from agenthft.market.feeds.capture import ReplayReport
+from agenthft.market.feeds.files import head_lines, numbered_lines
 from agenthft.market.feeds.instruments import LOBSTER_AAPL
+from agenthft.market.feeds.probe import CaptureFormatError
+from agenthft.market.feeds.tabular import SnapshotDiffer
 from agenthft.matching import EngineConfig, Fill, MatchingEngine
-from agenthft.model import OrderType, Side
+from agenthft.model import Instrument, InstrumentKind, OrderType, Side
 
 PRICE_UNITS_PER_TICK = 100  # LOBSTER prices are 1e-4 USD, the tick is 1e-2 USD
 LEVELS = 10
@@ -38,7 +45,8 @@ class Message(msgspec.Struct, array_like=True):
     side: Side
 
 
-def read_messages(path: str | Path) -> Iterator[Message]:
+def read_messages(path: str | Path, units_per_tick: int = PRICE_UNITS_PER_TICK) -> Iterator[Message]:
+    """Messages with prices in ticks of `units_per_tick` LOBSTER units (1e-4 USD)."""
     with open(path, newline="") as f:
         for t, typ, oid, size, price, direction in csv.reader(f):
             sec, _, frac = t.partition(".")
@@ -47,18 +55,20 @@ def read_messages(path: str | Path) -> Iterator[Message]:
                 int(typ),
                 int(oid),
                 int(size),
-                int(price) // PRICE_UNITS_PER_TICK,
+                int(price) // units_per_tick,
                 Side.BUY if direction == "1" else Side.SELL,
             )
 
 
-def read_rows(path: str | Path) -> Iterator[tuple[list[Level], list[Level]]]:
+def read_rows(
+    path: str | Path, units_per_tick: int = PRICE_UNITS_PER_TICK
+) -> Iterator[tuple[list[Level], list[Level]]]:
     """(bids, asks) best first, empty slots (LOBSTER's +-9999999999 dummies) dropped."""
     with open(path, newline="") as f:
         for row in csv.reader(f):
             v = [int(x) for x in row]
-            asks = [(v[i] // PRICE_UNITS_PER_TICK, v[i + 1]) for i in range(0, 4 * LEVELS, 4) if v[i + 1] > 0]
-            bids = [(v[i] // PRICE_UNITS_PER_TICK, v[i + 1]) for i in range(2, 4 * LEVELS, 4) if v[i + 1] > 0]
+            asks = [(v[i] // units_per_tick, v[i + 1]) for i in range(0, len(v), 4) if v[i + 1] > 0]
+            bids = [(v[i] // units_per_tick, v[i + 1]) for i in range(2, len(v), 4) if v[i + 1] > 0]
             yield bids, asks
 
 
@@ -72,6 +82,7 @@ def size_change(msg: Message) -> int:
 
 
 def message_path_to_book_path(message_path: str | Path) -> Path:
+    """The book file LOBSTER's naming puts beside a message file (a hint: `group` pairs by content)."""
     p = Path(message_path)
     return p.with_name(p.name.replace("_message_", "_orderbook_"))
 
@@ -148,13 +159,14 @@ def _horizon_from(bids: list[Level], asks: list[Level]) -> _Horizon:
 def verify(message_path: str | Path, book_path: str | Path | None = None) -> ReplayReport:
     """Aggregate messages 2..N onto row 1 and compare every following 10-level row."""
     book_path = book_path or message_path_to_book_path(message_path)
-    report = ReplayReport(
-        "lobster", [str(message_path), str(book_path)], "10-level rows", markets=[LOBSTER_AAPL.market]
-    )
-    book = L2Book(LOBSTER_AAPL.market)
+    inst, note = instrument(Path(message_path), Path(book_path))
+    report = ReplayReport("lobster", [str(message_path), str(book_path)], "10-level rows", markets=[inst.market])
+    report.notes.append(note)
+    units = _units_per_tick(inst)
+    book = L2Book(inst.market)
     horizon = _Horizon()
     started = time.perf_counter()
-    for i, (msg, row) in enumerate(zip(read_messages(message_path), read_rows(book_path), strict=True)):
+    for i, (msg, row) in enumerate(zip(read_messages(message_path, units), read_rows(book_path, units), strict=True)):
         report.events += 1
         if i == 0:
             book.load_snapshot(*row)
@@ -178,12 +190,13 @@ class _EngineDriver:
     the maker must be the order LOBSTER names.
     """
 
-    def __init__(self) -> None:
-        self.m = LOBSTER_AAPL.market
-        self.engine = MatchingEngine([LOBSTER_AAPL], EngineConfig(market_band_bps=0))
+    def __init__(self, inst: Instrument = LOBSTER_AAPL) -> None:
+        self.m = inst.market
+        self.engine = MatchingEngine([inst], EngineConfig(market_band_bps=0))
+        base = inst.base
         for acct in ("pre", "lob", "street"):
             self.engine.deposit(acct, "USD", 10**30)
-            self.engine.deposit(acct, "AAPL", 10**30)
+            self.engine.deposit(acct, base, 10**30)
         self._seed = 0
         self._ioc = 0
         self.maker_checks = 0
@@ -247,16 +260,18 @@ def verify_engine(message_path: str | Path, book_path: str | Path | None = None)
     """Drive the L3 messages through the matching engine; compare every 10-level row and,
     for every execution of a known order, that price-time priority picked that order."""
     book_path = book_path or message_path_to_book_path(message_path)
+    inst, _ = instrument(Path(message_path), Path(book_path))
     report = ReplayReport(
         "lobster-engine",
         [str(message_path), str(book_path)],
         "engine 10-level rows",
-        markets=[LOBSTER_AAPL.market],
+        markets=[inst.market],
     )
-    driver = _EngineDriver()
+    driver = _EngineDriver(inst)
+    units = _units_per_tick(inst)
     horizon = _Horizon()
     started = time.perf_counter()
-    for i, (msg, row) in enumerate(zip(read_messages(message_path), read_rows(book_path), strict=True)):
+    for i, (msg, row) in enumerate(zip(read_messages(message_path, units), read_rows(book_path, units), strict=True)):
         report.events += 1
         if i == 0:
             for side, levels in ((Side.BUY, row[0]), (Side.SELL, row[1])):
@@ -271,3 +286,198 @@ def verify_engine(message_path: str | Path, book_path: str | Path | None = None)
         _check_row(i, msg, driver.levels, row, horizon, driver.set_level, report)
     report.check = f"engine rows; {driver.maker_checks} named makers"
     return report.finish(started)
+
+
+# --- which files, by content ----------------------------------------------------------------
+
+DUMMY = 9_999_999_999  # LOBSTER's price of an empty level slot (+ for asks, - for bids)
+
+
+def _fields(line: bytes) -> list[bytes]:
+    return line.strip().split(b",")
+
+
+def _numeric(fields: list[bytes]) -> bool:
+    try:
+        for f in fields:
+            float(f)
+    except ValueError:
+        return False
+    return True
+
+
+def is_message_head(head: list[bytes]) -> bool:
+    f = _fields(head[0]) if head else []
+    return len(f) == 6 and _numeric(f)
+
+
+def is_book_head(head: list[bytes]) -> bool:
+    """A LOBSTER orderbook file: 4 x levels integer columns (ask price, ask size, bid price,
+    bid size per level)."""
+    f = _fields(head[0]) if head else []
+    return len(f) >= 4 and len(f) % 4 == 0 and _numeric(f) and all(b"." not in x for x in f)
+
+
+def _count(path: Path) -> int:
+    return sum(1 for _, line in numbered_lines(path) if line.strip())
+
+
+def pairs(message: Path, book: Path, sample: int = 200) -> bool:
+    """The same number of rows, and the first `sample` visible adds show in the book row after
+    them (at their price, on their side, with at least their size) or lie beyond the levels
+    shown."""
+    if _count(message) != _count(book):
+        return False
+    checked = agree = 0
+    for msg, (bids, asks) in zip(read_messages(message, 1), read_rows(book, 1), strict=False):
+        if msg.type != ADD:
+            continue
+        levels = bids if msg.side is Side.BUY else asks
+        beyond = bool(levels) and (msg.price < levels[-1][0] if msg.side is Side.BUY else msg.price > levels[-1][0])
+        checked += 1
+        agree += dict(levels).get(msg.price, 0) >= msg.size or beyond
+        if checked >= sample:
+            break
+    return checked > 0 and agree == checked
+
+
+def _hint(message: Path, book: Path) -> bool:
+    return message.name.replace("_message_", "_orderbook_") == book.name
+
+
+def group(mains: Sequence[Path], companions: Sequence[Path]) -> list[list[Path]]:
+    """Each message file with the book file that pairs with it by content (given, or beside it);
+    a book file given alone brings the message file beside it that it pairs with."""
+    books = list(companions)
+    messages = list(mains)
+    for b in books:
+        if not any(pairs(m, b) for m in messages):
+            found = [p for p in _beside(b, is_message_head) if pairs(p, b)]
+            if not found:
+                raise CaptureFormatError(
+                    f"{b}: a LOBSTER orderbook file with no message file beside it that it agrees with: name its "
+                    "message file"
+                )
+            messages.append(sorted(found, key=lambda p: not _hint(p, b))[0])
+    out = []
+    for m in messages:
+        mine = [b for b in books if pairs(m, b)] or [p for p in _beside(m, is_book_head) if pairs(m, p)]
+        mine.sort(key=lambda b: not _hint(m, b))
+        out.append([m, *mine[:1]])
+    return out
+
+
+def _beside(path: Path, check: Callable[[list[bytes]], bool]) -> list[Path]:
+    out = []
+    for f in sorted(path.resolve().parent.iterdir()):
+        if f.is_file() and f.resolve() != path.resolve():
+            try:
+                if check(head_lines(f, 1)):
+                    out.append(f)
+            except (OSError, ValueError):
+                continue
+    return out
+
+
+def market_name(path: Path) -> str:
+    """LOBSTER files carry no symbol: the file name's first field (`AAPL_2012-06-21_...`) as a label."""
+    m = re.match(r"([A-Za-z][A-Za-z0-9.]*)_\d{4}-\d{2}-\d{2}_", path.name)
+    return m.group(1) if m else "LOBSTER"
+
+
+def instrument(message: Path, book: Path | None) -> tuple[Instrument, str]:
+    """The tick: the largest step shared by every price in the files (LOBSTER prices are USD x
+    10,000); the lot: shares, the largest step shared by every size."""
+    g = s = 0
+    with open(message, newline="") as f:
+        for r in csv.reader(f):
+            if int(r[1]) != HALT and int(r[4]) > 0:
+                g = math.gcd(g, int(r[4]))
+            s = math.gcd(s, int(r[3]))
+    if book is not None:
+        with open(book, newline="") as f:
+            for r in csv.reader(f):
+                for i in range(0, len(r), 2):
+                    v = int(r[i])
+                    if abs(v) != DUMMY and v > 0:
+                        g = math.gcd(g, v)
+                    if int(r[i + 1]):
+                        s = math.gcd(s, int(r[i + 1]))
+    if not g:
+        raise CaptureFormatError(f"{message}: no prices to read a tick from")
+    tick = format(Decimal(g).scaleb(-4).normalize(), "f")
+    name = market_name(message)
+    inst = Instrument(name, name, "USD", InstrumentKind.SPOT, tick_size=tick, lot_size=str(s or 1))
+    note = (
+        f"{name}: market named from the file name (LOBSTER files carry no symbol); tick {tick} USD and lot "
+        f"{s or 1} share(s): the largest steps every price and size in the files share; times are seconds after "
+        "midnight (the format's; the date is not in the data), read as ns since midnight"
+    )
+    return inst, note
+
+
+def events(
+    paths: Sequence[str | Path], instruments: dict[str, Instrument] | None = None, ts_unit: str | None = None
+) -> rows.Events:
+    """One message file (and its book file, when in `paths`) as normalised rows."""
+    files = [Path(p) for p in paths]
+    message = next((p for p in files if is_message_head(head_lines(p, 1))), None)
+    if message is None:
+        raise CaptureFormatError(f"{paths[0]}: no LOBSTER message file among the files")
+    book = next((p for p in files if p != message and is_book_head(head_lines(p, 1))), None)
+    inst, note = instrument(message, book)
+    known = (instruments or {}).get(inst.market)
+    if known is not None:
+        inst, note = known, f"{inst.market}: tick {known.tick_size} and lot {known.lot_size} from the instrument file"
+    units = _units_per_tick(inst)
+    ev = rows.Events(rows.Meta("lobster", [str(p) for p in files], [inst], [note]))
+    if ts_unit is not None:
+        ev.meta.notes.append(
+            f"--ts-unit {ts_unit} does not apply: LOBSTER times are seconds after midnight by the format"
+        )
+    lot = int(inst.lot_size) if inst.lot_size.isdigit() else 1
+    if book is None:
+        ev.meta.notes.append("no book file: the messages as L3 rows (orders placed before the file are unknown)")
+        for msg in read_messages(message, units):
+            _l3(ev, msg, lot)
+        return ev
+    differ = SnapshotDiffer()
+    for msg, (bids, asks) in zip(read_messages(message, units), read_rows(book, units), strict=True):
+        if msg.type in (EXECUTE, HIDDEN_EXECUTE):
+            aggressor = rows.ASK if msg.side is Side.BUY else rows.BID  # the resting side is `direction`
+            ev.add(
+                msg.time_ns,
+                msg.time_ns,
+                0,
+                rows.TRADE,
+                aggressor,
+                msg.price,
+                msg.size // lot,
+                msg.order_id,
+                0,
+                rows.F_LAST,
+            )
+            ev.count("trade")
+        differ.apply(ev, msg.time_ns, msg.time_ns, 0, {p: q // lot for p, q in bids}, {p: q // lot for p, q in asks})
+        ev.count(f"type {msg.type}")
+    ev.meta.notes.append(f"{book}: the book rows, diffed into level changes (paired by content)")
+    return ev
+
+
+def _units_per_tick(inst: Instrument) -> int:
+    return int(Decimal(inst.tick_size) * 10_000)
+
+
+def _l3(ev: rows.Events, msg: Message, lot: int) -> None:
+    side = rows.BID if msg.side is Side.BUY else rows.ASK
+    t, oid, size = msg.time_ns, msg.order_id, msg.size // lot
+    if msg.type == ADD:
+        ev.add(t, t, 0, rows.ADD, side, msg.price, size, oid, 0, rows.F_LAST)
+    elif msg.type in (PARTIAL_CANCEL, DELETE):
+        ev.add(t, t, 0, rows.CANCEL, side, msg.price, size, oid, 0, rows.F_LAST)
+    elif msg.type == EXECUTE:
+        ev.add(t, t, 0, rows.TRADE, -side, msg.price, size, oid, 0, 0)
+        ev.add(t, t, 0, rows.CANCEL, side, msg.price, size, oid, 0, rows.F_LAST)
+    elif msg.type == HIDDEN_EXECUTE:
+        ev.add(t, t, 0, rows.TRADE, -side, msg.price, size, oid, 0, rows.F_LAST)
+    ev.count(f"type {msg.type}")

@@ -20,4 +20,6 @@ def events(paths: Sequence[str | Path], instruments: dict[str, Instrument] | Non
             tables.append(Events.from_arrow(pq.read_table(p)))
         except (OSError, ValueError) as e:
             raise CaptureFormatError(f"{p}: not an agenthft recording ({e})") from None
-    return Events.merge(tables)
+    out = Events.merge(tables)
+    out.meta.notes.append(f"{', '.join(map(str, paths))}: times in ns (agenthft rows, by the format)")
+    return out

@@ -1,13 +1,16 @@
 """Helpers shared by the readers of tabular and snapshot-only sources (Tardis, Hyperliquid,
-Databento): the grid from the data, and snapshots turned into level changes."""
+Databento, LOBSTER): the grid from every value in the data, snapshots turned into level
+changes, and a snapshot's levels off a given grid (dropped behind the top, an error at it)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 
 from agenthft.market.events import ASK, BID, LEVEL, Events
-from agenthft.market.feeds.probe import CaptureFormatError, step_of
-from agenthft.model import Instrument, InstrumentKind
+from agenthft.market.feeds.grid import StepFinder, grid_note
+from agenthft.market.feeds.probe import CaptureFormatError
+from agenthft.model import Grid, GridError, Instrument, InstrumentKind
 
 
 def instrument_from_data(
@@ -19,21 +22,66 @@ def instrument_from_data(
     kind: InstrumentKind = InstrumentKind.PERP,
 ) -> tuple[Instrument, str]:
     """(instrument, note): from the instrument file when it names `symbol`, else the largest
-    steps the recorded prices and sizes share (stated in the note)."""
+    steps every recorded price and size shares (stated in the note)."""
     known = (instruments or {}).get(symbol)
     if known is not None:
-        return known, f"{symbol}: tick and lot from the instrument file"
-    prices, sizes = list(prices), list(sizes)
-    tick, lot = step_of(prices), step_of(sizes)
+        return (
+            known,
+            f"{symbol}: tick {known.tick_size} and lot {known.lot_size} from the instrument file "
+            f"({known.contract_text})",
+        )
+    pf, sf = StepFinder(), StepFinder()
+    pf.update(prices)
+    sf.update(sizes)
+    tick, lot = pf.result()[0], sf.result()[0]
     if tick is None or lot is None:
         raise CaptureFormatError(f"{source}: no prices for {symbol} to infer its grid from; pass --instrument")
     base, _, quote = symbol.replace("_", "-").replace("/", "-").partition("-")
     inst = Instrument(symbol, base or symbol, quote or "?", kind, tick_size=tick, lot_size=lot)
     note = (
-        f"{symbol}: tick {tick} and lot {lot} inferred from {len(prices):,} recorded prices and {len(sizes):,} sizes "
-        "(the largest step they share; pass --instrument for the venue's own)"
+        f"{symbol}: tick {tick} and lot {lot} inferred from every recorded price and size (the largest steps they "
+        f"share: {grid_note(pf, sf)}; pass --instrument for the venue's own)"
     )
+    if not quote:
+        note += "; its quote currency is not in the data (shown as '?'; an instrument file names it)"
     return inst, note
+
+
+def side_on_grid(
+    grid: Grid, raw: Iterable[tuple[str, str]], bid: bool, given: bool, where: str, dropped: list[str]
+) -> dict[int, int]:
+    """One side of a recorded snapshot in ticks and lots. A level off the grid: with an
+    inferred grid, impossible (an error); with a given one, dropped (and listed in `dropped`)
+    when another level of the side is better, else an error naming `where`."""
+    rows = list(raw)
+    pt, ql = grid.price_to_ticks, grid.qty_to_lots
+    try:
+        return {pt(p): ql(q) for p, q in rows if Decimal(q)}
+    except GridError as e:
+        if not given:
+            raise CaptureFormatError(f"{where}: {e}") from None
+    out: dict[int, int] = {}
+    off: list[tuple[str, str]] = []
+    for p, q in rows:
+        if not Decimal(q):
+            continue
+        try:
+            out[pt(p)] = ql(q)
+        except GridError:
+            off.append((p, q))
+    for p, q in off:
+        best = (max(out) if bid else min(out)) if out else None
+        price = Decimal(p)
+        if best is None or (
+            price >= Decimal(grid.ticks_to_price(best)) if bid else price <= Decimal(grid.ticks_to_price(best))
+        ):
+            raise CaptureFormatError(
+                f"{where}: {'bid' if bid else 'ask'} {p} x {q} is off the instrument file's grid at the top of the "
+                "book "
+                "(pass --instrument with the venue's grid, or none to infer it from the whole file)"
+            )
+        dropped.append(f"{where}: {'bid' if bid else 'ask'} {p} x {q}")
+    return out
 
 
 class SnapshotDiffer:

@@ -39,6 +39,7 @@ from agenthft.connectors.port import (
     VenueLimits,
     VenuePort,
 )
+from agenthft.connectors.rename import RenamedPort, renames
 from agenthft.model import Instrument, OrderStatus, OrderType, Side, mark_price
 from agenthft.model.money import cash_float
 from agenthft.oms import ClientOrder, OrderManager, Pnl, ReconcileReport
@@ -160,6 +161,10 @@ class Runner:
             os.sched_setaffinity(0, {self.cpu})
         port = self.port
         instruments = await asyncio.wait_for(port.instruments(), timeout_s)
+        names = renames(instruments, self.strategy.markets)
+        if names:  # the strategy names markets by aliases ("BTC-PERP" for Binance's "BTCUSDT")
+            port = self.port = RenamedPort(port, names)
+            instruments = await asyncio.wait_for(port.instruments(), timeout_s)
         self._apply_limits(await asyncio.wait_for(port.limits(), timeout_s))
         wanted = self._add_markets(instruments)
         if self.journal_path is not None:

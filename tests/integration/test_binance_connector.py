@@ -1,0 +1,188 @@
+"""Our Binance USD-M connector (connectors/binance_usdm) against the venue's Binance front on
+loopback: the same agent core trading through Binance's wire protocol."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from agenthft.connectors.binance_usdm import BinanceUsdmPort, endpoints
+from agenthft.connectors.binance_usdm.signing import Signer
+from agenthft.model import OrderType, Side
+from agenthft.risk import RiskConfig
+from agenthft.runtime import Runner
+from agenthft.strategies import Strategy
+from agenthft.strategies.base import Context
+
+
+async def until(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
+    for _ in range(int(timeout / 0.02)):
+        if cond():
+            return True
+        await asyncio.sleep(0.02)
+    return cond()
+
+
+class Idle(Strategy):
+    markets = ("BTCUSDT",)
+
+    def on_book(self, ctx: Context, market: str) -> None:
+        pass
+
+
+def port_for(env: Any, **kw: Any) -> BinanceUsdmPort:
+    return BinanceUsdmPort(endpoints(f"binance-usdm@{env.base_url}"), env.api_key, Signer(secret=env.secret), **kw)
+
+
+async def test_the_agent_reads_books_places_fills_and_cancels_through_binances_protocol(binance):
+    env = binance
+    env.liquidity(Side.SELL, "60010", "0.5")
+    env.liquidity(Side.BUY, "59990", "0.5")
+    runner = Runner(Idle(), port_for(env), risk=RiskConfig(stale_ms=0))
+    await runner.start()
+    try:
+        book = runner.books["BTCUSDT"]
+        assert await until(lambda: book.best_bid() == 599_900 and book.best_ask() == 600_100), "the REST snapshot"
+        env.liquidity(Side.BUY, "59995", "0.2")  # a diff on the stream
+        assert await until(lambda: book.best_bid() == 599_950)
+        # a post-only bid rests; an IOC buy takes the ask
+        rest = runner.submit("BTCUSDT", Side.BUY, 10, 599_800, OrderType.POST_ONLY)
+        take = runner.submit("BTCUSDT", Side.BUY, 5, 600_100, OrderType.IOC)
+        assert rest is not None and take is not None
+        assert await until(lambda: rest.status.value == "open" and take.status.value == "filled")
+        # a post-only that would cross is rejected with our code
+        cross = runner.submit("BTCUSDT", Side.BUY, 1, 600_100, OrderType.POST_ONLY)
+        assert cross is not None
+        assert await until(lambda: cross.status.value == "rejected")
+        assert cross.reject_code == "post_only_would_cross"
+        assert runner.cancel(rest.order_id)
+        assert await until(lambda: rest.status.value == "cancelled")
+        # the venue's own account agrees with the agent, fill for fill
+        fills = {f.fill_id for f in (await runner.port.snapshot()).fills}
+        assert fills == runner.oms.seen_fills and len(fills) == 1
+        pos = runner.oms.positions["BTCUSDT"]
+        assert pos.size == 5
+    finally:
+        await runner.stop(cancel_orders=True)
+
+
+class Named(Idle):
+    markets = ("BTC-PERP",)  # Binance lists it as BTCUSDT; the strategy keeps its own name
+
+
+async def test_a_strategy_naming_a_market_by_its_alias_trades_it_under_that_name(binance):
+    env = binance
+    env.liquidity(Side.SELL, "60010", "0.5")
+    runner = Runner(Named(), port_for(env), risk=RiskConfig(stale_ms=0))
+    await runner.start()
+    try:
+        assert "BTC-PERP" in runner.books and "BTC-PERP" in runner.instruments
+        assert await until(lambda: runner.books["BTC-PERP"].best_ask() == 600_100)
+        o = runner.submit("BTC-PERP", Side.BUY, 2, 600_100, OrderType.IOC)
+        assert o is not None
+        assert await until(lambda: o.status.value == "filled")
+        assert runner.oms.positions["BTC-PERP"].size == 2
+        snap = await runner.port.snapshot()
+        assert {f.market for f in snap.fills} == {"BTC-PERP"}
+    finally:
+        await runner.stop(cancel_orders=True)
+
+
+async def test_a_dropped_connection_reconnects_and_reconciles_what_happened_meanwhile(binance):
+    env = binance
+    env.liquidity(Side.SELL, "60010", "0.5")
+    port = port_for(env)
+    runner = Runner(Idle(), port, risk=RiskConfig(stale_ms=0))
+    await runner.start()
+    try:
+        o = runner.submit("BTCUSDT", Side.BUY, 3, 599_000, OrderType.LIMIT)
+        assert o is not None and await until(lambda: o.status.value == "open")
+        port.drop()  # every connection cut; meanwhile someone sells into our bid
+        env.liquidity(Side.SELL, "59900", "0.003", OrderType.IOC, by_other=True)
+        assert await until(lambda: port.reconnects >= 1 and runner.reconcile_count >= 2, 15)
+        assert await until(lambda: o.status.value == "filled", 10), "the fill missed while away, reconciled"
+        venue_fills = {f.fill_id for f in (await port.snapshot()).fills}
+        assert venue_fills == runner.oms.seen_fills
+        assert not [a for a in runner.oms.anomalies if a.kind == "illegal_transition"]
+    finally:
+        await runner.stop(cancel_orders=True)
+
+
+async def _env(**front_kw: Any) -> tuple[Any, Any, Any, Any]:
+    import aiohttp
+
+    from agenthft.venue import VenueServer
+    from agenthft.venue.fronts.binance_usdm import BinanceFront
+
+    from .binance_env import BinanceEnv, config
+
+    server = await VenueServer(config()).start()
+    front = await BinanceFront(server.venue, **front_kw).start()
+    http = aiohttp.ClientSession()
+    return server, front, http, BinanceEnv(server, front, http)
+
+
+async def test_an_expired_listen_key_is_renewed_and_the_account_reconciled():
+    server, front, http, env = await _env(listen_key_ttl_s=1.0)
+    port = port_for(env)
+    runner = Runner(Idle(), port, risk=RiskConfig(stale_ms=0))
+    try:
+        env.liquidity(Side.SELL, "60010", "0.5")
+        await runner.start()
+        assert await until(lambda: port.expired_keys >= 1 and runner.reconcile_count >= 2, 10)
+        o = runner.submit("BTCUSDT", Side.BUY, 1, 600_100, OrderType.IOC)
+        assert o is not None and await until(lambda: o.status.value == "filled"), "events flow on the new key"
+        assert {f.fill_id for f in (await port.snapshot()).fills} == runner.oms.seen_fills
+    finally:
+        await runner.stop(cancel_orders=True)
+        await http.close()
+        await front.stop()
+        await server.stop()
+
+
+async def test_a_skewed_clock_is_resynchronised_once_not_a_loop_of_rejects(binance):
+    env = binance
+    env.liquidity(Side.SELL, "60010", "0.5")
+    port = port_for(env)
+    runner = Runner(Idle(), port, risk=RiskConfig(stale_ms=0))
+    await runner.start()
+    try:
+        port.rest.offset_ms = -120_000  # our idea of the venue's clock is two minutes behind
+        o = runner.submit("BTCUSDT", Side.BUY, 1, 600_100, OrderType.IOC)
+        assert o is not None and await until(lambda: o.status.value == "filled"), "resent after the resync"
+        assert abs(port.rest.offset_ms) < 5_000, "measured again"
+        assert o.reject_code == ""
+    finally:
+        await runner.stop(cancel_orders=True)
+
+
+async def test_a_429_storm_backs_the_agent_off_instead_of_hammering():
+    from agenthft.venue import VenueServer
+    from agenthft.venue.config import Tier
+    from agenthft.venue.fronts.binance_usdm import BinanceFront
+
+    from .binance_env import BinanceEnv, config
+
+    server = await VenueServer(config(Tier(orders_per_s=2, rest_per_min=600, abuse_per_s=1000))).start()
+    front = await BinanceFront(server.venue).start()
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        env = BinanceEnv(server, front, http)
+        port = port_for(env)
+        runner = Runner(Idle(), port, risk=RiskConfig(stale_ms=0), orders_per_s=1e6)
+        await runner.start()
+        try:
+            from agenthft.connectors.port import OrderRequest
+
+            for i in range(30):  # straight to the port: past the agent's own throttle
+                port.place(OrderRequest(f"storm{i}", "BTCUSDT", Side.BUY, 1, 590_000 - i, OrderType.LIMIT))
+            assert await until(lambda: runner.risk.backoff_until_ns > 0, 5), "told to back off"
+            assert runner.risk.counts.get("exchange_rate_limit", 0) >= 1
+            denied = runner.submit("BTCUSDT", Side.BUY, 1, 589_000, OrderType.LIMIT)
+            assert denied is None, "the agent holds its orders during the backoff"
+        finally:
+            await runner.stop(cancel_orders=True)
+            await front.stop()
+            await server.stop()

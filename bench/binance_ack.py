@@ -20,9 +20,8 @@ import re
 import subprocess
 import sys
 import time
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from hdrh.histogram import HdrHistogram
 

@@ -38,6 +38,8 @@ def check_args(args: argparse.Namespace) -> None:
         )
     if args.ed25519_pubkey and args.dialect != "binance-usdm":
         raise CliError(Exit.USAGE, "--ed25519-pubkey needs --dialect binance-usdm")
+    if args.listen_key_ttl is not None and (args.dialect != "binance-usdm" or args.listen_key_ttl <= 0):
+        raise CliError(Exit.USAGE, "--listen-key-ttl takes a positive number of seconds, with --dialect binance-usdm")
     if args.dialect == "binance-usdm" and len(args.config or [None]) > 1:
         raise CliError(Exit.USAGE, "--dialect binance-usdm serves one venue: give one --config")
     if args.ed25519_pubkey and not Path(args.ed25519_pubkey).is_file():
@@ -170,7 +172,7 @@ async def start_binance(args: argparse.Namespace, srv: Any, record: Any) -> Any:
     key (and an Ed25519 one from --ed25519-pubkey) on the sandbox account."""
     from agenthft.venue.fronts.binance_usdm import BinanceFront
 
-    front = BinanceFront(srv.venue)
+    front = BinanceFront(srv.venue, **({"listen_key_ttl_s": args.listen_key_ttl} if args.listen_key_ttl else {}))
     try:
         await front.start(args.host, args.port or 0)
     except OSError as e:
@@ -270,6 +272,13 @@ def add_parser(sub: Any) -> None:
         "--ed25519-pubkey",
         metavar="FILE",
         help="with --dialect binance-usdm: also accept this Ed25519 public key (PEM file)",
+    )
+    venue.add_argument(
+        "--listen-key-ttl",
+        type=float,
+        metavar="S",
+        help="with --dialect binance-usdm: listenKeys expire after S seconds (Binance: 3600), to test a "
+        "bot's renewal",
     )
     venue.add_argument("--speed", type=float, help="with --replay: 1 = real time (default), 0 = as fast as possible")
     venue.add_argument(

@@ -100,6 +100,7 @@ BENIGN_CODES: dict[str, str] = {
     "no_liquidity": "a market order with nothing on the other side",
     "ioc_not_filled": "an IOC order that found nothing to trade (venues that reject rather than expire it)",
     "reduce_only": "a reduce-only order with no position to reduce",
+    "fok_unfillable": "a fill-or-kill order that could not fill whole on arrival",
 }
 #: Reject codes that mean something is wrong (the agent's state, its sizing or its rate): a run of
 #: them trips the kill switch. Any code not listed in either table counts as a fault.

@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
-from agenthft.book import Level, SequenceGap
+from agenthft.book import SequenceGap
 from agenthft.connectors.binance_usdm.rest import BinanceError, BinanceRest, retry_limited
 from agenthft.connectors.port import PortListener
 from agenthft.connectors.ws import WsConn
-from agenthft.market.feeds.binance import BinanceDepthSync, DepthUpdate, parse_levels
+from agenthft.market.feeds.binance import BinanceDepthSync, DepthUpdate
 from agenthft.model import Instrument, Side
 
 log = logging.getLogger("agenthft.connectors")
@@ -150,9 +150,7 @@ class BinanceMarketData:
             return
         if not applied:
             return
-        g = sync.grid
-        bids: list[Level] = parse_levels(g, upd.b)
-        asks: list[Level] = parse_levels(g, upd.a)
+        bids, asks = sync.applied[0]  # the levels the sync parsed and applied: parsed once
         seq = self.seq[market] = self.seq.get(market, 0) + 1
         lst.on_book(market, bids, asks, seq, upd.E * 1_000_000, recv_ns, False)
 

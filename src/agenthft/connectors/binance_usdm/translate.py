@@ -23,53 +23,14 @@ from agenthft.connectors.port import (
 from agenthft.model import Instrument, InstrumentKind, Liquidity, OrderType, Side
 from agenthft.model.money import cash
 from agenthft.oms import VenueFill, VenueOrder
-
-#: Binance's error codes (docs: "Error Codes") -> agenthft's reject codes (docs/protocol.md).
-#: The Binance code and message stay in the reject's `reason`.
-ERRORS: dict[int, str] = {
-    -1003: "rate_limited",
-    -1008: "venue_overloaded",
-    -1007: "venue_timeout",
-    -1013: "bad_request",
-    -1021: "clock_skew",
-    -1022: "unauthorized",
-    -1100: "bad_request",
-    -1102: "bad_request",
-    -1104: "bad_request",
-    -1106: "bad_request",
-    -1111: "bad_price",
-    -1116: "bad_request",
-    -1117: "bad_request",
-    -1121: "unknown_market",
-    -2010: "bad_request",
-    -2011: "unknown_order",
-    -2013: "unknown_order",
-    -2014: "unauthorized",
-    -2015: "unauthorized",
-    -2018: "insufficient_balance",
-    -2019: "insufficient_balance",
-    -2021: "would_trigger",
-    -2022: "reduce_only",
-    -4003: "bad_qty",
-    -4004: "bad_qty",
-    -4005: "bad_qty",
-    -4014: "bad_price",
-    -4015: "bad_request",
-    -4016: "price_band",
-    -4023: "bad_qty",
-    -4024: "price_band",
-    -4116: "duplicate_order_id",
-    -4131: "price_band",
-    -4164: "min_notional",
-    -5021: "fok_not_filled",
-    -5022: "post_only_would_cross",
-    -5027: "nothing_to_amend",
-}
+from agenthft.protocol.binance_usdm.errors import reject_code as shared_reject_code
 
 
 def reject_code(binance_code: int) -> str:
-    """agenthft's reject code for a Binance error code (`venue_error` when there is none)."""
-    return ERRORS.get(binance_code, "venue_error")
+    """agenthft's reject code for a Binance error code (the one table both ends share:
+    `protocol.binance_usdm.errors`); `venue_error` when the code is no order rejection we name."""
+    code = shared_reject_code(binance_code)
+    return code.value if code is not None else "venue_error"
 
 
 # --- instruments ------------------------------------------------------------------------------

@@ -277,8 +277,7 @@ def add_parser(sub: Any) -> None:
         "--listen-key-ttl",
         type=float,
         metavar="S",
-        help="with --dialect binance-usdm: listenKeys expire after S seconds (Binance: 3600), to test a "
-        "bot's renewal",
+        help="with --dialect binance-usdm: listenKeys expire after S seconds (Binance: 3600), to test a bot's renewal",
     )
     venue.add_argument("--speed", type=float, help="with --replay: 1 = real time (default), 0 = as fast as possible")
     venue.add_argument(

@@ -118,6 +118,9 @@ class DataPort:
     async def snapshot(self) -> AccountSnapshot:
         return AccountSnapshot([], [])
 
+    async def ping(self) -> int:
+        return 0
+
     async def close(self) -> None:
         pass
 

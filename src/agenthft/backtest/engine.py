@@ -92,6 +92,9 @@ class SimPort:
     async def snapshot(self) -> AccountSnapshot:
         return AccountSnapshot([], [])
 
+    async def ping(self) -> int:
+        return 0
+
     async def close(self) -> None:
         pass
 

@@ -1,9 +1,12 @@
-"""`agenthft probe WS_URL`: how far is this venue, and what does that latency allow?
+"""`agenthft probe WS_URL | VENUE`: how far is this venue, and what does that latency allow?
 
-N pings over the WebSocket (one at a time, each timed from write to pong with a monotonic
-clock) and N `GET /health` over one keep-alive REST connection; percentiles from HdrHistograms;
-the one-way latency (half the median round trip) placed in the article's infrastructure table,
-with the strategies the article says are viable there.
+An agenthft venue (`ws://...`): N pings over the WebSocket (one at a time, each timed from write
+to pong with a monotonic clock) and N `GET /health` over one keep-alive REST connection. Any
+other venue (`binance-usdm`, `binance-usdm-testnet`, `ccxt:EXCHANGE`, `hyperliquid`, `...@URL`):
+N round trips of the venue port's cheapest request (`VenuePort.ping`: Binance's server time,
+ccxt's `fetch_time`), no keys needed. Percentiles from HdrHistograms; the one-way latency (half
+the median round trip) placed in the article's infrastructure table, with the strategies the
+article says are viable there.
 """
 
 from __future__ import annotations
@@ -70,6 +73,29 @@ async def _rest(url: str, n: int, timeout_s: float) -> HdrHistogram:
     return h
 
 
+async def probe_port(spec: str, n: int, timeout_s: float = 10.0) -> dict[str, Any]:
+    """N round trips of a venue port's `ping` (its cheapest request)."""
+    from agenthft.cli.run import make_port
+    from agenthft.connectors.port import VenueAuthError, VenueUnreachable
+
+    port = make_port(spec, None, None, public=True)
+    h = HdrHistogram(1, 60_000_000_000, 3)
+    try:
+        await asyncio.wait_for(port.instruments(), timeout_s)
+        for _ in range(n):
+            h.record_value(max(1, await asyncio.wait_for(port.ping(), timeout_s)))
+    except (VenueUnreachable, VenueAuthError, OSError, TimeoutError) as e:
+        raise CliError(Exit.VENUE_UNREACHABLE, f"no answer from {spec}: {e or type(e).__name__}") from None
+    finally:
+        await port.close()
+    out: dict[str, Any] = {"venue": spec, "pings": n, "request": type(port).ping.__doc__ or "", "rtt": _pct(h)}
+    one_way_ms = h.get_value_at_percentile(50) / 2e6
+    tier = classify(one_way_ms)
+    out["one_way_ms"] = round(one_way_ms, 4)
+    out["tier"] = {"name": tier.name, "article_jitter": tier.jitter, "viable_strategies": tier.viable}
+    return out
+
+
 async def probe(ws_url: str, rest_url: str | None, n: int, timeout_s: float = 5.0) -> dict[str, Any]:
     try:
         ws = await _ws(ws_url, n, timeout_s)
@@ -93,6 +119,19 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise CliError(Exit.USAGE, "-n must be at least 1")
+    if not args.url.startswith(("ws://", "wss://", "agenthft:")):
+        res = uvloop.run(probe_port(args.url, args.n))
+        if args.json:
+            print(json.dumps(res))
+            return 0
+        r, t = res["rtt"], res["tier"]
+        print(f"{res['venue']}: {args.n} round trips of {res['request'].strip().rstrip('.')}")
+        rtt = f"p50 {r['p50_us']} us, p99 {r['p99_us']} us, p99.9 {r['p99.9_us']} us, jitter {r['jitter_us']} us"
+        print(f"  round trip {rtt}")
+        where = f"{t['name']} in the article's table (jitter there {t['article_jitter']})"
+        print(f"  one way ~{res['one_way_ms']} ms: {where}")
+        print(f"  viable: {t['viable_strategies']}")
+        return 0
     res = uvloop.run(probe(args.url, args.rest, args.n))
     if args.json:
         print(json.dumps(res))
@@ -114,7 +153,11 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("probe", help="ping a venue: RTT percentiles, the article's infrastructure tier, what is viable")
-    p.add_argument("url", help="the venue's WebSocket URL, e.g. ws://127.0.0.1:8765/trading")
+    p.add_argument(
+        "url",
+        help="an agenthft venue's WebSocket URL (ws://127.0.0.1:8765/trading) or a venue: binance-usdm, "
+        "binance-usdm-testnet, ccxt:EXCHANGE, NAME@http://HOST:PORT",
+    )
     p.add_argument("--rest", help="also time GET /health on this REST base URL")
     p.add_argument("-n", type=int, default=200, help="round trips of each kind")
     p.add_argument("--json", action="store_true", help="as JSON")

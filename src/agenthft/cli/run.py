@@ -115,9 +115,12 @@ async def _start(runner: Any, args: argparse.Namespace) -> None:
         raise CliError(Exit.USAGE, str(e)) from None
 
 
-def make_port(spec: str, rest: str | None, key: str | None, args: argparse.Namespace | None = None) -> Any:
+def make_port(
+    spec: str, rest: str | None, key: str | None, args: argparse.Namespace | None = None, public: bool = False
+) -> Any:
     """`--venue` (and, for an agenthft venue, `--rest` and `--key`) as a venue port. A real
-    venue's mainnet needs `--live` and a risk file whose money limits are all on."""
+    venue's mainnet needs `--live` and a risk file whose money limits are all on; `public`: the
+    venue's public side only (no keys, nothing traded: probing, recording)."""
     from agenthft.connectors.credentials import CredentialError
     from agenthft.connectors.registry import VenueSpecError, kind_of, open_port
 
@@ -128,13 +131,20 @@ def make_port(spec: str, rest: str | None, key: str | None, args: argparse.Names
             options = {"latency": getattr(args, "paper_latency", None), "queue": getattr(args, "paper_queue", None)}
         elif kind == "ccxt":
             name, _, base = spec.removeprefix("ccxt:").partition("@")
-            live_money_guard(spec, not base and not name.endswith("-testnet"), args)
+            if not public:
+                live_money_guard(spec, not base and not name.endswith("-testnet"), args)
             options = {"key_file": getattr(args, "keys_file", None)}
         elif kind != "agenthft":
             from agenthft.connectors.binance_usdm import endpoints
 
-            live_money_guard(spec, endpoints(spec).mainnet, args)
-            options = {"dry_run": bool(getattr(args, "dry_run", False)), "key_file": getattr(args, "keys_file", None)}
+            if public:
+                options = {"public_only": True}
+            else:
+                live_money_guard(spec, endpoints(spec).mainnet, args)
+                options = {
+                    "dry_run": bool(getattr(args, "dry_run", False)),
+                    "key_file": getattr(args, "keys_file", None),
+                }
         return open_port(spec, rest, key or os.environ.get("AGENTHFT_API_KEY"), **options)
     except (VenueSpecError, CredentialError, ValueError) as e:
         raise CliError(Exit.USAGE, str(e)) from None

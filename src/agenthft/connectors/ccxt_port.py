@@ -502,6 +502,12 @@ class CcxtPort:
                 )  # fmt: skip
         return AccountSnapshot(orders, fills, consistent=False)
 
+    async def ping(self) -> int:
+        """The exchange's server time over REST (ccxt's `fetch_time`), through ccxt's rate limiter."""
+        t0 = time.perf_counter_ns()
+        await self.exchange.fetch_time()
+        return time.perf_counter_ns() - t0
+
     # --- lifecycle --------------------------------------------------------------------------------------
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -209,6 +209,9 @@ class PaperPort:
         positions = {m: x.position for m, x in self.exchanges.items() if x.position}
         return AccountSnapshot(orders, list(self.fills), positions)
 
+    async def ping(self) -> int:
+        return await self.feed.ping()
+
     async def close(self) -> None:
         await self.feed.close()
 

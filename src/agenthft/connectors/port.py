@@ -255,6 +255,10 @@ class VenuePort(Protocol):
         """Open orders, recent fills, positions and balances, for reconciliation."""
         ...
 
+    async def ping(self) -> int:
+        """One round trip to the venue with its cheapest request, in ns (`agenthft probe`)."""
+        ...
+
     async def close(self) -> None: ...
 
     def drop(self) -> None:

@@ -109,6 +109,9 @@ class RenamedPort:
         positions = {self._core(m): v for m, v in snap.positions.items()}
         return AccountSnapshot(orders, fills, positions, snap.balances, snap.consistent)
 
+    async def ping(self) -> int:
+        return await self.port.ping()
+
     async def close(self) -> None:
         await self.port.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -203,6 +204,12 @@ class AgenthftPort:
 
     def venue_fill(self, f: dict[str, Any]) -> VenueFill:
         return Codec.fill_of(msgspec.convert(f, pm.FillMsg), self.instruments_by_name)
+
+    async def ping(self) -> int:
+        """`GET /health` on the REST keep-alive connection."""
+        t0 = time.perf_counter_ns()
+        await self._rest(self.rest.request("GET", "/health"))
+        return time.perf_counter_ns() - t0
 
     # --- lifecycle --------------------------------------------------------------------------------
     async def close(self) -> None:

@@ -458,6 +458,15 @@ class BinanceUsdmPort:
         balances = {b["asset"]: cash(b["balance"]) for b in await retry_limited(self.rest.balance) if "asset" in b}
         return AccountSnapshot(orders, fills, positions, balances, consistent=False)
 
+    async def ping(self) -> int:
+        """`GET /fapi/v1/time` (weight 1), public: no keys needed."""
+        t0 = time.perf_counter_ns()
+        try:
+            await self.rest.request("GET", "/fapi/v1/time")
+        except (aiohttp.ClientError, OSError) as e:
+            raise VenueUnreachable(f"no answer from Binance at {self.url}: {e}") from None
+        return time.perf_counter_ns() - t0
+
     # --- lifecycle ------------------------------------------------------------------------------------
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -4,15 +4,19 @@ backtested as they are. Real venue on loopback, real WebSocket and REST."""
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from agenthft.backtest.data import DataBacktest
 from agenthft.backtest.latency import Constant
 from agenthft.cli import main
+from agenthft.connectors.registry import open_port, split_markets
 from agenthft.market.events import TRADE
 from agenthft.market.feeds import probe
 from agenthft.market.recorder import record
@@ -31,9 +35,8 @@ async def test_recorded_streams_rebuild_the_venue_book_and_backtest(tmp_path: Pa
     try:
         key, _, _ = srv.venue.register("recorder")
         stop = asyncio.Event()
-        task = asyncio.create_task(
-            record(srv.ws_url, srv.rest_url, key, ["BTC-PERP"], tmp_path, roll_rows=5_000, stop=stop)
-        )
+        port = open_port(srv.ws_url, srv.rest_url, key)
+        task = asyncio.create_task(record(port, ["BTC-PERP"], tmp_path, roll_rows=5_000, stop=stop))
         await asyncio.sleep(3.0)
         await driver.stop()  # the market stands still: the last recorded book is the venue's book
         await asyncio.sleep(0.5)
@@ -57,8 +60,47 @@ async def test_recorded_streams_rebuild_the_venue_book_and_backtest(tmp_path: Pa
     assert s.orders > 10 and s.events == len(ev)
 
 
+async def test_recording_a_binance_dialect_venue_keeps_raw_frames_that_replay_verifies(
+    binance: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """`record binance-usdm@URL:BTCUSDT`: the connector's public side, no keys; the raw frames
+    (hftbacktest's format, with the REST snapshot body and bookTicker) replay with checks > 0,
+    and the Parquet rows backtest."""
+    env = binance
+    driver = SimDriver(env.venue, load_scenario("calm"))
+    driver.start()
+    try:
+        spec, markets = split_markets(f"binance-usdm@{env.base_url}:BTCUSDT")
+        port = open_port(spec, public_only=True)
+        stop = asyncio.Event()
+        task = asyncio.create_task(record(port, markets, tmp_path, stop=stop))
+        await asyncio.sleep(3.0)
+        stop.set()
+        res = await asyncio.wait_for(task, 10)
+    finally:
+        await driver.stop()
+    assert res["markets"] == ["BTCUSDT"] and res["rows"] > 100 and len(res["raw"]) == 1
+    assert probe.detect_format(Path(res["raw"][0])) == "binance"
+    with gzip.open(res["raw"][0], "rb") as f:
+        snapshots = sum(1 for line in f if b"lastUpdateId" in line)
+    assert snapshots == 1 and res["gaps"] == 0, "one snapshot, bridged; no resync loop"
+    assert main(["replay", *res["raw"], "--json"]) == 0
+    (report,) = json.loads(capsys.readouterr().out)
+    assert report["checks_passed"] > 0 and report["checks_failed"] == 0 and report["crossed"] == 0
+    ev = load_events([Path(f) for f in res["files"]])
+    assert [m.market for m in ev.markets] == ["BTCUSDT"]
+    s = DataBacktest(BboQuoter("BTCUSDT", "0.01"), ev, Constant(100, 100, 100)).run().summary
+    assert s.orders > 0 and s.events == len(ev)
+
+
 def test_record_against_no_venue_exits_4_with_one_line(tmp_path: Path):
-    cmd = [sys.executable, "-m", "agenthft.cli", "record", "ws://127.0.0.1:9/trading", "--rest", "http://127.0.0.1:9"]
-    proc = subprocess.run([*cmd, "--key", "ahk_x", "--out", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    cmd = [sys.executable, "-m", "agenthft.cli", "record", "binance-usdm@http://127.0.0.1:9:BTCUSDT"]
+    proc = subprocess.run([*cmd, "--out", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 4, proc.stderr
     assert proc.stderr.count("\n") == 1 and "cannot record" in proc.stderr
+
+
+def test_recording_agenthfts_protocol_without_its_key_is_a_usage_error(tmp_path: Path):
+    cmd = [sys.executable, "-m", "agenthft.cli", "record", "ws://127.0.0.1:9/trading", "--out", str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "--rest URL and --key KEY" in proc.stderr, proc.stderr

@@ -93,6 +93,20 @@ def test_binance_futures_bridge_uses_pu_chaining():
         sync.on_depth(binance.DepthUpdate(U=22, u=25, pu=21, b=[], a=[]))
 
 
+def test_binance_futures_first_event_after_a_quiet_snapshot_bridges_by_pu():
+    """A quiet market: the event holding lastUpdateId went out before we subscribed, so the
+    first one we see starts after it; its `pu` names the snapshot, so it follows it exactly
+    (found recording our own Binance-dialect venue: the old rule resynced in a loop)."""
+    sync = binance.BinanceDepthSync(BINANCE_USDM_BTCUSDT, futures=True)
+    sync.on_snapshot(257, [("99.0", "2")], [("101.0", "3")])
+    assert sync.on_depth(binance.DepthUpdate(U=258, u=258, pu=257, b=[("100.0", "1")], a=[])) is True
+    assert sync.book.best_bid() == 1000
+    other = binance.BinanceDepthSync(BINANCE_USDM_BTCUSDT, futures=True)
+    other.on_snapshot(257, [("99.0", "2")], [("101.0", "3")])
+    with pytest.raises(SequenceGap):  # an event one step further on does not bridge
+        other.on_depth(binance.DepthUpdate(U=259, u=259, pu=258, b=[], a=[]))
+
+
 def test_detect_format_by_content_not_by_name(data: Path, tmp_path: Path):
     for src, fmt in (
         (data / "hftbacktest/usdm/btcusdt_20240808.gz", "binance"),

@@ -15,6 +15,7 @@ the environment or a file only its owner can read (`credentials.py`).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from agenthft.connectors.port import VenuePort
@@ -44,6 +45,24 @@ def kind_of(spec: str) -> str:
         f"--venue {spec!r}: one of ws://HOST:PORT/trading (agenthft), binance-usdm, binance-usdm-testnet, "
         "binance-usdm@http://HOST:PORT, ccxt:EXCHANGE[-testnet|@URL], paper:SPEC"
     )
+
+
+_WITH_MARKETS = re.compile(
+    r"^(?P<spec>(paper:)?(ccxt:)?[A-Za-z0-9_.-]+(@[a-z]+://[^/:,]+(:\d+)?(/[^:,]*)?)?)(:(?P<markets>.+))?$"
+)
+
+
+def split_markets(text: str) -> tuple[str, list[str]]:
+    """`binance-usdm:BTCUSDT,ETHUSDT` -> ("binance-usdm", ["BTCUSDT", "ETHUSDT"]); also
+    `NAME@http://HOST:PORT:MARKETS` and `ccxt:kraken:BTC/USD`. A URL spec of agenthft's own
+    protocol carries no markets (they go in `--markets`)."""
+    if text.removeprefix(AGENTHFT_PREFIX).startswith(("ws://", "wss://", "http://", "https://")):
+        return text, []
+    m = _WITH_MARKETS.match(text)
+    if m is None:
+        return text, []
+    markets = [x.strip() for x in (m.group("markets") or "").split(",") if x.strip()]
+    return m.group("spec"), markets
 
 
 def open_port(

@@ -18,6 +18,7 @@ import msgspec
 from agenthft.book import SequenceGap
 from agenthft.connectors.binance_usdm.rest import BinanceError, BinanceRest, retry_limited
 from agenthft.connectors.port import PortListener
+from agenthft.connectors.raw import RawCapture
 from agenthft.connectors.ws import WsConn
 from agenthft.market.feeds.binance import BinanceDepthSync, DepthUpdate
 from agenthft.model import Instrument, Side
@@ -66,12 +67,14 @@ class BinanceMarketData:
         self._ev = msgspec.json.Decoder(_Event)
         self._depth = msgspec.json.Decoder(DepthUpdate)
         self._trade = msgspec.json.Decoder(_Trade)
+        self.raw: RawCapture | None = None  # every frame and snapshot body as received (recording)
+        self.book_ticker = False  # also `@bookTicker` (the capture's reference check), for recording
 
     def url(self) -> str:
         names = []
         for m in self.markets:
             s = m.lower()
-            names += [f"{s}@depth@0ms", f"{s}@trade"]
+            names += [f"{s}@depth@0ms", f"{s}@trade"] + ([f"{s}@bookTicker"] if self.book_ticker else [])
         return f"{self.root}/public/stream?streams={'/'.join(names)}"
 
     async def connect(self, listener: PortListener, markets: Sequence[str], timeout_s: float = 5.0) -> None:
@@ -86,6 +89,8 @@ class BinanceMarketData:
         """Load `market`'s REST snapshot into its sync; buffered diffs that bridge follow it."""
         sync = self.syncs[market] = BinanceDepthSync(self.instruments[market], futures=True)
         body = await retry_limited(lambda: self.rest.depth(market, 1000))
+        if self.raw is not None:
+            self.raw.write(market, time.time_ns(), msgspec.json.encode(body))
         applied = sync.on_snapshot(int(body["lastUpdateId"]), body["bids"], body["asks"])
         lst = self.listener
         if lst is None:
@@ -124,6 +129,8 @@ class BinanceMarketData:
         raw = bytes(env.data)
         kind = self._ev.decode(raw).e
         market = env.stream.split("@", 1)[0].upper()
+        if self.raw is not None:
+            self.raw.write(market, recv_ns, data)
         if kind == "depthUpdate":
             self._on_depth(market, self._depth.decode(raw), recv_ns)
         elif kind in ("trade", "aggTrade"):

@@ -25,6 +25,7 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -51,6 +52,7 @@ from agenthft.connectors.port import (
     VenueLimits,
     VenueUnreachable,
 )
+from agenthft.connectors.raw import RawCapture
 from agenthft.connectors.ws import WsConn
 from agenthft.model import Instrument, Side
 from agenthft.model.money import cash
@@ -113,6 +115,7 @@ class BinanceUsdmPort:
         self._lost = asyncio.Event()
         self.usage: dict[str, int] = {}
         self.expired_keys = 0
+        self.raw: RawCapture | None = None
 
     # --- state ----------------------------------------------------------------------------------
     @property
@@ -155,6 +158,8 @@ class BinanceUsdmPort:
         try:
             await self.rest.sync_time()
             self.market = BinanceMarketData(self.endpoints.streams, self.rest, self.instruments_by_name, self._on_lost)
+            if self.raw is not None:  # recording: the frames as received, and bookTicker for replay's check
+                self.market.raw, self.market.book_ticker = self.raw, True
             await self.market.connect(listener, markets)
             if self.signer is not None and not self.dry_run:
                 await self._connect_account()
@@ -473,6 +478,12 @@ class BinanceUsdmPort:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def record_raw(self, folder: Path) -> RawCapture:
+        """Keep every public frame and snapshot body, as received, in hftbacktest's capture
+        format (one file per market; `agenthft replay` checks them against bookTicker)."""
+        self.raw = RawCapture(folder)
+        return self.raw
+
     async def close(self) -> None:
         self._closing = True
         self._lost.set()
@@ -485,6 +496,8 @@ class BinanceUsdmPort:
             if c is not None:
                 c.close()
         await self.rest.close()
+        if self.raw is not None:
+            self.raw.close()
 
     def drop(self) -> None:
         """Cut every connection now (tests); the supervisor reconnects."""

@@ -171,7 +171,9 @@ class BinanceDepthSync:
             if self.futures:
                 if upd.u < last:
                     return False
-                ok = upd.U <= last <= upd.u
+                # Binance's rule (U <= lastUpdateId <= u), or the event whose `pu` IS the snapshot:
+                # in a quiet market the event holding lastUpdateId went out before we subscribed
+                ok = upd.U <= last <= upd.u or upd.pu == last
             else:
                 if upd.u <= last:
                     return False

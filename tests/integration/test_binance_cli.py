@@ -149,3 +149,24 @@ def test_dialect_flags_that_make_no_sense_are_refused(capsys: pytest.CaptureFixt
     assert "needs --dialect binance-usdm" in capsys.readouterr().err
     assert main(["venue", "--dialect", "binance-usdm", "--ed25519-pubkey", str(tmp_path / "x.pem")]) == 2
     assert "no public key file" in capsys.readouterr().err
+
+
+def test_run_a_shipped_strategy_through_ccxt_against_the_local_binance_venue(tmp_path: Path):
+    """`agenthft run bbo-quoter --venue ccxt:binanceusdm@URL`, keys from the environment as a user
+    gives them (the export lines): it trades, and the agent's fill ids are the venue's."""
+    import json
+    import os
+
+    v = BinanceVenue("--sim", "lead-lag")
+    try:
+        env = {**os.environ, "CCXT_API_KEY": v.env["BINANCE_API_KEY"], "CCXT_SECRET": v.env["BINANCE_API_SECRET"]}
+        cmd = [sys.executable, "-m", "agenthft.cli", "run", "bbo-quoter", "--venue",
+               f"ccxt:binanceusdm@{v.env['BINANCE_BASE_URL']}", "--duration", "8", "--quiet"]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    finally:
+        v.stop()
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    s = json.loads(proc.stdout)
+    assert s["fills"] > 0, s
+    assert s["fill_ids"] == s["venue_fill_ids"], "the agent's fills are the venue's, by id"
+    assert v.env["BINANCE_API_SECRET"] not in proc.stdout + proc.stderr

@@ -65,7 +65,9 @@ def instruments(info: dict[str, Any], maker_fee: str = "0.0002", taker_fee: str 
                 lot_size=_step(filters["LOT_SIZE"]["stepSize"]),
                 maker_fee=maker_fee,
                 taker_fee=taker_fee,
-                aliases=(f"{base}-PERP",) if s.get("contractType") == "PERPETUAL" else (),
+                # BTC-PERP, and BTCUSDT-PERP: what a recording of this market is named (market.feeds),
+                # so a strategy backtested on a recording trades the same name live
+                aliases=(f"{base}-PERP", f"{symbol}-PERP") if s.get("contractType") == "PERPETUAL" else (),
                 contract_size=str(s.get("contractSize", 1)) if inverse else "1",
                 inverse=inverse,
                 settle=margin if inverse else "",

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from agenthft.backtest.data import DataBacktest
-from agenthft.backtest.latency import Constant
+from agenthft.connectors.simulated.latency import Constant
 from agenthft.market.cache import EventCache
 from agenthft.market.events import ASK, BID, CLEAR, F_LAST, LEVEL, TRADE, Events
 from agenthft.market.sources import load_events

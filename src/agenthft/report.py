@@ -29,6 +29,20 @@ def _figure(pid: str, caption: str, svg: str) -> str:
     return f'<figure class="plot" id="{pid}">{body}<figcaption>{html.escape(caption)}</figcaption></figure>'
 
 
+# --- the rows of a results folder's tables (one schema for a backtest, a live run, a journal) -----
+def event_row(event: str, agent_ns: int, order_id: str, **fields: Any) -> dict[str, Any]:
+    """One row of `events.parquet`: every row has every column (Parquet needs one schema),
+    whether a backtest, a live run or a journal wrote it."""
+    row: dict[str, Any] = {"event": event, "agent_ns": agent_ns, "venue_ns": None, "order_id": order_id}
+    row |= {"side": "", "price": "", "qty": "", "fee": None, "liquidity": "", "market": ""}
+    return row | fields
+
+
+def risk_row(ts_ns: int, reason: str, action: str, value: str, limit: str, market: str) -> dict[str, Any]:
+    """One row of `risk.parquet`."""
+    return {"t_ns": ts_ns, "reason": reason, "action": action, "value": value, "limit": limit, "market": market}
+
+
 def build_report(results: str | Path, out: str | Path | None = None) -> Path:
     from agenthft.plots import histogram, lines
 
@@ -190,7 +204,6 @@ def results_from_journal(journal: str | Path, out: str | Path) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from agenthft.backtest.results import event_row, risk_row
     from agenthft.model import Instrument
     from agenthft.model.money import cash_float
     from agenthft.oms import OrderManager, VenueFill

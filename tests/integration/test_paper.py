@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
-from agenthft.backtest.latency import parse
 from agenthft.connectors.agenthft import AgenthftPort, RestClient
 from agenthft.connectors.paper import PaperPort
+from agenthft.connectors.simulated.latency import parse
 from agenthft.risk import RiskConfig
 from agenthft.runtime import Runner
 from agenthft.strategies import Quoter

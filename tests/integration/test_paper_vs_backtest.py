@@ -23,10 +23,10 @@ from pathlib import Path
 import msgspec
 
 from agenthft.backtest.data import DataBacktest
-from agenthft.backtest.latency import Constant
 from agenthft.cli.venue import binance_rules
 from agenthft.connectors.paper import PaperPort
 from agenthft.connectors.registry import open_port
+from agenthft.connectors.simulated.latency import Constant
 from agenthft.market.sources import load_events
 from agenthft.risk import RiskConfig
 from agenthft.runtime import Runner

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 from agenthft.backtest.data import DataBacktest
-from agenthft.backtest.latency import Constant
 from agenthft.cli import main
 from agenthft.connectors.registry import open_port, split_markets
+from agenthft.connectors.simulated.latency import Constant
 from agenthft.market.events import TRADE
-from agenthft.market.feeds import probe
-from agenthft.market.recorder import record
+from agenthft.market.feeds import registry as probe
 from agenthft.market.sim.scenario import load_scenario
 from agenthft.market.sources import load_events
+from agenthft.runtime.recorder import record
 from agenthft.strategies.bbo_quoter import BboQuoter
 from agenthft.venue import VenueServer, load_config
 from agenthft.venue.simdriver import SimDriver

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from agenthft.market.events import CaptureFormatError
 from agenthft.market.feeds import binance, verify_files
 from agenthft.market.feeds.binance import probe_binance
-from agenthft.market.feeds.probe import CaptureFormatError, load_instruments, step_of
+from agenthft.market.feeds.grid import step_of
+from agenthft.market.feeds.probe import load_instruments
 
 
 def _shift(text: str, places: int) -> str:

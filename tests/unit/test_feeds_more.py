@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from agenthft.backtest.data import DataBacktest
-from agenthft.backtest.latency import Constant
+from agenthft.connectors.simulated.latency import Constant
 from agenthft.market.events import CLEAR, LEVEL, TRADE, Events
-from agenthft.market.feeds import probe, verify_files
+from agenthft.market.feeds import registry as probe
+from agenthft.market.feeds import verify_files
 from agenthft.market.sources import load_events
 from agenthft.strategies.bbo_quoter import BboQuoter
 from tests import rows

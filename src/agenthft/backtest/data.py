@@ -17,8 +17,6 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
-from agenthft.backtest.l2exchange import L2Exchange
-from agenthft.backtest.latency import LatencyModel
 from agenthft.backtest.results import Recorder, Results
 from agenthft.book import Level
 from agenthft.connectors.port import (
@@ -34,6 +32,8 @@ from agenthft.connectors.port import (
     Rejected,
     VenueLimits,
 )
+from agenthft.connectors.simulated.l2exchange import L2Exchange
+from agenthft.connectors.simulated.latency import LatencyModel
 from agenthft.market.events import ASK, BID, CLEAR, F_LAST, FUNDING, LEVEL, TRADE, Events
 from agenthft.model import Instrument, InstrumentKind, Side
 from agenthft.model.fixed import to_scaled

@@ -23,10 +23,10 @@ from typing import Any
 
 import msgspec
 
-from agenthft.backtest.latency import LatencyModel
 from agenthft.backtest.results import Recorder, Results
 from agenthft.connectors.agenthft.codec import Codec, cancel_all_message, cancel_message, order_message
 from agenthft.connectors.port import AccountSnapshot, AmendRequest, Caps, OrderRequest, PortListener, VenueLimits
+from agenthft.connectors.simulated.latency import LatencyModel
 from agenthft.market.sim.scenario import Scenario, build, load_scenario
 from agenthft.model import Instrument
 from agenthft.protocol import messages as pm
@@ -273,4 +273,7 @@ class Backtest:
         self.now = end
         self.recorder.tick(self.runner, end, force=True)
         wall = time.perf_counter() - started
-        return self.recorder.results(self, steps, wall)
+        sc = self.scenario
+        return self.recorder.summarize(
+            self.runner, sc.name, sc.seed, self.seconds, repr(self.latency), steps + self.deliveries, wall
+        )

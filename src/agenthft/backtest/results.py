@@ -29,12 +29,12 @@ from agenthft.connectors.port import (
 from agenthft.model import Liquidity, from_scaled
 from agenthft.model.money import RATE_DECIMALS, cash_float
 from agenthft.oms.positions import by_currency
+from agenthft.report import build_report, event_row, risk_row
 from agenthft.risk import RiskEvent
 from agenthft.risk.engine import money_limits
 from agenthft.runtime.runner import Observer
 
 if TYPE_CHECKING:
-    from agenthft.backtest.engine import Backtest
     from agenthft.runtime import Runner
     from agenthft.runtime.multi import MultiRunner
 
@@ -91,23 +91,8 @@ class Results(msgspec.Struct):
             pq.write_table(table, path, compression="zstd")
         paths[3].write_text(json.dumps(msgspec.to_builtins(self.summary), indent=2, sort_keys=True) + "\n")
         if report:
-            from agenthft.report import build_report
-
             paths.append(build_report(d))
         return paths
-
-
-def event_row(event: str, agent_ns: int, order_id: str, **fields: Any) -> dict[str, Any]:
-    """One row of `events.parquet`: every row has every column (Parquet needs one schema),
-    whether a backtest, a live run or a journal wrote it."""
-    row: dict[str, Any] = {"event": event, "agent_ns": agent_ns, "venue_ns": None, "order_id": order_id}
-    row |= {"side": "", "price": "", "qty": "", "fee": None, "liquidity": "", "market": ""}
-    return row | fields
-
-
-def risk_row(ts_ns: int, reason: str, action: str, value: str, limit: str, market: str) -> dict[str, Any]:
-    """One row of `risk.parquet`."""
-    return {"t_ns": ts_ns, "reason": reason, "action": action, "value": value, "limit": limit, "market": market}
 
 
 class _Tap(Observer):
@@ -205,10 +190,6 @@ class Recorder:
             mark = marks.get(m)  # for the report's price chart (display only)
             row[f"mark:{m}"] = runner.instruments[m].ticks_to_float(mark) if mark is not None else None
         self.equity.append(row)
-
-    def results(self, bt: Backtest, steps: int, wall_s: float) -> Results:
-        sc = bt.scenario
-        return self.summarize(bt.runner, sc.name, sc.seed, bt.seconds, repr(bt.latency), steps + bt.deliveries, wall_s)
 
     def summarize(
         self, r: Runner | MultiRunner, source: str, seed: int, seconds: float, latency: str, events: int, wall_s: float

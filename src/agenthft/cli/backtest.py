@@ -94,7 +94,7 @@ def data_options(args: argparse.Namespace) -> DataOptions:
 
 
 def _data_backtest(args: argparse.Namespace, strategy: Any, latency: Any) -> DataBacktest:
-    from agenthft.market.feeds.probe import CaptureFormatError
+    from agenthft.market.events import CaptureFormatError
 
     opts = data_options(args)
     try:

@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.table import Table
 
 from agenthft.cli.errors import CliError, Exit
+from agenthft.market.events import CaptureFormatError
 from agenthft.market.feeds import FORMATS, ReplayReport, verify_files
-from agenthft.market.feeds.probe import CaptureFormatError, load_instruments
+from agenthft.market.feeds.probe import load_instruments
 
 DEFAULT_DATA = Path("../shared/data")
 

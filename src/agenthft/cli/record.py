@@ -36,7 +36,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     import uvloop
 
     from agenthft.connectors.port import VenueAuthError, VenueUnreachable
-    from agenthft.market.recorder import record
+    from agenthft.runtime.recorder import record
 
     port, markets = open_recording_port(args)
 

@@ -216,7 +216,7 @@ def cmd_venue(args: argparse.Namespace) -> int:
     import uvloop
 
     from agenthft.book import SequenceGap
-    from agenthft.market.feeds.probe import CaptureFormatError
+    from agenthft.market.events import CaptureFormatError
 
     check_args(args)
     try:

@@ -17,8 +17,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from agenthft.backtest.l2exchange import L2Exchange
-from agenthft.backtest.latency import LatencyModel
 from agenthft.book import Level
 from agenthft.connectors.port import (
     AccountSnapshot,
@@ -32,6 +30,8 @@ from agenthft.connectors.port import (
     VenueLimits,
     VenuePort,
 )
+from agenthft.connectors.simulated.l2exchange import L2Exchange
+from agenthft.connectors.simulated.latency import LatencyModel
 from agenthft.market.events import ASK, BID
 from agenthft.model import Instrument, Side
 from agenthft.oms import VenueFill, VenueOrder

@@ -75,8 +75,8 @@ def open_port(
     credentials themselves (environment or key file) and take connector `options`."""
     kind = kind_of(spec)
     if kind == "paper":
-        from agenthft.backtest.latency import parse
         from agenthft.connectors.paper import PaperPort
+        from agenthft.connectors.simulated.latency import parse
 
         feed_spec = spec.removeprefix(PAPER_PREFIX)
         public = {"public_only": True} if kind_of(feed_spec) == "binance-usdm" else {}

@@ -16,9 +16,8 @@ from functools import partial
 import msgspec
 
 from agenthft.book import L2Book
-from agenthft.market.sim.participants import Episode, Participant
+from agenthft.market.sim.participants import Episode, Participant, Simulation
 from agenthft.market.sim.scenario import build, load_scenario
-from agenthft.market.sim.simulation import Simulation
 from agenthft.matching import Accepted, BookDelta, Cancelled, Fill, Trade
 from agenthft.model import OrderType, Side
 from agenthft.signals.config import SignalConfig

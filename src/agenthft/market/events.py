@@ -26,6 +26,12 @@ import msgspec
 
 from agenthft.model import Instrument
 
+
+class CaptureFormatError(ValueError):
+    """A file no reader understands, or data a reader cannot read right (the message names the
+    file, the line where there is one, and the way out)."""
+
+
 LEVEL, CLEAR, TRADE, ADD, CANCEL, MODIFY, FILL, FUNDING = range(8)
 KIND_NAMES = ("level", "clear", "trade", "add", "cancel", "modify", "fill", "funding")
 F_LAST, F_SNAPSHOT, F_BAD_TS = 1, 2, 4
@@ -229,8 +235,6 @@ def _common_instruments(tables: list[Events]) -> dict[str, Instrument]:
                 continue
             same = msgspec.structs.replace(inst, tick_size=have.tick_size, lot_size=have.lot_size, aliases=have.aliases)
             if same != have:
-                from agenthft.market.feeds.probe import CaptureFormatError
-
                 raise CaptureFormatError(
                     f"market {inst.market} is read from two files as two different contracts ({have} vs {inst}); "
                     "pass --instrument to say which it is"

@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agenthft.market.cache import EventCache, content_key
-from agenthft.market.events import Events
+from agenthft.market.events import CaptureFormatError, Events
 from agenthft.market.feeds import registry
-from agenthft.market.feeds.probe import CaptureFormatError
 from agenthft.market.feeds.registry import ReadOptions
 from agenthft.market.feeds.timestamps import check_unit
 from agenthft.model import Instrument

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agenthft.backtest.data import DataBacktest, FundingSchedule
-from agenthft.backtest.latency import Constant
+from agenthft.connectors.simulated.latency import Constant
 from agenthft.market.events import FUNDING, Events, Meta
 from agenthft.model import Instrument, InstrumentKind, OrderType, Side
 from agenthft.risk import RiskConfig

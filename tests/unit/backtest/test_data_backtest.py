@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agenthft.backtest.data import DataBacktest
-from agenthft.backtest.latency import Constant
+from agenthft.connectors.simulated.latency import Constant
 from agenthft.market.cache import EventCache, content_key
 from agenthft.market.events import TRADE, Events
 from agenthft.market.feeds import binance

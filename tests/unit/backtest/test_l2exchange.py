@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agenthft.backtest.l2exchange import L2Exchange
 from agenthft.connectors.port import Ack, CancelRefused, Done, Filled, OrderEvent, Rejected
+from agenthft.connectors.simulated.l2exchange import L2Exchange
 from agenthft.market.events import ASK, BID
 from agenthft.model import Instrument, InstrumentKind, OrderType, Side
 

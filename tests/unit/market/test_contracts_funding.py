@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from agenthft.backtest.data import DataBacktest
-from agenthft.backtest.latency import Constant
 from agenthft.cli import main
+from agenthft.connectors.simulated.latency import Constant
 from agenthft.market.events import FUNDING
 from agenthft.market.feeds.probe import load_instruments
 from agenthft.market.sources import load_events

@@ -16,8 +16,8 @@ import pytest
 import zstandard
 
 from agenthft.backtest.data import DataBacktest
-from agenthft.backtest.latency import Constant
 from agenthft.cli import main
+from agenthft.connectors.simulated.latency import Constant
 from agenthft.market.events import LEVEL, TRADE
 from agenthft.market.feeds import detect_format, verify_files
 from agenthft.market.feeds.probe import CaptureFormatError

@@ -16,8 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agenthft.backtest.data import DataBacktest
-from agenthft.backtest.latency import Constant
 from agenthft.cli import main
+from agenthft.connectors.simulated.latency import Constant
 from agenthft.market.events import TRADE
 from agenthft.market.feeds import detect_format, discover, verify_files
 from agenthft.market.feeds.probe import CaptureFormatError, load_instruments

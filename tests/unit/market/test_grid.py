@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agenthft.backtest.data import DataBacktest
-from agenthft.backtest.latency import Constant
+from agenthft.connectors.simulated.latency import Constant
 from agenthft.market.feeds import verify_files
 from agenthft.market.feeds.grid import StepFinder
 from agenthft.market.feeds.probe import CaptureFormatError, load_instruments

@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agenthft.backtest.data import DataBacktest, DataOptions
-from agenthft.backtest.latency import Constant
 from agenthft.cli import main
+from agenthft.connectors.simulated.latency import Constant
 from agenthft.market.feeds import verify_files
 from agenthft.market.feeds.probe import CaptureFormatError
 from agenthft.market.feeds.timestamps import SCALE, UnitFinder, by_magnitude, to_ns

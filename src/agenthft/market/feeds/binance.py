@@ -30,11 +30,11 @@ from pathlib import Path
 import msgspec
 
 from agenthft.book import L2Book, Level, SequenceGap
-from agenthft.market.events import ASK, BID, F_LAST, FUNDING, LEVEL, TRADE, Events, Meta
+from agenthft.market.events import ASK, BID, F_LAST, FUNDING, LEVEL, TRADE, CaptureFormatError, Events, Meta
 from agenthft.market.feeds.capture import ReplayReport
 from agenthft.market.feeds.files import numbered_lines
 from agenthft.market.feeds.grid import OffGrid, StepFinder, grid_note
-from agenthft.market.feeds.probe import CaptureFormatError, CaptureInfo
+from agenthft.market.feeds.probe import CaptureInfo
 from agenthft.market.feeds.timestamps import SCALE, UnitFinder, to_ns
 from agenthft.model import Grid, GridError, Instrument, InstrumentKind
 from agenthft.model.fixed import to_scaled

@@ -28,11 +28,10 @@ from urllib.parse import parse_qs, urlparse
 
 import msgspec
 
-from agenthft.market.events import Events
+from agenthft.market.events import CaptureFormatError, Events
 from agenthft.market.feeds import binance
 from agenthft.market.feeds.capture import ReplayReport, cryptofeed_unit
 from agenthft.market.feeds.files import head_lines, numbered_lines
-from agenthft.market.feeds.probe import CaptureFormatError
 from agenthft.market.feeds.timestamps import to_ns
 from agenthft.model import Instrument
 

@@ -41,12 +41,12 @@ from agenthft.market.events import (
     FILL,
     MODIFY,
     TRADE,
+    CaptureFormatError,
     Events,
     Meta,
 )
 from agenthft.market.feeds.files import ZSTD_MAGIC, read_all
 from agenthft.market.feeds.grid import StepFinder
-from agenthft.market.feeds.probe import CaptureFormatError
 from agenthft.market.feeds.tabular import SnapshotDiffer, instrument_from_data
 from agenthft.model import GridError, Instrument, InstrumentKind
 

@@ -147,7 +147,7 @@ class OffGrid:
     def check(self, book: L2Book, bid_off: list[tuple[str, str]], ask_off: list[tuple[str, str]], where: str) -> None:
         """After the message's on-grid levels are applied: each off-grid level must lie behind the
         top of its side (else a CaptureFormatError naming `where`); those are counted."""
-        from agenthft.market.feeds.probe import CaptureFormatError
+        from agenthft.market.events import CaptureFormatError
 
         g = self.grid
         for side, off in ((1, bid_off), (-1, ask_off)):

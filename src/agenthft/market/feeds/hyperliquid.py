@@ -24,9 +24,8 @@ from typing import Any
 
 import msgspec
 
-from agenthft.market.events import ASK, BID, F_LAST, FUNDING, TRADE, Events, Meta
+from agenthft.market.events import ASK, BID, F_LAST, FUNDING, TRADE, CaptureFormatError, Events, Meta
 from agenthft.market.feeds.files import numbered_lines
-from agenthft.market.feeds.probe import CaptureFormatError
 from agenthft.market.feeds.tabular import SnapshotDiffer, instrument_from_data, side_on_grid
 from agenthft.market.feeds.timestamps import SCALE, UnitFinder, to_ns
 from agenthft.model import GridError, Instrument

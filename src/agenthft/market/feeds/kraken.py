@@ -26,7 +26,7 @@ from typing import Any
 import msgspec
 
 from agenthft.book import L2Book, Level
-from agenthft.market.events import ASK, BID, F_LAST, LEVEL, TRADE, Events, Meta
+from agenthft.market.events import ASK, BID, F_LAST, LEVEL, TRADE, CaptureFormatError, Events, Meta
 from agenthft.market.feeds.capture import (
     BookObserver,
     ReplayReport,
@@ -36,7 +36,6 @@ from agenthft.market.feeds.capture import (
 )
 from agenthft.market.feeds.grid import StepFinder, grid_note
 from agenthft.market.feeds.instruments import printed_grid_instrument
-from agenthft.market.feeds.probe import CaptureFormatError
 from agenthft.model import Grid, GridError, Instrument, InstrumentKind
 
 SUBSCRIBED_DEPTH = 1000

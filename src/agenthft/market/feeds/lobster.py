@@ -23,10 +23,10 @@ import msgspec
 
 from agenthft.book import L2Book, Level
 from agenthft.market import events as rows
+from agenthft.market.events import CaptureFormatError
 from agenthft.market.feeds.capture import ReplayReport
 from agenthft.market.feeds.files import head_lines, numbered_lines
 from agenthft.market.feeds.instruments import LOBSTER_AAPL
-from agenthft.market.feeds.probe import CaptureFormatError
 from agenthft.market.feeds.tabular import SnapshotDiffer
 from agenthft.matching import EngineConfig, Fill, MatchingEngine
 from agenthft.model import Instrument, InstrumentKind, OrderType, Side

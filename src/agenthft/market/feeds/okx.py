@@ -24,7 +24,7 @@ from pathlib import Path
 import msgspec
 
 from agenthft.book import L2Book, Level
-from agenthft.market.events import ASK, BID, F_LAST, LEVEL, TRADE, Events, Meta
+from agenthft.market.events import ASK, BID, F_LAST, LEVEL, TRADE, CaptureFormatError, Events, Meta
 from agenthft.market.feeds.capture import (
     BookObserver,
     ReplayReport,
@@ -33,7 +33,6 @@ from agenthft.market.feeds.capture import (
     cryptofeed_unit,
 )
 from agenthft.market.feeds.grid import StepFinder
-from agenthft.market.feeds.probe import CaptureFormatError
 from agenthft.model import Grid, GridError, Instrument, InstrumentKind
 
 CHECKSUM_DEPTH = 25

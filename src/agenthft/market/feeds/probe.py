@@ -1,10 +1,7 @@
 """What a capture is, read from its content, never from its file or folder name.
 
-- `detect_format(path)`: the format from the first bytes and lines (gzip or not, the line
-  layout, the venue's URL or message shapes). An unknown file is an error naming what was
-  expected.
-- `step_of(values)`: a grid inferred from recorded values (the largest step they all share,
-  `grid.StepFinder`); the readers use it over whole files when no instrument file is given.
+- `CaptureInfo`: what a reader found out about a capture (its instrument, sequencing, units).
+  The format itself is detected by `registry.detect_format`, grids by `grid.StepFinder`.
 - `load_instruments(path)`: an instrument file: a Binance `exchangeInfo` JSON (spot, USD-M or
   COIN-M: `contractSize`, `marginAsset` and `contractType` make an inverse contract), or a TOML
   of `[[markets]]` with Instrument fields (as in the venue config, `contract_size`, `inverse`,
@@ -14,31 +11,21 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from agenthft.market.events import CaptureFormatError
 from agenthft.model import Instrument, InstrumentKind
 
-
-class CaptureFormatError(ValueError):
-    """A file no reader understands, or data a reader cannot read right (the message names the
-    file, the line where there is one, and the way out)."""
+__all__ = ["CaptureFormatError", "CaptureInfo", "is_gzip", "load_instruments"]
 
 
 def is_gzip(path: Path) -> bool:
     with open(path, "rb") as f:
         return f.read(2) == b"\x1f\x8b"
-
-
-def detect_format(path: str | Path) -> str:
-    """The capture format of `path`, from its content (`registry.detect_format`)."""
-    from agenthft.market.feeds.registry import detect_format as detect
-
-    return detect(path)
 
 
 class CaptureInfo(msgspec.Struct, frozen=True):
@@ -50,13 +37,6 @@ class CaptureInfo(msgspec.Struct, frozen=True):
     notes: tuple[str, ...] = ()  # everything else read or assumed: timestamp units, contract, funding
     scales: dict[str, int] = msgspec.field(default_factory=dict)  # ns per unit of each file's local times
     given: bool = False  # the grid is an instrument file's: off-grid levels behind the top are dropped
-
-
-def step_of(values: Iterable[str]) -> str | None:
-    """The largest decimal step that every value is a multiple of (zeros ignored), or None."""
-    from agenthft.market.feeds.grid import step_of as step
-
-    return step(values)
 
 
 # --- instrument files -----------------------------------------------------------------------

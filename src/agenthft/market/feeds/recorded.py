@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from agenthft.market.events import Events
-from agenthft.market.feeds.probe import CaptureFormatError
+from agenthft.market.events import CaptureFormatError, Events
 from agenthft.model import Instrument
 
 

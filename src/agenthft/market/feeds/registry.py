@@ -10,16 +10,17 @@ with its message file), wherever it is named; a main file brings its companions 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
 
-from agenthft.market.events import Events
+from agenthft.market.events import CaptureFormatError, Events
 from agenthft.market.feeds import files as fio
 from agenthft.market.feeds.capture import ReplayReport
-from agenthft.market.feeds.probe import CaptureFormatError
+from agenthft.market.feeds.rowcheck import verify_rows
 from agenthft.model import Instrument
 
 
@@ -248,9 +249,8 @@ def _lobster_events(files: list[Path], opts: ReadOptions) -> Events:
 
 def _rows_verify(fmt: str) -> Callable[[list[Path], ReadOptions], list[ReplayReport]]:
     def verify(files: list[Path], opts: ReadOptions) -> list[ReplayReport]:
-        from agenthft.market.feeds.rowcheck import verify_rows
-
-        return [verify_rows(fmt, files, opts)]
+        started = time.perf_counter()
+        return [verify_rows(fmt, files, read_group(fmt, files, opts), started)]
 
     return verify
 

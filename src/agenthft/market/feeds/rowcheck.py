@@ -13,22 +13,17 @@ use their own readers (binance, okx, kraken, lobster).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from agenthft.book import L2Book
-from agenthft.market.events import CLEAR, F_LAST, FUNDING, LEVEL, TRADE
+from agenthft.market.events import CLEAR, F_LAST, FUNDING, LEVEL, TRADE, Events
 from agenthft.market.feeds.capture import ReplayReport
-from agenthft.market.feeds.registry import ReadOptions
 from agenthft.market.l3 import to_l2
 
 
-def verify_rows(fmt: str, paths: Sequence[str | Path], opts: ReadOptions | None = None) -> ReplayReport:
-    from agenthft.market.feeds.registry import read_group
-
-    started = time.perf_counter()
-    raw = read_group(fmt, [Path(p) for p in paths], opts or ReadOptions())
+def verify_rows(fmt: str, paths: Sequence[str | Path], raw: Events, started: float) -> ReplayReport:
+    """`raw`: the rows read from `paths` (`registry.read_group`), read from `started` on."""
     ev = to_l2(raw)
     report = ReplayReport(fmt, [str(p) for p in paths], "book not crossed", markets=[m.market for m in ev.markets])
     report.notes += ev.meta.notes

@@ -7,9 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from agenthft.market.events import ASK, BID, LEVEL, Events
+from agenthft.market.events import ASK, BID, LEVEL, CaptureFormatError, Events
 from agenthft.market.feeds.grid import StepFinder, grid_note
-from agenthft.market.feeds.probe import CaptureFormatError
 from agenthft.model import Grid, GridError, Instrument, InstrumentKind
 
 

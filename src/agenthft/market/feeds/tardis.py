@@ -19,9 +19,8 @@ import io
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from agenthft.market.events import ASK, BID, CLEAR, F_LAST, F_SNAPSHOT, LEVEL, TRADE, Events, Meta
+from agenthft.market.events import ASK, BID, CLEAR, F_LAST, F_SNAPSHOT, LEVEL, TRADE, CaptureFormatError, Events, Meta
 from agenthft.market.feeds.files import open_bytes
-from agenthft.market.feeds.probe import CaptureFormatError
 from agenthft.market.feeds.tabular import SnapshotDiffer, instrument_from_data, side_on_grid
 from agenthft.market.feeds.timestamps import SCALE, SHOWN, by_magnitude
 from agenthft.model import GridError, Instrument

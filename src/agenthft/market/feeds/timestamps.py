@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from statistics import median
 
-from agenthft.market.feeds.probe import CaptureFormatError
+from agenthft.market.events import CaptureFormatError
 
 #: ns per unit
 SCALE = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}

@@ -4,15 +4,15 @@ account would; manipulators write ground-truth labels of what they did."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import msgspec
 
+from agenthft.market.sim.fair import FairValue
+from agenthft.matching import MatchingEngine
 from agenthft.model import OrderType, Side
-
-if TYPE_CHECKING:
-    from agenthft.market.sim.simulation import Simulation
 
 
 class Episode(msgspec.Struct, frozen=True):
@@ -25,6 +25,19 @@ class Episode(msgspec.Struct, frozen=True):
     start_ns: int
     end_ns: int
     side: Side
+
+
+class Simulation(Protocol):
+    """What a participant acts on (`simulation.Simulation` is one): the engine, the fair values,
+    the clock's scheduler and the ground-truth labels."""
+
+    engine: MatchingEngine
+    fair: dict[str, FairValue]
+    labels: list[Episode]
+
+    def at(self, t_ns: int, fn: Callable[[int], None]) -> None: ...
+
+    def fair_for(self, p: Participant, now_ns: int) -> int: ...
 
 
 class Participant:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import secrets
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -19,11 +19,9 @@ from agenthft.venue.fronts.binance_usdm import translate
 from agenthft.venue.fronts.binance_usdm.errors import FrontError, from_outcome, mandatory
 from agenthft.venue.fronts.binance_usdm.keys import BinanceKey
 from agenthft.venue.fronts.binance_usdm.limits import binance_limits
+from agenthft.venue.fronts.binance_usdm.state import FrontState
 from agenthft.venue.fronts.binance_usdm.translate import Symbol, cash_text
 from agenthft.venue.outcome import OrderInfo
-
-if TYPE_CHECKING:
-    from agenthft.venue.fronts.binance_usdm.front import BinanceFront
 
 P = TypeVar("P")
 _CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}\Z")
@@ -51,7 +49,7 @@ def _ms(ns: int) -> int:
 
 
 # --- market data ---------------------------------------------------------------------------
-def exchange_info(front: BinanceFront, now_ns: int) -> dict[str, Any]:
+def exchange_info(front: FrontState, now_ns: int) -> dict[str, Any]:
     weight, o10, o60 = binance_limits(front.venue.config.tier("default"))
     rules = front.venue.rules
     im = front.venue.config.engine.initial_margin
@@ -84,7 +82,7 @@ def depth_weight(p: dict[str, Any]) -> int:
     return DEPTH_LIMITS.get(limit, 20)
 
 
-def depth(front: BinanceFront, p: dict[str, Any], now_ns: int) -> wire.DepthSnapshot:
+def depth(front: FrontState, p: dict[str, Any], now_ns: int) -> wire.DepthSnapshot:
     """The book with `lastUpdateId` = the market's book sequence: diff events carry U = u =
     that sequence, so the first event after a snapshot has pu == lastUpdateId."""
     q = parse(p, wire.Depth)
@@ -96,7 +94,7 @@ def depth(front: BinanceFront, p: dict[str, Any], now_ns: int) -> wire.DepthSnap
     return wire.DepthSnapshot(seq, _ms(now_ns), _ms(now_ns), sym.levels(bids), sym.levels(asks))
 
 
-def book_ticker(front: BinanceFront, p: dict[str, Any], now_ns: int) -> Any:
+def book_ticker(front: FrontState, p: dict[str, Any], now_ns: int) -> Any:
     names = [front.symbol(p["symbol"])] if p.get("symbol") else list(front.symbols.values())
     out = []
     for sym in names:
@@ -125,7 +123,7 @@ def _side(text: str) -> Side:
     raise FrontError(-1117)
 
 
-def new_order(front: BinanceFront, key: BinanceKey, p: dict[str, Any], now_ns: int) -> wire.Order:
+def new_order(front: FrontState, key: BinanceKey, p: dict[str, Any], now_ns: int) -> wire.Order:
     q = parse(p, wire.NewOrder)
     sym = front.symbol(q.symbol)
     side = _side(q.side)
@@ -177,7 +175,7 @@ def new_order(front: BinanceFront, key: BinanceKey, p: dict[str, Any], now_ns: i
     return translate.order(out.order, sym)
 
 
-def _ref(front: BinanceFront, key: BinanceKey, p: dict[str, Any], live: bool) -> tuple[Symbol, OrderInfo | None]:
+def _ref(front: FrontState, key: BinanceKey, p: dict[str, Any], live: bool) -> tuple[Symbol, OrderInfo | None]:
     q = parse(p, wire.OrderRef)
     sym = front.symbol(q.symbol)
     if q.orderId is None and not q.origClientOrderId:
@@ -194,7 +192,7 @@ def _ref(front: BinanceFront, key: BinanceKey, p: dict[str, Any], live: bool) ->
     return sym, info
 
 
-def cancel_order(front: BinanceFront, key: BinanceKey, p: dict[str, Any], now_ns: int) -> wire.Order:
+def cancel_order(front: FrontState, key: BinanceKey, p: dict[str, Any], now_ns: int) -> wire.Order:
     sym, info = _ref(front, key, p, True)
     if info is None:
         raise FrontError(-2011)
@@ -204,7 +202,7 @@ def cancel_order(front: BinanceFront, key: BinanceKey, p: dict[str, Any], now_ns
     return translate.order(info, sym)
 
 
-def modify_order(front: BinanceFront, key: BinanceKey, p: dict[str, Any], now_ns: int) -> wire.Order:
+def modify_order(front: FrontState, key: BinanceKey, p: dict[str, Any], now_ns: int) -> wire.Order:
     q = parse(p, wire.ModifyOrder)
     if q.orderId is None and not q.origClientOrderId:
         raise FrontError(-1102, "orderId")
@@ -222,14 +220,14 @@ def modify_order(front: BinanceFront, key: BinanceKey, p: dict[str, Any], now_ns
     return translate.order(info, sym)
 
 
-def query_order(front: BinanceFront, key: BinanceKey, p: dict[str, Any], live: bool = False) -> wire.Order:
+def query_order(front: FrontState, key: BinanceKey, p: dict[str, Any], live: bool = False) -> wire.Order:
     sym, info = _ref(front, key, p, live)
     if info is None:
         raise FrontError(-2013)
     return translate.order(info, sym, query=True)
 
 
-def open_orders(front: BinanceFront, key: BinanceKey, p: dict[str, Any]) -> list[wire.Order]:
+def open_orders(front: FrontState, key: BinanceKey, p: dict[str, Any]) -> list[wire.Order]:
     q = parse(p, wire.OptionalSymbol)
     market = front.symbol(q.symbol).market if q.symbol else None
     return [
@@ -239,7 +237,7 @@ def open_orders(front: BinanceFront, key: BinanceKey, p: dict[str, Any]) -> list
     ]
 
 
-def all_orders(front: BinanceFront, key: BinanceKey, p: dict[str, Any]) -> list[wire.Order]:
+def all_orders(front: FrontState, key: BinanceKey, p: dict[str, Any]) -> list[wire.Order]:
     q = parse(p, wire.SymbolParam)
     sym = front.symbol(q.symbol)
     limit = int(p.get("limit", 500))
@@ -248,7 +246,7 @@ def all_orders(front: BinanceFront, key: BinanceKey, p: dict[str, Any]) -> list[
     return [translate.order(i, sym, query=True) for i in rows]
 
 
-def cancel_all(front: BinanceFront, key: BinanceKey, p: dict[str, Any], now_ns: int) -> dict[str, Any]:
+def cancel_all(front: FrontState, key: BinanceKey, p: dict[str, Any], now_ns: int) -> dict[str, Any]:
     q = parse(p, wire.SymbolParam)
     sym = front.symbol(q.symbol)
     out = front.venue.cancel_all(key.record, sym.market, now_ns=now_ns)
@@ -257,7 +255,7 @@ def cancel_all(front: BinanceFront, key: BinanceKey, p: dict[str, Any], now_ns: 
     return dict(CANCEL_ALL_DONE)
 
 
-def countdown(front: BinanceFront, key: BinanceKey, p: dict[str, Any], now_ns: int) -> dict[str, Any]:
+def countdown(front: FrontState, key: BinanceKey, p: dict[str, Any], now_ns: int) -> dict[str, Any]:
     q = parse(p, wire.Countdown)
     sym = front.symbol(q.symbol)
     if q.countdownTime < 0:
@@ -267,14 +265,14 @@ def countdown(front: BinanceFront, key: BinanceKey, p: dict[str, Any], now_ns: i
 
 
 # --- account -----------------------------------------------------------------------------------
-def _fills(front: BinanceFront, account: str, market: str) -> list[tuple[OrderInfo, Fill]]:
+def _fills(front: FrontState, account: str, market: str) -> list[tuple[OrderInfo, Fill]]:
     infos = front.venue.done_orders(account) + front.venue.open_order_infos(account, market)
     out = [(i, f) for i in infos if i.market == market for f in i.fills]
     out.sort(key=lambda x: x[1].trade_id)
     return out
 
 
-def user_trades(front: BinanceFront, key: BinanceKey, p: dict[str, Any]) -> list[dict[str, Any]]:
+def user_trades(front: FrontState, key: BinanceKey, p: dict[str, Any]) -> list[dict[str, Any]]:
     q = parse(p, wire.UserTrades)
     sym = front.symbol(q.symbol)
     if q.fromId is not None and (q.startTime is not None or q.endTime is not None):
@@ -309,13 +307,13 @@ def user_trades(front: BinanceFront, key: BinanceKey, p: dict[str, Any]) -> list
     return rows[-max(1, min(q.limit, 1000)) :]
 
 
-def mark(front: BinanceFront, market: str) -> int | None:
+def mark(front: FrontState, market: str) -> int | None:
     v = front.venue.views[market]
     m = front.venue.engine.markets[market]
     return mark_price(v.last_trade, m.bids.best_price(), m.asks.best_price())
 
 
-def _position(front: BinanceFront, account: str, sym: Symbol, version: int, now_ns: int) -> dict[str, Any]:
+def _position(front: FrontState, account: str, sym: Symbol, version: int, now_ns: int) -> dict[str, Any]:
     e = front.venue.engine
     acct = e.accounts.get(account)
     pos = acct.positions.get(sym.market) if acct is not None else None
@@ -364,7 +362,7 @@ def _position(front: BinanceFront, account: str, sym: Symbol, version: int, now_
 
 
 def position_risk(
-    front: BinanceFront, key: BinanceKey, p: dict[str, Any], version: int, now_ns: int
+    front: FrontState, key: BinanceKey, p: dict[str, Any], version: int, now_ns: int
 ) -> list[dict[str, Any]]:
     q = parse(p, wire.OptionalSymbol)
     syms = [front.symbol(q.symbol)] if q.symbol else list(front.symbols.values())
@@ -379,7 +377,7 @@ def position_risk(
     return rows
 
 
-def _assets(front: BinanceFront, key: BinanceKey, now_ns: int) -> list[dict[str, Any]]:
+def _assets(front: FrontState, key: BinanceKey, now_ns: int) -> list[dict[str, Any]]:
     e = front.venue.engine
     acct = e.accounts.get(key.account)
     if acct is None:
@@ -416,7 +414,7 @@ def _assets(front: BinanceFront, key: BinanceKey, now_ns: int) -> list[dict[str,
     return rows
 
 
-def balance(front: BinanceFront, key: BinanceKey, now_ns: int) -> list[dict[str, Any]]:
+def balance(front: FrontState, key: BinanceKey, now_ns: int) -> list[dict[str, Any]]:
     return [
         {
             "accountAlias": key.account,
@@ -433,7 +431,7 @@ def balance(front: BinanceFront, key: BinanceKey, now_ns: int) -> list[dict[str,
     ]
 
 
-def account(front: BinanceFront, key: BinanceKey, version: int, now_ns: int) -> dict[str, Any]:
+def account(front: FrontState, key: BinanceKey, version: int, now_ns: int) -> dict[str, Any]:
     assets = _assets(front, key, now_ns)
 
     def total(field: str) -> str:
@@ -483,7 +481,7 @@ def account(front: BinanceFront, key: BinanceKey, version: int, now_ns: int) -> 
     return out
 
 
-def leverage_bracket(front: BinanceFront, p: dict[str, Any]) -> Any:
+def leverage_bracket(front: FrontState, p: dict[str, Any]) -> Any:
     q = parse(p, wire.OptionalSymbol)
     syms = [front.symbol(q.symbol)] if q.symbol else list(front.symbols.values())
     im = Decimal(front.venue.config.engine.initial_margin)

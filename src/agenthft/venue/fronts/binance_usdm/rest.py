@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 import msgspec
@@ -22,14 +22,12 @@ from agenthft.venue.fronts.binance_usdm import ops
 from agenthft.venue.fronts.binance_usdm.errors import FrontError
 from agenthft.venue.fronts.binance_usdm.keys import BinanceKey, verify_rest
 from agenthft.venue.fronts.binance_usdm.limits import Limits
-
-if TYPE_CHECKING:
-    from agenthft.venue.fronts.binance_usdm.front import BinanceFront
+from agenthft.venue.fronts.binance_usdm.state import FRONT, FrontState
 
 log = logging.getLogger("agenthft.venue.binance")
 NONE, USER_STREAM, SIGNED = 0, 1, 2
 _enc = msgspec.json.Encoder()
-Fn = Callable[["BinanceFront", "BinanceKey | None", dict[str, Any], int], Any]
+Fn = Callable[[FrontState, "BinanceKey | None", dict[str, Any], int], Any]
 
 
 class Endpoint(NamedTuple):
@@ -48,18 +46,18 @@ def _k(key: BinanceKey | None) -> BinanceKey:
     return key
 
 
-def _listen_start(f: BinanceFront, k: BinanceKey | None, p: dict[str, Any], now: int) -> Any:
+def _listen_start(f: FrontState, k: BinanceKey | None, p: dict[str, Any], now: int) -> Any:
     return {"listenKey": f.hub.start_listen(_k(k).api_key, _k(k).account, now).key}
 
 
-def _listen_keepalive(f: BinanceFront, k: BinanceKey | None, p: dict[str, Any], now: int) -> Any:
+def _listen_keepalive(f: FrontState, k: BinanceKey | None, p: dict[str, Any], now: int) -> Any:
     lk = f.hub.keepalive(_k(k).api_key, now)
     if lk is None:
         raise FrontError(-1125)
     return {"listenKey": lk.key}
 
 
-def _listen_close(f: BinanceFront, k: BinanceKey | None, p: dict[str, Any], now: int) -> Any:
+def _listen_close(f: FrontState, k: BinanceKey | None, p: dict[str, Any], now: int) -> Any:
     f.hub.close_listen(_k(k).api_key)
     return {}
 
@@ -114,7 +112,7 @@ def _params(raw_query: str, raw_body: str) -> dict[str, Any]:
     return out
 
 
-def limit_error(front: BinanceFront, lim: Limits, now: int, retry_after: int, code: int, *args: object) -> FrontError:
+def limit_error(front: FrontState, lim: Limits, now: int, retry_after: int, code: int, *args: object) -> FrontError:
     """429 (-1003 / -1015) with Retry-After, or 418 when the refusals turn into a ban."""
     if lim.refused(now):
         return FrontError(-1003, lim.weight.limit, http=418, retry_after=lim.ban_left_s(now))
@@ -122,8 +120,6 @@ def limit_error(front: BinanceFront, lim: Limits, now: int, retry_after: int, co
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
-    from agenthft.venue.fronts.binance_usdm.front import FRONT
-
     front = request.app[FRONT]
     now = front.clock()
     ep = ENDPOINTS.get((request.method, request.path))

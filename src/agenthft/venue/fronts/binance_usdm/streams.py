@@ -19,7 +19,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from aiohttp import WSMsgType, web
@@ -27,11 +27,9 @@ from aiohttp import WSMsgType, web
 from agenthft.matching import Accepted, Amended, BookDelta, Cancelled, Fill, Rejected, Trade
 from agenthft.protocol.binance_usdm import wire
 from agenthft.venue.fronts.binance_usdm import translate
+from agenthft.venue.fronts.binance_usdm.state import FrontState, ListenKey
 from agenthft.venue.fronts.binance_usdm.translate import Symbol, cash_text
 from agenthft.venue.outcome import AccountEvent, MarketEvent, OrderInfo, TopOfBook
-
-if TYPE_CHECKING:
-    from agenthft.venue.fronts.binance_usdm.front import BinanceFront
 
 log = logging.getLogger("agenthft.venue.binance")
 _enc = msgspec.json.Encoder()
@@ -98,21 +96,10 @@ class Conn:
             await self.task
 
 
-class ListenKey:
-    __slots__ = ("account", "api_key", "expired", "expires_ns", "key")
-
-    def __init__(self, key: str, api_key: str, account: str, expires_ns: int) -> None:
-        self.key = key
-        self.api_key = api_key
-        self.account = account
-        self.expires_ns = expires_ns
-        self.expired = False
-
-
 class StreamHub:
     """The Binance front's observer of the venue: routes events to stream subscribers."""
 
-    def __init__(self, front: BinanceFront) -> None:
+    def __init__(self, front: FrontState) -> None:
         self.front = front
         self.subs: dict[str, set[Conn]] = {}  # stream name (lower case; listenKeys as given) -> connections
         self.listen: dict[str, ListenKey] = {}  # listenKey -> its record
@@ -367,10 +354,11 @@ class StreamHub:
         )
 
 
-async def serve_stream(front: BinanceFront, request: web.Request) -> web.WebSocketResponse:
+async def serve_stream(front: FrontState, request: web.Request) -> web.WebSocketResponse:
     """A market or user stream connection: `/ws/<a>/<b>`, `/stream?streams=a/b`, the routed
     `/public|/market|/private` variants, `?listenKey=` (user data, `&events=` to filter)."""
     hub = front.hub
+    assert isinstance(hub, StreamHub)  # the front's own hub (the state knows it by its protocol)
     path = request.path
     route = path.split("/")[1] if path.count("/") > 1 and path.split("/")[1] in ("public", "market", "private") else ""
     rest = path[len(route) + 1 :] if route else path

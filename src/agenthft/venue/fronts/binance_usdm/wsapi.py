@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 from aiohttp import WSMsgType, web
@@ -21,10 +21,8 @@ from agenthft.venue.fronts.binance_usdm.errors import FrontError
 from agenthft.venue.fronts.binance_usdm.keys import BinanceKey, verify_ws
 from agenthft.venue.fronts.binance_usdm.limits import Limits
 from agenthft.venue.fronts.binance_usdm.rest import limit_error
+from agenthft.venue.fronts.binance_usdm.state import FrontState
 from agenthft.venue.fronts.binance_usdm.streams import Conn
-
-if TYPE_CHECKING:
-    from agenthft.venue.fronts.binance_usdm.front import BinanceFront
 
 log = logging.getLogger("agenthft.venue.binance")
 _enc = msgspec.json.Encoder()
@@ -35,7 +33,7 @@ PUBLIC, KEY_ONLY, SIGNED, LOGON = 0, 1, 2, 3
 class Method(NamedTuple):
     security: int
     weight: int
-    fn: Callable[[BinanceFront, BinanceKey | None, dict[str, Any], int], Any]
+    fn: Callable[[FrontState, BinanceKey | None, dict[str, Any], int], Any]
     orders: bool = False
 
 
@@ -44,18 +42,18 @@ def _k(key: BinanceKey | None) -> BinanceKey:
     return key
 
 
-def _start(f: BinanceFront, k: BinanceKey | None, p: dict[str, Any], now: int) -> Any:
+def _start(f: FrontState, k: BinanceKey | None, p: dict[str, Any], now: int) -> Any:
     return {"listenKey": f.hub.start_listen(_k(k).api_key, _k(k).account, now).key}
 
 
-def _ping(f: BinanceFront, k: BinanceKey | None, p: dict[str, Any], now: int) -> Any:
+def _ping(f: FrontState, k: BinanceKey | None, p: dict[str, Any], now: int) -> Any:
     lk = f.hub.keepalive(_k(k).api_key, now)
     if lk is None:
         raise FrontError(-1125)
     return {"listenKey": lk.key}
 
 
-def _stop(f: BinanceFront, k: BinanceKey | None, p: dict[str, Any], now: int) -> Any:
+def _stop(f: FrontState, k: BinanceKey | None, p: dict[str, Any], now: int) -> Any:
     f.hub.close_listen(_k(k).api_key)
     return {}
 
@@ -84,7 +82,7 @@ METHODS: dict[str, Method] = {
 
 
 class WsApiSession:
-    def __init__(self, front: BinanceFront, remote: str) -> None:
+    def __init__(self, front: FrontState, remote: str) -> None:
         self.front = front
         self.remote = remote
         self.key: BinanceKey | None = None  # after session.logon
@@ -191,7 +189,7 @@ class WsApiSession:
         }
 
 
-async def serve_ws_api(front: BinanceFront, request: web.Request) -> web.WebSocketResponse:
+async def serve_ws_api(front: FrontState, request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=180.0, max_msg_size=front.venue.settings.max_frame_bytes)
     await ws.prepare(request)
     session = WsApiSession(front, request.remote or "?")

@@ -27,7 +27,7 @@ from agenthft.connectors.port import (
     Request,
 )
 from agenthft.model import Liquidity, from_scaled
-from agenthft.model.money import RATE_DECIMALS, cash_float
+from agenthft.model.money import CASH_DECIMALS, RATE_DECIMALS, cash_float
 from agenthft.oms.positions import by_currency
 from agenthft.report import build_report, event_row, risk_row
 from agenthft.risk import RiskEvent
@@ -151,14 +151,14 @@ class Recorder:
             self.maker_fills += ev.liquidity is Liquidity.MAKER
             self.events.append(
                 event_row("fill", t, f.order_id, venue_ns=f.ts_ns, side=f.side.value, market=f.market,
-                          price=inst.ticks_to_price(f.price), qty=inst.lots_to_qty(f.qty), fee=cash_float(f.fee, 12),
-                          liquidity=ev.liquidity.value)
+                          price=inst.ticks_to_price(f.price), qty=inst.lots_to_qty(f.qty),
+                          fee=cash_float(f.fee, CASH_DECIMALS), liquidity=ev.liquidity.value)
             )  # fmt: skip
         elif isinstance(ev, Funding):
             inst = runner.instruments[ev.market]
             self.events.append(
                 event_row("funding", t, "", venue_ns=ev.ts_ns, market=ev.market, price=inst.ticks_to_price(ev.mark),
-                          qty=inst.lots_to_qty(ev.position), fee=cash_float(ev.amount, 12),
+                          qty=inst.lots_to_qty(ev.position), fee=cash_float(ev.amount, CASH_DECIMALS),
                           liquidity=f"rate {from_scaled(ev.rate, RATE_DECIMALS)}")
             )  # fmt: skip
         elif isinstance(ev, Ack):

@@ -17,7 +17,7 @@ import msgspec
 
 from agenthft.cli.errors import CliError, Exit
 from agenthft.connectors.port import VenueAuthError, VenueUnreachable
-from agenthft.model import CASH_UNIT, to_scaled
+from agenthft.model import CASH_DECIMALS, CASH_UNIT, to_scaled
 from agenthft.risk import RiskConfig
 from agenthft.strategies.loader import (
     BUILTIN,
@@ -166,7 +166,7 @@ def live_money_guard(spec: str, mainnet: bool, args: argparse.Namespace | None) 
     if not args.risk:
         raise CliError(Exit.USAGE, "--live needs --risk FILE with every money limit set (examples/risk.toml)")
     config = risk_config(args.risk, False)
-    off = [name for name in MONEY_CONTROLS if config is None or to_scaled(getattr(config, name), 12) == 0]
+    off = [name for name in MONEY_CONTROLS if config is None or to_scaled(getattr(config, name), CASH_DECIMALS) == 0]
     if off:
         raise CliError(Exit.USAGE, f"--live: the risk file {args.risk} leaves {', '.join(off)} off; set each")
 

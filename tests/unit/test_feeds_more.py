@@ -18,7 +18,7 @@ import pytest
 
 from agenthft.backtest.data import DataBacktest
 from agenthft.connectors.simulated.latency import Constant
-from agenthft.market.events import CLEAR, LEVEL, TRADE, Events
+from agenthft.market.events import CLEAR, LEVEL, TRADE, CaptureFormatError, Events
 from agenthft.market.feeds import registry as probe
 from agenthft.market.feeds import verify_files
 from agenthft.market.sources import load_events
@@ -174,7 +174,7 @@ def test_hyperliquid_snapshots_become_level_changes_that_rebuild_each_snapshot(t
 def test_an_unknown_file_names_the_formats_expected(tmp_path: Path):
     junk = tmp_path / "x.csv"
     junk.write_text("a,b,c\n1,2,3\n")
-    with pytest.raises(probe.CaptureFormatError, match=r"Tardis\.dev CSV, a Databento DBN file"):
+    with pytest.raises(CaptureFormatError, match=r"Tardis\.dev CSV, a Databento DBN file"):
         probe.detect_format(junk)
 
 

@@ -85,13 +85,24 @@ class BinanceMarketData:
         await self.conn.connect(timeout_s)
         await asyncio.gather(*(self.snapshot(m) for m in self.markets))
 
-    async def snapshot(self, market: str) -> None:
-        """Load `market`'s REST snapshot into its sync; buffered diffs that bridge follow it."""
-        sync = self.syncs[market] = BinanceDepthSync(self.instruments[market], futures=True)
-        body = await retry_limited(lambda: self.rest.depth(market, 1000))
-        if self.raw is not None:
-            self.raw.write(market, time.time_ns(), msgspec.json.encode(body))
-        applied = sync.on_snapshot(int(body["lastUpdateId"]), body["bids"], body["asks"])
+    async def snapshot(self, market: str, tries: int = 5) -> None:
+        """Load `market`'s REST snapshot into its sync; buffered diffs that bridge follow it. A
+        snapshot older than the buffered diffs (they start after it) is fetched again, with the
+        diffs buffered from then on, as Binance's rules say."""
+        for attempt in range(tries):
+            sync = self.syncs[market] = BinanceDepthSync(self.instruments[market], futures=True)
+            body = await retry_limited(lambda: self.rest.depth(market, 1000))
+            if self.raw is not None:
+                self.raw.write(market, time.time_ns(), msgspec.json.encode(body))
+            try:
+                applied = sync.on_snapshot(int(body["lastUpdateId"]), body["bids"], body["asks"])
+                break
+            except SequenceGap as e:
+                if attempt == tries - 1:
+                    raise
+                self.resyncs += 1
+                log.info("%s: the snapshot does not bridge the buffered diffs (%s); fetching another", market, e)
+                await asyncio.sleep(0.05 * (attempt + 1))
         lst = self.listener
         if lst is None:
             return
@@ -111,10 +122,16 @@ class BinanceMarketData:
         task.add_done_callback(self._tasks.discard)
 
     async def _resync(self, market: str) -> None:
-        try:
-            await self.snapshot(market)
-        except (BinanceError, OSError, TimeoutError) as e:
-            log.warning("resync of %s failed: %s", market, e)
+        """Until a snapshot bridges (the book stays unsynced, and says so, meanwhile)."""
+        delay = 0.1
+        while True:
+            try:
+                await self.snapshot(market)
+                return
+            except (BinanceError, SequenceGap, OSError, TimeoutError) as e:
+                log.warning("resync of %s failed: %s; again in %.1f s", market, e, delay)
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)
 
     def _on_text(self, data: bytes, recv_ns: int) -> None:
         lst = self.listener

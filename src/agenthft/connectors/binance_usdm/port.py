@@ -32,6 +32,7 @@ import aiohttp
 import msgspec
 import picows
 
+from agenthft.book import SequenceGap
 from agenthft.connectors.binance_usdm import translate
 from agenthft.connectors.binance_usdm.endpoints import Endpoints
 from agenthft.connectors.binance_usdm.market import BinanceMarketData
@@ -211,8 +212,12 @@ class BinanceUsdmPort:
                 await self.market.reconnect()
                 if self.signer is not None and not self.dry_run:
                     await self._connect_account()
-            except (BinanceError, aiohttp.ClientError, OSError, TimeoutError, picows.WSError) as e:
+            except (BinanceError, SequenceGap, aiohttp.ClientError, OSError, TimeoutError, picows.WSError) as e:
                 log.info("Binance reconnect failed: %s", e)
+                backoff = min(5.0, backoff * 2)
+                continue
+            except Exception:  # the supervisor never dies: without it the agent is deaf for good
+                log.exception("Binance reconnect failed unexpectedly; retrying")
                 backoff = min(5.0, backoff * 2)
                 continue
             backoff = 0.05

@@ -176,19 +176,17 @@ class Recorder:
         if now < self._next and not force:
             return
         self._next = now + self.sample_ns
-        marks = runner.marks()
-        pnl = runner.session_pnl(marks)
+        snap = runner.snapshot()
+        pnl = snap.session
         row: dict[str, Any] = {
             "t_ns": now,
             "equity": cash_float(pnl.net),
             "fees": cash_float(pnl.fees),
             "funding": cash_float(pnl.funding),
         }
-        for m in runner.books:  # one column per market: lots are not comparable across markets
-            p = runner.oms.positions.get(m)
-            row[f"position_lots:{m}"] = p.size if p is not None else 0
-            mark = marks.get(m)  # for the report's price chart (display only)
-            row[f"mark:{m}"] = runner.instruments[m].ticks_to_float(mark) if mark is not None else None
+        for m, st in snap.markets.items():  # one column per market: lots are not comparable across markets
+            row[f"position_lots:{m}"] = st.position_lots
+            row[f"mark:{m}"] = st.mark_value  # for the report's price chart (display only)
         self.equity.append(row)
 
     def summarize(

@@ -24,6 +24,7 @@ from agenthft.connectors.agenthft import AgenthftPort
 from agenthft.control.research import Progress, Research, ResearchError, strategy_catalog
 from agenthft.runtime.multi import sessions
 from agenthft.runtime.runner import Observer, Runner
+from agenthft.runtime.snapshot import RunnerSnapshot
 
 
 async def _quiet(progress: float, total: float, message: str) -> None:
@@ -131,17 +132,18 @@ class ControlPlane:
         for name, agent in self.agents.items():
             venues = {}
             for v, r in sessions(agent).items():
+                snap = r.snapshot()
                 venues[v] = {
-                    "venue": r.port.name,
-                    "url": r.port.url,
-                    "connected": r.port.connected,
-                    "reconnects": r.port.reconnects,
-                    "markets": sorted(r.books),
-                    "risk_state": r.risk.state.value,
-                    "first_trip": None if r.risk.first_trip is None else str(r.risk.first_trip),
-                    "open_orders": len(r.oms.live),
+                    "venue": snap.venue,
+                    "url": snap.url,
+                    "connected": snap.connected,
+                    "reconnects": snap.reconnects,
+                    "markets": sorted(snap.markets),
+                    "risk_state": snap.risk_state,
+                    "first_trip": snap.first_trip,
+                    "open_orders": len(snap.open_orders),
                     "limits": msgspec.to_builtins(r.risk.config),
-                    "circuit_breaker_per_s": r.risk.max_orders_per_s,
+                    "circuit_breaker_per_s": snap.rates.circuit_breaker_per_s,
                     "venue_limits": msgspec.to_builtins(r.venue_limits),
                 }
             out["strategies"][name] = {
@@ -157,25 +159,26 @@ class ControlPlane:
         out: dict[str, dict[str, str]] = {}
         for (a, v), r in self.runners().items():
             mine = out.setdefault(a, {})
-            for m, p in r.oms.positions.items():
-                inst = r.instruments.get(m)
-                if inst is not None and p.size:
-                    mine[f"{v}:{m}"] = inst.lots_to_qty(p.size)
+            for m, qty in r.snapshot().positions.items():
+                if m in r.instruments:
+                    mine[f"{v}:{m}"] = qty
         return out
 
-    def pnl(self) -> dict[str, Any]:
+    def snapshots(self) -> dict[tuple[str, str], RunnerSnapshot]:
+        """Every venue session's snapshot, by (strategy, venue), read once."""
+        return {k: r.snapshot() for k, r in self.runners().items()}
+
+    def pnl(self, snaps: dict[tuple[str, str], RunnerSnapshot] | None = None) -> dict[str, Any]:
         """Realized, unrealized, fees (negative: rebates) and after fees, in the quote currency:
         per strategy and venue, per strategy, and the desk's total."""
         keys = ("realized", "unrealized", "fees", "funding", "after_fees")
         strategies: dict[str, Any] = {}
         currencies: set[str] = set()
-        for (a, v), r in self.runners().items():
-            marks = r.marks()
-            pnl = r.session_pnl(marks)
-            one: dict[str, Any] = pnl.as_dict()
+        for (a, v), snap in (self.snapshots() if snaps is None else snaps).items():
+            one: dict[str, Any] = snap.session.as_dict()
             one["after_fees"] = one.pop("net")
-            one["account"] = r.oms.pnl(marks).as_dict()  # earlier sessions included
-            currencies.add(pnl.currency)
+            one["account"] = snap.account.as_dict()  # earlier sessions included
+            currencies.add(snap.session.currency)
             strategies.setdefault(a, {"venues": {}})["venues"][v] = one
         for s in strategies.values():
             s["total"] = {k: round(sum(v[k] for v in s["venues"].values()), 8) for k in keys}
@@ -254,7 +257,8 @@ class ControlPlane:
         import time as _time
 
         runners = self.runners()
-        pnl = self.pnl()
+        snaps = {k: r.snapshot() for k, r in runners.items()}
+        pnl = self.pnl(snaps)
         books: dict[tuple[str, str], dict[str, Any]] = {}
         rows = []
         for (a, v), r in runners.items():
@@ -268,28 +272,24 @@ class ControlPlane:
                         "bids": [[inst.ticks_to_price(px), inst.lots_to_qty(q)] for px, q in bids],
                         "asks": [[inst.ticks_to_price(px), inst.lots_to_qty(q)] for px, q in asks],
                     }
-            positions = {
-                m: r.instruments[m].lots_to_qty(p.size)
-                for m, p in r.oms.positions.items()
-                if p.size and m in r.instruments
-            }
+            snap = snaps[(a, v)]
             rows.append(
                 {
                     "strategy": a,
                     "venue": v,
-                    "positions": positions,
+                    "positions": {m: q for m, q in snap.positions.items() if m in r.instruments},
                     "pnl_after_fees": pnl["strategies"][a]["venues"][v]["after_fees"],
-                    "fills": len(r.oms.seen_fills),
-                    "open_orders": len(r.oms.live),
-                    "sent_orders": r.sent_orders,
-                    "sent_cancels": r.sent_cancels,
-                    "venue_orders_per_s": r.venue_limits.orders_per_s or None,
-                    "venue_cancels_per_s": r.venue_limits.cancels_per_s or None,
-                    "circuit_breaker_per_s": r.risk.max_orders_per_s,
-                    "risk_state": r.risk.state.value,
-                    "connected": r.port.connected,
-                    "risk_counts": dict(sorted(r.risk.counts.items())),
-                    "rejects": {"faults": r.risk.faults, "benign": r.risk.benign},
+                    "fills": snap.fills_total,
+                    "open_orders": len(snap.open_orders),
+                    "sent_orders": snap.rates.sent_orders,
+                    "sent_cancels": snap.rates.sent_cancels,
+                    "venue_orders_per_s": snap.rates.venue_orders_per_s,
+                    "venue_cancels_per_s": snap.rates.venue_cancels_per_s,
+                    "circuit_breaker_per_s": snap.rates.circuit_breaker_per_s,
+                    "risk_state": snap.risk_state,
+                    "connected": snap.connected,
+                    "risk_counts": snap.risk_counts,
+                    "rejects": {"faults": snap.faults, "benign": snap.benign},
                     "risk_recent": [str(e) for e in list(r.risk.events)[-2:]],
                 }
             )
@@ -298,11 +298,11 @@ class ControlPlane:
         self._turn += 1
         self._latency[stale[0]] = runners[stale[0]].telemetry.snapshot()
         latency = [
-            {"strategy": a, "venue": v} | {"histogram": h} | snap[h]
+            {"strategy": a, "venue": v} | {"histogram": h} | tel[h]
             for (a, v) in keys
-            if (snap := self._latency.get((a, v))) is not None
+            if (tel := self._latency.get((a, v))) is not None
             for h in ("tick_to_trade", "ack_rtt", "fill_latency")
-            if snap[h].get("count")
+            if tel[h].get("count")
         ]
         return {
             "t": _time.monotonic(),

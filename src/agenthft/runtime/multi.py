@@ -28,7 +28,9 @@ from agenthft.model import Instrument, OrderType, Side
 from agenthft.oms import ClientOrder, Pnl, PositionBook, VenueFill
 from agenthft.oms.positions import Part, combine, total_pnl
 from agenthft.risk import RiskConfig
+from agenthft.risk.engine import RiskState
 from agenthft.runtime.runner import Runner
+from agenthft.runtime.snapshot import Rates, RunnerSnapshot
 from agenthft.signals import MarketSignals, SignalEvent
 from agenthft.strategies.base import Context, Strategy
 
@@ -348,6 +350,48 @@ class MultiRunner:
             },
         }
 
+    def snapshot(self) -> RunnerSnapshot:
+        """The agent as one snapshot: its legs' markets under VENUE:MARKET, P&L over every leg,
+        the worst leg's risk state."""
+        legs = {v: r.snapshot() for v, r in self.runners.items()}
+        markets = {f"{v}:{m}": s for v, leg in legs.items() for m, s in leg.markets.items()}
+        positions = {f"{v}:{m}": q for v, leg in legs.items() for m, q in leg.positions.items()}
+        first = [leg.first_trip for leg in legs.values() if leg.first_trip]
+        counts: dict[str, int] = {}
+        for leg in legs.values():
+            for k, n in leg.risk_counts.items():
+                counts[k] = counts.get(k, 0) + n
+        states = {leg.risk_state for leg in legs.values()}
+        r = [leg.rates for leg in legs.values()]
+        return RunnerSnapshot(
+            self.strategy.name,
+            "+".join(leg.venue for leg in legs.values()),
+            ", ".join(f"{v}={leg.url}" for v, leg in legs.items()),
+            all(leg.connected for leg in legs.values()),
+            sum(leg.reconnects for leg in legs.values()),
+            any(leg.running for leg in legs.values()),
+            markets,
+            positions,
+            self.session_pnl(),
+            self.oms.pnl(),
+            sum(leg.fills for leg in legs.values()),
+            sum(leg.fills_total for leg in legs.values()),
+            tuple(o for leg in legs.values() for o in leg.open_orders),
+            Rates(
+                sum(x.sent_orders for x in r),
+                sum(x.sent_cancels for x in r),
+                None,
+                None,
+                sum(x.client_orders_per_s for x in r),
+                sum(x.circuit_breaker_per_s for x in r),
+            ),
+            max(states, key=_severity),  # the worst leg's state is the agent's
+            first[0] if first else None,
+            dict(sorted(counts.items())),
+            sum(leg.faults for leg in legs.values()),
+            sum(leg.benign for leg in legs.values()),
+        )
+
     def session_pnl(self, marks: dict[str, int] | None = None) -> Pnl:
         """This session's P&L over every venue (each leg's `Runner.session_pnl` parts)."""
         return self.oms.session_pnl()
@@ -363,3 +407,8 @@ def sessions(agent: Runner | MultiRunner) -> dict[str, Runner]:
 
 def qualified(markets: Iterable[str], venue: str) -> tuple[str, ...]:
     return tuple(qualify(venue, m) for m in markets)
+
+
+def _severity(state: str) -> int:
+    order = [s.value for s in RiskState]  # active < reducing < halted
+    return order.index(state) if state in order else len(order)

@@ -51,6 +51,7 @@ from agenthft.risk.engine import money_limits
 from agenthft.runtime.denials import DenialAggregator
 from agenthft.runtime.gcpolicy import GcPolicy
 from agenthft.runtime.journal import Journal, NewOrderRecord
+from agenthft.runtime.snapshot import MarketState, Rates, RunnerSnapshot
 from agenthft.runtime.telemetry import Telemetry
 from agenthft.signals import MarketSignals, SignalConfig
 from agenthft.strategies.base import Strategy
@@ -672,40 +673,85 @@ class Runner:
         return sent
 
     # --- reports ---------------------------------------------------------------------------
-    def summary(self) -> dict[str, Any]:
-        """The run in numbers. Quantities are decimals on the market's grid (lots beside them);
-        money in quote units; unrealized P&L at the venue's mark convention (last trade, else mid)."""
-        marks = self.marks()
-        pnl = self.session_pnl(marks)
-        account = self.oms.pnl(marks)
+    def snapshot(self, marks: dict[str, int] | None = None) -> RunnerSnapshot:
+        """The agent's state at this instant, typed (runtime/snapshot.py): what the summary, the
+        control plane and the results recorder report."""
+        marks = self.marks() if marks is None else marks
+        markets = {}
+        for m in self.books:
+            inst = self.instruments[m]
+            p = self.oms.positions.get(m)
+            lots = p.size if p is not None else 0
+            mark = marks.get(m)
+            markets[m] = MarketState(
+                inst.lots_to_qty(lots),
+                lots,
+                None if mark is None else inst.ticks_to_price(mark),
+                None if mark is None else inst.ticks_to_float(mark),
+            )
+        positions = {
+            m: self.instruments[m].lots_to_qty(p.size) if m in self.instruments else str(p.size)
+            for m, p in self.oms.positions.items()
+            if p.size
+        }
         risk = self.risk
-        positions, lots = {}, {}
-        for m, p in self.oms.positions.items():
-            positions[m] = self.instruments[m].lots_to_qty(p.size) if m in self.instruments else str(p.size)
-            lots[m] = p.size
+        return RunnerSnapshot(
+            self.strategy.name,
+            self.port.name,
+            self.port.url,
+            self.port.connected,
+            self.port.reconnects,
+            self.started,
+            markets,
+            positions,
+            self.session_pnl(marks),
+            self.oms.pnl(marks),
+            self.session_fills(),
+            len(self.oms.seen_fills),
+            tuple(sorted(o.order_id for o in self.oms.live.values())),
+            Rates(
+                self.sent_orders,
+                self.sent_cancels,
+                self.venue_limits.orders_per_s or None,
+                self.venue_limits.cancels_per_s or None,
+                self.bucket.per_second,
+                risk.max_orders_per_s,
+            ),
+            risk.state.value,
+            None if risk.first_trip is None else str(risk.first_trip),
+            dict(sorted(risk.counts.items())),
+            risk.faults,
+            risk.benign,
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """The run in numbers: the snapshot, with the details a post-mortem wants (fill ids,
+        anomalies, reconciliations, risk history, telemetry). Quantities are decimals on the
+        market's grid (lots beside them); money in the settlement currency; unrealized P&L at
+        the venue's mark convention (last trade, else mid)."""
+        marks = self.marks()
+        s = self.snapshot(marks)
+        risk = self.risk
         anomalies: dict[str, int] = {}
         for a in self.oms.anomalies:
             anomalies[a.kind] = anomalies.get(a.kind, 0) + 1
         return {
-            "strategy": self.strategy.name,
-            "open_orders": sorted(o.order_id for o in self.oms.live.values()),
+            "strategy": s.strategy,
+            "open_orders": list(s.open_orders),
             "fill_ids": sorted(self.oms.seen_fills),
-            "positions": positions,
-            "positions_lots": lots,
+            "positions": {m: self.instruments[m].lots_to_qty(p.size) if m in self.instruments else str(p.size)
+                          for m, p in self.oms.positions.items()},
+            "positions_lots": {m: p.size for m, p in self.oms.positions.items()},
             "marks": {m: self.instruments[m].ticks_to_price(t) for m, t in marks.items() if m in self.instruments},
             # this session's P&L (fills, fees and funding since it started; a carried position
             # from its first mark); the account's totals, earlier sessions included, beside it
-            "currency": pnl.currency,
-            "realized": cash_float(pnl.realized),
-            "unrealized": cash_float(pnl.unrealized),
-            "fees": cash_float(pnl.fees),
-            "funding": cash_float(pnl.funding),
-            "pnl_after_fees": cash_float(pnl.net),
-            "pnl_note": pnl.note,
-            "fills": self.session_fills(),
+            **{k: v for k, v in s.session.as_dict().items() if k not in ("net", "note")},
+            "pnl_after_fees": cash_float(s.session.net),
+            "pnl_note": s.session.note,
+            "fills": s.fills,
             "account": {
-                **account.as_dict(),
-                "fills": len(self.oms.seen_fills),
+                **s.account.as_dict(),
+                "fills": s.fills_total,
                 "by_currency": {c: p.as_dict() for c, p in self.oms.pnl_by_currency(marks).items()},
                 "what": "the account's totals, earlier sessions included",
             },
@@ -714,21 +760,21 @@ class Runner:
             "reconciles": [msgspec.to_builtins(r) for r in self.reconciles],
             "reconcile_count": self.reconcile_count,
             "resyncs": self.resyncs,
-            "risk_state": risk.state.value,
+            "risk_state": s.risk_state,
             "risk_limits": money_limits(risk.config),
-            "first_trip": None if risk.first_trip is None else str(risk.first_trip),
+            "first_trip": s.first_trip,
             "risk_trips": [str(e) for e in list(risk.trips)[-20:]],
-            "risk_counts": dict(sorted(risk.counts.items())),
+            "risk_counts": s.risk_counts,
             "rejects": risk.reject_summary(),
             "risk_events": [str(e) for e in list(risk.events)[-20:]],
             "throttled": self.throttled,
             "limits": {
-                "venue_orders_per_s": self.venue_limits.orders_per_s or None,
-                "client_orders_per_s": self.bucket.per_second,
-                "circuit_breaker_per_s": risk.max_orders_per_s,
-                "venue_cancels_per_s": self.venue_limits.cancels_per_s or None,
+                "venue_orders_per_s": s.rates.venue_orders_per_s,
+                "client_orders_per_s": s.rates.client_orders_per_s,
+                "circuit_breaker_per_s": s.rates.circuit_breaker_per_s,
+                "venue_cancels_per_s": s.rates.venue_cancels_per_s,
             },
-            "reconnects": self.port.reconnects,
-            "venue": {"name": self.port.name, "url": self.port.url},
+            "reconnects": s.reconnects,
+            "venue": {"name": s.venue, "url": s.url},
             "telemetry": self.telemetry.snapshot(),
-        }
+        }  # fmt: skip

@@ -198,39 +198,31 @@ def results_from_journal(journal: str | Path, out: str | Path) -> Path:
     rejects, risk events, and the instruments the run traded), then its report. The journal
     holds no market data, so the mark is each market's last fill price: P&L is marked to where
     the agent last traded, and the price chart shows the fills without the book's mid."""
-    import sqlite3
-
-    import msgspec
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from agenthft.model import Instrument
     from agenthft.model.money import cash_float
-    from agenthft.oms import OrderManager, VenueFill
-    from agenthft.runtime.journal import NewOrderRecord
+    from agenthft.oms import OrderManager
+    from agenthft.runtime.journal import apply, read
 
-    db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
-    try:
-        rows = db.execute("SELECT ts_ns, kind, order_id, body FROM events ORDER BY seq").fetchall()
-    finally:
-        db.close()
-    inst_rows = [b for _, k, _, b in rows if k == "instruments"]
-    if not inst_rows:
+    entries = list(read(journal))
+    known = [e.instruments for e in entries if e.instruments is not None]
+    if not known:
         raise ValueError(f"{journal}: no instruments recorded (a journal from before this version)")
-    instruments = {i.market: i for i in msgspec.json.decode(inst_rows[-1], type=list[Instrument])}
+    instruments = {i.market: i for i in known[-1]}
     oms = OrderManager(list(instruments.values()), prefix="r")
-    new_dec, fill_dec = msgspec.json.Decoder(NewOrderRecord), msgspec.json.Decoder(VenueFill)
     events: list[dict[str, Any]] = []
     equity: list[dict[str, Any]] = []
     risk: list[dict[str, Any]] = []
     last: dict[str, int] = {}
     fills = orders = cancels = 0
 
-    for ts, kind, oid, body in rows:
-        if kind == "new":
-            r = new_dec.decode(body)
+    for e in entries:
+        ts, oid = e.ts_ns, e.order_id
+        apply(oms, e)
+        if e.new is not None:
+            r = e.new
             inst = instruments[r.market]
-            oms.new_order(r.market, r.side, r.qty, r.price, r.order_type, ts, oid)
             orders += 1
             price = "" if r.price is None else inst.ticks_to_price(r.price)
             events.append(
@@ -238,13 +230,11 @@ def results_from_journal(journal: str | Path, out: str | Path) -> Path:
                     "order", ts, oid, side=r.side.value, market=r.market, qty=inst.lots_to_qty(r.qty), price=price
                 )
             )
-        elif kind == "ack":
-            oms.on_ack(oid, msgspec.json.decode(body), ts)
+        elif e.kind == "ack":
             events.append(event_row("ack", ts, oid))
-        elif kind == "fill":
-            f = fill_dec.decode(body)
+        elif e.fill is not None:
+            f = e.fill
             inst = instruments[f.market]
-            oms.on_fill(f, ts)
             fills += 1
             last[f.market] = f.price
             events.append(
@@ -258,20 +248,23 @@ def results_from_journal(journal: str | Path, out: str | Path) -> Path:
                 point[f"position_lots:{m}"] = p.size if p is not None else 0
                 point[f"mark:{m}"] = i.ticks_to_float(last[m]) if m in last else None
             equity.append(point)
-        elif kind == "cancel_ack":
-            oms.on_cancel_ack(oid, ts)
+        elif e.kind == "cancel_ack":
             events.append(event_row("cancel_ack", ts, oid))
-        elif kind == "cancel_request":
+        elif e.kind == "cancel_request":
             cancels += 1
-        elif kind == "reject":
-            events.append(event_row("reject", ts, oid, liquidity=str(msgspec.json.decode(body))))
-        elif kind == "risk" and body:
-            ev = msgspec.json.decode(body)
-            if isinstance(ev, dict) and "reason" in ev:
-                fields = (ev.get(k, "") for k in ("reason", "action", "value", "limit", "market"))
-                risk.append(risk_row(ev.get("ts_ns", ts), *fields))
+        elif e.kind == "reject":
+            events.append(event_row("reject", ts, oid, liquidity=e.code))
+        elif e.funding is not None:
+            fu = e.funding
+            events.append(event_row("funding", ts, "", venue_ns=fu.ts_ns, market=fu.market,
+                                    fee=cash_float(fu.amount), price=instruments[fu.market].ticks_to_price(fu.mark)
+                                    if fu.market in instruments else ""))  # fmt: skip
+        elif e.kind == "risk" and isinstance(e.other, dict) and "reason" in e.other:
+            ev = e.other
+            fields = (ev.get(k, "") for k in ("reason", "action", "value", "limit", "market"))
+            risk.append(risk_row(ev.get("ts_ns", ts), *fields))
     if not equity:
-        equity.append({"t_ns": rows[0][0] if rows else 0, "equity": 0.0, "fees": 0.0})
+        equity.append({"t_ns": entries[0].ts_ns if entries else 0, "equity": 0.0, "fees": 0.0})
     pnl = oms.pnl(last)
     summary = {
         "strategy": "journal",
@@ -282,6 +275,7 @@ def results_from_journal(journal: str | Path, out: str | Path) -> Path:
         "currency": pnl.currency,
         "realized": cash_float(pnl.realized),
         "fees": cash_float(pnl.fees),
+        "funding": cash_float(pnl.funding),
         "pnl_after_fees_at_last_fills": cash_float(pnl.net),
         "final_position": {m: instruments[m].lots_to_qty(p.size) for m, p in sorted(oms.positions.items())},
         "risk_events": len(risk),

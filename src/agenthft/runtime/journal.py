@@ -11,11 +11,14 @@ from __future__ import annotations
 import queue
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
-from agenthft.model import OrderType, Side
+from agenthft.connectors.port import Amended, Funding
+from agenthft.model import Instrument, OrderType, Side
 from agenthft.oms import OrderManager, VenueFill
 
 SCHEMA = """
@@ -28,7 +31,10 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_order ON events(order_id);
 """
-KINDS = ("new", "ack", "reject", "fill", "cancel_request", "cancel_ack", "cancel_reject", "anomaly")
+KINDS = (
+    "new", "ack", "reject", "fill", "cancel_request", "cancel_ack", "cancel_reject", "amended", "funding",
+    "instruments", "risk", "risk_counts", "audit",
+)  # fmt: skip
 
 
 class NewOrderRecord(msgspec.Struct, frozen=True):
@@ -107,42 +113,102 @@ class Journal:
 
     @staticmethod
     def replay(path: str | Path, oms: OrderManager) -> int:
-        """Rebuild `oms` from the journal at `path`; returns the number of events applied."""
-        if not Path(path).exists():
-            return 0
-        db = sqlite3.connect(str(path))
-        try:
-            rows = db.execute("SELECT ts_ns, kind, order_id, body FROM events ORDER BY seq").fetchall()
-        finally:
-            db.close()
-        new_dec = msgspec.json.Decoder(NewOrderRecord)
-        fill_dec = msgspec.json.Decoder(VenueFill)
-        for ts, kind, oid, body in rows:
-            if kind == "new":
-                r = new_dec.decode(body)
-                if oid not in oms.orders:
-                    oms.new_order(r.market, r.side, r.qty, r.price, r.order_type, ts, oid)
-            elif kind == "ack":
-                oms.on_ack(oid, msgspec.json.decode(body), ts)
-            elif kind == "reject":
-                oms.on_reject(oid, msgspec.json.decode(body), ts)
-            elif kind == "fill":
-                oms.on_fill(fill_dec.decode(body), ts)
-            elif kind == "cancel_request":
-                oms.request_cancel(oid, ts)
-            elif kind == "cancel_ack":
-                oms.on_cancel_ack(oid, ts)
-            elif kind == "cancel_reject":
-                oms.on_cancel_reject(oid, msgspec.json.decode(body), ts)
-        return len(rows)
+        """Rebuild `oms` from the journal at `path`; returns the number of events read."""
+        n = 0
+        for e in read(path):
+            apply(oms, e)
+            n += 1
+        return n
 
     @staticmethod
     def fills(path: str | Path) -> list[VenueFill]:
         """Every fill in the journal, in order (for comparison with the venue's)."""
-        db = sqlite3.connect(str(path))
-        try:
-            rows = db.execute("SELECT body FROM events WHERE kind = 'fill' ORDER BY seq").fetchall()
-        finally:
-            db.close()
-        dec = msgspec.json.Decoder(VenueFill)
-        return [dec.decode(b) for (b,) in rows]
+        return [e.fill for e in read(path, ("fill",)) if e.fill is not None]
+
+
+class Entry(msgspec.Struct, frozen=True):
+    """One journal event with its body decoded by kind: the field its kind fills is set, the
+    rest are their defaults (`other` keeps the JSON of kinds that carry free-form records:
+    risk, risk_counts, audit, anomaly)."""
+
+    seq: int
+    ts_ns: int
+    kind: str
+    order_id: str
+    new: NewOrderRecord | None = None
+    venue_order_id: int = 0  # ack
+    code: str = ""  # reject, cancel_reject
+    fill: VenueFill | None = None
+    amended: Amended | None = None
+    funding: Funding | None = None
+    instruments: list[Instrument] | None = None
+    other: Any = None
+
+
+_DECODERS: dict[str, tuple[str, msgspec.json.Decoder[Any]]] = {
+    "new": ("new", msgspec.json.Decoder(NewOrderRecord)),
+    "ack": ("venue_order_id", msgspec.json.Decoder(int)),
+    "reject": ("code", msgspec.json.Decoder(str)),
+    "cancel_reject": ("code", msgspec.json.Decoder(str)),
+    "fill": ("fill", msgspec.json.Decoder(VenueFill)),
+    "amended": ("amended", msgspec.json.Decoder(Amended)),
+    "funding": ("funding", msgspec.json.Decoder(Funding)),
+    "instruments": ("instruments", msgspec.json.Decoder(list[Instrument])),
+}
+_ANY = msgspec.json.Decoder()
+
+
+def read(path: str | Path, kinds: tuple[str, ...] | None = None) -> Iterator[Entry]:
+    """The journal's events in order, typed: the one reader of the journal's file (the
+    restart's replay, the fill checks, the report). Reading alongside a running writer is safe
+    (WAL); a WAL left by a killed writer is read too."""
+    if not Path(path).exists():
+        return
+    db = sqlite3.connect(str(path))
+    try:
+        sql = "SELECT seq, ts_ns, kind, order_id, body FROM events"
+        if kinds:
+            sql += f" WHERE kind IN ({','.join('?' * len(kinds))})"
+        rows = db.execute(sql + " ORDER BY seq", kinds or ()).fetchall()
+    finally:
+        db.close()
+    for seq, ts, kind, oid, body in rows:
+        field = _DECODERS.get(kind)
+        if body is None:
+            yield Entry(seq, ts, kind, oid)
+        elif field is None:
+            yield Entry(seq, ts, kind, oid, other=_ANY.decode(body))
+        else:
+            yield Entry(seq, ts, kind, oid, **{field[0]: field[1].decode(body)})
+
+
+def apply(oms: OrderManager, e: Entry) -> bool:
+    """Apply one journaled event to `oms` as the runner did when it happened; False for kinds
+    that are no order event (instruments, risk, audit)."""
+    oid, ts = e.order_id, e.ts_ns
+    if e.new is not None:
+        r = e.new
+        if oid not in oms.orders:
+            oms.new_order(r.market, r.side, r.qty, r.price, r.order_type, ts, oid)
+    elif e.kind == "ack":
+        oms.on_ack(oid, e.venue_order_id, ts)
+    elif e.kind == "reject":
+        oms.on_reject(oid, e.code, ts)
+    elif e.fill is not None:
+        oms.on_fill(e.fill, ts)
+    elif e.kind == "cancel_request":
+        oms.request_cancel(oid, ts)
+    elif e.kind == "cancel_ack":
+        oms.on_cancel_ack(oid, ts)
+    elif e.kind == "cancel_reject":
+        oms.on_cancel_reject(oid, e.code, ts)
+    elif e.amended is not None:
+        o = oms.orders.get(oid)
+        if o is not None and o.live:
+            o.qty, o.price = e.amended.qty, e.amended.price
+    elif e.funding is not None:
+        if e.funding.market in oms.instruments:
+            oms.on_funding(e.funding.market, e.funding.amount)
+    else:
+        return False
+    return True

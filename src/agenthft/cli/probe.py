@@ -85,7 +85,7 @@ async def probe_port(spec: str, n: int, timeout_s: float = 10.0) -> dict[str, An
         for _ in range(n):
             h.record_value(max(1, await asyncio.wait_for(port.ping(), timeout_s)))
     except (VenueUnreachable, VenueAuthError, OSError, TimeoutError) as e:
-        raise CliError(Exit.VENUE_UNREACHABLE, f"no answer from {spec}: {e or type(e).__name__}") from None
+        raise CliError(Exit.VENUE_UNREACHABLE, f"no answer from {spec}: {str(e) or type(e).__name__}") from None
     finally:
         await port.close()
     out: dict[str, Any] = {"venue": spec, "pings": n, "request": type(port).ping.__doc__ or "", "rtt": _pct(h)}

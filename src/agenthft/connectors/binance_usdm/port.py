@@ -142,7 +142,7 @@ class BinanceUsdmPort:
             raise VenueUnreachable(f"Binance at {self.url} answered {e}") from None
         except (aiohttp.ClientError, OSError, TimeoutError, msgspec.DecodeError, ValueError) as e:
             raise VenueUnreachable(
-                f"cannot read Binance's exchangeInfo at {self.url}: {e or type(e).__name__}"
+                f"cannot read Binance's exchangeInfo at {self.url}: {str(e) or type(e).__name__}"
             ) from None
         out = translate.instruments(info, self.maker_fee, self.taker_fee)
         self.instruments_by_name = {i.market: i for i in out}
@@ -170,7 +170,7 @@ class BinanceUsdmPort:
                 raise VenueAuthError(f"Binance refused the API key: {e}") from None
             raise VenueUnreachable(f"Binance at {self.url}: {e}") from None
         except (aiohttp.ClientError, OSError, TimeoutError, picows.WSError) as e:
-            raise VenueUnreachable(f"cannot connect to Binance at {self.url}: {e or type(e).__name__}") from None
+            raise VenueUnreachable(f"cannot connect to Binance at {self.url}: {str(e) or type(e).__name__}") from None
         self._spawn(self._supervise())
         if self.signer is not None and not self.dry_run:
             self._spawn(self._keepalive())

@@ -109,7 +109,7 @@ async def _start(runner: Any, args: argparse.Namespace) -> None:
         raise CliError(Exit.VENUE_UNREACHABLE, str(e)) from None
     except (TimeoutError, OSError) as e:
         raise CliError(
-            Exit.VENUE_UNREACHABLE, f"no answer from {runner.port.url} ({type(e).__name__}: {e or 'timed out'})"
+            Exit.VENUE_UNREACHABLE, f"no answer from {runner.port.url} ({type(e).__name__}: {str(e) or 'timed out'})"
         ) from None
     except ValueError as e:  # an unknown market, a bad parameter
         raise CliError(Exit.USAGE, str(e)) from None

@@ -124,7 +124,7 @@ class AgenthftPort:
             raise VenueAuthError(f"the venue refused the API key on the WebSocket: {e}") from None
         except (OSError, TimeoutError, picows.WSError) as e:
             raise VenueUnreachable(
-                f"no WebSocket session at {self.ws_url} ({type(e).__name__}: {e or 'timed out'}); "
+                f"no WebSocket session at {self.ws_url} ({type(e).__name__}: {str(e) or 'timed out'}); "
                 "an agenthft venue's endpoint is ws://HOST:PORT/trading"
             ) from None
         self._task = asyncio.create_task(self.session.run(connected=True))

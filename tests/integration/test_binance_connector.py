@@ -186,3 +186,38 @@ async def test_a_429_storm_backs_the_agent_off_instead_of_hammering():
             await runner.stop(cancel_orders=True)
             await front.stop()
             await server.stop()
+
+
+async def test_a_new_session_learns_old_orders_client_ids_in_one_request_not_one_each(binance):
+    """Reconciling an account with history: the fills of orders this session never saw get
+    their client ids from one allOrders page, not a query per order (under load, N queries
+    timed a soak's start out)."""
+    env = binance
+    env.liquidity(Side.SELL, "60010", "5")
+    first = Runner(Idle(), port_for(env), risk=RiskConfig(stale_ms=0))
+    await first.start()
+    try:
+        takes = [first.submit("BTCUSDT", Side.BUY, 1, 600_100, OrderType.IOC) for _ in range(6)]
+        assert all(takes)
+        assert await until(lambda: len(first.oms.seen_fills) == 6)
+    finally:
+        await first.stop()
+    port = port_for(env)
+    await port.instruments()
+    queries = 0
+    query = port.rest.query_order
+
+    async def counted(symbol: str, order_id: int) -> dict[str, Any]:
+        nonlocal queries
+        queries += 1
+        return await query(symbol, order_id)
+
+    port.rest.query_order = counted  # type: ignore[method-assign]
+    second = Runner(Idle(), port, risk=RiskConfig(stale_ms=0))
+    await second.start()
+    try:
+        snap = await port.snapshot()
+        assert {f.order_id for f in snap.fills} == {o.order_id for o in takes if o is not None}
+        assert queries == 0
+    finally:
+        await second.stop()

@@ -305,6 +305,10 @@ async def test_cancel_all_open_orders_and_open_orders_listing(binance: BinanceEn
     assert binance.venue.open_order_infos(binance.account) == []
     _st, allo, _ = await binance.request("GET", "/fapi/v1/allOrders", {"symbol": BTC})
     assert [r["status"] for r in allo] == ["CANCELED"] * 3
+    # with orderId: the orders from that id on, the first `limit` of them (Binance's paging)
+    second = allo[1]["orderId"]
+    _st, page, _ = await binance.request("GET", "/fapi/v1/allOrders", {"symbol": BTC, "orderId": second, "limit": 1})
+    assert [r["clientOrderId"] for r in page] == ["o1"]
 
 
 async def test_public_market_data_and_unknown_paths(binance: BinanceEnv):

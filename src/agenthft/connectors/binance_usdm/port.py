@@ -453,10 +453,16 @@ class BinanceUsdmPort:
             for o in await retry_limited(lambda m=m: self.rest.open_orders(m)):
                 self._client_of[int(o["orderId"])] = str(o["clientOrderId"])
                 orders.append(translate.venue_order(o, inst))
-            for t in await retry_limited(lambda m=m: self.rest.user_trades(m)):
+            trades = await retry_limited(lambda m=m: self.rest.user_trades(m))
+            unknown = sorted({int(t["orderId"]) for t in trades} - self._client_of.keys())
+            if unknown:  # orders this session never saw: their client ids, in one request (not one each)
+                first = unknown[0]
+                for o in await retry_limited(lambda m=m, first=first: self.rest.all_orders(m, first)):
+                    self._client_of[int(o["orderId"])] = str(o["clientOrderId"])
+            for t in trades:
                 oid = int(t["orderId"])
                 client = self._client_of.get(oid)
-                if client is None:  # an order this session never saw: ask Binance its client id
+                if client is None:  # beyond allOrders' page: ask for this one
                     q = await retry_limited(lambda m=m, oid=oid: self.rest.query_order(m, oid))
                     client = self._client_of[oid] = str(q["clientOrderId"])
                 fills.append(translate.venue_fill(t, inst, client))

@@ -131,6 +131,12 @@ class BinanceRest:
         out: dict[str, Any] = await self.request("GET", "/fapi/v1/order", params, signed=True)
         return out
 
+    async def all_orders(self, symbol: str, order_id: int | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """Orders of `symbol` from `order_id` on (open and recent finished ones; weight 5)."""
+        params = {"symbol": symbol, "orderId": order_id, "limit": limit}
+        out: list[dict[str, Any]] = await self.request("GET", "/fapi/v1/allOrders", params, signed=True)
+        return out
+
     async def user_trades(self, symbol: str, limit: int = 1000) -> list[dict[str, Any]]:
         params = {"symbol": symbol, "limit": limit}
         out: list[dict[str, Any]] = await self.request("GET", "/fapi/v1/userTrades", params, signed=True)

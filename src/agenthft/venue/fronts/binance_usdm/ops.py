@@ -240,9 +240,12 @@ def open_orders(front: FrontState, key: BinanceKey, p: dict[str, Any]) -> list[w
 def all_orders(front: FrontState, key: BinanceKey, p: dict[str, Any]) -> list[wire.Order]:
     q = parse(p, wire.SymbolParam)
     sym = front.symbol(q.symbol)
-    limit = int(p.get("limit", 500))
+    limit = min(int(p.get("limit", 500)), 1000)
     infos = front.venue.done_orders(key.account) + front.venue.open_order_infos(key.account, sym.market)
-    rows = sorted((i for i in infos if i.market == sym.market), key=lambda i: i.oid)[-limit:]
+    rows = sorted((i for i in infos if i.market == sym.market), key=lambda i: i.oid)
+    since = p.get("orderId")
+    # Binance: with orderId, the orders from that id on (the first `limit`); else the latest `limit`
+    rows = [i for i in rows if i.oid >= int(since)][:limit] if since is not None else rows[-limit:]
     return [translate.order(i, sym, query=True) for i in rows]
 
 

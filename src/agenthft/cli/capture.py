@@ -18,6 +18,8 @@ from agenthft.market.feeds import FORMATS, ReplayReport, verify_files
 from agenthft.market.feeds.probe import load_instruments
 
 DEFAULT_DATA = Path("../shared/data")
+#: the small real capture that ships with the package (its README: provenance, licence, checks)
+SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
 
 
 def _report_table(reports: Sequence[ReplayReport]) -> Table:

@@ -134,3 +134,20 @@ def test_demo_data_given_is_used_and_a_missing_folder_is_a_usage_error(data: Pat
     assert main(["demo", "--data", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("agenthft demo: no data folder at") and "Traceback" not in err
+
+
+def test_the_replay_table_names_each_reports_market(data: Path, capsys):
+    """Two files both named btcusdt_20240808.gz (spot and USD-M) and a file of ten Kraken pairs:
+    the market column tells the rows apart."""
+    hb = data / "hftbacktest"
+    files = [
+        hb / "spot" / "btcusdt_20240808.gz",
+        hb / "spot" / "btcusdt_20240809.gz",
+        hb / "usdm" / "btcusdt_20240808.gz",
+    ]
+    assert main(["replay", *map(str, files)]) == 0
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if "btcusdt_20240808.gz" in ln]
+    assert len(rows) == 2 and "BTCUSDT " in rows[0] + rows[1] and "BTCUSDT-PERP" in rows[0] + rows[1]
+    assert main(["replay", str(data / "cryptofeed" / "KRAKEN.ws.50.0")]) == 0
+    out = capsys.readouterr().out
+    assert "┃ market" in out and "+7 more" in out

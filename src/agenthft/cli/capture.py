@@ -22,13 +22,20 @@ DEFAULT_DATA = Path("../shared/data")
 SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
 
 
+def _markets(markets: Sequence[str], shown: int = 3) -> str:
+    """The report's markets, the first few named (a file of ten pairs says `+7 more`)."""
+    more = f"\n+{len(markets) - shown} more" if len(markets) > shown else ""
+    return "\n".join(markets[:shown]) + more if markets else "-"
+
+
 def _report_table(reports: Sequence[ReplayReport]) -> Table:
     table = Table(title="book replica verified against real captures")
-    for col in ("format", "files", "check", "passed", "failed", "gaps", "crossed", "events/s"):
-        table.add_column(col, justify="left" if col in ("format", "files", "check") else "right")
+    for col in ("format", "market", "files", "check", "passed", "failed", "gaps", "crossed", "events/s"):
+        table.add_column(col, justify="left" if col in ("format", "market", "files", "check") else "right")
     for r in reports:
         table.add_row(
             r.venue_format,
+            _markets(r.markets),
             "\n".join(Path(f).name for f in r.files),
             r.check,
             f"{r.checks_passed:,}",

@@ -210,3 +210,50 @@ def test_sigterm_stops_a_running_agent_with_its_own_code(venue: RunningVenue):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == Exit.OK, err
     assert json.loads(out)["exit_code"] == Exit.OK
+
+
+def test_ctrl_c_on_an_agent_serving_mcp_stops_the_agent_not_only_the_mcp_door(venue: RunningVenue):
+    """uvicorn (the MCP door, in the agent's loop) catches SIGINT too while it serves: the
+    agent's own handler still stops it, cleans up and exits 130."""
+    args = ["run", "quoter", "--venue", venue.ws, "--rest", venue.rest, "--key", venue.key, "--mcp", "0"]
+    proc = agenthft(*args, "--cancel-on-exit")
+    wait_for_line(proc, r"agenthft run: quoter on BTC-PERP")
+    out, err = interrupt(proc)
+    assert proc.returncode == Exit.INTERRUPTED, err
+    assert json.loads(out)["exit_code"] == Exit.INTERRUPTED and "Traceback" not in err, err
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    "when",
+    [
+        r"agenthft demo: stopping the desk",  # the desk's wrap-up: reports being written, the MCP door up
+        r"^agent runtime \(Runner",  # the async parts after the desk (a cancellation they could absorb)
+        r"agenthft demo: latency-arb at 2 ms",  # a backtest
+    ],
+)
+def test_ctrl_c_at_any_part_of_the_demo_is_130(when: str, tmp_path: Path):
+    proc = agenthft("demo", "--duration", "2", "--out", str(tmp_path), PYTHONUNBUFFERED="1")
+    assert proc.stdout is not None and proc.stderr is not None
+    import threading
+
+    lines: list[str] = []
+    seen = threading.Event()
+
+    def watch(pipe) -> None:  # both streams: the parts print on stdout, progress on stderr
+        for line in pipe:
+            lines.append(line)
+            if re.search(when, line):
+                seen.set()
+
+    readers = [threading.Thread(target=watch, args=(p,), daemon=True) for p in (proc.stdout, proc.stderr)]
+    for r in readers:
+        r.start()
+    while not seen.wait(0.05):
+        assert proc.poll() is None, "".join(lines)[-3000:]
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) == Exit.INTERRUPTED, "".join(lines)[-3000:]
+    for r in readers:
+        r.join()
+    text = "".join(lines)
+    assert re.search(r"^agenthft demo: interrupted", text, re.M) and "Traceback" not in text, text[-3000:]

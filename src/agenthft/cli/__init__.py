@@ -80,31 +80,45 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse and run one command; its exit code (errors.Exit). Ctrl-C anywhere in here, the
     commands' imports included, is `Exit.INTERRUPTED` (130) and one line, never a traceback."""
-    command, debug = "", False
+    command, debug, previous, restore = "", False, None, True
     try:
+        import signal
+
+        # Ctrl-C raises KeyboardInterrupt wherever it lands, inside an event loop too: with
+        # Python's own handler in place, asyncio.Runner (uvloop.run) turns it into a cancellation
+        # that a coroutine may absorb, and the command would go on as if nothing had happened.
+        # Commands that stop cleanly on Ctrl-C (run, desk, venue, ...) put their loop's handler
+        # over this one while they run.
+        previous = signal.signal(signal.SIGINT, _raise_interrupt)
         from agenthft.cli.errors import explain
 
         args = build_parser().parse_args(argv)
         command, debug = args.command, args.debug
         return int(args.func(args))
     except KeyboardInterrupt:
-        return interrupted(command)
+        restore = False  # a second Ctrl-C while leaving changes nothing (no traceback at exit)
+        _ignore_sigint()
+        print(f"agenthft{' ' + command if command else ''}: interrupted", file=sys.stderr, flush=True)
+        return 130  # errors.Exit.INTERRUPTED (not imported: its import may be what Ctrl-C interrupted)
     except Exception as e:
         if debug:
             raise
         code, message = explain(e)
         print(f"agenthft{' ' + command if command else ''}: {message}", file=sys.stderr)
         return int(code)
+    finally:
+        if restore and previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
-def interrupted(command: str = "") -> int:
-    """Ctrl-C: one line on stderr and exit 130. A second Ctrl-C while leaving changes nothing
-    (no traceback from the interpreter's shutdown either)."""
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _ignore_sigint() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    print(f"agenthft{' ' + command if command else ''}: interrupted", file=sys.stderr, flush=True)
-    return 130  # errors.Exit.INTERRUPTED, not imported: it may be what Ctrl-C interrupted
 
 
 __all__ = ["build_parser", "main"]

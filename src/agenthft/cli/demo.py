@@ -152,7 +152,7 @@ def _demo_signals_and_backtest(captures: Captures, out: Path) -> None:
     print("\nbacktest: the quoter on the simulated calm market, 20 s, at three of the article's latencies:")
     for us in (300, 6000, 50000):
         bt = Backtest(Quoter("BTC-PERP", "0.01", 2, "60000"), "calm", 20, Constant(us, us, us), seed=1)
-        res = bt.run()
+        res = _run(bt, f"quoter at {us / 1000:g} ms", 20)
         s = res.summary
         print(
             f"  {us / 1000:6.1f} ms per leg: {s.orders:4} orders, {s.fills:4} fills, maker share {s.maker_share:.0%}, "
@@ -166,11 +166,8 @@ def _demo_signals_and_backtest(captures: Captures, out: Path) -> None:
 
     print("\nthe article's claim: latency arbitrage on lead-lag (perp makers reprice 10 ms late), 10 s:")
     for us in (50, 2000, 10000):
-        s = (
-            Backtest(LatencyArb.from_params(LatencyArbParams()), "lead-lag", 10, Constant(us, us, us), seed=4)
-            .run()
-            .summary
-        )
+        arb = Backtest(LatencyArb.from_params(LatencyArbParams()), "lead-lag", 10, Constant(us, us, us), seed=4)
+        s = _run(arb, f"latency-arb at {us / 1000:g} ms", 10).summary
         print(f"  {us / 1000:6.2f} ms per leg: {s.fills:4} fills, P&L after fees {s.pnl_after_fees:+.2f} USDC")
     _demo_recorded_and_multi_venue(captures)
 
@@ -201,7 +198,7 @@ def _demo_recorded_and_multi_venue(captures: Captures) -> None:
         print("  bbo-quoter at the touch, L2 model with queue-ahead, 300 us per leg, maker 2 bp / taker 5 bp:")
         for q in ("pessimistic", "proportional", "optimistic"):
             bt = DataBacktest(BboQuoter(market.market, ticks=0), events, Constant(300, 300, 300), queue=q)
-            res = bt.run()
+            res = _run(bt, f"bbo-quoter, {q} queue", (bt.end_ns - bt.start_ns) / 1e9)
             s = res.summary
             print(
                 f"    {q:12} cancels: {s.orders:5} orders, {s.fills:4} fills, P&L after fees {s.pnl_after_fees:+.2f} "
@@ -217,11 +214,19 @@ def _demo_recorded_and_multi_venue(captures: Captures) -> None:
         venue_config=[load_config("default"), load_config("venue-b")],
         max_net={"BTC": "0.05"},
     )
-    s = bt2.run().summary
+    s = _run(bt2, "nbbo-arb on two venues", 20).summary
     print(
         f"  {s.fills} fills, P&L after fees {s.pnl_after_fees:+.2f} (fees {s.fees:.2f}), final positions "
         f"{s.final_position or 'flat'}"
     )
+
+
+def _run(bt: Any, what: str, seconds: float) -> Any:
+    """`bt.run()` with its progress: a bar on a terminal, a line every few seconds elsewhere."""
+    from agenthft.progress import Progress
+
+    with Progress("agenthft demo", what, seconds, unit="s of market time") as bar:
+        return bt.run(lambda now, end: bar.update(now / 1e9, end / 1e9))
 
 
 def add_parser(sub: Any) -> None:

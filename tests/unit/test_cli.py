@@ -151,3 +151,10 @@ def test_the_replay_table_names_each_reports_market(data: Path, capsys):
     assert main(["replay", str(data / "cryptofeed" / "KRAKEN.ws.50.0")]) == 0
     out = capsys.readouterr().out
     assert "┃ market" in out and "+7 more" in out
+
+
+def test_replay_takes_files_of_several_formats_in_one_command(data: Path, capsys):
+    files = [data / "cryptofeed" / "OKX.ws.1.0", data / "cryptofeed" / "KRAKEN.ws.50.0"]
+    assert main(["replay", "--json", *map(str, files)]) == 0
+    reports = json.loads(capsys.readouterr().out)
+    assert [(r["venue_format"], r["checks_passed"]) for r in reports] == [("okx", 290), ("kraken", 4269)]

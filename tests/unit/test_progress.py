@@ -105,3 +105,13 @@ def test_a_data_backtest_shows_the_cache_build_then_the_replay(tmp_path: Path):
     assert res.returncode == 0, res.stderr
     assert re.search(r"^agenthft backtest: reading 1 recorded file \(1\.2 MB; .*\), \d+ s elapsed$", res.stderr, re.M)
     assert re.search(r"^agenthft backtest: replaying the recorded market \d+/\d+ s of market time", res.stderr, re.M)
+
+
+def test_signals_eval_and_replay_print_progress_lines_when_stderr_is_not_a_terminal(tmp_path: Path, data: Path):
+    res = run("signals", "eval", "--seeds", "1", "--seconds", "10", "--json", tmp=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert re.search(r"^agenthft signals eval: simulated runs [0-3]/3 \(\d+%\)", res.stderr, re.M), res.stderr
+    hb = data / "hftbacktest"
+    res = run("replay", "--json", *map(str, sorted(hb.glob("*/*.gz"))), tmp=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert re.search(r"^agenthft replay: verifying 5 capture files, \d+ s elapsed", res.stderr, re.M), res.stderr

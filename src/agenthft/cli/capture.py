@@ -85,9 +85,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
     missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
         raise CliError(Exit.USAGE, f"no capture file {missing[0]!r}")
+    from agenthft.progress import Progress
+
     instruments = load_instruments(args.instrument) if args.instrument else None
     try:
-        reports = verify_files(args.files, args.venue_format, instruments, args.ts_unit)
+        n = len(args.files)
+        with Progress("agenthft replay", f"verifying {n} capture file{'s' if n != 1 else ''}"):
+            reports = verify_files(args.files, args.venue_format, instruments, args.ts_unit)
     except SequenceGap as e:
         raise CliError(
             Exit.USAGE,

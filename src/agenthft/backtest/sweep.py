@@ -108,23 +108,39 @@ def sweep(
 
 
 def _in_processes(specs: Sequence[RunSpec], jobs: int, done: Callable[[], None]) -> list[dict[str, Any]]:
+    """The runs in worker processes. Ctrl-C (SIGINT) is taken as a flag while they run and acted
+    on between waits: the workers are killed and KeyboardInterrupt raised here, never inside the
+    pool's own locked sections (one left held there made the pool's shutdown wait forever)."""
     import multiprocessing
-    import os
+    import signal
+    import threading
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    workers = min(jobs or os.cpu_count() or 1, len(specs))
-    pool = multiprocessing.Pool(workers, initializer=_worker_ignores_sigint)
+    ctrl_c = threading.Event()
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda *_: ctrl_c.set()) if main_thread else None
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(max_workers=jobs or None, initializer=_worker_ignores_sigint)
+    stopped = True  # the workers are killed unless every run finished
     try:
+        pending = {pool.submit(run_one, s) for s in specs}
         rows = []
-        for row in pool.imap_unordered(run_one, specs):
-            rows.append(row)
-            done()
-        pool.close()
-        return rows
-    except BaseException:
-        pool.terminate()  # Ctrl-C or a failed run: the other runs are not waited for
-        raise
+        while pending and not ctrl_c.is_set():
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for f in finished:
+                rows.append(f.result())
+                done()
+        stopped = bool(pending)
     finally:
-        pool.join()
+        if stopped:  # Ctrl-C or a failed run: the other runs are not waited for
+            for worker in set(multiprocessing.active_children()) - before:  # this pool's workers
+                worker.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if ctrl_c.is_set():
+        raise KeyboardInterrupt
+    return rows
 
 
 def _worker_ignores_sigint() -> None:

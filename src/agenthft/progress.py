@@ -1,7 +1,8 @@
 """Progress of the jobs that take more than a few seconds (backtests, sweeps, experiments, cache
 builds), on stderr: a rich bar on a terminal, else one plain line every few seconds
-(`$AGENTHFT_PROGRESS_S`, default 5), so a log, CI or an AI agent reading the pipe sees the job is
-alive and how far it got. A job shorter than the interval prints nothing off a terminal.
+(`$AGENTHFT_PROGRESS_S`, default 5; 0: a line when the job starts and at every step), so a log,
+CI or an AI agent reading the pipe sees the job is alive and how far it got. A job shorter than
+the interval prints nothing off a terminal.
 
     with Progress("agenthft sweep", "backtests", total=len(specs)) as p:
         for row in rows:
@@ -26,13 +27,13 @@ DEFAULT_EVERY_S = 5.0
 
 
 def every_s() -> float:
-    """Seconds between plain progress lines: `$AGENTHFT_PROGRESS_S`, else 5."""
+    """Seconds between plain progress lines: `$AGENTHFT_PROGRESS_S`, else 5; 0 is every step."""
     text = os.environ.get("AGENTHFT_PROGRESS_S", "")
     try:
         value = float(text) if text else DEFAULT_EVERY_S
     except ValueError:
         return DEFAULT_EVERY_S
-    return value if value > 0 else DEFAULT_EVERY_S
+    return value if value >= 0 else DEFAULT_EVERY_S
 
 
 class Progress:
@@ -57,6 +58,7 @@ class Progress:
         self._task: Any = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._each_step = False
 
     def __enter__(self) -> Progress:
         self.t0 = time.monotonic()
@@ -81,6 +83,9 @@ class Progress:
             self._bar = Bar(*columns, console=Console(file=self.stream, force_terminal=True), transient=True)
             self._bar.__enter__()
             self._task = self._bar.add_task(self.what, total=self.total)
+        elif every_s() == 0:
+            self._each_step = True
+            self._print()
         else:
             self._thread = threading.Thread(target=self._lines, name="agenthft-progress", daemon=True)
             self._thread.start()
@@ -105,6 +110,8 @@ class Progress:
             self.total = total
         if self._bar is not None:
             self._bar.update(self._task, completed=done, total=self.total)
+        elif self._each_step:
+            self._print()
 
     def advance(self, n: float = 1) -> None:
         self.update(self.done + n)
@@ -125,7 +132,10 @@ class Progress:
     def _lines(self) -> None:
         every = every_s()
         while not self._stop.wait(every):
-            print(self.line(), file=self.stream, flush=True)
+            self._print()
+
+    def _print(self) -> None:
+        print(self.line(), file=self.stream, flush=True)
 
 
 def loading(who: str, paths: Sequence[str | Path]) -> Progress:

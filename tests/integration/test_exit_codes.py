@@ -119,7 +119,7 @@ def agenthft(*args: str, **env: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "AGENTHFT_PROGRESS_S": "0.2", **env},
+        env={**os.environ, "AGENTHFT_PROGRESS_S": "0", **env},  # progress lines at every step
     )
 
 

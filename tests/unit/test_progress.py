@@ -64,7 +64,9 @@ def test_on_a_terminal_a_bar_is_drawn_and_cleared_and_no_plain_line(monkeypatch)
     assert "agenthft sweep: backtests" not in out.getvalue() and p._thread is None
 
 
-@pytest.mark.parametrize(("text", "expected"), [("", DEFAULT_EVERY_S), ("2", 2.0), ("x", DEFAULT_EVERY_S), ("-1", 5.0)])
+@pytest.mark.parametrize(
+    ("text", "expected"), [("", DEFAULT_EVERY_S), ("2", 2.0), ("0", 0.0), ("x", DEFAULT_EVERY_S), ("-1", 5.0)]
+)
 def test_the_interval_comes_from_the_environment(monkeypatch, text: str, expected: float):
     monkeypatch.setenv("AGENTHFT_PROGRESS_S", text)
     assert every_s() == expected
@@ -74,7 +76,8 @@ def test_the_interval_comes_from_the_environment(monkeypatch, text: str, expecte
 
 
 def run(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AGENTHFT_PROGRESS_S": "0.2", "AGENTHFT_CACHE": str(tmp / "cache")}
+    # 0: a line at the start and at every step, however fast the machine (the lines, not their timing)
+    env = {**os.environ, "AGENTHFT_PROGRESS_S": "0", "AGENTHFT_CACHE": str(tmp / "cache")}
     return subprocess.run(
         [sys.executable, "-m", "agenthft.cli", *args], capture_output=True, text=True, env=env, timeout=300
     )
@@ -104,6 +107,7 @@ def test_a_data_backtest_shows_the_cache_build_then_the_replay(tmp_path: Path):
     res = run(*args, tmp=tmp_path)  # a fresh cache: the first read decodes the file
     assert res.returncode == 0, res.stderr
     assert re.search(r"^agenthft backtest: reading 1 recorded file \(1\.2 MB; .*\), \d+ s elapsed$", res.stderr, re.M)
+    assert re.search(r"^agenthft backtest: replaying the recorded market 0/125 s of market time", res.stderr, re.M)
     assert re.search(r"^agenthft backtest: replaying the recorded market \d+/\d+ s of market time", res.stderr, re.M)
 
 
@@ -115,3 +119,13 @@ def test_signals_eval_and_replay_print_progress_lines_when_stderr_is_not_a_termi
     res = run("replay", "--json", *map(str, sorted(hb.glob("*/*.gz"))), tmp=tmp_path)
     assert res.returncode == 0, res.stderr
     assert re.search(r"^agenthft replay: verifying 5 capture files, \d+ s elapsed", res.stderr, re.M), res.stderr
+
+
+def test_at_interval_0_a_line_comes_at_the_start_and_at_every_step(monkeypatch):
+    monkeypatch.setenv("AGENTHFT_PROGRESS_S", "0")
+    out = io.StringIO()
+    with Progress("agenthft sweep", "backtests", total=3, stream=out) as p:
+        for _ in range(3):
+            p.advance()
+    counts = re.findall(r"^agenthft sweep: backtests (\d)/3", out.getvalue(), re.M)
+    assert counts == ["0", "1", "2", "3"] and len(out.getvalue().splitlines()) == 4 and p._thread is None

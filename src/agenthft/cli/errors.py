@@ -1,6 +1,7 @@
 """One line per user error, one documented exit code per kind of outcome, the same for every
-command: `explain` maps what went wrong to its code, `start_failure` says why an agent could
-not start on a venue (run, desk), and the README's table is generated from `Exit` and `MEANING`.
+command: `explain` maps what went wrong to its code, `start_failure` says why a command could
+not work with a venue (run, desk, record), and the README's table is generated from `Exit` and
+`MEANING`.
 
 Light on purpose (imported before anything heavy, see `agenthft.cli`): the classes of aiohttp,
 picows and the REST client are looked up only when their modules are already loaded, since an
@@ -104,8 +105,9 @@ def venue_failure(e: BaseException, where: str = "the venue") -> CliError | None
 
 
 def start_failure(e: Exception, where: str) -> Exception:
-    """Why an agent could not start on the venue at `where`, as one line (`run`, `desk`): a
-    CliError, or `e` itself when it is none of the known failures."""
+    """Why a command could not start working with the venue at `where` (an agent of `run` or
+    `desk`, `record`), as one line: a CliError, or `e` itself when it is none of the known
+    failures."""
     failure = venue_failure(e, where)
     if failure is not None:
         return failure

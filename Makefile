@@ -3,9 +3,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DATA ?= ../shared/data
+# the demo's captures: empty = $$AGENTHFT_DATA or ../shared/data where they hold captures, else
+# the sample capture that ships with the package
+DATA ?=
 
-.PHONY: demo test lint bench bench-compare soak clean
+.PHONY: demo test lint bench bench-compare soak wheel wheel-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/agenthft demo --data $(DATA)
+	$(BIN)/agenthft demo $(if $(DATA),--data $(DATA))
 
 test: $(STAMP)
 	$(BIN)/pytest -n 2 --dist loadfile
@@ -41,5 +43,24 @@ bench-compare:
 	$(BENCH_VENV)/bin/pip install -q msgspec==0.22.0 picows==2.3.1 aiohttp==3.14.5 sortedcontainers==2.4.0 hdrhistogram==0.10.8 pyarrow==26.0.1 rich==15.0.0
 	$(BENCH_VENV)/bin/python bench/backtest.py
 
+# The wheel a user installs (pip install, pipx install, uv tool install take the same), with its
+# data files: venue TOMLs, scenarios, the sample capture
+wheel: $(STAMP)
+	rm -rf dist
+	$(BIN)/pip wheel -q --no-deps -w dist .
+	@ls -l dist/*.whl
+
+# The wheel as a user meets it: installed into a fresh venv outside the checkout, run from an
+# empty folder with no ../shared beside it (no data folder: the demo falls back to the sample)
+wheel-check: wheel
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/pip" install -q "$$(ls "$$PWD"/dist/agenthft-*.whl)"; \
+	mkdir -p "$$tmp/empty/here"; cd "$$tmp/empty/here"; \
+	test ! -e ../shared; \
+	env -u AGENTHFT_DATA "$$tmp/venv/bin/agenthft" --version; \
+	env -u AGENTHFT_DATA AGENTHFT_CACHE="$$tmp/cache" "$$tmp/venv/bin/agenthft" demo --duration 5 --out "$$tmp/results"; \
+	echo "wheel-check: the installed wheel ran the demo from $$tmp/empty/here (exit 0)"
+
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .pytest_cache .ruff_cache build src/*.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .pytest_cache .ruff_cache build dist src/*.egg-info

@@ -227,6 +227,7 @@ async def desk_session(seconds: float, out: Path) -> dict[str, Any]:
     from agenthft.backtest.results import DeskRecording
     from agenthft.control import ControlPlane, Token, mcp_server
     from agenthft.control.dashboard import show
+    from agenthft.progress import Progress
     from agenthft.runtime.desk import (
         DeskSpec,
         DeskStrategy,
@@ -242,7 +243,16 @@ async def desk_session(seconds: float, out: Path) -> dict[str, Any]:
     agents: dict[str, Any] = {}
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    loop.add_signal_handler(signal.SIGINT, stop.set)
+    ctrl_c = asyncio.Event()  # Ctrl-C at any moment of the session, its wrap-up included
+
+    def on_ctrl_c() -> None:
+        ctrl_c.set()
+        stop.set()
+
+    # given back at the very end: the loop's removal puts Python's default back, and the MCP door
+    # (uvicorn) the handler it found when it started
+    sigint = signal.getsignal(signal.SIGINT)
+    loop.add_signal_handler(signal.SIGINT, on_ctrl_c)
     mcp: Any = None
     try:
         strategies = []
@@ -269,21 +279,22 @@ async def desk_session(seconds: float, out: Path) -> dict[str, Any]:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.1)
             recording.tick()
-        interrupted = stop.is_set()
         stop.set()
         await dash
-        if interrupted:
+        with Progress("agenthft demo", "stopping the desk: cancel-all, then each strategy's results and report"):
+            # a supervisor's call under way is let finish (a loaded machine makes it late), not past Ctrl-C
+            waiter = asyncio.ensure_future(ctrl_c.wait())
+            await asyncio.wait({halfway, waiter}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
             halfway.cancel()
-        else:  # a supervisor's call under way is let finish (a loaded machine makes it late)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(halfway), 15)
-            halfway.cancel()
-        await asyncio.gather(halfway, return_exceptions=True)
-        await asyncio.gather(*(a.quiesce(cancel_orders=True) for a in agents.values()))
-        files = recording.write(out, "live: desk", "agenthft demo: the desk, every strategy live")
+            waiter.cancel()
+            await asyncio.gather(halfway, waiter, return_exceptions=True)
+            await asyncio.gather(*(a.quiesce(cancel_orders=True) for a in agents.values()))
+            files = recording.write(out, "live: desk", "agenthft demo: the desk, every strategy live")
+        for _ in range(2):  # the loop reads a Ctrl-C that came during the (blocking) writing, then runs on_ctrl_c
+            await asyncio.sleep(0)
         index = files.pop("index")[0]
         return {
-            "interrupted": interrupted,
+            "interrupted": ctrl_c.is_set(),
             "status": plane.status(),
             "pnl": plane.pnl(),
             "fills": {name: _fills(a) for name, a in agents.items()},
@@ -303,6 +314,7 @@ async def desk_session(seconds: float, out: Path) -> dict[str, Any]:
         with contextlib.suppress(ProcessLookupError):
             venue_proc.terminate()
         await venue_proc.wait()
+        signal.signal(signal.SIGINT, sigint)
 
 
 async def spawn_venues(*args: str) -> tuple[asyncio.subprocess.Process, dict[str, tuple[str, str]]]:

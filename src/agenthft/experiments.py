@@ -11,28 +11,31 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 LAG_MS = 10.0  # the lead-lag scenario's perp repricing lag
+LATENCIES_US = (50, 200, 500, 1000, 2000, 5000, 8000, 10000, 15000, 20000)  # latency-claim's sweep
 
 
 def latency_claim(
-    latencies_us: Sequence[float] = (50, 200, 500, 1000, 2000, 5000, 8000, 10000, 15000, 20000),
+    latencies_us: Sequence[float] = LATENCIES_US,
     seeds: Sequence[int] = (4, 5, 6),
     seconds: float = 20.0,
     jobs: int = 0,
     fresh_ms: Sequence[float] = (5.0,),
+    progress: Callable[[], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows per (freshness guard, latency, seed). `fresh_ms` 5 is the strategy's default (act
     only on a leader move seen within 5 ms). Measured: 1000 (act on any move) gives the same
-    rows on lead-lag: with IOC limit orders a slow arb's stale orders simply do not fill."""
+    rows on lead-lag: with IOC limit orders a slow arb's stale orders simply do not fill.
+    `progress` is called once per finished run."""
     from agenthft.backtest.sweep import grid, sweep
 
     lat = [f"{u:g},{u:g},{u:g}" for u in latencies_us]
     params = {"fresh_ms": [f"{f:g}" for f in fresh_ms]}
-    rows = sweep(grid("latency-arb", "lead-lag", seconds, params, lat, list(seeds)), jobs)
+    rows = sweep(grid("latency-arb", "lead-lag", seconds, params, lat, list(seeds)), jobs, progress=progress)
     return [
         {
             "fresh_ms": float(r["param_fresh_ms"]),
@@ -71,7 +74,10 @@ def plot_latency_claim(rows: list[dict[str, Any]], path: str | Path, lag_ms: flo
     )
 
 
-def spoof_fading(seeds: Sequence[int] = (1, 2, 3), seconds: float = 30.0) -> list[dict[str, Any]]:
+def spoof_fading(
+    seeds: Sequence[int] = (1, 2, 3), seconds: float = 30.0, progress: Callable[[], None] | None = None
+) -> list[dict[str, Any]]:
+    """Rows per (seed, fading on/off); `progress` is called once per finished run."""
     from agenthft.backtest import Backtest, Constant
     from agenthft.strategies.market_maker import MarketMaker
 
@@ -91,6 +97,8 @@ def spoof_fading(seeds: Sequence[int] = (1, 2, 3), seconds: float = 30.0) -> lis
                     "spoofs_faded": mm.spoofs,
                 }
             )
+            if progress is not None:
+                progress()
     return out
 
 

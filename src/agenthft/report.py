@@ -44,7 +44,7 @@ def risk_row(ts_ns: int, reason: str, action: str, value: str, limit: str, marke
 
 
 def build_report(results: str | Path, out: str | Path | None = None) -> Path:
-    from agenthft.plots import histogram, lines
+    from agenthft.plots import histogram, lines, timeline
 
     d = Path(results)
     summary = json.loads((d / "summary.json").read_text())
@@ -57,20 +57,25 @@ def build_report(results: str | Path, out: str | Path | None = None) -> Path:
         return (ns - t0) / 1e9
 
     figures = []
-    risk_t = [sec(r["t_ns"]) for r in risk]
+    by_action: dict[str, list[float]] = {}  # risk events: (reason, action) -> seconds
+    by_reason: dict[str, dict[str, list[float]]] = {}
+    for r in risk:
+        by_action.setdefault(r["action"], []).append(sec(r["t_ns"]))
+        by_reason.setdefault(r["reason"], {}).setdefault(r["action"], []).append(sec(r["t_ns"]))
     ts = [sec(r["t_ns"]) for r in equity]
+    currency = summary.get("currency", "quote currency")
     figures.append(
         _figure(
             "pnl",
-            f"P&L after fees (mark to the venue's mark), {summary.get('currency', 'quote currency')}; "
-            "orange lines: risk events",
+            f"P&L after fees (mark to the venue's mark), {currency}; markers along the bottom: risk events by "
+            "action (their reasons in the risk timeline)",
             lines(
                 {"P&L after fees": (ts, [r["equity"] for r in equity])},
                 "P&L over time",
                 "seconds",
-                "quote",
+                currency,
                 markers=False,
-                events=risk_t[:500],
+                events={f"risk: {a}": xs for a, xs in sorted(by_action.items())},
             ),
         )
     )
@@ -115,19 +120,18 @@ def build_report(results: str | Path, out: str | Path | None = None) -> Path:
             "inventory", "position per market, lots", lines(inventory, "inventory", "seconds", "lots", markers=False)
         )
     )
-    reasons = sorted({r["reason"] for r in risk})
-    timeline = {
-        reason: (
-            [sec(r["t_ns"]) for r in risk if r["reason"] == reason],
-            [i] * sum(r["reason"] == reason for r in risk),
-        )
-        for i, reason in enumerate(reasons)
-    }
+    reasons = sorted(by_reason)
     figures.append(
         _figure(
             "risk",
-            "risk events by reason (one row per reason): " + (", ".join(reasons) or "none"),
-            lines({}, "risk events on the timeline", "seconds", "reason", zero_line=False, points=timeline),
+            "risk events by reason (one named row each, with its count), marked by action: "
+            + (", ".join(reasons) or "none"),
+            timeline(
+                {reason: by_reason[reason] for reason in reasons},
+                "risk events on the timeline",
+                "seconds",
+                xlim=(ts[0], ts[-1]) if ts else None,
+            ),
         )
     )
 

@@ -1,3 +1,10 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 from agenthft.demo import venue_session
 
 
@@ -41,3 +48,34 @@ async def test_demo_desk_every_strategy_live_supervised_over_mcp_with_reports(tm
         page = (tmp_path / name / "report.html").read_text()
         assert page.count('<figure class="plot"') >= 6 and "live:" in page
         assert f'href="{name}/report.html"' in index
+
+
+@pytest.mark.timeout(900)
+def test_demo_runs_every_part_with_no_data_folder_on_the_shipped_sample(tmp_path):
+    """`agenthft demo --duration 5` from a folder with no ../shared beside it and no
+    AGENTHFT_DATA: the sample capture that ships with the package is replayed and backtested,
+    every other part runs as with the shared data, and it exits 0."""
+    here = tmp_path / "clone" / "elsewhere"
+    here.mkdir(parents=True)
+    assert not (here.parent / "shared").exists()
+    env = {k: v for k, v in os.environ.items() if k != "AGENTHFT_DATA"}
+    env["AGENTHFT_CACHE"] = str(tmp_path / "cache")  # the sample's cache is built here, fresh
+    script = Path(sys.executable).with_name("agenthft")
+    cmd = [str(script)] if script.is_file() else [sys.executable, "-m", "agenthft.cli"]
+    proc = subprocess.run(
+        [*cmd, "demo", "--duration", "5", "--out", str(tmp_path / "results")],
+        cwd=here,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=880,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    assert "no data folder at ../shared/data: replaying the sample that ships with agenthft" in out
+    assert "--data DIR" in out
+    assert "211 checks passed, 0 failed over 1 checked captures" in out
+    assert "recorded data: usdm_btcusdt_20240808_head.gz (BTCUSDT-PERP)" in out and "decoded and cached" in out
+    assert "journal fills == venue fills, one to one: True" in out
+    assert "two venues on one clock" in out and "Traceback" not in proc.stderr
+    assert (tmp_path / "results" / "demo-desk" / "index.html").is_file()

@@ -79,3 +79,82 @@ def test_the_desk_example_starts_its_venues_on_the_ports_it_names():
         f"ws://127.0.0.1:{port + 2}/trading",
         f"http://127.0.0.1:{port + 3}",
     ]
+
+
+# --- the demo's data: ../shared/data where it is, else the sample that ships with the package ---
+
+
+def test_the_shipped_sample_is_the_first_lines_of_the_shared_capture_byte_for_byte(data: Path):
+    import gzip
+
+    from agenthft.cli.capture import SAMPLE_DATA
+
+    (sample,) = SAMPLE_DATA.glob("*.gz")
+    assert sample.stat().st_size <= 2_000_000
+    lines = gzip.decompress(sample.read_bytes()).splitlines(keepends=True)
+    with gzip.open(data / "hftbacktest" / "usdm" / "btcusdt_20240808.gz", "rb") as f:
+        original = [next(f) for _ in range(len(lines))]
+    assert lines == original and len(lines) == 30_000
+    readme = (SAMPLE_DATA / "README.md").read_text()
+    assert "nkaz001/hftbacktest" in readme and "MIT License" in readme and "30,000" in readme
+
+
+def test_the_shipped_sample_replays_and_verifies(capsys):
+    from agenthft.cli.capture import SAMPLE_DATA
+
+    assert main(["replay", "--json", *map(str, SAMPLE_DATA.glob("*.gz"))]) == 0
+    (report,) = json.loads(capsys.readouterr().out)
+    assert (report["checks_passed"], report["checks_failed"], report["gaps"], report["crossed"]) == (211, 0, 0, 0)
+    assert report["markets"] == ["BTCUSDT-PERP"]
+
+
+def test_demo_data_falls_back_to_the_sample_and_says_how_to_give_more(tmp_path: Path, monkeypatch):
+    from agenthft.cli.capture import SAMPLE_DATA
+    from agenthft.cli.demo import find_captures
+
+    monkeypatch.chdir(tmp_path)  # no ../shared/data here
+    monkeypatch.delenv("AGENTHFT_DATA", raising=False)
+    captures, line = find_captures(None)
+    assert [(fmt, [f.parent for f in files]) for fmt, files in captures] == [("binance", [SAMPLE_DATA])]
+    assert "no data folder at ../shared/data" in line and "--data DIR" in line
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    captures, line = find_captures(str(empty))  # a folder with no capture in it: the sample too
+    assert captures[0][1][0].parent == SAMPLE_DATA and f"no captures at {empty}" in line
+    monkeypatch.setenv("AGENTHFT_DATA", "")  # empty is unset
+    assert find_captures(None)[0][0][1][0].parent == SAMPLE_DATA
+
+
+def test_demo_data_given_is_used_and_a_missing_folder_is_a_usage_error(data: Path, tmp_path: Path, capsys):
+    from agenthft.cli.demo import find_captures
+
+    captures, line = find_captures(str(data / "cryptofeed"))
+    assert {fmt for fmt, _ in captures} == {"okx", "kraken"}
+    assert line.startswith(f"captures from {data / 'cryptofeed'}")
+    assert main(["demo", "--data", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("agenthft demo: no data folder at") and "Traceback" not in err
+
+
+def test_the_replay_table_names_each_reports_market(data: Path, capsys):
+    """Two files both named btcusdt_20240808.gz (spot and USD-M) and a file of ten Kraken pairs:
+    the market column tells the rows apart."""
+    hb = data / "hftbacktest"
+    files = [
+        hb / "spot" / "btcusdt_20240808.gz",
+        hb / "spot" / "btcusdt_20240809.gz",
+        hb / "usdm" / "btcusdt_20240808.gz",
+    ]
+    assert main(["replay", *map(str, files)]) == 0
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("│") and "btcusdt_20240808.gz" in ln]
+    assert len(rows) == 2 and "BTCUSDT " in rows[0] + rows[1] and "BTCUSDT-PERP" in rows[0] + rows[1]
+    assert main(["replay", str(data / "cryptofeed" / "KRAKEN.ws.50.0")]) == 0
+    out = capsys.readouterr().out
+    assert "┃ market" in out and "+7 more" in out
+
+
+def test_replay_takes_files_of_several_formats_in_one_command(data: Path, capsys):
+    files = [data / "cryptofeed" / "OKX.ws.1.0", data / "cryptofeed" / "KRAKEN.ws.50.0"]
+    assert main(["replay", "--json", *map(str, files)]) == 0
+    reports = json.loads(capsys.readouterr().out)
+    assert [(r["venue_format"], r["checks_passed"]) for r in reports] == [("okx", 290), ("kraken", 4269)]

@@ -13,8 +13,7 @@ grid's order before writing).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,21 +83,75 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     return row
 
 
-def sweep(specs: Sequence[RunSpec], jobs: int = 0, ray_address: str | None = None) -> list[dict[str, Any]]:
-    """Run every spec; `jobs` worker processes (0: one per CPU; 1: in this process), or on Ray."""
+def sweep(
+    specs: Sequence[RunSpec],
+    jobs: int = 0,
+    ray_address: str | None = None,
+    progress: Callable[[], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run every spec; `jobs` worker processes (0: one per CPU; 1: in this process), or on Ray.
+    `progress` is called once per finished run (in this process). Interrupted (Ctrl-C), the
+    workers are stopped at once, not left to finish."""
     for data, options in {(s.data, s.options) for s in specs if s.data}:
         options.load(data)  # decoded once, here: workers read the Parquet cache
+    done = progress or (lambda: None)
     if ray_address is not None:
-        rows = _on_ray(specs, ray_address)
+        rows = _on_ray(specs, ray_address, done)
     elif jobs == 1 or len(specs) <= 1:
-        rows = [run_one(s) for s in specs]
+        rows = []
+        for s in specs:
+            rows.append(run_one(s))
+            done()
     else:
-        with ProcessPoolExecutor(max_workers=jobs or None) as pool:
-            rows = list(pool.map(run_one, specs))
+        rows = _in_processes(specs, jobs, done)
     return sorted(rows, key=lambda r: r["run"])
 
 
-def _on_ray(specs: Sequence[RunSpec], address: str) -> list[dict[str, Any]]:
+def _in_processes(specs: Sequence[RunSpec], jobs: int, done: Callable[[], None]) -> list[dict[str, Any]]:
+    """The runs in worker processes. Ctrl-C (SIGINT) is taken as a flag while they run and acted
+    on between waits: the workers are killed and KeyboardInterrupt raised here, never inside the
+    pool's own locked sections (one left held there made the pool's shutdown wait forever)."""
+    import multiprocessing
+    import signal
+    import threading
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    ctrl_c = threading.Event()
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda *_: ctrl_c.set()) if main_thread else None
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(max_workers=jobs or None, initializer=_worker_ignores_sigint)
+    stopped = True  # the workers are killed unless every run finished
+    try:
+        pending = {pool.submit(run_one, s) for s in specs}
+        rows = []
+        while pending and not ctrl_c.is_set():
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for f in finished:
+                rows.append(f.result())
+                done()
+        stopped = bool(pending)
+    finally:
+        if stopped:  # Ctrl-C or a failed run: the other runs are not waited for
+            for worker in set(multiprocessing.active_children()) - before:  # this pool's workers
+                worker.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if ctrl_c.is_set():
+        raise KeyboardInterrupt
+    return rows
+
+
+def _worker_ignores_sigint() -> None:
+    """A terminal's Ctrl-C reaches every process of the group: the workers leave it to the
+    parent, which stops them (no traceback from each worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _on_ray(specs: Sequence[RunSpec], address: str, done: Callable[[], None]) -> list[dict[str, Any]]:
     try:
         import ray
     except ImportError:
@@ -108,7 +161,13 @@ def _on_ray(specs: Sequence[RunSpec], address: str) -> list[dict[str, Any]]:
         ray.init(address=None if address == "local" else address, include_dashboard=False, log_to_driver=False)
     try:
         remote = ray.remote(run_one)
-        return list(ray.get([remote.remote(s) for s in specs]))
+        pending = [remote.remote(s) for s in specs]
+        rows = []
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            rows.append(ray.get(ready[0]))
+            done()
+        return rows
     finally:
         if started:
             ray.shutdown()

@@ -2,32 +2,20 @@
 backtest | sweep | experiment | report | probe`.
 
 Every user error is one line on stderr (`agenthft CMD: what was wrong and how to fix it`) with a
-documented exit code (`agenthft.cli.errors.Exit`); `--debug` shows the traceback instead.
+documented exit code (`agenthft.cli.errors.Exit`, one mapping for every command:
+`errors.explain`); `--debug` shows the traceback instead. Ctrl-C at any moment, the imports
+included, is exit 130 and one line: this module imports nothing heavy at its top, so the console
+script is inside `main`'s handler before the commands' modules (aiohttp, pyarrow, ...) load.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Sequence
-from importlib.metadata import version
 
-from agenthft.cli import (
-    backtest,
-    capture,
-    dashboard,
-    demo,
-    desk,
-    experiment,
-    probe,
-    record,
-    report,
-    run,
-    signals,
-    venue,
-)
-from agenthft.cli.errors import CliError, Exit
-from agenthft.strategies.loader import StrategyError
+TYPE_CHECKING = False  # not `typing`'s: even that import (7 ms) stays out of the unguarded start-up
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 DESCRIPTION = """High-frequency trading toolkit for AI agents.
 
@@ -49,6 +37,24 @@ DESCRIPTION = """High-frequency trading toolkit for AI agents.
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+    from importlib.metadata import version
+
+    from agenthft.cli import (
+        backtest,
+        capture,
+        dashboard,
+        demo,
+        desk,
+        experiment,
+        probe,
+        record,
+        report,
+        run,
+        signals,
+        venue,
+    )
+
     parser = argparse.ArgumentParser(
         prog="agenthft", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -72,30 +78,47 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Parse and run one command; its exit code (errors.Exit). Ctrl-C anywhere in here, the
+    commands' imports included, is `Exit.INTERRUPTED` (130) and one line, never a traceback."""
+    command, debug, previous, restore = "", False, None, True
     try:
+        import signal
+
+        # Ctrl-C raises KeyboardInterrupt wherever it lands, inside an event loop too: with
+        # Python's own handler in place, asyncio.Runner (uvloop.run) turns it into a cancellation
+        # that a coroutine may absorb, and the command would go on as if nothing had happened.
+        # Commands that stop cleanly on Ctrl-C (run, desk, venue, ...) put their loop's handler
+        # over this one while they run.
+        previous = signal.signal(signal.SIGINT, _raise_interrupt)
+        from agenthft.cli.errors import explain
+
+        args = build_parser().parse_args(argv)
+        command, debug = args.command, args.debug
         return int(args.func(args))
     except KeyboardInterrupt:
-        print(f"agenthft {args.command}: interrupted", file=sys.stderr)
-        return int(Exit.INTERRUPTED)
+        restore = False  # a second Ctrl-C while leaving changes nothing (no traceback at exit)
+        _ignore_sigint()
+        print(f"agenthft{' ' + command if command else ''}: interrupted", file=sys.stderr, flush=True)
+        return 130  # errors.Exit.INTERRUPTED (not imported: its import may be what Ctrl-C interrupted)
     except Exception as e:
-        if args.debug:
+        if debug:
             raise
-        code, message = _explain(e)
-        print(f"agenthft {args.command}: {message}", file=sys.stderr)
+        code, message = explain(e)
+        print(f"agenthft{' ' + command if command else ''}: {message}", file=sys.stderr)
         return int(code)
+    finally:
+        if restore and previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
-def _explain(e: Exception) -> tuple[Exit, str]:
-    if isinstance(e, CliError):
-        return e.code, str(e)
-    if isinstance(e, StrategyError):
-        return Exit.USAGE, str(e)
-    if isinstance(e, FileNotFoundError):
-        return Exit.USAGE, f"no such file: {e.filename}"
-    if isinstance(e, (ValueError, OSError)):
-        return Exit.USAGE, str(e) or type(e).__name__
-    return Exit.USAGE, f"{type(e).__name__}: {e} (run with --debug for the traceback)"
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
-__all__ = ["CliError", "Exit", "build_parser", "main"]
+def _ignore_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+__all__ = ["build_parser", "main"]

@@ -19,10 +19,10 @@ if TYPE_CHECKING:
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
     from agenthft.backtest import Backtest, parse
+    from agenthft.progress import Progress
 
     if bool(args.sim) == bool(args.data):
         raise CliError(Exit.USAGE, "give either --sim SCENARIO (a simulated market) or --data FILE... (recorded)")
@@ -34,13 +34,14 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     bt: Backtest | DataBacktest
     if args.data:
         bt = _data_backtest(args, strategy, latency)
-        span = f"{(bt.end_ns - bt.start_ns) / 1e9:,.1f} s recorded"
+        seconds = (bt.end_ns - bt.start_ns) / 1e9
+        span = f"{seconds:,.1f} s recorded"
     else:
         bt = Backtest(
             strategy, args.sim, args.duration, latency, seed=args.seed, risk=risk_config(args.risk, args.no_limits)
         )
+        seconds = args.duration
         span = f"{args.duration:g} s"
-    console = Console(stderr=True)
     if not args.json:
         from agenthft.cli.run import risk_text
         from agenthft.runtime.multi import sessions
@@ -48,15 +49,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         assert bt.runner is not None
         config = next(iter(sessions(bt.runner).values())).risk.config
         print(f"agenthft backtest: {risk_text(config, args.risk, args.no_limits)}", file=sys.stderr)
-    if args.json or not sys.stderr.isatty():
-        results = bt.run()
-    else:
-        with Progress(
-            TextColumn("backtest"), BarColumn(), TextColumn("{task.percentage:>3.0f}% of simulated time"),
-            TimeRemainingColumn(), console=console, transient=True,
-        ) as progress:  # fmt: skip
-            task = progress.add_task("run", total=100)
-            results = bt.run(lambda now, end: progress.update(task, completed=100 * now / end))
+    what = "replaying the recorded market" if args.data else f"simulating {args.sim}"
+    with Progress("agenthft backtest", what, seconds, unit="s of market time") as bar:
+        results = bt.run(lambda now, end: bar.update(now / 1e9, end / 1e9))
     written = results.write(args.out) if args.out else []
     summary = msgspec.to_builtins(results.summary)
     speed = {"wall_s": round(results.wall_s, 3), "events_per_s": round(results.events_per_s)}
@@ -95,10 +90,12 @@ def data_options(args: argparse.Namespace) -> DataOptions:
 
 def _data_backtest(args: argparse.Namespace, strategy: Any, latency: Any) -> DataBacktest:
     from agenthft.market.events import CaptureFormatError
+    from agenthft.progress import loading
 
     opts = data_options(args)
     try:
-        events = opts.load(args.data)
+        with loading("agenthft backtest", args.data):
+            events = opts.load(args.data)
         return opts.backtest(strategy, events, latency, risk_config(args.risk, args.no_limits))
     except CaptureFormatError as e:
         raise CliError(Exit.USAGE, str(e)) from None
@@ -160,6 +157,7 @@ def add_parser(sub: Any) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from agenthft.backtest.sweep import grid, sweep, write
+    from agenthft.progress import Progress, loading
     from agenthft.strategies.loader import load_class
 
     load_class(args.strategy)  # a wrong name fails here, not in a worker
@@ -189,8 +187,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         opts,
         risk,
     )
+    if args.data:  # decoded once, before the workers start (they read the cache)
+        with loading("agenthft sweep", args.data):
+            opts.load(args.data)
     try:
-        rows = sweep(specs, args.jobs, args.ray)
+        with Progress("agenthft sweep", "backtests", len(specs)) as bar:
+            rows = sweep(specs, args.jobs, args.ray, progress=bar.advance)
     except RuntimeError as e:
         raise CliError(Exit.USAGE, str(e)) from None
     path = write(rows, args.out)

@@ -18,15 +18,24 @@ from agenthft.market.feeds import FORMATS, ReplayReport, verify_files
 from agenthft.market.feeds.probe import load_instruments
 
 DEFAULT_DATA = Path("../shared/data")
+#: the small real capture that ships with the package (its README: provenance, licence, checks)
+SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
+
+
+def _markets(markets: Sequence[str], shown: int = 3) -> str:
+    """The report's markets, the first few named (a file of ten pairs says `+7 more`)."""
+    more = f"\n+{len(markets) - shown} more" if len(markets) > shown else ""
+    return "\n".join(markets[:shown]) + more if markets else "-"
 
 
 def _report_table(reports: Sequence[ReplayReport]) -> Table:
     table = Table(title="book replica verified against real captures")
-    for col in ("format", "files", "check", "passed", "failed", "gaps", "crossed", "events/s"):
-        table.add_column(col, justify="left" if col in ("format", "files", "check") else "right")
+    for col in ("format", "market", "files", "check", "passed", "failed", "gaps", "crossed", "events/s"):
+        table.add_column(col, justify="left" if col in ("format", "market", "files", "check") else "right")
     for r in reports:
         table.add_row(
             r.venue_format,
+            _markets(r.markets),
             "\n".join(Path(f).name for f in r.files),
             r.check,
             f"{r.checks_passed:,}",
@@ -76,9 +85,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
     missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
         raise CliError(Exit.USAGE, f"no capture file {missing[0]!r}")
+    from agenthft.progress import Progress
+
     instruments = load_instruments(args.instrument) if args.instrument else None
     try:
-        reports = verify_files(args.files, args.venue_format, instruments, args.ts_unit)
+        n = len(args.files)
+        with Progress("agenthft replay", f"verifying {n} capture file{'s' if n != 1 else ''}"):
+            reports = verify_files(args.files, args.venue_format, instruments, args.ts_unit)
     except SequenceGap as e:
         raise CliError(
             Exit.USAGE,

@@ -6,22 +6,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 from typing import Any
 
-from agenthft.cli.errors import CliError, Exit
+from agenthft.cli.errors import CliError, Exit, stop_on_signals
 
 
-async def watch(url: str, token: str, refresh_s: float, levels: int) -> None:
+async def watch(url: str, token: str, refresh_s: float, levels: int) -> bool:
+    """Draw until the agent ends (False), SIGTERM (False) or Ctrl-C (True)."""
     import aiohttp
     from rich.console import Console
 
     from agenthft.control.dashboard import Dashboard, remote
 
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):  # leave the terminal as found (cursor shown)
-        loop.add_signal_handler(sig, stop.set)
+    interrupted = stop_on_signals(stop)  # leave the terminal as found (cursor shown)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
         fetch = remote(url.rstrip("/"), token, http, levels)
         try:
@@ -31,7 +29,8 @@ async def watch(url: str, token: str, refresh_s: float, levels: int) -> None:
         try:
             await Dashboard(fetch).run(stop, Console(stderr=True), refresh_s)
         except (aiohttp.ClientError, OSError, ConnectionError, TimeoutError):
-            return  # the agent ended: its control plane went away
+            return False  # the agent ended: its control plane went away
+    return interrupted()
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -40,7 +39,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get("AGENTHFT_TOKEN")
     if not token:
         raise CliError(Exit.USAGE, "--token (or AGENTHFT_TOKEN) required: a control-plane token, read-only is enough")
-    uvloop.run(watch(args.url, token, args.refresh, args.levels))
+    if uvloop.run(watch(args.url, token, args.refresh, args.levels)):
+        return int(Exit.INTERRUPTED)
     return 0
 
 

@@ -7,13 +7,40 @@ backtests at the article's latencies, recorded data, two venues on one clock).""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from agenthft.cli.capture import DEFAULT_DATA, _print_reports
+from agenthft.cli.capture import DEFAULT_DATA, SAMPLE_DATA, _print_reports
 from agenthft.cli.errors import CliError, Exit
 from agenthft.market.feeds import discover, verify_files
+
+Captures = list[tuple[str, list[Path]]]
+
+
+def find_captures(given: str | None) -> tuple[Captures, str]:
+    """The captures the demo replays (found by content) and one line saying where they came
+    from and how to point the demo at more. `given` (--data) must be a folder;
+    without it, $AGENTHFT_DATA or ../shared/data where they hold captures, else the small real
+    capture that ships with the package (sample_data/README.md)."""
+    if given is not None:
+        folder = Path(given)
+        if not folder.is_dir():
+            raise CliError(Exit.USAGE, f"no data folder at {folder} (--data takes a folder of captures)")
+    else:
+        folder = Path(os.environ.get("AGENTHFT_DATA") or DEFAULT_DATA)
+    found = discover(folder) if folder.is_dir() else []
+    if found:
+        return found, f"captures from {folder} (--data DIR for another folder)"
+    sample = discover(SAMPLE_DATA)
+    files = ", ".join(str(f) for _, group in sample for f in group)
+    why = "no captures" if folder.is_dir() else "no data folder"
+    return (
+        sample,
+        f"{why} at {folder}: replaying the sample that ships with agenthft ({files}; 30,000 lines of "
+        "Binance USD-M BTCUSDT); point the demo at more with --data DIR",
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -21,12 +48,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from agenthft.demo import venue_session
 
-    data = Path(args.data)
-    if not data.is_dir():
-        raise CliError(Exit.USAGE, f"no data folder at {data} (pass --data)")
+    captures, where = find_captures(args.data)
+    print(f"agenthft demo: {where}", file=sys.stderr if args.json else sys.stdout, flush=True)
     # every capture found under the folder, by content; one a reader finds nothing to check in
     # (no oracle messages) is shown as such, and only a failed check fails the demo
-    reports = [r for fmt, group in discover(data) for r in verify_files(group, fmt)]
+    reports = [r for fmt, group in captures for r in verify_files(group, fmt)]
     _print_reports(reports, args.json)
     code = 0 if all(r.checks_failed == 0 and r.gaps == 0 and r.crossed == 0 for r in reports) else 1
     if args.json:
@@ -70,7 +96,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         h = tel[name]
         if h["count"]:
             print(f"  {name:13} n={h['count']:<4} p50 {h['p50_us']:8.1f} us  p99 {h['p99_us']:8.1f} us")
-    _demo_signals_and_backtest(data, out)
+    _demo_signals_and_backtest(captures, out)
     return code if agent["journal_matches_venue"] and desk_ok else 1
 
 
@@ -111,7 +137,7 @@ def _demo_desk(seconds: float, out: Path) -> tuple[bool, bool]:
     return res["open_orders"] == 0, bool(res["interrupted"])
 
 
-def _demo_signals_and_backtest(data: Path, out: Path) -> None:
+def _demo_signals_and_backtest(captures: Captures, out: Path) -> None:
     """The offline side: detectors scored on the simulator, and a latency sweep in backtest."""
     from agenthft.backtest import Backtest, Constant
     from agenthft.lab.signal_eval import evaluate
@@ -126,7 +152,7 @@ def _demo_signals_and_backtest(data: Path, out: Path) -> None:
     print("\nbacktest: the quoter on the simulated calm market, 20 s, at three of the article's latencies:")
     for us in (300, 6000, 50000):
         bt = Backtest(Quoter("BTC-PERP", "0.01", 2, "60000"), "calm", 20, Constant(us, us, us), seed=1)
-        res = bt.run()
+        res = _run(bt, f"quoter at {us / 1000:g} ms", 20)
         s = res.summary
         print(
             f"  {us / 1000:6.1f} ms per leg: {s.orders:4} orders, {s.fills:4} fills, maker share {s.maker_share:.0%}, "
@@ -140,16 +166,13 @@ def _demo_signals_and_backtest(data: Path, out: Path) -> None:
 
     print("\nthe article's claim: latency arbitrage on lead-lag (perp makers reprice 10 ms late), 10 s:")
     for us in (50, 2000, 10000):
-        s = (
-            Backtest(LatencyArb.from_params(LatencyArbParams()), "lead-lag", 10, Constant(us, us, us), seed=4)
-            .run()
-            .summary
-        )
+        arb = Backtest(LatencyArb.from_params(LatencyArbParams()), "lead-lag", 10, Constant(us, us, us), seed=4)
+        s = _run(arb, f"latency-arb at {us / 1000:g} ms", 10).summary
         print(f"  {us / 1000:6.2f} ms per leg: {s.fills:4} fills, P&L after fees {s.pnl_after_fees:+.2f} USDC")
-    _demo_recorded_and_multi_venue(data)
+    _demo_recorded_and_multi_venue(captures)
 
 
-def _demo_recorded_and_multi_venue(data: Path) -> None:
+def _demo_recorded_and_multi_venue(captures: Captures) -> None:
     """Recorded data through the L2 model (decoded once into the Parquet cache), and one
     strategy on two simulated venues on one clock."""
     import time
@@ -162,7 +185,7 @@ def _demo_recorded_and_multi_venue(data: Path) -> None:
     from agenthft.strategies.nbbo_arb import NbboArb
     from agenthft.venue.config import load_config
 
-    futures = [(fmt, g) for fmt, g in discover(data) if fmt == "binance" and len(g) == 1]
+    futures = [(fmt, g) for fmt, g in captures if fmt == "binance" and len(g) == 1]
     if futures:
         files = futures[0][1]
         cache = EventCache()
@@ -175,7 +198,7 @@ def _demo_recorded_and_multi_venue(data: Path) -> None:
         print("  bbo-quoter at the touch, L2 model with queue-ahead, 300 us per leg, maker 2 bp / taker 5 bp:")
         for q in ("pessimistic", "proportional", "optimistic"):
             bt = DataBacktest(BboQuoter(market.market, ticks=0), events, Constant(300, 300, 300), queue=q)
-            res = bt.run()
+            res = _run(bt, f"bbo-quoter, {q} queue", (bt.end_ns - bt.start_ns) / 1e9)
             s = res.summary
             print(
                 f"    {q:12} cancels: {s.orders:5} orders, {s.fills:4} fills, P&L after fees {s.pnl_after_fees:+.2f} "
@@ -191,16 +214,29 @@ def _demo_recorded_and_multi_venue(data: Path) -> None:
         venue_config=[load_config("default"), load_config("venue-b")],
         max_net={"BTC": "0.05"},
     )
-    s = bt2.run().summary
+    s = _run(bt2, "nbbo-arb on two venues", 20).summary
     print(
         f"  {s.fills} fills, P&L after fees {s.pnl_after_fees:+.2f} (fees {s.fees:.2f}), final positions "
         f"{s.final_position or 'flat'}"
     )
 
 
+def _run(bt: Any, what: str, seconds: float) -> Any:
+    """`bt.run()` with its progress: a bar on a terminal, a line every few seconds elsewhere."""
+    from agenthft.progress import Progress
+
+    with Progress("agenthft demo", what, seconds, unit="s of market time") as bar:
+        return bt.run(lambda now, end: bar.update(now / 1e9, end / 1e9))
+
+
 def add_parser(sub: Any) -> None:
     demo = sub.add_parser("demo", help="run the most complete end-to-end job available")
-    demo.add_argument("--data", default=str(DEFAULT_DATA), help="folder of recorded captures")
+    demo.add_argument(
+        "--data",
+        metavar="DIR",
+        help=f"folder of recorded captures (default: $AGENTHFT_DATA or {DEFAULT_DATA} where they hold captures, "
+        "else the sample capture shipped with agenthft)",
+    )
     demo.add_argument("--json", action="store_true", help="print the replay reports as JSON (no live part)")
     demo.add_argument(
         "--duration", type=float, default=30.0, help="seconds of the live desk under the dashboard (Ctrl-C ends it)"

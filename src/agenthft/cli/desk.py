@@ -6,17 +6,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-from agenthft.cli.errors import CliError, Exit
+from agenthft.cli.errors import CliError, Exit, start_failure, stop_on_signals
 
 
 async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
     from agenthft.cli.run import _seat, run_until, venue_side
-    from agenthft.connectors.port import VenueAuthError, VenueUnreachable
     from agenthft.runtime.desk import build_desk, load_desk
     from agenthft.runtime.multi import sessions
 
@@ -26,19 +24,19 @@ async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
         raise CliError(Exit.USAGE, str(e)) from None
     agents = build_desk(spec)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    interrupted = stop_on_signals(stop)
     started: list[Any] = []
     for name, agent in agents.items():
         try:
             await agent.start()
-        except (OSError, TimeoutError, VenueAuthError, VenueUnreachable, ValueError) as e:
+        except Exception as e:
             for a in started:
                 await a.stop(cancel_orders=True)
-            # a refused key or a bad market is the user's to fix (2); a venue not there is 4
-            code = Exit.USAGE if isinstance(e, (VenueAuthError, ValueError)) else Exit.VENUE_UNREACHABLE
-            raise CliError(code, f"strategy {name!r} could not start: {type(e).__name__}: {e}") from None
+            urls = " or ".join(r.port.url for r in sessions(agent).values())  # several venues: one of them
+            failure = start_failure(e, urls)
+            if not isinstance(failure, CliError):
+                raise
+            raise CliError(failure.code, f"strategy {name!r} could not start: {failure}") from None
         started.append(agent)
     if not args.quiet:
         from agenthft.cli.run import risk_text
@@ -72,6 +70,8 @@ async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
         summary["files"] = {n: [str(p) for p in f] for n, f in files.items()}
     for agent in agents.values():
         await agent.stop(cancel_orders=args.cancel_on_exit)
+    if interrupted():
+        code = Exit.INTERRUPTED
     summary["exit_code"] = int(code)
     return summary, code
 
@@ -86,6 +86,8 @@ def cmd_desk(args: argparse.Namespace) -> int:
     stdio_token(args)  # a wrong or missing token for the MCP stdio seat: refused before anything starts
     summary, code = uvloop.run(run_desk(args))
     print(json.dumps(summary), file=sys.stderr if args.mcp_stdio else sys.stdout)
+    if code == Exit.INTERRUPTED:
+        print("agenthft desk: interrupted", file=sys.stderr)
     return int(code)
 
 

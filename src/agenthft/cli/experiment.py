@@ -14,14 +14,23 @@ NAMES = ("latency-claim", "spoof-fading")
 
 def cmd_experiment(args: argparse.Namespace) -> int:
     from agenthft import experiments as ex
+    from agenthft.progress import Progress
 
     out = Path(args.out)
-    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
+    except ValueError:
+        raise CliError(Exit.USAGE, f"--seeds takes comma-separated integers, got {args.seeds!r}") from None
+    who = f"agenthft experiment {args.name}"
     if args.name == "latency-claim":
-        rows = ex.latency_claim(seeds=seeds or (4, 5, 6), seconds=args.seconds or 20.0, jobs=args.jobs)
+        seeds = seeds or [4, 5, 6]
+        with Progress(who, "backtests", len(ex.LATENCIES_US) * len(seeds)) as p:
+            rows = ex.latency_claim(seeds=seeds, seconds=args.seconds or 20.0, jobs=args.jobs, progress=p.advance)
         png = ex.plot_latency_claim(rows, out / "latency_claim.png")
     elif args.name == "spoof-fading":
-        rows = ex.spoof_fading(seeds=seeds or (1, 2, 3), seconds=args.seconds or 30.0)
+        seeds = seeds or [1, 2, 3]
+        with Progress(who, "backtests", 2 * len(seeds)) as p:
+            rows = ex.spoof_fading(seeds=seeds, seconds=args.seconds or 30.0, progress=p.advance)
         png = ex.plot_spoof_fading(rows, out / "spoof_fading.png")
     else:
         raise CliError(Exit.USAGE, f"unknown experiment {args.name!r}: one of {', '.join(NAMES)}")

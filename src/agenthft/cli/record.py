@@ -6,11 +6,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import sys
 from typing import Any
 
-from agenthft.cli.errors import CliError, Exit
+from agenthft.cli.errors import CliError, Exit, start_failure, stop_on_signals
 
 
 def open_recording_port(args: argparse.Namespace) -> tuple[Any, list[str]]:
@@ -35,26 +34,30 @@ def open_recording_port(args: argparse.Namespace) -> tuple[Any, list[str]]:
 def cmd_record(args: argparse.Namespace) -> int:
     import uvloop
 
-    from agenthft.connectors.port import VenueAuthError, VenueUnreachable
     from agenthft.runtime.recorder import record
 
     port, markets = open_recording_port(args)
+    interrupted: list[bool] = []
 
     async def main() -> dict[str, Any]:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        return await record(
-            port, markets, args.out, args.duration, args.roll_rows, args.roll_s, stop, raw=not args.no_raw
-        )
+        ctrl_c = stop_on_signals(stop)
+        try:
+            return await record(
+                port, markets, args.out, args.duration, args.roll_rows, args.roll_s, stop, raw=not args.no_raw
+            )
+        finally:
+            interrupted.append(ctrl_c())
 
     try:
         res = uvloop.run(main())
     except ValueError as e:
         raise CliError(Exit.USAGE, str(e)) from None
-    except (VenueUnreachable, VenueAuthError, OSError, TimeoutError) as e:
-        raise CliError(Exit.VENUE_UNREACHABLE, f"cannot record from {args.url}: {type(e).__name__}: {e}") from None
+    except Exception as e:  # a key the venue refuses is 2, a venue not there 4 (errors.start_failure)
+        failure = start_failure(e, args.url)
+        if not isinstance(failure, CliError):
+            raise
+        raise CliError(failure.code, f"cannot record from {args.url}: {failure}") from None
     if args.json:
         print(json.dumps(res))
     else:
@@ -68,6 +71,9 @@ def cmd_record(args: argparse.Namespace) -> int:
         if res["gaps"]:
             print(f"  {res['gaps']} sequence gap(s): resynced from a fresh snapshot (the files show the reset)")
     sys.stdout.flush()
+    if any(interrupted):  # the files are written and listed above
+        print("agenthft record: interrupted", file=sys.stderr)
+        return int(Exit.INTERRUPTED)
     return 0
 
 

@@ -15,8 +15,7 @@ from typing import Any
 
 import msgspec
 
-from agenthft.cli.errors import CliError, Exit
-from agenthft.connectors.port import VenueAuthError, VenueUnreachable
+from agenthft.cli.errors import CliError, Exit, start_failure, stop_on_signals
 from agenthft.model import CASH_DECIMALS, CASH_UNIT, to_scaled
 from agenthft.risk import RiskConfig
 from agenthft.strategies.loader import (
@@ -103,16 +102,8 @@ async def _start(runner: Any, args: argparse.Namespace) -> None:
     """Start the runner, turning connection failures into one line that says what to fix."""
     try:
         await runner.start()
-    except VenueAuthError as e:
-        raise CliError(Exit.USAGE, f"{e} (check --key)") from None
-    except VenueUnreachable as e:
-        raise CliError(Exit.VENUE_UNREACHABLE, str(e)) from None
-    except (TimeoutError, OSError) as e:
-        raise CliError(
-            Exit.VENUE_UNREACHABLE, f"no answer from {runner.port.url} ({type(e).__name__}: {str(e) or 'timed out'})"
-        ) from None
-    except ValueError as e:  # an unknown market, a bad parameter
-        raise CliError(Exit.USAGE, str(e)) from None
+    except Exception as e:
+        raise start_failure(e, runner.port.url) from None
 
 
 def make_port(
@@ -225,9 +216,8 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
 
     runner.observers.append(Announce())
     stop = asyncio.Event()
+    interrupted = stop_on_signals(stop)
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     # manual override: cancel everything and halt, from a signal (or the --halt-file flag file);
     # installed before the first order can leave, so the signal never meets its default (exit)
     loop.add_signal_handler(signal.SIGUSR1, runner.manual_override, "SIGUSR1")
@@ -262,6 +252,8 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
         written = recording.write(args.out, f"live:{runner.port.url}")
         summary["files"] = [str(p) for p in written]
     await runner.stop(cancel_orders=args.cancel_on_exit)
+    if interrupted():
+        code = Exit.INTERRUPTED
     summary["exit_code"] = int(code)
     return summary, code
 
@@ -436,9 +428,7 @@ async def run_multi(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
         await _start(multi.runners[leg.name], args)
     multi._begin()
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    interrupted = stop_on_signals(stop)
     if not args.quiet:
         print(f"agenthft run: {multi.strategy.name} on {', '.join(multi.books)}", file=sys.stderr, flush=True)
     closers, recording = await _seat(multi, args, stop)
@@ -462,6 +452,8 @@ async def run_multi(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
         written = recording.write(args.out, "live:" + ", ".join(f"{leg.name}={leg.port.url}" for leg in legs))
         summary["files"] = [str(p) for p in written]
     await multi.stop(cancel_orders=args.cancel_on_exit)
+    if interrupted():
+        code = Exit.INTERRUPTED
     summary["exit_code"] = int(code)
     return summary, code
 
@@ -475,6 +467,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         stdio_token(args)
         summary, code = uvloop.run(run_multi(args))
         print(json.dumps(summary))
+        if code == Exit.INTERRUPTED:
+            print("agenthft run: interrupted", file=sys.stderr)
         return int(code)
     if not args.venue:
         raise CliError(Exit.USAGE, "--venue required (or one --leg per venue)")
@@ -485,6 +479,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"agenthft run: ended halted ({summary['first_trip']})", file=sys.stderr)
     elif code == Exit.VENUE_UNREACHABLE:
         print(f"agenthft run: {summary['venue_error']}", file=sys.stderr)
+    elif code == Exit.INTERRUPTED:
+        print("agenthft run: interrupted", file=sys.stderr)
     return int(code)
 
 

@@ -15,12 +15,16 @@ from agenthft.cli.errors import CliError, Exit
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from agenthft.lab.signal_eval import evaluate, evaluate_queue
+    from agenthft.progress import Progress
     from agenthft.signals.config import load_config
 
     cfg = load_config(args.config)
-    report = evaluate(args.scenario, args.seeds, args.seconds, args.tolerance_ms, cfg)
-    calm = evaluate("calm", args.seeds, args.seconds, args.tolerance_ms, cfg) if args.scenario != "calm" else report
-    queue = evaluate_queue(args.scenario, 1, args.seconds)
+    calm_too = args.scenario != "calm"
+    with Progress("agenthft signals eval", "simulated runs", args.seeds * (1 + calm_too) + 1) as bar:
+        report = evaluate(args.scenario, args.seeds, args.seconds, args.tolerance_ms, cfg, bar.advance)
+        calm = evaluate("calm", args.seeds, args.seconds, args.tolerance_ms, cfg, bar.advance) if calm_too else report
+        queue = evaluate_queue(args.scenario, 1, args.seconds)
+        bar.advance()
     if args.json:
         out = {"report": report, "calm_false_alarms_per_hour": {s.kind: s.false_alarms_per_hour for s in calm.scores}}
         print(msgspec.json.encode({**out, "queue": queue}).decode())

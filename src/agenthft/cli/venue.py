@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from agenthft.cli.errors import CliError, Exit
+from agenthft.cli.errors import CliError, Exit, stop_on_signals
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -49,7 +48,8 @@ def check_args(args: argparse.Namespace) -> None:
         raise CliError(Exit.USAGE, f"no capture file {missing[0]!r}")
 
 
-async def serve(args: argparse.Namespace) -> None:
+async def serve(args: argparse.Namespace) -> bool:
+    """Serve until SIGINT or SIGTERM; True when it was Ctrl-C (SIGINT)."""
     from agenthft.market.cache import EventCache
     from agenthft.market.feeds.probe import load_instruments
     from agenthft.market.sim import FairValue
@@ -78,9 +78,7 @@ async def serve(args: argparse.Namespace) -> None:
     drivers: list[SimDriver] = []
     underlyings: dict[str, FairValue] = {}  # venues of one process quote one fair value per underlying
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    interrupted = stop_on_signals(stop)
     try:
         for i, cfg in enumerate(configs):
             if args.delay_us is not None or args.jitter_us is not None:
@@ -156,6 +154,7 @@ async def serve(args: argparse.Namespace) -> None:
             await front.stop()
         for srv in servers:
             await srv.stop()
+    return interrupted()
 
 
 def binance_rules(cfg: Any) -> Any:
@@ -220,7 +219,9 @@ def cmd_venue(args: argparse.Namespace) -> int:
 
     check_args(args)
     try:
-        uvloop.run(serve(args))
+        if uvloop.run(serve(args)):
+            print("agenthft venue: interrupted", file=sys.stderr)
+            return int(Exit.INTERRUPTED)
     except CaptureFormatError as e:
         raise CliError(Exit.USAGE, str(e)) from None
     except SequenceGap as e:

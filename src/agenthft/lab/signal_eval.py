@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from functools import partial
 
 import msgspec
@@ -117,7 +118,9 @@ def evaluate(
     seconds: float = 60.0,
     tolerance_ms: float = 50.0,
     config: SignalConfig | None = None,
+    progress: Callable[[], None] | None = None,
 ) -> EvalReport:
+    """The detectors scored on `seeds` runs of `scenario`; `progress` is called after each run."""
     cfg = config or SignalConfig()
     t0 = time.perf_counter()
     all_det: list[SignalEvent] = []
@@ -132,6 +135,8 @@ def evaluate(
         all_eps += [msgspec.structs.replace(e, start_ns=e.start_ns + offset, end_ns=e.end_ns + offset) for e in eps]
         deltas += n_d
         trades += n_t
+        if progress is not None:
+            progress()
     total = seconds * len(seed_list)
     return EvalReport(
         scenario,

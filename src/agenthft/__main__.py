@@ -1,0 +1,5 @@
+"""`python -m agenthft`: the same as the `agenthft` console script."""
+
+from agenthft.cli import main
+
+raise SystemExit(main())

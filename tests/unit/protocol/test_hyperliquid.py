@@ -373,3 +373,11 @@ def test_every_error_text_reads_back_as_its_code():
     assert errors.reject_code("something new") == "venue_error"
     assert errors.status_of("post_only_would_cross") == "badAloPxRejected"
     assert errors.status_of(errors.IOC_NOT_FILLED) == "iocCancelRejected"
+
+
+def test_the_l1_message_from_constants_is_eth_accounts_typed_data_encoding():
+    from eth_account.messages import encode_typed_data
+
+    for mainnet in (True, False):
+        for h in (bytes(32), bytes(range(32)), signing.action_hash(ORDER_100, None, 7, None)):
+            assert signing.l1_message(h, mainnet) == encode_typed_data(full_message=signing.l1_typed_data(h, mainnet))

@@ -381,3 +381,11 @@ def test_the_l1_message_from_constants_is_eth_accounts_typed_data_encoding():
     for mainnet in (True, False):
         for h in (bytes(32), bytes(range(32)), signing.action_hash(ORDER_100, None, 7, None)):
             assert signing.l1_message(h, mainnet) == encode_typed_data(full_message=signing.l1_typed_data(h, mainnet))
+
+
+def test_the_docs_error_table_is_generated_from_the_code():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "venues" / "hyperliquid.md").read_text()
+    table = doc.split("<!-- errors:begin -->\n", 1)[1].split("<!-- errors:end -->", 1)[0]
+    assert table == errors.errors_markdown(), "regenerate docs/venues/hyperliquid.md's table from errors_markdown()"

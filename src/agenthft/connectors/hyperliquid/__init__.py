@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from agenthft import redact
 from agenthft.connectors.credentials import CredentialError, from_env_or_file
 from agenthft.connectors.hyperliquid.endpoints import MAINNET, TESTNET, Endpoints, endpoints
 from agenthft.connectors.hyperliquid.port import HyperliquidPort
@@ -48,6 +49,7 @@ def credentials(key_file: str | Path | None = None) -> tuple[Wallet | None, str]
         return None, ""
     try:
         wallet = Wallet(creds["private_key"].reveal())
+        redact.add_secret(wallet.private_key)  # masked in any log line
     except (ValueError, TypeError):
         raise CredentialError(f"{ENV['private_key']} is no secp256k1 private key (0x and 64 hex digits)") from None
     account = creds["account_address"].reveal() if "account_address" in creds else wallet.address

@@ -6,7 +6,9 @@ and a request it refuses whole (signature, nonce, rate limit) with `{"status": "
 "response": "<text>"}`, still HTTP 200. There are no codes: clients match the text. The venue's
 Hyperliquid front writes the texts below; the connector reads them back by prefix
 (`reject_code`). Texts marked "ours" are where Hyperliquid's documentation gives none for a
-case the venue has (its wording is then a guess, kept close to the documented ones).
+case the venue has (its wording is then a guess, kept close to the documented ones). Sources:
+"docs" (Hyperliquid's gitbook), "ccxt" (ccxt's hyperliquid error table, which matches the live
+server's texts), "reported" (third parties; unverified), "ours".
 """
 
 from __future__ import annotations
@@ -20,14 +22,15 @@ class HlError(NamedTuple):
     code: RejectCode
     text: str  # `{}` placeholders filled with the values that caused it
     status: str  # the order status `orderStatus` / `orderUpdates` report ("" when none)
+    source: str = "docs"
 
 
 #: our reject code -> Hyperliquid's text (documented unless marked "ours")
 ERRORS: dict[RejectCode, HlError] = {
     e.code: e
     for e in (
-        HlError(RejectCode.BAD_PRICE, "Order has invalid price.", "tickRejected"),
-        HlError(RejectCode.BAD_QTY, "Order has invalid size.", "rejected"),
+        HlError(RejectCode.BAD_PRICE, "Order has invalid price.", "tickRejected", "ccxt"),
+        HlError(RejectCode.BAD_QTY, "Order has invalid size.", "rejected", "ccxt"),
         HlError(RejectCode.MIN_NOTIONAL, "Order must have minimum value of {}.", "minTradeNtlRejected"),
         HlError(RejectCode.INSUFFICIENT_BALANCE, "Insufficient margin to place order.", "perpMarginRejected"),
         HlError(RejectCode.REDUCE_ONLY, "Reduce only order would increase position.", "reduceOnlyRejected"),
@@ -35,12 +38,14 @@ ERRORS: dict[RejectCode, HlError] = {
             RejectCode.POST_ONLY_WOULD_CROSS,
             "Post only order would have immediately matched, bbo was {}.",
             "badAloPxRejected",
+            "docs (the bid@ask form: reported)",
         ),
         HlError(RejectCode.NO_LIQUIDITY, "No liquidity available for market order.", "marketOrderNoLiquidityRejected"),
         HlError(
             RejectCode.PRICE_BAND,
             "Order price cannot be more than 80% away from the reference price",
             "oracleRejected",
+            "ccxt",
         ),
         HlError(
             RejectCode.POSITION_LIMIT,
@@ -48,16 +53,16 @@ ERRORS: dict[RejectCode, HlError] = {
             "perpMaxPositionRejected",
         ),
         HlError(RejectCode.UNKNOWN_ORDER, "Order was never placed, already canceled, or filled.", ""),
-        HlError(RejectCode.RATE_LIMITED, "Too many cumulative requests sent ({}).", ""),
+        HlError(RejectCode.RATE_LIMITED, "Too many cumulative requests sent ({}).", "", "ccxt"),
         HlError(RejectCode.UNAUTHORIZED, "User or API Wallet {} does not exist.", ""),
         # ours: the venue has these cases; Hyperliquid's docs name no text for them
-        HlError(RejectCode.UNKNOWN_MARKET, "Unknown asset {}.", "rejected"),
-        HlError(RejectCode.MARKET_HALTED, "Trading is halted for this asset.", "rejected"),
-        HlError(RejectCode.DUPLICATE_ORDER_ID, "Order with this cloid is already open.", "rejected"),
-        HlError(RejectCode.NO_CHANGE, "Modify would not change the order.", "rejected"),
-        HlError(RejectCode.FORBIDDEN, "This wallet may not trade.", "rejected"),
-        HlError(RejectCode.BAD_REQUEST, "Invalid request: {}", "rejected"),
-        HlError(RejectCode.FOK_UNFILLABLE, "Order could not be filled whole.", "rejected"),
+        HlError(RejectCode.UNKNOWN_MARKET, "Unknown asset {}.", "rejected", "ours"),
+        HlError(RejectCode.MARKET_HALTED, "Trading is halted for this asset.", "rejected", "ours"),
+        HlError(RejectCode.DUPLICATE_ORDER_ID, "Order with this cloid is already open.", "rejected", "ours"),
+        HlError(RejectCode.NO_CHANGE, "Modify would not change the order.", "rejected", "ours"),
+        HlError(RejectCode.FORBIDDEN, "This wallet may not trade.", "rejected", "ours"),
+        HlError(RejectCode.BAD_REQUEST, "Invalid request: {}", "rejected", "ours"),
+        HlError(RejectCode.FOK_UNFILLABLE, "Order could not be filled whole.", "rejected", "ours"),
     )
 }
 
@@ -131,3 +136,24 @@ def reject_code(text: str) -> str:
         if text.startswith(prefix):
             return code
     return "venue_error"
+
+
+def errors_markdown() -> str:
+    """The docs' error table (docs/venues/hyperliquid.md), generated from the tables above: our
+    reject code, the text the venue's front answers (and the connector reads back), the order
+    status it reports, whether the text is Hyperliquid's documented one. A test keeps the doc
+    in sync."""
+    rows = ["| agenthft reject | Hyperliquid's text | order status | source |", "|---|---|---|---|"]
+    rows += [f"| `{e.code.value}` | {e.text} | {e.status or '-'} | {e.source} |" for e in ERRORS.values()]
+    extra = [
+        (IOC_NOT_FILLED, IOC_NOT_FILLED_TEXT, "iocCancelRejected", "docs"),
+        ("bad_price", TICK_TEXT + " (off the venue's own grid)", "tickRejected", "docs"),
+        ("bad_qty", ZERO_SIZE_TEXT, "rejected", "ccxt"),
+        ("unauthorized", "L1 error: User or API Wallet 0x... does not exist. (the whole request)", "-", "docs"),
+        ("unauthorized", MUST_DEPOSIT.format("0x...") + " (a user-signed action by no user)", "-", "docs"),
+        ("unauthorized", UNABLE_TO_RECOVER + " (the whole request)", "-", "reported"),
+        ("bad_request", "Invalid nonce: duplicate nonce N / nonce too low N < M / too high N > M", "-", "reported"),
+        ("bad_request", EXPIRED + " (the whole request)", "-", "reported"),
+    ]
+    rows += [f"| `{code}` | {text} | {status} | {source} |" for code, text, status, source in extra]
+    return "\n".join(rows) + "\n"

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from agenthft import redact
 from agenthft.matching import Fill
 from agenthft.matching.accounts import Position
 from agenthft.model import Liquidity, Side
@@ -95,12 +96,14 @@ class HyperliquidFront:
     def add_wallet(self, record: ApiKey, private_key: str | None = None) -> signing.Wallet:
         """A wallet (a new random key unless given) trading for `record`'s account."""
         wallet = signing.Wallet(private_key) if private_key else signing.Wallet.create()
+        redact.add_secret(wallet.private_key)  # masked in any log line from now on
         self.wallets.add_user(wallet.address, record)
         return wallet
 
     def approve_agent(self, master: str, name: str = "", agent: signing.Wallet | None = None) -> signing.Wallet:
         """An API wallet for `master` (a new random key unless given), as `approveAgent` would."""
         agent = agent or signing.Wallet.create()
+        redact.add_secret(agent.private_key)
         problem = self.wallets.approve(master, agent.address, name, self.clock() // 1_000_000)
         if problem is not None:
             raise ValueError(problem)

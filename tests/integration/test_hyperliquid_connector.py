@@ -215,3 +215,25 @@ async def test_over_the_ip_weight_a_429_backs_the_agent_off():
     finally:
         await runner.stop()
         await stop(env)
+
+
+class Spot(Idle):
+    markets = ("HYPE-USDC",)  # Hyperliquid's HYPE/USDC pair, by its alias
+
+
+async def test_a_spot_pair_trades_by_its_alias_on_spots_grid(hyperliquid):
+    env = hyperliquid
+    env.liquidity(Side.SELL, "25.5", "10", market="HYPE-USDC")
+    runner = Runner(Spot(), port_for(env), risk=RiskConfig(stale_ms=0))
+    await runner.start()
+    try:
+        inst = runner.instruments["HYPE-USDC"]
+        assert (inst.kind.value, inst.tick_size, inst.lot_size) == ("spot", "0.000001", "0.01")  # 8 - szDecimals 2
+        assert await until(lambda: runner.books["HYPE-USDC"].best_ask() == 25_500_000)
+        o = runner.submit("HYPE-USDC", Side.BUY, 200, 25_500_000, OrderType.IOC)
+        assert o is not None and await until(lambda: o.status.value == "filled")
+        snap = await runner.port.snapshot()
+        assert {f.fill_id for f in snap.fills} == runner.oms.seen_fills == venue_fill_ids(env)
+        assert snap.balances["HYPE"] == 1002 * 10**12, "the spot balance, in cash units"
+    finally:
+        await runner.stop(cancel_orders=True)

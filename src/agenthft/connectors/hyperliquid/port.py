@@ -170,6 +170,7 @@ class HyperliquidPort:
         self._ping_sent = 0
         self.budget_used = 0
         self.budget_cap = 0
+        self._budget_warned = 0
         self.heartbeats = 0
         self.schedule_refused = ""
 
@@ -510,9 +511,12 @@ class HyperliquidPort:
         n = len(action.get("orders") or action.get("cancels") or action.get("modifies") or [None])
         self.budget_used += n
         cap = self.budget_cap
-        if cap and self.budget_used >= USAGE_CEILING * cap and self.listener is not None:
+        now = time.time_ns()
+        over = cap and self.budget_used >= USAGE_CEILING * cap
+        if over and self.listener is not None and now - self._budget_warned >= BUDGET_BACKOFF_S * 1e9:
+            self._budget_warned = now  # told once per backoff, not per order
             why = f"Hyperliquid address budget at {self.budget_used}/{cap} requests (over {USAGE_CEILING:.0%})"
-            self.listener.on_order_event(Throttle(1.0, why), time.time_ns())
+            self.listener.on_order_event(Throttle(1.0, why), now)
 
     # --- answers ------------------------------------------------------------------------------------------
     def _on_post(self, data: Any, recv_ns: int) -> None:

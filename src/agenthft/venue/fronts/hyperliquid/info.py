@@ -23,14 +23,15 @@ if TYPE_CHECKING:
 
 BOOK_LEVELS = 20
 FILLS_KEPT = 2000  # at most this many fills per answer, newest first
-WEIGHT_2 = frozenset({"l2Book", "allMids", "clearinghouseState", "orderStatus", "spotClearinghouseState"})
-WEIGHT_2b = frozenset({"exchangeStatus"})
+WEIGHT_2 = frozenset(
+    {"l2Book", "allMids", "clearinghouseState", "orderStatus", "spotClearinghouseState", "exchangeStatus"}
+)
 PER_20_ITEMS = frozenset({"userFills", "userFillsByTime", "historicalOrders", "fundingHistory", "userFunding"})
 
 
 def weight(kind: object, answer: Any = None) -> int:
     """Hyperliquid's IP weight of an info request (items answered counted where it says so)."""
-    if kind in WEIGHT_2 or kind in WEIGHT_2b:
+    if kind in WEIGHT_2:
         return 2
     if kind == "userRole":
         return 60
@@ -104,7 +105,9 @@ def _meta(front: HyperliquidFront) -> dict[str, Any]:
     }
 
 
-def _ctx(front: HyperliquidFront, c: Coin) -> dict[str, Any]:
+def asset_ctx(front: HyperliquidFront, c: Coin) -> dict[str, Any]:
+    """A perp's context (metaAndAssetCtxs, activeAssetCtx): the venue's mark stands for the
+    oracle and mark prices; no funding."""
     mk = mark(front, c.market)
     m = front.venue.engine.markets[c.market]
     b, a = m.bids.best_price(), m.asks.best_price()
@@ -152,8 +155,8 @@ def _spot_meta(front: HyperliquidFront) -> dict[str, Any]:
     }
 
 
-def _spot_ctx(front: HyperliquidFront, c: Coin) -> dict[str, Any]:
-    ctx = _ctx(front, c)
+def spot_ctx(front: HyperliquidFront, c: Coin) -> dict[str, Any]:
+    ctx = asset_ctx(front, c)
     return {k: ctx[k] for k in ("dayNtlVlm", "markPx", "midPx", "prevDayPx")} | {
         "circulatingSupply": "0",
         "coin": c.name,
@@ -368,11 +371,11 @@ def handle(front: HyperliquidFront, body: Any, now_ns: int | None = None) -> Any
     if kind == "meta":
         return _meta(front)
     if kind == "metaAndAssetCtxs":
-        return [_meta(front), [_ctx(front, c) for c in front.coins.perps]]
+        return [_meta(front), [asset_ctx(front, c) for c in front.coins.perps]]
     if kind == "spotMeta":
         return _spot_meta(front)
     if kind == "spotMetaAndAssetCtxs":
-        return [_spot_meta(front), [_spot_ctx(front, c) for c in front.coins.spots]]
+        return [_spot_meta(front), [spot_ctx(front, c) for c in front.coins.spots]]
     if kind == "perpDexs":
         return [None]
     if kind == "allMids":

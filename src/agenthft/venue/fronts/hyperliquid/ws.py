@@ -177,7 +177,7 @@ class Hub:
         elif kind == "bbo" and coin is not None:
             conn.channel("bbo", self._bbo(coin.market, now_ns))
         elif kind == "activeAssetCtx" and coin is not None:
-            ctx = info._spot_ctx(f, coin) if coin.spot else info._ctx(f, coin)
+            ctx = info.spot_ctx(f, coin) if coin.spot else info.asset_ctx(f, coin)
             conn.channel("activeSpotAssetCtx" if coin.spot else "activeAssetCtx", {"coin": coin.name, "ctx": ctx})
         elif kind == "allMids":
             conn.channel("allMids", {"mids": info.all_mids(f)})
@@ -298,7 +298,7 @@ class Hub:
             u = user.lower()
             self._emit(("userFills", u), "userFills", {"user": self._subscribed_user("userFills", u), "fills": [rec]})
             self._emit(("userEvents", u), "user", {"fills": [rec]})
-            if (not ev.remaining and order.order_type is not OrderType.IOC) or (not ev.remaining and order.filled):
+            if not ev.remaining:
                 self._order_update(u, order, "filled", ev.ts_ns)
             if ("clearinghouseState", u) in self.subs:
                 self._emit(("clearinghouseState", u), "clearinghouseState", self._state(u, ev.ts_ns))

@@ -143,3 +143,13 @@ async def binance() -> AsyncIterator[Any]:
         yield BinanceEnv(server, front, http)
     await front.stop()
     await server.stop()
+
+
+@pytest.fixture
+async def hyperliquid() -> AsyncIterator[Any]:
+    """A venue with its Hyperliquid front on loopback (tests/integration/hyperliquid_env.py)."""
+    from .hyperliquid_env import start, stop
+
+    env = await start()
+    yield env
+    await stop(env)

@@ -5,6 +5,7 @@ nothing but those lines, and no secret anywhere else."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 import sys
@@ -170,3 +171,18 @@ def test_run_a_shipped_strategy_through_ccxt_against_the_local_binance_venue(tmp
     assert s["fills"] > 0, s
     assert s["fill_ids"] == s["venue_fill_ids"], "the agent's fills are the venue's, by id"
     assert v.env["BINANCE_API_SECRET"] not in proc.stdout + proc.stderr
+
+
+def test_probe_a_binance_dialect_venue_places_it_in_the_articles_tiers(sim: BinanceVenue):
+    """`agenthft probe binance-usdm@URL`: round trips of the connector's cheapest request
+    (`GET /fapi/v1/time`, no keys), percentiles from an HdrHistogram, the article's tier."""
+    url = sim.env["BINANCE_BASE_URL"]
+    done = subprocess.run(
+        [sys.executable, "-m", "agenthft.cli", "probe", f"binance-usdm@{url}", "-n", "30", "--json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    res = json.loads(done.stdout)
+    assert res["pings"] == 30 and "/fapi/v1/time" in res["request"], res
+    assert 0 < res["rtt"]["p50_us"] <= res["rtt"]["p99_us"] <= res["rtt"]["p99.9_us"], res
+    assert res["tier"]["name"] and res["one_way_ms"] > 0, res

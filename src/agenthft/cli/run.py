@@ -125,6 +125,11 @@ def make_port(
             if not public:
                 live_money_guard(spec, not base and not name.endswith("-testnet"), args)
             options = {"key_file": getattr(args, "keys_file", None)}
+        elif kind == "hyperliquid":
+            from agenthft.connectors.hyperliquid import endpoints as hl_endpoints
+
+            live_money_guard(spec, hl_endpoints(spec).mainnet, args)
+            options = {"dry_run": bool(getattr(args, "dry_run", False)), "key_file": getattr(args, "keys_file", None)}
         elif kind != "agenthft":
             from agenthft.connectors.binance_usdm import endpoints
 
@@ -529,7 +534,8 @@ def add_parsers(sub: Any) -> None:
     run.add_argument(
         "--venue",
         help="ws://HOST:PORT/trading (an agenthft venue, with --rest and --key), binance-usdm-testnet, "
-        "binance-usdm (real money: --live) or binance-usdm@http://HOST:PORT (a local Binance-dialect venue)",
+        "binance-usdm (real money: --live), binance-usdm@http://HOST:PORT (a local Binance-dialect venue), "
+        "hyperliquid-testnet, hyperliquid (real money: --live), hyperliquid@http://HOST:PORT, ccxt:EXCHANGE[@URL]",
     )
     run.add_argument("--rest", help="agenthft venue: REST base URL, e.g. http://127.0.0.1:8766")
     run.add_argument("--key", help="agenthft venue: API key (ahk_...; or $AGENTHFT_API_KEY)")
@@ -537,7 +543,8 @@ def add_parsers(sub: Any) -> None:
         "--keys-file",
         metavar="FILE",
         help="a real venue's credentials (TOML, readable by its owner only); else $BINANCE_API_KEY and "
-        "$BINANCE_API_SECRET (or $BINANCE_PRIVATE_KEY_FILE for Ed25519)",
+        "$BINANCE_API_SECRET (or $BINANCE_PRIVATE_KEY_FILE for Ed25519), $HYPERLIQUID_PRIVATE_KEY and "
+        "$HYPERLIQUID_ACCOUNT_ADDRESS, $CCXT_*",
     )
     run.add_argument("--live", action="store_true", help="allow a mainnet venue (real money; needs --risk FILE)")
     run.add_argument(

@@ -39,8 +39,8 @@ def check_args(args: argparse.Namespace) -> None:
         raise CliError(Exit.USAGE, "--ed25519-pubkey needs --dialect binance-usdm")
     if args.listen_key_ttl is not None and (args.dialect != "binance-usdm" or args.listen_key_ttl <= 0):
         raise CliError(Exit.USAGE, "--listen-key-ttl takes a positive number of seconds, with --dialect binance-usdm")
-    if args.dialect == "binance-usdm" and len(args.config or [None]) > 1:
-        raise CliError(Exit.USAGE, "--dialect binance-usdm serves one venue: give one --config")
+    if args.dialect in ("binance-usdm", "hyperliquid") and len(args.config or [None]) > 1:
+        raise CliError(Exit.USAGE, f"--dialect {args.dialect} serves one venue: give one --config")
     if args.ed25519_pubkey and not Path(args.ed25519_pubkey).is_file():
         raise CliError(Exit.USAGE, f"no public key file {args.ed25519_pubkey!r}")
     missing = [f for f in args.replay or [] if not Path(f).is_file()]
@@ -59,7 +59,8 @@ async def serve(args: argparse.Namespace) -> bool:
     from agenthft.venue.replaydriver import ReplayDriver
     from agenthft.venue.simdriver import SimDriver
 
-    configs = [load_config(c) for c in (args.config or [None])]
+    default = "hyperliquid" if args.dialect == "hyperliquid" else None  # Hyperliquid's grids
+    configs = [load_config(c) for c in (args.config or [default])]
     known = load_instruments(args.instrument) if args.instrument else None
     recorded = None
     if args.replay:  # the recording's markets are the venue's markets
@@ -91,9 +92,12 @@ async def serve(args: argparse.Namespace) -> bool:
                     ),
                 )
             binance = args.dialect == "binance-usdm"
+            hyperliquid = args.dialect == "hyperliquid"
             if binance:
                 cfg = binance_rules(cfg)
-            port = 0 if binance else args.port + 2 * i if args.port else 0
+            if hyperliquid:
+                cfg = hyperliquid_rules(cfg)
+            port = 0 if binance or hyperliquid else args.port + 2 * i if args.port else 0
             state = None if not args.state else args.state if len(configs) == 1 else f"{args.state}.{i}"
             try:
                 srv = await VenueServer(cfg, state).start(args.host, port)
@@ -103,12 +107,16 @@ async def serve(args: argparse.Namespace) -> bool:
             key, account, record = srv.venue.register(f"sandbox-{i}", operator=True)
             if binance:
                 fronts.append(await start_binance(args, srv, record))
+            if hyperliquid:
+                fronts.append(await start_hyperliquid(args, srv))
             if srv.venue.replayed:
                 print(f"  state      {state}: {srv.venue.replayed:,} commands replayed")
             for skipped in srv.venue.replay_skipped:  # reported, never fatal: the rest is restored
                 print(f"agenthft venue: state {state}: skipped {skipped}", file=sys.stderr)
             if binance:
                 print_binance(fronts[-1], cfg, srv, account)
+            elif hyperliquid:
+                print_hyperliquid(fronts[-1], cfg, srv, account, record)
             else:
                 print(f"venue {cfg.venue.name}: markets {', '.join(m.market for m in cfg.markets)}")
                 print(f"  websocket  {srv.ws_url}")
@@ -164,6 +172,46 @@ def binance_rules(cfg: Any) -> Any:
     if cfg.rules != OrderRules():
         return cfg
     return msgspec.structs.replace(cfg, rules=OrderRules(min_notional="5", price_band_bps=500))
+
+
+def hyperliquid_rules(cfg: Any) -> Any:
+    """Hyperliquid's $10 minimum order value unless the config sets its own rules."""
+    from agenthft.venue.config import OrderRules
+
+    if cfg.rules != OrderRules():
+        return cfg
+    return msgspec.structs.replace(cfg, rules=OrderRules(min_notional="10"))
+
+
+async def start_hyperliquid(args: argparse.Namespace, srv: Any) -> Any:
+    """The Hyperliquid front on --port (one port: /info, /exchange, /ws)."""
+    from agenthft.venue.fronts.hyperliquid import HyperliquidFront
+
+    front = HyperliquidFront(srv.venue)
+    try:
+        await front.start(args.host, args.port or 0)
+    except OSError as e:
+        raise CliError(Exit.USAGE, f"cannot listen on {args.host}:{args.port}: {e.strerror or e}") from None
+    return front
+
+
+def print_hyperliquid(front: Any, cfg: Any, srv: Any, account: str, record: Any) -> None:
+    """A funded wallet (a new key each start) and an API wallet it approved, as shell `export`
+    lines (the rest as # comments)."""
+    wallet = front.add_wallet(record)
+    agent = front.approve_agent(wallet.address, "agenthft")
+    perps = ", ".join(f"{c.name} ({c.market})" for c in front.coins.perps) or "none"
+    spots = ", ".join(f"{c.name} ({c.market})" for c in front.coins.spots) or "none"
+    print(f"# venue {cfg.venue.name} speaking Hyperliquid: perps {perps}; spot {spots}")
+    for note in front.coins.notes:
+        print(f"# note: {note}")
+    print(f"# account {account}; agenthft protocol also on {srv.ws_url} and {srv.rest_url}")
+    print("# HYPERLIQUID_AGENT_PRIVATE_KEY: an API wallet this account approved (trades, cannot withdraw);")
+    print("# to trade as it: HYPERLIQUID_PRIVATE_KEY=$HYPERLIQUID_AGENT_PRIVATE_KEY, the same ACCOUNT_ADDRESS")
+    print(f"export HYPERLIQUID_PRIVATE_KEY={wallet.private_key}")
+    print(f"export HYPERLIQUID_ACCOUNT_ADDRESS={wallet.address}")
+    print(f"export HYPERLIQUID_BASE_URL={front.base_url}")
+    print(f"export HYPERLIQUID_AGENT_PRIVATE_KEY={agent.private_key}")
 
 
 async def start_binance(args: argparse.Namespace, srv: Any, record: Any) -> Any:
@@ -264,10 +312,12 @@ def add_parser(sub: Any) -> None:
     )
     venue.add_argument(
         "--dialect",
-        choices=["agenthft", "binance-usdm"],
+        choices=["agenthft", "binance-usdm", "hyperliquid"],
         default="agenthft",
         help="binance-usdm: a local Binance USD-M testnet on --port (REST, WebSocket API, streams); "
-        "prints BINANCE_API_KEY / _SECRET / _BASE_URL export lines (docs/venues/binance.md)",
+        "prints BINANCE_API_KEY / _SECRET / _BASE_URL export lines (docs/venues/binance.md). "
+        "hyperliquid: Hyperliquid's /info, /exchange and /ws on --port (default markets on Hyperliquid's "
+        "grids); prints HYPERLIQUID_PRIVATE_KEY / _ACCOUNT_ADDRESS / _BASE_URL (docs/venues/hyperliquid.md)",
     )
     venue.add_argument(
         "--ed25519-pubkey",

@@ -76,9 +76,17 @@ def _sig_step(price: float, digits: int) -> str:
     return format(Decimal(1).scaleb(exp), "f")
 
 
-def error_code(e: Exception) -> str:
-    """agenthft's reject code for a ccxt exception (its class tells what the venue said)."""
+def error_code(e: Exception, exchange_id: str = "") -> str:
+    """agenthft's reject code for a ccxt exception (its class tells what the venue said; for
+    Hyperliquid, which has no codes, the text it answered: protocol/hyperliquid/errors.py)."""
     import ccxt
+
+    if exchange_id == "hyperliquid":
+        said = _hyperliquid_error(str(e))
+        if said is not None:
+            from agenthft.protocol.hyperliquid.errors import reject_code
+
+            return reject_code(said)
 
     table: list[tuple[type[Exception], str]] = [
         (ccxt.OrderImmediatelyFillable, "post_only_would_cross"),
@@ -108,6 +116,26 @@ def error_code(e: Exception) -> str:
     if "-4164" in text:
         return "min_notional"
     return "venue_error"
+
+
+def _hyperliquid_error(text: str) -> str | None:
+    """The error Hyperliquid wrote in the answer ccxt quotes ("hyperliquid {json}"): a whole
+    request's `response`, else the first order's `error`."""
+    import json
+
+    _, _, body = text.partition(" ")
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(answer, dict):
+        return None
+    if answer.get("status") == "err":
+        return str(answer.get("response", ""))
+    for s in ((answer.get("response") or {}).get("data") or {}).get("statuses") or []:
+        if isinstance(s, dict) and "error" in s:
+            return str(s["error"])
+    return None
 
 
 def _fill_id(symbol: str, trade_id: Any) -> int:
@@ -156,6 +184,7 @@ class CcxtPort:
         self._reconnects = 0
         self._rtt_ns = 0
         self._exchange_id_of: dict[str, str] = {}  # client order id -> the exchange's order id
+        self._ours: dict[str, str] = {}  # the client order id as the exchange carries it -> ours
         self._acked: set[str] = set()
         self._done: set[str] = set()
         self._pending_cancels: set[str] = set()
@@ -336,10 +365,28 @@ class CcxtPort:
         log.info("ccxt %s: %s", self.exchange_id, why)
 
     # --- the account's events ------------------------------------------------------------------------
+    def _wire_id(self, order_id: str) -> str:
+        """Our client order id as the exchange takes it: Hyperliquid's must be a 16-byte cloid
+        (connectors/hyperliquid: packed, and back), others take ours as it is."""
+        if self.exchange_id != "hyperliquid":
+            return order_id
+        from agenthft.connectors.hyperliquid.translate import cloid_of
+
+        cloid = cloid_of(order_id)
+        self._ours[cloid] = order_id
+        return cloid
+
     def _client_id(self, o: dict[str, Any]) -> str:
         cid = o.get("clientOrderId")
         if cid:
-            return str(cid)
+            cid = str(cid)
+            if cid in self._ours:
+                return self._ours[cid]
+            if self.exchange_id == "hyperliquid":
+                from agenthft.connectors.hyperliquid.translate import order_id_of
+
+                return order_id_of(cid) or cid
+            return cid
         eid = str(o.get("id", ""))
         for c, e in self._exchange_id_of.items():
             if e == eid:
@@ -375,7 +422,7 @@ class CcxtPort:
             return
         inst = self.instruments_by_name[market]
         g = inst.grid
-        cid = self._client_id({"id": t.get("order"), "clientOrderId": (t.get("info") or {}).get("c")})
+        cid = self._client_id({"id": t.get("order"), "clientOrderId": _trade_client_id(t)})
         fee = t.get("fee") or {}
         paid = (
             cash(_dec(fee.get("cost") or 0)) if (fee.get("currency") or inst.settle_asset) == inst.settle_asset else 0
@@ -401,7 +448,7 @@ class CcxtPort:
     async def _place(self, req: OrderRequest) -> None:
         inst = self.instruments_by_name[req.market]
         g = inst.grid
-        params: dict[str, Any] = {"clientOrderId": req.order_id}
+        params: dict[str, Any] = {"clientOrderId": self._wire_id(req.order_id)}
         if req.order_type is OrderType.POST_ONLY:
             params["postOnly"] = True
         elif req.order_type is OrderType.IOC:
@@ -409,8 +456,17 @@ class CcxtPort:
         if req.reduce_only:
             params["reduceOnly"] = True
         kind = "market" if req.order_type is OrderType.MARKET or req.price is None else "limit"
-        price = None if req.price is None else float(g.ticks_to_price(req.price))
-        args = (self.symbol_of[req.market], kind, req.side.value, float(g.lots_to_qty(req.qty)), price, params)
+        sym = self.symbol_of[req.market]
+        price = None
+        if req.price is not None:
+            text = g.ticks_to_price(req.price)
+            price = float(text)
+            sent = self.exchange.price_to_precision(sym, price)
+            if not _same(sent, text):  # ccxt would round it (Hyperliquid's: to 5 figures): refused instead
+                why = f"price {text} is not one {self.exchange_id} takes (ccxt would send {sent})"
+                self._order_error(req.order_id, None, placing=True, code="bad_price", reason=why)
+                return
+        args = (sym, kind, req.side.value, float(g.lots_to_qty(req.qty)), price, params)
         create = self.exchange.create_order_ws if self.exchange.has.get("createOrderWs") else self.exchange.create_order
         t0 = time.perf_counter_ns()
         try:
@@ -423,19 +479,16 @@ class CcxtPort:
         o["symbol"] = o.get("symbol") or self.symbol_of[req.market]
         self._on_order(o)
 
-    def _order_error(self, order_id: str, e: Exception, placing: bool) -> None:
+    def _order_error(self, order_id: str, e: Exception | None, placing: bool, code: str = "", reason: str = "") -> None:
         lst = self.listener
         if lst is None:
             return
-        code = error_code(e)
+        if e is not None:
+            code, reason = error_code(e, self.exchange_id), f"{type(e).__name__}: {e}"
         now = time.time_ns()
         if code == "rate_limited":
-            lst.on_order_event(Throttle(1.0, f"{self.exchange_id}: {type(e).__name__}"), now)
-        ev: OrderEvent = (
-            Rejected(order_id, code, f"{type(e).__name__}: {e}", now)
-            if placing
-            else CancelRefused(order_id, code, f"{type(e).__name__}: {e}")
-        )
+            lst.on_order_event(Throttle(1.0, f"{self.exchange_id}: {reason[:100]}"), now)
+        ev: OrderEvent = Rejected(order_id, code, reason, now) if placing else CancelRefused(order_id, code, reason)
         lst.on_order_event(ev, now)
 
     def cancel(self, order_id: str, market: str) -> bool:
@@ -456,7 +509,8 @@ class CcxtPort:
         if isinstance(o, dict):
             o.setdefault("clientOrderId", order_id)
             o["symbol"] = o.get("symbol") or self.symbol_of[market]
-            o.setdefault("status", "canceled")
+            if not o.get("status"):  # the call succeeded: cancelled (ccxt may leave the status None)
+                o["status"] = "canceled"
             self._on_order(o)
 
     def cancel_all(self, market: str | None = None) -> bool:
@@ -465,8 +519,18 @@ class CcxtPort:
         return True
 
     async def _cancel_all(self, market: str) -> None:
+        sym = self.symbol_of[market]
         try:
-            await self.exchange.cancel_all_orders(self.symbol_of[market])
+            if self.exchange.has.get("cancelAllOrders"):
+                await self.exchange.cancel_all_orders(sym)
+                return
+            # no cancel-all (Hyperliquid): what is open, cancelled in one batch where it can
+            ids = [str(o["id"]) for o in await self.exchange.fetch_open_orders(sym)]
+            if ids and self.exchange.has.get("cancelOrders"):
+                await self.exchange.cancel_orders(ids, sym)
+            else:
+                for i in ids:
+                    await self.exchange.cancel_order(i, sym)
         except Exception as e:
             log.warning("ccxt %s cancel-all %s: %s", self.exchange_id, market, e)
 
@@ -493,7 +557,7 @@ class CcxtPort:
                                g.qty_to_lots(_dec(o.get("filled") or 0)))
                 )  # fmt: skip
             for t in await self.exchange.fetch_my_trades(sym):
-                cid = self._client_id({"id": t.get("order"), "clientOrderId": (t.get("info") or {}).get("c")})
+                cid = self._client_id({"id": t.get("order"), "clientOrderId": _trade_client_id(t)})
                 fee = t.get("fee") or {}
                 fills.append(
                     VenueFill(cid, _fill_id(m, t.get("id")), m, Side.BUY if t["side"] == "buy" else Side.SELL,
@@ -543,6 +607,16 @@ def point_at(urls: dict[str, Any], base: str) -> None:
     for key in ("api", "test"):
         if isinstance(urls.get(key), dict):
             urls[key] = fix(urls[key])
+
+
+def _trade_client_id(t: dict[str, Any]) -> Any:
+    """A fill's client order id where ccxt leaves it in `info` (Binance: c, Hyperliquid: cloid)."""
+    info = t.get("info") or {}
+    return t.get("clientOrderId") or info.get("c") or info.get("cloid")
+
+
+def _same(a: Any, b: str) -> bool:
+    return a is not None and Decimal(str(a)) == Decimal(b)
 
 
 def _dec(v: Any) -> str:

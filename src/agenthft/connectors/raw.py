@@ -1,7 +1,8 @@
 """A connector's raw frames as received, one gzip file per market: `<local ns> <raw JSON>`
-lines, hftbacktest's capture format (which `agenthft replay` verifies and every data command
-reads). Kept beside the normalised Parquet rows so a parser fix can be replayed on what the
-venue really sent."""
+lines: hftbacktest's capture format for Binance, the same line form for Hyperliquid's frames
+(both read by `agenthft replay` and every data command, their format told by content).
+Kept beside the normalised Parquet rows so a parser fix can be replayed on what the venue
+really sent."""
 
 from __future__ import annotations
 

@@ -6,6 +6,9 @@
 | `binance-usdm` | Binance USD-M futures, mainnet (needs `--live` and a risk file) |
 | `binance-usdm-testnet` | Binance's USD-M testnet (the default way to meet Binance) |
 | `binance-usdm@http://127.0.0.1:N` | a Binance-dialect venue at that URL (`venue --dialect binance-usdm`) |
+| `hyperliquid` | Hyperliquid, mainnet (needs `--live` and a risk file) |
+| `hyperliquid-testnet` | Hyperliquid's testnet |
+| `hyperliquid@http://127.0.0.1:N` | a Hyperliquid-dialect venue at that URL (`venue --dialect hyperliquid`) |
 | `ccxt:EXCHANGE[-testnet|@URL]` | any exchange ccxt supports (the broad, slower tier; `agenthft[ccxt]`) |
 | `paper:SPEC` | the venue SPEC's live public data, orders filled locally by the L2 model (no keys) |
 
@@ -41,9 +44,12 @@ def kind_of(spec: str) -> str:
     name = s.split("@", 1)[0]
     if name in ("binance-usdm", "binance-usdm-testnet"):
         return "binance-usdm"
+    if name in ("hyperliquid", "hyperliquid-testnet"):
+        return "hyperliquid"
     raise VenueSpecError(
         f"--venue {spec!r}: one of ws://HOST:PORT/trading (agenthft), binance-usdm, binance-usdm-testnet, "
-        "binance-usdm@http://HOST:PORT, ccxt:EXCHANGE[-testnet|@URL], paper:SPEC"
+        "binance-usdm@http://HOST:PORT, hyperliquid, hyperliquid-testnet, hyperliquid@http://HOST:PORT, "
+        "ccxt:EXCHANGE[-testnet|@URL], paper:SPEC"
     )
 
 
@@ -79,7 +85,7 @@ def open_port(
         from agenthft.connectors.simulated.latency import parse
 
         feed_spec = spec.removeprefix(PAPER_PREFIX)
-        public = {"public_only": True} if kind_of(feed_spec) == "binance-usdm" else {}
+        public = {"public_only": True} if kind_of(feed_spec) in ("binance-usdm", "hyperliquid") else {}
         feed = open_port(feed_spec, rest, key, **public)
         return PaperPort(
             feed, parse(str(options.get("latency") or "colocated")), str(options.get("queue") or "proportional")
@@ -95,6 +101,10 @@ def open_port(
         from agenthft.connectors.ccxt_port import open_ccxt
 
         return open_ccxt(spec, **{k: v for k, v in options.items() if k in ("key_file", "ccxt_options")})
+    if kind == "hyperliquid":
+        from agenthft.connectors.hyperliquid import open_hyperliquid
+
+        return open_hyperliquid(spec, **options)
     from agenthft.connectors.binance_usdm import open_binance
 
     return open_binance(spec, **options)

@@ -38,3 +38,14 @@ def test_ccxt_exceptions_map_to_our_reject_vocabulary():
     assert error_code(ccxt.ExchangeError('binanceusdm {"code":-4164,"msg":"..."}')) == "min_notional"
     assert error_code(ccxt.RateLimitExceeded("x")) == "rate_limited"
     assert error_code(ccxt.ExchangeError("something else")) == "venue_error"
+
+
+def test_hyperliquids_texts_inside_ccxts_exceptions_map_to_our_codes():
+    said = 'hyperliquid {"status":"ok","response":{"type":"order","data":{"statuses":[{"error":"%s"}]}}}'
+    post_only = said % "Post only order would have immediately matched, bbo was 1@2."
+    assert error_code(ccxt.InvalidOrder(post_only), "hyperliquid") == "post_only_would_cross"
+    nothing = said % "Order could not immediately match against any resting orders."
+    assert error_code(ccxt.InvalidOrder(nothing), "hyperliquid") == "ioc_not_filled"
+    budget = 'hyperliquid {"status":"err","response":"Too many cumulative requests sent (3 > 2)"}'
+    assert error_code(ccxt.RateLimitExceeded(budget), "hyperliquid") == "rate_limited"
+    assert error_code(ccxt.InvalidOrder(nothing)) == "bad_request", "another exchange: by class"

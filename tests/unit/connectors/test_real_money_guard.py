@@ -61,3 +61,17 @@ def test_credentials_come_from_the_environment(monkeypatch):
 def test_an_unknown_venue_names_the_ones_that_exist(capsys):
     assert main(["run", "quoter", "--venue", "kraken-futures"]) == Exit.USAGE
     assert "binance-usdm-testnet" in err_line(capsys)
+
+
+def test_hyperliquid_mainnet_needs_live_and_the_testnet_and_a_local_venue_do_not(capsys, monkeypatch):
+    from agenthft.connectors.registry import kind_of
+
+    monkeypatch.delenv("HYPERLIQUID_PRIVATE_KEY", raising=False)
+    assert [kind_of(s) for s in ("hyperliquid", "hyperliquid-testnet", "hyperliquid@http://127.0.0.1:1")] == [
+        "hyperliquid"
+    ] * 3
+    assert main(["run", "quoter", "--venue", "hyperliquid", "--market", "BTC"]) == Exit.USAGE
+    line = err_line(capsys)
+    assert "real money" in line and "--live" in line and "hyperliquid-testnet" in line
+    assert main(["run", "quoter", "--venue", "hyperliquid", "--live"]) == Exit.USAGE
+    assert "--risk" in err_line(capsys)

@@ -10,6 +10,9 @@ Shapes (Hyperliquid's WebSocket docs): `{"channel": "l2Book", "data": {"coin", "
 "side" ("B" buyer took / "A" seller took), "px", "sz", "time", "tid"}]}`; `{"channel":
 "activeAssetCtx", "data": {"coin", "ctx": {"funding" (hourly rate), "markPx", ...}}}`.
 
+Live, the Hyperliquid connector turns the same snapshots into the same level changes with the
+same code (`BookSync`: this module's `Book` and `tabular.SnapshotDiffer`).
+
 Funding: Hyperliquid settles funding every hour on the hour. With `activeAssetCtx` in the data,
 each hour boundary the capture passes is a FUNDING row with the rate and mark last seen before
 it; without, the notes say funding is not in the data.
@@ -69,6 +72,56 @@ class AssetCtx(msgspec.Struct):
 class ActiveAssetCtx(msgspec.Struct):
     coin: str
     ctx: AssetCtx
+
+
+class BookSync:
+    """One coin's live `l2Book` snapshots as the level changes between them (the reader's
+    `SnapshotDiffer`): the first whole, then only what changed. Levels must lie on the
+    instrument's grid (GridError otherwise: the connector's grid is the finest the price rule
+    allows, so nothing valid is off it)."""
+
+    def __init__(self, inst: Instrument) -> None:
+        self.grid = inst.grid
+        self.differ = SnapshotDiffer()
+        self.decoder = msgspec.json.Decoder(Book)
+
+    def on_book(self, book: Book) -> tuple[bool, list[tuple[int, int]], list[tuple[int, int]]]:
+        """(snapshot, bids, asks): the whole book the first time (and after `reset`), else
+        the changed levels (qty 0: gone)."""
+        pt, ql = self.grid.price_to_ticks, self.grid.qty_to_lots
+        bids = {pt(lv.px): ql(lv.sz) for lv in book.levels[0]}
+        asks = {pt(lv.px): ql(lv.sz) for lv in book.levels[1]} if len(book.levels) > 1 else {}
+        return self.differ.diff(bids, asks)
+
+    def on_bbo(self, bid: Level | None, ask: Level | None) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """A `bbo` push (the top of each side, None: empty) as level changes on the last book:
+        levels better than the new top are gone, the top is set. The differ's book moves with
+        it, so the next snapshot is diffed against what the core holds. Nothing before the
+        first snapshot."""
+        d = self.differ
+        if not d.snapshots:
+            return [], []
+        pt, ql = self.grid.price_to_ticks, self.grid.qty_to_lots
+        out: list[list[tuple[int, int]]] = []
+        for top, book, better in ((bid, d.bids, 1), (ask, d.asks, -1)):
+            changes: list[tuple[int, int]] = []
+            if top is None:
+                changes = [(p, 0) for p in book]
+                book.clear()
+            else:
+                price, qty = pt(top.px), ql(top.sz)
+                for p in [p for p in book if (p - price) * better > 0]:
+                    del book[p]
+                    changes.append((p, 0))
+                if book.get(price) != qty:
+                    book[price] = qty
+                    changes.append((price, qty))
+            out.append(changes)
+        return out[0], out[1]
+
+    def reset(self) -> None:
+        """The next snapshot is whole (after a reconnect or a resubscription)."""
+        self.differ = SnapshotDiffer()
 
 
 class _Timed(msgspec.Struct):

@@ -93,6 +93,25 @@ class SnapshotDiffer:
         self.asks: dict[int, int] = {}
         self.snapshots = 0
 
+    def diff(
+        self, bids: dict[int, int], asks: dict[int, int]
+    ) -> tuple[bool, list[tuple[int, int]], list[tuple[int, int]]]:
+        """(first, bid changes, ask changes) from the previous snapshot to this one: the first
+        snapshot whole (best first), then per side the levels that left (qty 0) and those that
+        changed. The one implementation of the diffing, for recorded data (`apply`) and live
+        (connectors/hyperliquid)."""
+        if not self.snapshots:
+            self.bids, self.asks, self.snapshots = bids, asks, 1
+            return True, sorted(bids.items(), reverse=True), sorted(asks.items())
+        out: list[list[tuple[int, int]]] = []
+        for old, new in ((self.bids, bids), (self.asks, asks)):
+            changes = [(p, 0) for p in old.keys() - new.keys()]
+            changes += [(p, q) for p, q in new.items() if old.get(p) != q]
+            out.append(changes)
+        self.bids, self.asks = bids, asks
+        self.snapshots += 1
+        return False, out[0], out[1]
+
     def apply(
         self,
         ev: Events,
@@ -104,21 +123,15 @@ class SnapshotDiffer:
         seq: int = 0,
     ) -> int:
         """Emit one message of LEVEL rows (or nothing if the book did not change); returns rows."""
-        if not self.snapshots:
-            ev.snapshot(ts_local, ts_exch, market, sorted(bids.items(), reverse=True), sorted(asks.items()), seq)
-            self.bids, self.asks, self.snapshots = bids, asks, 1
+        first, db, da = self.diff(bids, asks)
+        if first:
+            ev.snapshot(ts_local, ts_exch, market, db, da, seq)
             return len(bids) + len(asks) + 1
         n = 0
-        for sign, old, new in ((BID, self.bids, bids), (ASK, self.asks, asks)):
-            for p in old.keys() - new.keys():
-                ev.add(ts_local, ts_exch, market, LEVEL, sign, p, 0, 0, seq)
+        for sign, changes in ((BID, db), (ASK, da)):
+            for p, q in changes:
+                ev.add(ts_local, ts_exch, market, LEVEL, sign, p, q, 0, seq)
                 n += 1
-            for p, q in new.items():
-                if old.get(p) != q:
-                    ev.add(ts_local, ts_exch, market, LEVEL, sign, p, q, 0, seq)
-                    n += 1
         if n:
             ev.end_message()
-        self.bids, self.asks = bids, asks
-        self.snapshots += 1
         return n

@@ -13,6 +13,7 @@ class Exit(IntEnum):
     USAGE = 2
     HALTED = 3
     VENUE_UNREACHABLE = 4
+    STRATEGY_DIED = 5
     INTERRUPTED = 130
 
 
@@ -22,7 +23,10 @@ MEANING: dict[Exit, str] = {
     Exit.USAGE: "usage, configuration or file error (bad flag, unknown market or strategy, bad key, unreadable file)",
     Exit.HALTED: "`run` ended halted by risk (the halt is printed when it happens; `first_trip` in the summary)",
     Exit.VENUE_UNREACHABLE: "the venue could not be reached or did not answer like one (wrong URL or port, venue gone)",
-    Exit.INTERRUPTED: "interrupted before it could finish (Ctrl-C during start-up)",
+    Exit.STRATEGY_DIED: "`desk`: a strategy's process died while the desk ran (its orders were cancelled at the "
+    "venue; the others ran on)",
+    Exit.INTERRUPTED: "interrupted before it could finish (Ctrl-C during start-up; `desk`: Ctrl-C, after every "
+    "order was cancelled)",
 }
 
 

@@ -118,7 +118,10 @@ def build_desk(spec: DeskSpec, journal_dir: str | Path | None = None, **runner_o
             risk = s.risk_config()
             legs = [
                 VenueLeg(
-                    n, AgenthftPort(spec.venues[n].ws, spec.venues[n].rest, k), risk, journal_path(journal_dir, s.name, n)
+                    n,
+                    AgenthftPort(spec.venues[n].ws, spec.venues[n].rest, k),
+                    risk,
+                    journal_path(journal_dir, s.name, n),
                 )
                 for n, k in s.keys.items()
             ]

@@ -172,6 +172,16 @@ def test_a_killed_strategy_process_is_shown_dead_its_orders_cancelled_and_the_ot
         assert desk.post("/v1/resume", {"strategy": "wide"})[0] == 200
         code, body = desk.post("/v1/strategy/params", {"strategy": "mm", "params": {"half_spread": 3}})
         assert code == 200 and body["half_spread"] == 3
+        code, body = desk.post("/v1/risk/limits", {"limits": {"max_open_orders": 40}})  # every strategy
+        assert code == 200 and {n: v["venue"]["max_open_orders"] for n, v in body.items()} == dict.fromkeys(keys, 40)
+
+        # a new strategy is a new process, on its own sandbox account
+        code, body = desk.post(
+            "/v1/strategy/start", {"strategy": "new", "run": "quoter", "params": {"half_spread": 90}}
+        )
+        assert code == 200 and body["strategies"]["new"]["process"]["state"] == "running", body
+        assert body["strategies"]["new"]["process"]["pid"] not in pids.values()
+        assert desk.post("/v1/strategy/stop", {"strategy": "new"})[0] == 200
 
         # the MCP door over the same plane, with the SDK's own client
         async def over_mcp() -> dict[str, Any]:
@@ -180,7 +190,7 @@ def test_a_killed_strategy_process_is_shown_dead_its_orders_cancelled_and_the_ot
                 got = await sup.call_tool("status", {})
                 return dict(got.structured_content or {})
 
-        assert set(asyncio.run(over_mcp())["strategies"]) == {"mm", "wide", "victim"}
+        assert set(asyncio.run(over_mcp())["strategies"]) == {"mm", "wide", "victim", "new"}
 
         # SIGKILL: nothing of the victim runs its own cleanup
         wait_for("the victim quoting again", lambda: open_orders(venue, keys["victim"]))
@@ -217,6 +227,7 @@ def test_a_killed_strategy_process_is_shown_dead_its_orders_cancelled_and_the_ot
         s = summary["strategies"][name]
         assert s["open_orders"] == [] and open_orders(venue, keys[name]) == [], name
         assert s["fill_ids"] == s["venue_fill_ids"]["main"], name  # each account, fill for fill
+    assert summary["strategies"]["new"]["process"]["state"] == "ended"
     victim = summary["strategies"]["victim"]
     assert victim["dead"]["orders"]["main"]["left_open"] == 0 and victim["process"]["state"] == "dead"
 

@@ -119,7 +119,7 @@ async def main() -> None:
     try:
         keys = {n: {v: register(venues[v][1], f"bench-desk-{n}") for v in DESK[n][2]} for n in DESK}
         names = list(DESK)
-        rounds = []
+        rounds: list[dict[str, Any]] = []
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             for _ in range(args.rounds):

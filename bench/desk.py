@@ -85,8 +85,13 @@ async def run_desk(path: Path, seconds: float, in_process: bool) -> dict[str, An
     out, _ = await proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"agenthft desk {path.name} ended with exit code {proc.returncode}")
+    try:
+        summary = json.loads(out)
+    except json.JSONDecodeError as e:
+        Path("/tmp/bench-desk-bad.out").write_bytes(out)
+        raise RuntimeError(f"agenthft desk {path.name} printed no JSON summary ({e}): {out[e.pos - 100 : e.pos + 100]!r}")
     figures: dict[str, Any] = {}
-    for name, s in json.loads(out)["strategies"].items():
+    for name, s in summary["strategies"].items():
         runs = {name: s} if "telemetry" in s else {f"{name}@{v}": leg for v, leg in s["venues"].items()}
         for label, r in runs.items():
             ack = r["telemetry"]["ack_rtt"]

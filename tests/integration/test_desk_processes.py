@@ -27,9 +27,10 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from agenthft.cli import main
 from agenthft.runtime.journal import Journal
 from agenthft.runtime.snapshot import AgentSnapshot
-from tests.integration.test_cli_user import RunningVenue
+from tests.integration.test_cli_user import RunningVenue, one_line_error
 from tests.integration.test_desk_cli import register
 
 FULL, RO = "desk-supervisor", "desk-watcher"
@@ -253,3 +254,13 @@ def test_ctrl_c_stops_every_strategy_process_with_its_orders_cancelled_and_journ
         venue_fills = sorted(f["fill_id"] for f in rest(venue, key, "/api/v1/fills"))
         assert sorted(f.fill_id for f in Journal.fills(journals / f"{name}.sqlite")) == venue_fills, name
         assert summary["strategies"][name]["fill_ids"] == venue_fills, name
+
+
+def test_a_cpu_the_machine_lacks_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[venues.a]\nws = "ws://127.0.0.1:9/trading"\nrest = "http://127.0.0.1:9"\n'
+        f'[[strategies]]\nname = "x"\nstrategy = "quoter"\nkeys = {{ a = "k" }}\ncpu = {os.cpu_count() or 1}\n'
+    )
+    assert main(["desk", str(bad)]) == 2
+    assert "strategy 'x' could not start: cpu = " in one_line_error(capsys, "desk")

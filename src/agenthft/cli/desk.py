@@ -30,6 +30,8 @@ async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
         return await run_process_desk(args, spec)
     if args.journal_dir:
         Path(args.journal_dir).mkdir(parents=True, exist_ok=True)
+    if any(s.cpu is not None for s in spec.strategies):
+        print("agenthft desk: `cpu` pins a strategy's own process: ignored with --in-process", file=sys.stderr)
     agents = build_desk(spec, args.journal_dir)
     stop = asyncio.Event()
     interrupted = asyncio.Event()  # Ctrl-C: every order cancelled, exit 130

@@ -53,9 +53,12 @@ async def run_process_desk(args: argparse.Namespace, spec: DeskSpec) -> tuple[di
     ended = await desk.stop(interrupt=interrupted)
     summary: dict[str, Any] = {"strategies": {}}
     codes = set()
+    files: dict[str, Any] = {}
     for name, p in desk.procs.items():
         end = ended.get(name)
         entry = dict(end.summary) if end is not None else _dead(p)
+        if "files" in entry:
+            files[name] = entry.pop("files")
         summary["strategies"][name] = entry | {"process": p.process()}
         codes.add(Exit.STRATEGY_DIED if p.death is not None else Exit(end.code) if end is not None else Exit.OK)
     for close in closers[1:]:
@@ -63,7 +66,7 @@ async def run_process_desk(args: argparse.Namespace, spec: DeskSpec) -> tuple[di
     if args.out:
         from agenthft.report import build_index
 
-        summary["files"] = {"index": [str(build_index(args.out, f"live: desk {args.desk}"))]}
+        summary["files"] = files | {"index": [str(build_index(args.out, f"live: desk {args.desk}"))]}
     code = Exit.INTERRUPTED if interrupted else _worst(codes)
     summary["exit_code"] = int(code)
     return summary, code

@@ -518,7 +518,7 @@ class ControlPlane(BasePlane):
             port, risk = self._venues[where]
             if not isinstance(port, AgenthftPort):
                 raise ControlError(f"start_strategy deploys on agenthft venues; {where!r} is {port.name}")
-            new_key = key or await _sandbox_key(port.rest_url, name)
+            new_key = key or await sandbox_key(port.rest_url, name)
             runner = Runner(strategy, AgenthftPort(port.ws_url, port.rest_url, new_key), risk=risk)
             await runner.start()  # on failure, it closes what it opened
         except Exception as e:  # whatever stops it starting is the answer, on one line
@@ -570,7 +570,7 @@ def _current_params(strategy: Any) -> dict[str, Any]:
     return {}
 
 
-async def _sandbox_key(rest_url: str, name: str) -> str:
+async def sandbox_key(rest_url: str, name: str) -> str:
     """A fresh funded account on a sandbox venue (agenthft's `POST /api/v1/register`)."""
     import secrets
 

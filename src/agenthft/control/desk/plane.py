@@ -21,9 +21,10 @@ from typing import Any
 import msgspec
 
 from agenthft.control.desk.procs import Desk, StartFailed, StrategyProcess
-from agenthft.control.plane import BasePlane, ControlError, Token, _sandbox_key
+from agenthft.control.plane import BasePlane, ControlError, Token, sandbox_key
 from agenthft.control.reads import pnl_of, positions_of, sessions_of, status_of
 from agenthft.control.research import Research
+from agenthft.risk import RiskConfig
 from agenthft.runtime.desk import DeskStrategy
 from agenthft.runtime.snapshot import AgentSnapshot, RunnerSnapshot
 
@@ -167,8 +168,6 @@ class DeskPlane(BasePlane):
         args = {"limits": changes, "strategy": strategy, "venue": venue}
         targets = self._targets(strategy, who, "set_limits")
         try:
-            from agenthft.risk import RiskConfig
-
             msgspec.convert(msgspec.structs.asdict(RiskConfig()) | changes, RiskConfig, strict=False)
             answers = await self._forward(targets, "/v1/risk/limits", {"limits": changes, "venue": venue})
         except (msgspec.ValidationError, ValueError, TypeError) as e:
@@ -247,7 +246,7 @@ class DeskPlane(BasePlane):
             if where not in self.desk.venues:
                 raise ControlError(f"no venue {where!r}; venues: {sorted(self.desk.venues)}")
             build(load_class(run), dict(params or {}))  # its parameters checked before a process starts
-            new_key = key or await _sandbox_key(self.desk.venues[where].rest, name)
+            new_key = key or await sandbox_key(self.desk.venues[where].rest, name)
             spec = DeskStrategy(name, run, {where: new_key}, dict(params or {}), risk=self._limits_at(where))
             await self.desk.add(spec)
         except Exception as e:  # whatever stops it starting is the answer, on one line
@@ -257,7 +256,7 @@ class DeskPlane(BasePlane):
         self._audit(who.name, "deploy", args, f"running on {where} (pid {self.desk.procs[name].pid})")
         return await self.status()
 
-    def _limits_at(self, venue: str) -> Any:
+    def _limits_at(self, venue: str) -> RiskConfig | None:
         """The risk limits in force on `venue` (a strategy trading there), or the safe defaults."""
         for p in self.desk.procs.values():
             if venue in p.spec.keys and p.last is not None:

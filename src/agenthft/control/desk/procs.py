@@ -24,6 +24,7 @@ from agenthft.runtime.desk import DeskSpec, DeskStrategy
 from agenthft.runtime.snapshot import AgentSnapshot
 
 _LINE = msgspec.json.Decoder(Line)
+LINE_LIMIT = 1 << 30  # bytes: a summary lists every fill id of the account (asyncio's default: 64 KiB)
 
 
 class StartFailed(Exception):
@@ -56,6 +57,7 @@ class StrategyProcess:
         self.last: AgentSnapshot | None = None  # the latest snapshot read: what is known after death
         self.ended: Ended | None = None
         self.death: dict[str, Any] | None = None
+        self.answering = True  # its door answered the last read
         self.started_at = time.time()
         self._reader: asyncio.Task[None] | None = None
 
@@ -66,7 +68,7 @@ class StrategyProcess:
     async def start(self, timeout_s: float = 60.0) -> None:
         """Spawn it, hand it its orders, and wait until it serves (or says why not)."""
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", CHILD_MODULE,
+            sys.executable, "-m", CHILD_MODULE, limit=LINE_LIMIT,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, start_new_session=True,
         )  # fmt: skip
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -93,20 +95,26 @@ class StrategyProcess:
 
     async def _read_rest(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
-        async for raw in self.proc.stdout:
-            with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
-                line = _LINE.decode(raw)
-                if isinstance(line, Ended):
-                    self.ended = line
+        try:
+            async for raw in self.proc.stdout:
+                with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
+                    line = _LINE.decode(raw)
+                    if isinstance(line, Ended):
+                        self.ended = line
+        except ValueError as e:  # a line past LINE_LIMIT: its summary is lost, not the desk
+            print(f"agenthft desk: strategy {self.name!r}: unreadable summary ({e})", file=sys.stderr, flush=True)
 
     async def refresh(self) -> AgentSnapshot | None:
         """Its snapshot now (kept as `last`); None if it is not running or did not answer."""
         if self.state != "running" or self.link is None:
             return None
-        with contextlib.suppress(Exception):
+        try:
             self.last = (await self.link.snapshots())[self.name]
-            return self.last
-        return None
+        except Exception:  # a busy or hung process: shown as not answering
+            self.answering = False
+            return None
+        self.answering = True
+        return self.last
 
     async def stop(self, interrupt: bool, timeout_s: float = 30.0) -> Ended | None:
         """SIGINT (cancel everything) or SIGTERM (the desk's end), then its summary line."""
@@ -138,6 +146,8 @@ class StrategyProcess:
     def process(self) -> dict[str, Any]:
         """What the plane shows of the process itself."""
         out: dict[str, Any] = {"state": self.state, "pid": self.pid, "cpu": self.spec.cpu}
+        if self.state == "running":
+            out["answering"] = self.answering
         if self.proc is not None and self.proc.returncode is not None:
             out["exit"] = exit_text(self.proc.returncode)
         if self.death is not None:

@@ -14,7 +14,7 @@ from agenthft.cli.errors import CliError, Exit, start_failure, stop_on_signals
 
 
 async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
-    from agenthft.cli.run import _seat, run_until, venue_side
+    from agenthft.cli.run import _seat, run_until
     from agenthft.runtime.desk import build_desk, load_desk
     from agenthft.runtime.multi import sessions
 
@@ -22,9 +22,17 @@ async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
         spec = load_desk(args.desk)
     except ValueError as e:
         raise CliError(Exit.USAGE, str(e)) from None
-    agents = build_desk(spec)
+    if not args.in_process:
+        from agenthft.cli.desk_procs import run_process_desk
+
+        return await run_process_desk(args, spec)
+    if args.journal_dir:
+        Path(args.journal_dir).mkdir(parents=True, exist_ok=True)
+    if any(s.cpu is not None for s in spec.strategies):
+        print("agenthft desk: `cpu` pins a strategy's own process: ignored with --in-process", file=sys.stderr)
+    agents = build_desk(spec, args.journal_dir)
     stop = asyncio.Event()
-    interrupted = stop_on_signals(stop)
+    interrupted = stop_on_signals(stop)  # Ctrl-C: every order cancelled, exit 130
     started: list[Any] = []
     for name, agent in agents.items():
         try:
@@ -48,19 +56,16 @@ async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
     closers, recording = await _seat(agents, args, stop)
     await run_until(stop, args.duration)
     await closers[0]()
-    if args.cancel_on_exit:
+    cancel = args.cancel_on_exit or interrupted()
+    if cancel:
         await asyncio.gather(*(a.quiesce(cancel_orders=True) for a in agents.values()))
     summary: dict[str, Any] = {"strategies": {n: a.summary() for n, a in agents.items()}}
     code = Exit.OK
     for s in spec.strategies:  # each venue's own account of each strategy's fills
-        for venue, r in sessions(agents[s.name]).items():
-            name = venue if venue in s.keys else next(iter(s.keys))
-            try:
-                side = await venue_side(r.port)
-                summary["strategies"][s.name].setdefault("venue_fill_ids", {})[name] = side["venue_fill_ids"]
-            except Exception as e:
-                summary[f"venue_error_{s.name}_{venue}"] = f"{type(e).__name__}: {e}"
-                code = Exit.VENUE_UNREACHABLE
+        summary["strategies"][s.name]["venue_fill_ids"], errors = await venue_fills(s, agents[s.name])
+        for venue, why in errors.items():
+            summary[f"venue_error_{s.name}_{venue}"] = why
+            code = Exit.VENUE_UNREACHABLE
     if any(r.risk.state.value == "halted" for a in agents.values() for r in sessions(a).values()):
         code = Exit.HALTED
     for close in closers[1:]:
@@ -69,11 +74,27 @@ async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
         files = recording.write(args.out, f"live: desk {args.desk}")
         summary["files"] = {n: [str(p) for p in f] for n, f in files.items()}
     for agent in agents.values():
-        await agent.stop(cancel_orders=args.cancel_on_exit)
-    if interrupted():
-        code = Exit.INTERRUPTED
+        await agent.stop(cancel_orders=cancel)
+    code = Exit.INTERRUPTED if interrupted() else code
     summary["exit_code"] = int(code)
     return summary, code
+
+
+async def venue_fills(strategy: Any, agent: Any) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Each venue's own record of a desk strategy's fills (fill ids by the desk's venue name),
+    and why any venue could not be read."""
+    from agenthft.cli.run import venue_side
+    from agenthft.runtime.multi import sessions
+
+    fills: dict[str, list[str]] = {}
+    errors: dict[str, str] = {}
+    for venue, r in sessions(agent).items():
+        name = venue if venue in strategy.keys else next(iter(strategy.keys))
+        try:
+            fills[name] = (await venue_side(r.port))["venue_fill_ids"]
+        except Exception as e:
+            errors[venue] = f"{type(e).__name__}: {e}"
+    return fills, errors
 
 
 def cmd_desk(args: argparse.Namespace) -> int:
@@ -97,7 +118,9 @@ def add_parser(sub: Any) -> None:
     d = sub.add_parser(
         "desk",
         help="several strategies at once, each its own agent, under one control plane and dashboard",
-        description="Run a desk of strategies from a TOML file (examples/desk.toml, docs/agents.md).",
+        description="Run a desk of strategies from a TOML file (examples/desk.toml, docs/agents.md): each "
+        "strategy in its own process (its own venue sessions, journal and risk; `cpu = N` pins it), one "
+        "control plane over them; a strategy whose process dies is reported and its orders cancelled.",
     )
     d.add_argument("desk", help="the desk file: [venues.NAME] and [[strategies]] (name, strategy, keys, params)")
     d.add_argument("--duration", type=float, help="seconds to run (default: until SIGINT/SIGTERM)")
@@ -109,5 +132,9 @@ def add_parser(sub: Any) -> None:
     d.add_argument("--token", action="append", metavar="SECRET[,ro]", help="a control-plane token (repeatable)")
     add_data_dir_arg(d)
     d.add_argument("--cancel-on-exit", action="store_true", help="cancel every strategy's orders before the summary")
+    d.add_argument("--journal-dir", metavar="DIR", help="each strategy's SQLite journal here (NAME.sqlite)")
+    d.add_argument(
+        "--in-process", action="store_true", help="every strategy on one event loop in this process (small machines)"
+    )
     d.add_argument("--quiet", action="store_true", help="no start line on stderr")
     d.set_defaults(func=cmd_desk)

@@ -27,6 +27,7 @@ class Exit(IntEnum):
     USAGE = 2
     HALTED = 3
     VENUE_UNREACHABLE = 4
+    STRATEGY_DIED = 5
     INTERRUPTED = 130
 
 
@@ -39,9 +40,11 @@ MEANING: dict[Exit, str] = {
     "summary)",
     Exit.VENUE_UNREACHABLE: "the venue could not be reached or did not answer like one, any command (wrong URL "
     "or port, venue gone)",
+    Exit.STRATEGY_DIED: "`desk`: a strategy's process died while the desk ran (its orders were cancelled at the "
+    "venue; the others ran on)",
     Exit.INTERRUPTED: "Ctrl-C (SIGINT), any command at any moment, start-up included; an agent or a venue "
-    "cleans up first (cancel-all, summary, files). SIGTERM stops `run`, `desk`, `venue`, `record` "
-    "with their own code (0 when all went well)",
+    "cleans up first (cancel-all, summary, files; a desk cancels every order). SIGTERM stops `run`, `desk`, "
+    "`venue`, `record` with their own code (0 when all went well)",
 }
 
 

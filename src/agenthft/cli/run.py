@@ -284,7 +284,7 @@ async def _seat(agent: Any, args: argparse.Namespace, stop: asyncio.Event, statu
     (closers, the recording or None); the first closer ends the dashboard or the status lines."""
     plane, closers, url = await _control(agent, args)
     recording: Any = None
-    if args.out:
+    if args.out and plane is not agent:  # a desk of processes: each strategy records its own
         from agenthft.backtest.results import DeskRecording, LiveRecording
 
         recording = DeskRecording(agent) if isinstance(agent, dict) else LiveRecording(agent)
@@ -363,11 +363,14 @@ async def _control(agent: Any, args: argparse.Namespace) -> tuple[Any, list[Any]
     """The control plane for the supervising agent, when asked: HTTP and/or MCP (streamable HTTP
     or stdio). Tokens from --token SECRET[,ro] (repeatable); none given: one full token is made
     and printed on stderr. Returns (the plane, closers, the HTTP door's URL); with no door and
-    no dashboard, (None, [], None). The last closer stops the strategies the supervisor started."""
+    no dashboard, (None, [], None). The last closer stops the strategies the supervisor started.
+    `agent` may be a plane already (a desk of processes): it is served as it is."""
     from agenthft.control import ControlPlane, Token
+    from agenthft.control.plane import BasePlane
 
+    given = agent if isinstance(agent, BasePlane) else None
     if args.control is None and args.mcp is None and not args.mcp_stdio:
-        return (ControlPlane(agent) if args.dashboard else None), [], None
+        return ((given or ControlPlane(agent)) if args.dashboard else None), [], None
     import secrets
 
     tokens = _tokens(args)
@@ -376,7 +379,9 @@ async def _control(agent: Any, args: argparse.Namespace) -> tuple[Any, list[Any]
         made = "ctl_" + secrets.token_urlsafe(24)
         tokens[made] = Token("operator")
         print(f"agenthft run: control token {made}", file=sys.stderr, flush=True)
-    plane = ControlPlane(agent, tokens, research(args))
+    plane = given or ControlPlane(agent, tokens, research(args))
+    if given is not None:
+        given.tokens, given.research = tokens, research(args)
     closers: list[Any] = []
     url = None
     if args.control is not None:

@@ -156,8 +156,10 @@ class Dashboard:
 def local(plane: Any, levels: int = 3) -> Callable[[], Awaitable[View]]:
     """Views straight from a control plane in this process."""
 
+    from agenthft.control.plane import settle
+
     async def fetch() -> View:
-        view: View = plane.view(levels)
+        view: View = await settle(plane.view(levels))
         return view
 
     return fetch

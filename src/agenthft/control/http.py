@@ -1,18 +1,23 @@
 """The control plane over HTTP: JSON in and out, `Authorization: Bearer TOKEN`; a read-only
 token gets 403 on every action. Runs on the agent's own event loop (aiohttp), never on the hot
-path: each request reads a snapshot or calls one `ControlPlane` method."""
+path: each request reads a snapshot or calls one plane method (answered in place by a
+`ControlPlane`, awaited from a `DeskPlane` over strategy processes).
+
+`GET /v1/snapshots` is the typed read a desk of processes aggregates: each strategy's
+`AgentSnapshot` (runtime/snapshot.py), msgspec JSON."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
-from agenthft.control.plane import ControlError, ControlPlane, Token
+from agenthft.control.plane import BasePlane, ControlError, Token, settle
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-PLANE = web.AppKey("plane", ControlPlane)
+PLANE = web.AppKey("plane", BasePlane)
 TOKEN = web.RequestKey("token", Token)
 
 
@@ -48,20 +53,20 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def make_app(plane: ControlPlane) -> web.Application:
+def make_app(plane: BasePlane) -> web.Application:
     app = web.Application(middlewares=[_auth], client_max_size=64 * 1024)
     app[PLANE] = plane
 
     def get(path: str, fn: Callable[[], Any]) -> None:
         async def handler(request: web.Request) -> web.Response:
-            return _json(fn())
+            return _json(await settle(fn()))
 
         app.router.add_get(path, handler)
 
     def post(path: str, fn: Callable[[Token, dict[str, Any]], Any]) -> None:
         async def handler(request: web.Request) -> web.Response:
             token = request[TOKEN]
-            return _json(fn(token, await _body(request)))
+            return _json(await settle(fn(token, await _body(request))))
 
         app.router.add_post(path, handler)
 
@@ -78,9 +83,14 @@ def make_app(plane: ControlPlane) -> web.Application:
         text = request.query.get("levels", "3")
         if not text.isdigit() or not 1 <= int(text) <= 20:
             raise ControlError("'levels' must be a whole number from 1 to 20")
-        return _json(plane.view(int(text)))
+        return _json(await settle(plane.view(int(text))))
+
+    async def snapshots(request: web.Request) -> web.Response:
+        body = msgspec.json.encode(await settle(plane.agent_snapshots()))
+        return web.Response(body=body, content_type="application/json")
 
     app.router.add_get("/v1/view", view)
+    app.router.add_get("/v1/snapshots", snapshots)
     post("/v1/risk/limits", lambda t, b: plane.set_limits(t, _obj(b, "limits"), _name(b, "venue"), _name(b)))
     post("/v1/kill", lambda t, b: plane.kill(t, str(b.get("reason", "")), _name(b)))
     post("/v1/resume", lambda t, b: plane.resume(t, _name(b)))
@@ -100,7 +110,7 @@ def make_app(plane: ControlPlane) -> web.Application:
         body = await _body(request)
         run = _name(body, "run")
         if run is None:
-            return _json(plane.start_strategy(request[TOKEN], _name(body)))
+            return _json(await settle(plane.start_strategy(request[TOKEN], _name(body))))
         params = _obj(body, "params") if "params" in body else {}
         name = _name(body) or run
         return _json(await plane.deploy(request[TOKEN], name, run, params, _name(body, "venue"), _name(body, "key")))
@@ -135,7 +145,7 @@ def _obj(body: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
-async def serve(plane: ControlPlane, host: str = "127.0.0.1", port: int = 0) -> tuple[web.AppRunner, str]:
+async def serve(plane: BasePlane, host: str = "127.0.0.1", port: int = 0) -> tuple[web.AppRunner, str]:
     """Start the HTTP control plane; returns the runner (to clean up) and its base URL."""
     runner = web.AppRunner(make_app(plane), access_log=None)
     await runner.setup()

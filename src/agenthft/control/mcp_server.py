@@ -1,4 +1,4 @@
-"""The control plane as an MCP server, on the official `mcp` SDK: the same `ControlPlane`
+"""The control plane as an MCP server, on the official `mcp` SDK: the same plane
 methods as tools (async: they run on the agent's loop thread, never in the SDK's worker
 threads, because the agent's state and sockets belong to that thread).
 
@@ -30,7 +30,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, ListToolsResult, TextContent
 from pydantic import Field
 
-from agenthft.control.plane import ControlError, ControlPlane, Token
+from agenthft.control.plane import BasePlane, ControlError, Token, settle
 from agenthft.control.research import ResearchError
 from agenthft.redact import redact
 from agenthft.strategies.loader import StrategyError
@@ -79,7 +79,17 @@ def _one_line(fn: F) -> F:
     return tool  # type: ignore[return-value]
 
 
-def _token(plane: ControlPlane, request: Any, stdio_token: Token | None) -> Token | None:
+async def _dict(answer: Any) -> dict[str, Any]:
+    out: dict[str, Any] = await settle(answer)
+    return out
+
+
+async def _list(answer: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = await settle(answer)
+    return out
+
+
+def _token(plane: BasePlane, request: Any, stdio_token: Token | None) -> Token | None:
     if request is None:  # stdio: no request, the token given at start
         return stdio_token
     header = request.headers.get("authorization", "")
@@ -90,7 +100,7 @@ class _Door:
     """The SDK's server middleware: a read-only token's `tools/list` has no actions, and an
     action it calls anyway is refused (audited) before the tool runs."""
 
-    def __init__(self, plane: ControlPlane, stdio_token: Token | None) -> None:
+    def __init__(self, plane: BasePlane, stdio_token: Token | None) -> None:
         self.plane, self.stdio_token = plane, stdio_token
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
@@ -113,7 +123,7 @@ class _Door:
         return result
 
 
-def make_server(plane: ControlPlane, stdio_token: Token | None = None) -> MCPServer[Any]:
+def make_server(plane: BasePlane, stdio_token: Token | None = None) -> MCPServer[Any]:
     # WARNING: the SDK configures the root logger at this level; INFO would log every request
     mcp: MCPServer[Any] = MCPServer(
         "agenthft", instructions=INSTRUCTIONS, log_level="WARNING", middleware=[_Door(plane, stdio_token)]
@@ -136,49 +146,49 @@ def make_server(plane: ControlPlane, stdio_token: Token | None = None) -> MCPSer
     @_one_line
     async def status(ctx: Context) -> dict[str, Any]:
         who(ctx)
-        return plane.status()
+        return await _dict(plane.status())
 
     @mcp.tool(description="per strategy: net positions by VENUE:MARKET, decimals")
     @_one_line
     async def positions(ctx: Context) -> dict[str, Any]:
         who(ctx)
-        return plane.positions()
+        return await _dict(plane.positions())
 
     @mcp.tool(description="realized, unrealized, fees and P&L after fees: per strategy and venue, and total")
     @_one_line
     async def pnl(ctx: Context) -> dict[str, Any]:
         who(ctx)
-        return plane.pnl()
+        return await _dict(plane.pnl())
 
     @mcp.tool(description="the agent's open orders")
     @_one_line
     async def open_orders(ctx: Context) -> list[dict[str, Any]]:
         who(ctx)
-        return plane.open_orders()
+        return await _list(plane.open_orders())
 
     @mcp.tool(description="latency percentiles (tick-to-trade, ack RTT, fill latency, ping) from the telemetry")
     @_one_line
     async def latency(ctx: Context) -> dict[str, Any]:
         who(ctx)
-        return plane.latency()
+        return await _dict(plane.latency())
 
     @mcp.tool(description="risk events: counts by reason, the venue's rejects (faults, benign) and the latest events")
     @_one_line
     async def risk_events(ctx: Context, limit: int = 50) -> dict[str, Any]:
         who(ctx)
-        return plane.risk_events(limit)
+        return await _dict(plane.risk_events(limit))
 
     @mcp.tool(description="microstructure alerts (spoof, absorption, iceberg, cancel cascade)")
     @_one_line
     async def signal_alerts(ctx: Context, limit: int = 50) -> list[dict[str, Any]]:
         who(ctx)
-        return plane.signal_alerts(limit)
+        return await _list(plane.signal_alerts(limit))
 
     @mcp.tool(description="the audit trail of control actions")
     @_one_line
     async def audit(ctx: Context, limit: int = 50) -> list[dict[str, Any]]:
         who(ctx)
-        return plane.audit(limit)
+        return await _list(plane.audit(limit))
 
     @mcp.tool(
         description="the strategies you can backtest and start: name, what it does, its typed parameters "
@@ -187,7 +197,7 @@ def make_server(plane: ControlPlane, stdio_token: Token | None = None) -> MCPSer
     @_one_line
     async def list_strategies(ctx: Context) -> dict[str, Any]:
         who(ctx)
-        return plane.strategies()
+        return await _dict(plane.strategies())
 
     @mcp.tool(
         description="recorded data you can backtest on, found by content under the data folders: shared "
@@ -210,22 +220,22 @@ def make_server(plane: ControlPlane, stdio_token: Token | None = None) -> MCPSer
     async def set_limits(
         ctx: Context, limits: dict[str, Any], strategy: str | None = None, venue: str | None = None
     ) -> dict[str, Any]:
-        return plane.set_limits(who(ctx), limits, venue, strategy)
+        return await _dict(plane.set_limits(who(ctx), limits, venue, strategy))
 
     @mcp.tool(description="kill switch: cancel every order on every venue and halt (all strategies unless named)")
     @_one_line
     async def kill(ctx: Context, reason: str = "", strategy: str | None = None) -> dict[str, Any]:
-        return plane.kill(who(ctx), reason, strategy)
+        return await _dict(plane.kill(who(ctx), reason, strategy))
 
     @mcp.tool(description="resume trading after a halt (explicit; never automatic; all unless named)")
     @_one_line
     async def resume(ctx: Context, strategy: str | None = None) -> dict[str, Any]:
-        return plane.resume(who(ctx), strategy)
+        return await _dict(plane.resume(who(ctx), strategy))
 
     @mcp.tool(description="stop a strategy (and cancel its orders unless cancel_orders is false)")
     @_one_line
     async def stop_strategy(ctx: Context, strategy: str | None = None, cancel_orders: bool = True) -> dict[str, Any]:
-        return plane.stop_strategy(who(ctx), strategy, cancel_orders)
+        return await _dict(plane.stop_strategy(who(ctx), strategy, cancel_orders))
 
     @mcp.tool(
         description="start a strategy: without `run`, a stopped one again (by name); with `run`, a new one "
@@ -243,13 +253,13 @@ def make_server(plane: ControlPlane, stdio_token: Token | None = None) -> MCPSer
     ) -> dict[str, Any]:
         token = who(ctx)
         if run is None:
-            return plane.start_strategy(token, strategy)
+            return await _dict(plane.start_strategy(token, strategy))
         return await plane.deploy(token, strategy or run, run, params, venue, key)
 
     @mcp.tool(description="set a strategy's parameters, e.g. {'half_spread': 3}; validated; orders re-placed")
     @_one_line
     async def set_params(ctx: Context, params: dict[str, Any], strategy: str | None = None) -> dict[str, Any]:
-        return plane.set_params(who(ctx), params, strategy)
+        return await _dict(plane.set_params(who(ctx), params, strategy))
 
     @mcp.tool(
         description="backtest a strategy in a worker process (the live loop keeps trading), with progress "
@@ -290,7 +300,7 @@ def make_server(plane: ControlPlane, stdio_token: Token | None = None) -> MCPSer
     return mcp
 
 
-def require_token(app: Any, plane: ControlPlane) -> Any:
+def require_token(app: Any, plane: BasePlane) -> Any:
     """The streamable HTTP app behind the door: a request without a known bearer token gets 401
     (and a JSON-RPC error the SDK's client raises with this message) and never reaches MCP."""
     message = "unauthorized: a known token is required (Authorization: Bearer TOKEN)"
@@ -313,7 +323,7 @@ def require_token(app: Any, plane: ControlPlane) -> Any:
     return guarded
 
 
-async def serve_http(plane: ControlPlane, host: str = "127.0.0.1", port: int = 0) -> tuple[Any, str]:
+async def serve_http(plane: BasePlane, host: str = "127.0.0.1", port: int = 0) -> tuple[Any, str]:
     """Streamable HTTP on the running loop (uvicorn); returns (server, URL of the /mcp endpoint)."""
     import socket
 
@@ -342,6 +352,6 @@ async def stop_http(server: Any) -> None:
         await asyncio.wait_for(task, 10)
 
 
-async def serve_stdio(plane: ControlPlane, token: Token) -> None:
+async def serve_stdio(plane: BasePlane, token: Token) -> None:
     """MCP on stdin/stdout for the process that launched the agent, as `token` (given at start)."""
     await make_server(plane, stdio_token=token).run_stdio_async()

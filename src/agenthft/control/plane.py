@@ -14,6 +14,7 @@ on one of the plane's venues, next to the ones it supervises.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections import deque
 from typing import Any
@@ -21,10 +22,11 @@ from typing import Any
 import msgspec
 
 from agenthft.connectors.agenthft import AgenthftPort
+from agenthft.control.reads import pnl_of, positions_of, sessions_of, status_of
 from agenthft.control.research import Progress, Research, ResearchError, strategy_catalog
-from agenthft.runtime.multi import sessions
+from agenthft.runtime.multi import agent_snapshot, sessions
 from agenthft.runtime.runner import Observer, Runner
-from agenthft.runtime.snapshot import RunnerSnapshot
+from agenthft.runtime.snapshot import AgentSnapshot, RunnerSnapshot
 
 
 async def _quiet(progress: float, total: float, message: str) -> None:
@@ -65,18 +67,163 @@ class _SignalTap(Observer):
         self.plane.signal_total += 1
 
 
-class ControlPlane:
+async def settle(answer: Any) -> Any:
+    """A plane's answer: given in place (agents in this process) or awaited (a desk of processes
+    asks its strategies over the wire); the doors take either."""
+    return await answer if inspect.isawaitable(answer) else answer
+
+
+class BasePlane:
+    """What every plane shares: tokens checked at the door, the audit trail, the research seat
+    (strategies, data, backtests). The reads and actions below are answered in place
+    (`ControlPlane`: the agents are in this process) or awaited (`control.desk.DeskPlane`: each
+    strategy in its own process); the doors `settle` either."""
+
+    def __init__(self, tokens: dict[str, Token] | None = None, research: Research | None = None) -> None:
+        self.tokens = tokens or {}
+        self.research = research or Research()
+        self.audit_log: deque[AuditRecord] = deque(maxlen=1000)
+
+    # --- auth and audit -------------------------------------------------------------------------
+    def who(self, secret: str | None) -> Token | None:
+        return self.tokens.get(secret or "")
+
+    def _audit(self, who: str, action: str, args: dict[str, Any], outcome: str) -> None:
+        rec = AuditRecord(time.time_ns(), who, action, args, outcome)
+        self.audit_log.append(rec)
+        self._journal_audit(rec)
+
+    def _journal_audit(self, rec: AuditRecord) -> None:
+        """Where else the record is kept (a plane over runners: their journals)."""
+
+    def audit(self, limit: int = 50) -> list[dict[str, Any]]:
+        return [msgspec.to_builtins(a) for a in list(self.audit_log)[-limit:]]
+
+    def _act(self, who: Token, action: str = "") -> None:
+        if who.read_only:
+            raise PermissionError(self.refuse(who, action))
+
+    def refuse(self, who: Token, action: str) -> str:
+        """Audit a read-only token's attempt at an action; the one-line answer to give it."""
+        self._audit(who.name, "denied", {"action": action} if action else {}, "read-only token")
+        return f"token {who.name!r} is read-only: {action or 'actions'} refused (it may read)"
+
+    # --- research -------------------------------------------------------------------------------
+    def venue_names(self) -> list[str]:
+        """The venues a new strategy can be started on."""
+        return []
+
+    def default_strategy(self) -> str:
+        """What a backtest runs when the request names no strategy."""
+        return "quoter"
+
+    def strategies(self) -> dict[str, Any]:
+        """What can be backtested and deployed: each shipped strategy with its typed parameters,
+        and the venues a new strategy can be started on."""
+        return {
+            "strategies": strategy_catalog(),
+            "venues": self.venue_names(),
+            "note": "a strategy in a file or package also works: MODULE:CLASS or FILE.py:CLASS",
+        }
+
+    async def data(self, decode: bool = True, progress: Progress = _quiet) -> list[dict[str, Any]]:
+        """The recorded data to backtest on (`Research.list_data`)."""
+        try:
+            return await self.research.list_data(decode, progress)
+        except ResearchError as e:
+            raise ControlError(str(e)) from None
+
+    async def backtest(self, who: Token, spec: dict[str, Any], progress: Progress = _quiet) -> dict[str, Any]:
+        """A backtest (a sweep when a parameter has a list of values) in a worker process, so the
+        agents keep trading: `spec` = {strategy, params, data (a data set id or files) or
+        scenario (+ seconds), seed, latency, options (data flags), risk (RiskConfig fields)}.
+        Each run's summary, and its results folder with report.html."""
+        self._act(who, "run_backtest")
+        try:
+            out = await self.research.backtest(spec, self.default_strategy(), progress)
+        except ResearchError as e:
+            self._audit(who.name, "backtest", spec, f"refused: {e}")
+            raise ControlError(str(e)) from None
+        self._audit(who.name, "backtest", spec, f"{len(out['runs'])} run(s) in {out['folder']}")
+        return out
+
+    # --- answered by each plane, in place or awaited ----------------------------------------------
+    def agent_snapshots(self) -> Any:
+        """Every strategy's `AgentSnapshot` by name (the wire format of a desk of processes)."""
+        raise NotImplementedError
+
+    def status(self) -> Any:
+        raise NotImplementedError
+
+    def positions(self) -> Any:
+        raise NotImplementedError
+
+    def pnl(self) -> Any:
+        raise NotImplementedError
+
+    def open_orders(self) -> Any:
+        raise NotImplementedError
+
+    def latency(self) -> Any:
+        raise NotImplementedError
+
+    def risk_events(self, limit: int = 50) -> Any:
+        raise NotImplementedError
+
+    def signal_alerts(self, limit: int = 50) -> Any:
+        raise NotImplementedError
+
+    def view(self, levels: int = 3) -> Any:
+        raise NotImplementedError
+
+    def set_limits(
+        self, who: Token, changes: dict[str, Any], venue: str | None = None, strategy: str | None = None
+    ) -> Any:
+        raise NotImplementedError
+
+    def kill(self, who: Token, reason: str = "", strategy: str | None = None) -> Any:
+        raise NotImplementedError
+
+    def resume(self, who: Token, strategy: str | None = None) -> Any:
+        raise NotImplementedError
+
+    def stop_strategy(self, who: Token, strategy: str | None = None, cancel_orders: bool = True) -> Any:
+        raise NotImplementedError
+
+    def start_strategy(self, who: Token, strategy: str | None = None) -> Any:
+        raise NotImplementedError
+
+    def set_params(self, who: Token, params: dict[str, Any], strategy: str | None = None) -> Any:
+        raise NotImplementedError
+
+    async def deploy(
+        self,
+        who: Token,
+        name: str,
+        run: str,
+        params: dict[str, Any] | None = None,
+        venue: str | None = None,
+        key: str | None = None,
+    ) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Stop what the plane itself started."""
+
+
+class ControlPlane(BasePlane):
+    """The plane over agents in this process: reads and actions answered in place, between two
+    market events on the agents' own loop."""
+
     def __init__(self, agents: Any, tokens: dict[str, Token] | None = None, research: Research | None = None) -> None:
         """`agents`: one agent (a Runner or a MultiRunner), or several by name (a desk of
         strategies, each its own agent with its own keys and risk). `tokens`: secret -> Token.
         `research`: the data and results folders of `data`, `backtest` (default: no data
         folder, results under ./results)."""
+        super().__init__(tokens, research)
         self.agents: dict[str, Any] = dict(agents) if isinstance(agents, dict) else {agents.strategy.name: agents}
         if not self.agents:
             raise ValueError("a control plane needs at least one agent")
-        self.tokens = tokens or {}
-        self.research = research or Research()
-        self.audit_log: deque[AuditRecord] = deque(maxlen=1000)
         self.signal_log: deque[dict[str, Any]] = deque(maxlen=200)
         self.signal_total = 0
         self._latency: dict[tuple[str, str], dict[str, Any]] = {}  # view()'s percentiles, in turn
@@ -107,86 +254,44 @@ class ControlPlane:
         for r in sessions(agent).values():
             r.observers.append(_SignalTap(self, name))
 
-    # --- auth -------------------------------------------------------------------------------
-    def who(self, secret: str | None) -> Token | None:
-        return self.tokens.get(secret or "")
-
     # --- helpers ------------------------------------------------------------------------------
     def runners(self) -> dict[tuple[str, str], Runner]:
         """Every venue session of every agent, by (strategy name, venue name)."""
         return {(a, v): r for a, agent in self.agents.items() for v, r in sessions(agent).items()}
 
-    def _audit(self, who: str, action: str, args: dict[str, Any], outcome: str) -> None:
-        now = time.time_ns()
-        rec = AuditRecord(now, who, action, args, outcome)
-        self.audit_log.append(rec)
+    def _journal_audit(self, rec: AuditRecord) -> None:
         for r in self.runners().values():
             if r.journal is not None:
-                r.journal.record("audit", "", now, rec)
+                r.journal.record("audit", "", rec.ts_ns, rec)
+
+    def venue_names(self) -> list[str]:
+        return sorted(self._venues)
+
+    def default_strategy(self) -> str:
+        return str(next(iter(self.agents.values())).strategy.name)
 
     # --- reads ----------------------------------------------------------------------------------
+    def agent_snapshots(self) -> dict[str, AgentSnapshot]:
+        """Every agent's typed snapshot by strategy name, read once (`runtime.snapshot`)."""
+        return {name: agent_snapshot(agent) for name, agent in self.agents.items()}
+
     def status(self) -> dict[str, Any]:
         """Per strategy: running?, its parameters, and per venue: URL, connection, markets, risk
         state, first trip, open orders, limits in force, circuit breaker."""
-        out: dict[str, Any] = {"strategies": {}}
-        for name, agent in self.agents.items():
-            venues = {}
-            for v, r in sessions(agent).items():
-                snap = r.snapshot()
-                venues[v] = {
-                    "venue": snap.venue,
-                    "url": snap.url,
-                    "connected": snap.connected,
-                    "reconnects": snap.reconnects,
-                    "markets": sorted(snap.markets),
-                    "risk_state": snap.risk_state,
-                    "first_trip": snap.first_trip,
-                    "open_orders": len(snap.open_orders),
-                    "limits": msgspec.to_builtins(r.risk.config),
-                    "circuit_breaker_per_s": snap.rates.circuit_breaker_per_s,
-                    "venue_limits": msgspec.to_builtins(r.venue_limits),
-                }
-            out["strategies"][name] = {
-                "strategy": agent.strategy.name,
-                "running": bool(agent.started),
-                "params": getattr(agent.strategy, "_control_params", None),
-                "venues": venues,
-            }
-        return out
+        return status_of(self.agent_snapshots())
 
     def positions(self) -> dict[str, dict[str, str]]:
         """Per strategy: net positions by VENUE:MARKET, decimals (flat markets left out)."""
-        out: dict[str, dict[str, str]] = {}
-        for (a, v), r in self.runners().items():
-            mine = out.setdefault(a, {})
-            for m, qty in r.snapshot().positions.items():
-                if m in r.instruments:
-                    mine[f"{v}:{m}"] = qty
-        return out
+        return positions_of(self.snapshots())
 
     def snapshots(self) -> dict[tuple[str, str], RunnerSnapshot]:
         """Every venue session's snapshot, by (strategy, venue), read once."""
-        return {k: r.snapshot() for k, r in self.runners().items()}
+        return sessions_of(self.agent_snapshots())
 
     def pnl(self, snaps: dict[tuple[str, str], RunnerSnapshot] | None = None) -> dict[str, Any]:
         """Realized, unrealized, fees (negative: rebates) and after fees, in the quote currency:
         per strategy and venue, per strategy, and the desk's total."""
-        keys = ("realized", "unrealized", "fees", "funding", "after_fees")
-        strategies: dict[str, Any] = {}
-        currencies: set[str] = set()
-        for (a, v), snap in (self.snapshots() if snaps is None else snaps).items():
-            one: dict[str, Any] = snap.session.as_dict()
-            one["after_fees"] = one.pop("net")
-            one["account"] = snap.account.as_dict()  # earlier sessions included
-            currencies.add(snap.session.currency)
-            strategies.setdefault(a, {"venues": {}})["venues"][v] = one
-        for s in strategies.values():
-            s["total"] = {k: round(sum(v[k] for v in s["venues"].values()), 8) for k in keys}
-        total: dict[str, Any] = {k: round(sum(s["total"][k] for s in strategies.values()), 8) for k in keys}
-        total["currency"] = "+".join(sorted(currencies))
-        if len(currencies) > 1:
-            total["note"] = "sums figures in different currencies (see each venue's currency)"
-        return {"total": total, "strategies": strategies}
+        return pnl_of(self.snapshots() if snaps is None else snaps)
 
     def open_orders(self) -> list[dict[str, Any]]:
         out = []
@@ -228,25 +333,6 @@ class ControlPlane:
 
     def signal_alerts(self, limit: int = 50) -> list[dict[str, Any]]:
         return list(self.signal_log)[-limit:]
-
-    def audit(self, limit: int = 50) -> list[dict[str, Any]]:
-        return [msgspec.to_builtins(a) for a in list(self.audit_log)[-limit:]]
-
-    def strategies(self) -> dict[str, Any]:
-        """What can be backtested and deployed: each shipped strategy with its typed parameters,
-        and the venues a new strategy can be started on."""
-        return {
-            "strategies": strategy_catalog(),
-            "venues": sorted(self._venues),
-            "note": "a strategy in a file or package also works: MODULE:CLASS or FILE.py:CLASS",
-        }
-
-    async def data(self, decode: bool = True, progress: Progress = _quiet) -> list[dict[str, Any]]:
-        """The recorded data to backtest on (`Research.list_data`)."""
-        try:
-            return await self.research.list_data(decode, progress)
-        except ResearchError as e:
-            raise ControlError(str(e)) from None
 
     def view(self, levels: int = 3) -> dict[str, Any]:
         """Everything a dashboard draws, in one JSON snapshot (`GET /v1/view`): each market's
@@ -402,21 +488,6 @@ class ControlPlane:
         self._audit(who.name, "set_params", args, "in force")
         return _current_params(new)
 
-    async def backtest(self, who: Token, spec: dict[str, Any], progress: Progress = _quiet) -> dict[str, Any]:
-        """A backtest (a sweep when a parameter has a list of values) in a worker process, so the
-        agent's loop keeps trading: `spec` = {strategy, params, data (a data set id or files) or
-        scenario (+ seconds), seed, latency, options (data flags), risk (RiskConfig fields)}.
-        Each run's summary, and its results folder with report.html."""
-        self._act(who, "run_backtest")
-        default = next(iter(self.agents.values())).strategy.name
-        try:
-            out = await self.research.backtest(spec, default, progress)
-        except ResearchError as e:
-            self._audit(who.name, "backtest", spec, f"refused: {e}")
-            raise ControlError(str(e)) from None
-        self._audit(who.name, "backtest", spec, f"{len(out['runs'])} run(s) in {out['folder']}")
-        return out
-
     async def deploy(
         self,
         who: Token,
@@ -447,7 +518,7 @@ class ControlPlane:
             port, risk = self._venues[where]
             if not isinstance(port, AgenthftPort):
                 raise ControlError(f"start_strategy deploys on agenthft venues; {where!r} is {port.name}")
-            new_key = key or await _sandbox_key(port.rest_url, name)
+            new_key = key or await sandbox_key(port.rest_url, name)
             runner = Runner(strategy, AgenthftPort(port.ws_url, port.rest_url, new_key), risk=risk)
             await runner.start()  # on failure, it closes what it opened
         except Exception as e:  # whatever stops it starting is the answer, on one line
@@ -466,15 +537,6 @@ class ControlPlane:
         for runner in self.deployed.values():
             await runner.stop(cancel_orders=True)
         self.deployed.clear()
-
-    def _act(self, who: Token, action: str = "") -> None:
-        if who.read_only:
-            raise PermissionError(self.refuse(who, action))
-
-    def refuse(self, who: Token, action: str) -> str:
-        """Audit a read-only token's attempt at an action; the one-line answer to give it."""
-        self._audit(who.name, "denied", {"action": action} if action else {}, "read-only token")
-        return f"token {who.name!r} is read-only: {action or 'actions'} refused (it may read)"
 
     def _one(self, strategy: str | None, who: Token, action: str) -> tuple[str, Any]:
         """The agent an action names; with one agent the name may be left out."""
@@ -508,7 +570,7 @@ def _current_params(strategy: Any) -> dict[str, Any]:
     return {}
 
 
-async def _sandbox_key(rest_url: str, name: str) -> str:
+async def sandbox_key(rest_url: str, name: str) -> str:
     """A fresh funded account on a sandbox venue (agenthft's `POST /api/v1/register`)."""
     import secrets
 

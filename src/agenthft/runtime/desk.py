@@ -13,7 +13,11 @@ strategy = "market-maker"               # a shipped NAME, MODULE:CLASS or FILE.p
 keys = { agenthft = "ahk_..." }         # one key per venue it trades on; several: a MultiRunner
 params = { market = "BTC-PERP" }        # its typed Params (validated)
 max_net = { BTC = "0.05" }              # several venues: the cap on |net position| per base
+cpu = 1                                 # its process pinned to this CPU (a desk of processes)
 ```
+
+`agenthft desk` runs each strategy in its own process (control/desk/); `--in-process` runs them
+all on one event loop (`build_desk`, `start_desk`), as the demo does.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class DeskStrategy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_net: dict[str, str] = {}
     risk: RiskConfig | None = None  # None: the safe default money limits (risk.engine.SAFE_LIMITS)
     no_limits: bool = False  # every money limit off, said explicitly
+    cpu: int | None = None  # its process pinned to this CPU (ignored in one process)
 
     def risk_config(self) -> RiskConfig:
         return self.risk or (RiskConfig() if self.no_limits else safe_defaults())
@@ -83,9 +88,18 @@ def check(spec: DeskSpec) -> None:
             )
 
 
-def build_desk(spec: DeskSpec, **runner_opts: Any) -> dict[str, Any]:
+def journal_path(folder: str | Path | None, strategy: str, venue: str | None = None) -> str | None:
+    """A strategy's journal in the desk's journal folder: NAME.sqlite, or NAME-VENUE.sqlite for
+    each venue of a strategy on several (None: no journal)."""
+    if folder is None:
+        return None
+    return str(Path(folder) / (f"{strategy}-{venue}.sqlite" if venue else f"{strategy}.sqlite"))
+
+
+def build_desk(spec: DeskSpec, journal_dir: str | Path | None = None, **runner_opts: Any) -> dict[str, Any]:
     """The desk's agents by name, not yet started: a Runner for a strategy on one venue, a
-    MultiRunner (markets VENUE:MARKET) for one on several."""
+    MultiRunner (markets VENUE:MARKET) for one on several; each with its journal in
+    `journal_dir` when given."""
     from agenthft.connectors.agenthft import AgenthftPort
     from agenthft.runtime.multi import MultiRunner, VenueLeg
     from agenthft.runtime.runner import Runner
@@ -97,11 +111,18 @@ def build_desk(spec: DeskSpec, **runner_opts: Any) -> dict[str, Any]:
         if len(s.keys) == 1:
             ((venue, key),) = s.keys.items()
             v = spec.venues[venue]
-            agents[s.name] = Runner(strategy, AgenthftPort(v.ws, v.rest, key), risk=s.risk_config(), **runner_opts)
+            port = AgenthftPort(v.ws, v.rest, key)
+            journal = journal_path(journal_dir, s.name)
+            agents[s.name] = Runner(strategy, port, journal_path=journal, risk=s.risk_config(), **runner_opts)
         else:
             risk = s.risk_config()
             legs = [
-                VenueLeg(n, AgenthftPort(spec.venues[n].ws, spec.venues[n].rest, k), risk=risk)
+                VenueLeg(
+                    n,
+                    AgenthftPort(spec.venues[n].ws, spec.venues[n].rest, k),
+                    risk,
+                    journal_path(journal_dir, s.name, n),
+                )
                 for n, k in s.keys.items()
             ]
             agents[s.name] = MultiRunner(strategy, legs, max_net=dict(s.max_net), **runner_opts)

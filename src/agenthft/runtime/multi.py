@@ -30,7 +30,7 @@ from agenthft.oms.positions import Part, combine, total_pnl
 from agenthft.risk import RiskConfig
 from agenthft.risk.engine import RiskState
 from agenthft.runtime.runner import Runner
-from agenthft.runtime.snapshot import Rates, RunnerSnapshot
+from agenthft.runtime.snapshot import AgentSnapshot, Rates, RunnerSnapshot
 from agenthft.signals import MarketSignals, SignalEvent
 from agenthft.strategies.base import Context, Strategy
 
@@ -403,6 +403,17 @@ class MultiRunner:
 def sessions(agent: Runner | MultiRunner) -> dict[str, Runner]:
     """An agent's venue sessions by venue name: a MultiRunner's legs, or a Runner as `venue`."""
     return dict(agent.runners) if isinstance(agent, MultiRunner) else {"venue": agent}
+
+
+def agent_snapshot(agent: Runner | MultiRunner) -> AgentSnapshot:
+    """An agent at this instant, typed: its strategy, parameters and every venue session's
+    snapshot (what a control plane reads, in this process or over a desk's wire)."""
+    return AgentSnapshot(
+        agent.strategy.name,
+        bool(agent.started),
+        getattr(agent.strategy, "_control_params", None),
+        {v: r.snapshot() for v, r in sessions(agent).items()},
+    )
 
 
 def qualified(markets: Iterable[str], venue: str) -> tuple[str, ...]:

@@ -690,9 +690,9 @@ class Runner:
                 None if mark is None else inst.ticks_to_float(mark),
             )
         positions = {
-            m: self.instruments[m].lots_to_qty(p.size) if m in self.instruments else str(p.size)
+            m: self.instruments[m].lots_to_qty(p.size)
             for m, p in self.oms.positions.items()
-            if p.size
+            if p.size and m in self.instruments
         }
         risk = self.risk
         return RunnerSnapshot(
@@ -722,6 +722,8 @@ class Runner:
             dict(sorted(risk.counts.items())),
             risk.faults,
             risk.benign,
+            risk.config,
+            self.venue_limits,
         )
 
     def summary(self) -> dict[str, Any]:

@@ -1,15 +1,21 @@
 """One typed snapshot of an agent's state, read at one instant: what the run summary, the
 control plane (status, positions, P&L, the dashboard's view) and the results recorder all
-report, so none of them spells the same figures out of the runner's internals on its own.
+report, so none of them spells the same figures out of the runner's internals on its own. It is
+also the wire format of a desk of processes: each strategy process serves its `AgentSnapshot`
+and the desk's control plane aggregates those (control/desk/).
 
 Money stays integer cash units (`Pnl`) until it is shown; quantities and prices are given as
 decimals on the market's grid (and lots / ticks where a table needs numbers)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
+from agenthft.connectors.port import VenueLimits
 from agenthft.oms.positions import Pnl
+from agenthft.risk import RiskConfig
 
 
 class MarketState(msgspec.Struct, frozen=True):
@@ -40,7 +46,7 @@ class RunnerSnapshot(msgspec.Struct, frozen=True):
     reconnects: int
     running: bool  # the strategy's hooks are live (after on_start, before on_stop)
     markets: dict[str, MarketState]  # the markets the strategy trades
-    positions: dict[str, str]  # every market with a position (a carried one included), decimals
+    positions: dict[str, str]  # every listed market with a position (a carried one included), decimals
     session: Pnl  # this session's fills, fees and funding (a carried position from its first mark)
     account: Pnl  # the account's totals, earlier sessions included
     fills: int  # this session's
@@ -52,3 +58,15 @@ class RunnerSnapshot(msgspec.Struct, frozen=True):
     risk_counts: dict[str, int]
     faults: int
     benign: int
+    limits: RiskConfig | None = None  # the risk limits in force (None: an aggregate of several)
+    venue_limits: VenueLimits | None = None  # the key's limits as the venue published them
+
+
+class AgentSnapshot(msgspec.Struct, frozen=True):
+    """One strategy's agent: what it runs, with which parameters, and each venue session's
+    snapshot by venue name (`venue` for a single venue, a MultiRunner's leg names)."""
+
+    strategy: str  # the strategy's kind (its `name`)
+    running: bool
+    params: dict[str, Any] | None  # as built or last set (None: it declares no Params)
+    venues: dict[str, RunnerSnapshot]

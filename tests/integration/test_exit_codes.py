@@ -195,7 +195,7 @@ def test_ctrl_c_on_a_running_agent_cleans_up_then_exits_130(venue: RunningVenue)
 def test_ctrl_c_on_a_running_desk_cleans_up_then_exits_130(venue: RunningVenue, tmp_path: Path):
     desk = desk_file(tmp_path / "desk.toml", venue.ws, venue.rest, register(venue.rest, "sigint-desk"))
     proc = agenthft("desk", desk, "--cancel-on-exit")
-    wait_for_line(proc, r"agenthft desk: q running")
+    wait_for_line(proc, r"agenthft desk: q .*running")
     out, err = interrupt(proc)
     assert proc.returncode == Exit.INTERRUPTED, err
     summary = json.loads(out)

@@ -8,13 +8,17 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agenthft.cli.errors import CliError, Exit, start_failure, stop_on_signals
+from agenthft.cli.errors import CliError, Exit, start_failure, stop_on_signals, worst
+
+if TYPE_CHECKING:
+    from agenthft.runtime.closing import Ending
 
 
 async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
     from agenthft.cli.run import _seat, run_until
+    from agenthft.runtime.closing import close
     from agenthft.runtime.desk import build_desk, load_desk
     from agenthft.runtime.multi import sessions
 
@@ -55,46 +59,33 @@ async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
             print(f"agenthft desk: {s.name}: {risk_text(s.risk_config(), where, s.no_limits)}", file=sys.stderr)
     closers, recording = await _seat(agents, args, stop)
     await run_until(stop, args.duration)
-    await closers[0]()
     cancel = args.cancel_on_exit or interrupted()
-    if cancel:
-        await asyncio.gather(*(a.quiesce(cancel_orders=True) for a in agents.values()))
-    summary: dict[str, Any] = {"strategies": {n: a.summary() for n, a in agents.items()}}
-    code = Exit.OK
+    write = (lambda: recording.write(args.out, f"live: desk {args.desk}")) if recording is not None else None
+    ends, files = await close(agents, cancel, closers, write)
+    summary: dict[str, Any] = {"strategies": {}}
+    codes = {Exit.INTERRUPTED} if interrupted() else set()
     for s in spec.strategies:  # each venue's own account of each strategy's fills
-        summary["strategies"][s.name]["venue_fill_ids"], errors = await venue_fills(s, agents[s.name])
-        for venue, why in errors.items():
+        end = ends[s.name]
+        summary["strategies"][s.name] = end.summary | {"venue_fill_ids": venue_fills(s, end)}
+        for venue, why in end.errors.items():
             summary[f"venue_error_{s.name}_{venue}"] = why
-            code = Exit.VENUE_UNREACHABLE
-    if any(r.risk.state.value == "halted" for a in agents.values() for r in sessions(a).values()):
-        code = Exit.HALTED
-    for close in closers[1:]:
-        await close()
-    if recording is not None:
-        files = recording.write(args.out, f"live: desk {args.desk}")
+            codes.add(Exit.VENUE_UNREACHABLE)
+        if end.halted:
+            codes.add(Exit.HALTED)
+    if files is not None:
         summary["files"] = {n: [str(p) for p in f] for n, f in files.items()}
-    for agent in agents.values():
-        await agent.stop(cancel_orders=cancel)
-    code = Exit.INTERRUPTED if interrupted() else code
+    code = worst(codes)
     summary["exit_code"] = int(code)
     return summary, code
 
 
-async def venue_fills(strategy: Any, agent: Any) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """Each venue's own record of a desk strategy's fills (fill ids by the desk's venue name),
-    and why any venue could not be read."""
-    from agenthft.cli.run import venue_side
-    from agenthft.runtime.multi import sessions
-
-    fills: dict[str, list[str]] = {}
-    errors: dict[str, str] = {}
-    for venue, r in sessions(agent).items():
-        name = venue if venue in strategy.keys else next(iter(strategy.keys))
-        try:
-            fills[name] = (await venue_side(r.port))["venue_fill_ids"]
-        except Exception as e:
-            errors[venue] = f"{type(e).__name__}: {e}"
-    return fills, errors
+def venue_fills(strategy: Any, end: Ending) -> dict[str, list[int]]:
+    """Each venue's own record of a desk strategy's fills, by the desk's venue name (a
+    strategy on one venue has one session, `venue`: named by its key's venue)."""
+    return {
+        (venue if venue in strategy.keys else next(iter(strategy.keys))): side["venue_fill_ids"]
+        for venue, side in end.venues.items()
+    }
 
 
 def cmd_desk(args: argparse.Namespace) -> int:

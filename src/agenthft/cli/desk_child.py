@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from agenthft.cli.errors import Exit
+from agenthft.cli.errors import Exit, worst
 from agenthft.control.desk.wire import ChildConfig, Ended, Failed, Line, Ready
 from agenthft.runtime.runner import Observer, Runner
 
@@ -36,6 +36,7 @@ async def serve(cfg: ChildConfig) -> int:
     from agenthft.connectors.port import VenueAuthError, VenueUnreachable
     from agenthft.control import ControlPlane, Token
     from agenthft.control import http as control_http
+    from agenthft.runtime.closing import close
     from agenthft.runtime.desk import DeskSpec, build_desk
     from agenthft.runtime.multi import sessions
 
@@ -74,22 +75,23 @@ async def serve(cfg: ChildConfig) -> int:
             await asyncio.wait_for(stop.wait(), 0.1)
         if recording is not None:
             recording.tick()
-    cancel = cfg.cancel_on_exit or interrupted
-    if cancel:
-        await agent.quiesce(cancel_orders=True)
-    summary = agent.summary()
-    code = Exit.HALTED if any(r.risk.state.value == "halted" for r in sessions(agent).values()) else Exit.OK
-    summary["venue_fill_ids"], errors = await venue_fills(cfg.strategy, agent)
-    if errors:
-        summary["venue_errors"] = errors
-        code = Exit.VENUE_UNREACHABLE
-    await site.cleanup()
-    if recording is not None:
-        summary["files"] = [str(p) for p in recording.write(Path(cfg.out or ".") / name, f"live: desk ({name})")]
-    await agent.stop(cancel_orders=cancel)
-    code = Exit.INTERRUPTED if interrupted else code
+    out = Path(cfg.out or ".") / name
+    write = (lambda: recording.write(out, f"live: desk ({name})")) if recording is not None else None
+    ends, files = await close({name: agent}, cfg.cancel_on_exit or interrupted, [_noop, site.cleanup], write)
+    end = ends[name]
+    summary = end.summary | {"venue_fill_ids": venue_fills(cfg.strategy, end)}
+    if end.errors:
+        summary["venue_errors"] = end.errors
+    if files is not None:
+        summary["files"] = [str(p) for p in files]
+    ended = {Exit.INTERRUPTED: interrupted, Exit.HALTED: end.halted, Exit.VENUE_UNREACHABLE: bool(end.errors)}
+    code = worst(c for c, happened in ended.items() if happened)
     emit(Ended(summary, int(code)))
     return int(code)
+
+
+async def _noop() -> None:
+    """(No dashboard in a strategy's process: the seat's first closer.)"""
 
 
 class _Announce(Observer):

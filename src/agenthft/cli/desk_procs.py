@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agenthft.cli.errors import CliError, Exit
+from agenthft.cli.errors import CliError, Exit, worst
 from agenthft.runtime.desk import DeskSpec
 
 
@@ -67,7 +67,7 @@ async def run_process_desk(args: argparse.Namespace, spec: DeskSpec) -> tuple[di
         from agenthft.report import build_index
 
         summary["files"] = files | {"index": [str(build_index(args.out, f"live: desk {args.desk}"))]}
-    code = Exit.INTERRUPTED if interrupted else _worst(codes)
+    code = worst(codes | ({Exit.INTERRUPTED} if interrupted else set()))
     summary["exit_code"] = int(code)
     return summary, code
 
@@ -91,11 +91,3 @@ def _dead(p: Any) -> dict[str, Any]:
             "open_orders": [o for s in snaps for o in s.open_orders],
         }
     return out
-
-
-def _worst(codes: set[Exit]) -> Exit:
-    """A dead strategy before a venue gone, before a halt, before success."""
-    for code in (Exit.STRATEGY_DIED, Exit.VENUE_UNREACHABLE, Exit.HALTED, Exit.USAGE):
-        if code in codes:
-            return code
-    return Exit.OK

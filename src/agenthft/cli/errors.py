@@ -11,7 +11,7 @@ exception cannot come from a module that was never imported.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
@@ -60,6 +60,24 @@ def exit_codes_markdown() -> str:
     rows = ["| code | meaning |", "|---|---|"]
     rows += [f"| {int(code)} | {MEANING[code]} |" for code in Exit]
     return "\n".join(rows)
+
+
+#: which code a command that runs agents ends with when several apply, first first
+PRECEDENCE = (
+    Exit.INTERRUPTED,
+    Exit.STRATEGY_DIED,
+    Exit.HALTED,
+    Exit.VENUE_UNREACHABLE,
+    Exit.USAGE,
+    Exit.CHECK_FAILED,
+)
+
+
+def worst(codes: Iterable[Exit | int]) -> Exit:
+    """One code for many outcomes (agents, legs, a desk's strategies), by `PRECEDENCE`: Ctrl-C,
+    then a dead strategy, a halt by risk, a venue gone at exit; else OK."""
+    seen = {Exit(c) for c in codes}
+    return next((c for c in PRECEDENCE if c in seen), Exit.OK)
 
 
 def stop_on_signals(stop: asyncio.Event) -> Callable[[], bool]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from agenthft.cli.errors import CliError, Exit, start_failure, stop_on_signals
+from agenthft.cli.errors import CliError, Exit, start_failure, stop_on_signals, worst
 from agenthft.model import CASH_DECIMALS, CASH_UNIT, to_scaled
 from agenthft.risk import RiskConfig
 from agenthft.strategies.loader import (
@@ -167,19 +167,6 @@ def live_money_guard(spec: str, mainnet: bool, args: argparse.Namespace | None) 
         raise CliError(Exit.USAGE, f"--live: the risk file {args.risk} leaves {', '.join(off)} off; set each")
 
 
-async def venue_side(port: Any) -> dict[str, Any]:
-    """The venue's own account of the run (open orders, fills, positions), read at exit."""
-    snap = await asyncio.wait_for(port.snapshot(), 5.0)
-    names = getattr(port, "instruments_by_name", {})
-    return {
-        "venue_open_orders": sorted(o.order_id for o in snap.open_orders),
-        "venue_fill_ids": sorted(f.fill_id for f in snap.fills),
-        "venue_positions": {
-            m: names[m].lots_to_qty(lots) if m in names else str(lots) for m, lots in sorted(snap.positions.items())
-        },
-    }
-
-
 def _status_line(runner: Any, t0: float) -> str:
     s = runner
     pnl = s.session_pnl(s.marks())
@@ -241,24 +228,25 @@ async def run_agent(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
 
     closers, recording = await _seat(runner, args, stop, status)
     await run_until(stop, args.duration)
-    await closers[0]()  # the dashboard (or the status lines) first: the terminal is ours again
-    code = Exit.HALTED if runner.risk.state.value == "halted" else Exit.OK
-    if args.cancel_on_exit:
-        await runner.quiesce(cancel_orders=True)
-    summary = runner.summary()
-    try:  # the venue's side of the story; the summary is written even when the venue is gone
-        summary |= await venue_side(runner.port)
-    except Exception as e:
-        summary["venue_error"] = f"venue unreachable at exit: {type(e).__name__}: {e}"
-        code = code or Exit.VENUE_UNREACHABLE
-    for close in closers[1:]:
-        await close()
-    if recording is not None:
-        written = recording.write(args.out, f"live:{runner.port.url}")
+    return await finish(runner, args, closers, recording, f"live:{runner.port.url}", interrupted())
+
+
+async def finish(
+    agent: Any, args: argparse.Namespace, closers: list[Any], recording: Any, source: str, interrupted: bool
+) -> tuple[dict[str, Any], Exit]:
+    """`run`'s end, one venue or several (`runtime.closing`: the one closing sequence)."""
+    from agenthft.runtime.closing import close
+
+    write = (lambda: recording.write(args.out, source)) if recording is not None else None
+    ends, written = await close({"agent": agent}, args.cancel_on_exit, closers, write)
+    end = ends["agent"]
+    summary = end.merged()
+    for venue, why in end.errors.items():  # the summary is written even when the venue is gone
+        summary["venue_error" if venue == "venue" else f"venue_error_{venue}"] = f"venue unreachable at exit: {why}"
+    if written is not None:
         summary["files"] = [str(p) for p in written]
-    await runner.stop(cancel_orders=args.cancel_on_exit)
-    if interrupted():
-        code = Exit.INTERRUPTED
+    ended = {Exit.INTERRUPTED: interrupted, Exit.HALTED: end.halted, Exit.VENUE_UNREACHABLE: bool(end.errors)}
+    code = worst(c for c, happened in ended.items() if happened)
     summary["exit_code"] = int(code)
     return summary, code
 
@@ -443,29 +431,8 @@ async def run_multi(args: argparse.Namespace) -> tuple[dict[str, object], Exit]:
         print(f"agenthft run: {multi.strategy.name} on {', '.join(multi.books)}", file=sys.stderr, flush=True)
     closers, recording = await _seat(multi, args, stop)
     await run_until(stop, args.duration)
-    await closers[0]()
-    if args.cancel_on_exit:
-        await multi.quiesce(cancel_orders=True)
-    summary = multi.summary()
-    code = Exit.OK
-    for leg in legs:
-        try:
-            summary["venues"][leg.name] |= await venue_side(leg.port)
-        except Exception as e:
-            summary[f"venue_error_{leg.name}"] = f"{type(e).__name__}: {e}"
-            code = Exit.VENUE_UNREACHABLE
-    if any(r.risk.state.value == "halted" for r in multi.runners.values()):
-        code = Exit.HALTED
-    for close in closers[1:]:
-        await close()
-    if recording is not None:
-        written = recording.write(args.out, "live:" + ", ".join(f"{leg.name}={leg.port.url}" for leg in legs))
-        summary["files"] = [str(p) for p in written]
-    await multi.stop(cancel_orders=args.cancel_on_exit)
-    if interrupted():
-        code = Exit.INTERRUPTED
-    summary["exit_code"] = int(code)
-    return summary, code
+    source = "live:" + ", ".join(f"{leg.name}={leg.port.url}" for leg in legs)
+    return await finish(multi, args, closers, recording, source, interrupted())
 
 
 def cmd_run(args: argparse.Namespace) -> int:

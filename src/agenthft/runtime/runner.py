@@ -11,6 +11,7 @@ HdrHistogram. Observers (the results recorder, the control plane, the CLI) subsc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections import deque
@@ -40,9 +41,9 @@ from agenthft.connectors.port import (
     VenuePort,
 )
 from agenthft.connectors.rename import RenamedPort, renames
-from agenthft.model import Instrument, OrderStatus, OrderType, Side, mark_price
+from agenthft.model import Instrument, Liquidity, OrderStatus, OrderType, Side, mark_price
 from agenthft.model.money import cash_float
-from agenthft.oms import ClientOrder, OrderManager, Pnl, ReconcileReport
+from agenthft.oms import ClientOrder, OrderManager, Pnl, ReconcileReport, VenueFill
 from agenthft.oms.manager import CANCEL_RETRY_NS
 from agenthft.oms.positions import Part, combine
 from agenthft.ratelimit import TokenBucket
@@ -249,15 +250,22 @@ class Runner:
             deadline = time.monotonic() + timeout_s
             while self.oms.live and time.monotonic() < deadline:
                 await asyncio.sleep(0.01)
+            if self._live:
+                # a fill that raced the cancels can still be on its way (a venue's order and
+                # trade streams are not one ordered stream everywhere): one last snapshot
+                # (a REST connector behind a client-side rate limiter takes seconds for it)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self.reconcile(), max(timeout_s, 10.0))
         return not self.oms.live
 
     async def stop(self, cancel_orders: bool = False) -> None:
+        """Close the session; with `cancel_orders`, `quiesce` first (cancel-all, the answers,
+        the last snapshot)."""
+        if cancel_orders:
+            await self.quiesce(cancel_orders=True)
         self.started = False
         if self._watcher is not None:
             self._watcher.cancel()
-        if cancel_orders and self.port.connected:
-            self.cancel_all()
-            await asyncio.sleep(0.05)
         await self.port.close()
         self._flush_denials(self.clock(), force=True)
         if self.journal is not None:
@@ -282,10 +290,12 @@ class Runner:
         known_fills = set(self.oms.seen_fills)
         rep = self.oms.reconcile(vo, vf, now, in_flight_since_ns=since or None)
         j = self.journal
-        if j is not None:
-            for f in vf:
-                if f.fill_id not in known_fills and f.fill_id in self.oms.seen_fills:
+        for f in vf:
+            if f.fill_id not in known_fills and f.fill_id in self.oms.seen_fills:
+                if j is not None:
                     j.record("fill", f.order_id, now, f)
+                self._tell_reconciled(f, before, now)
+        if j is not None:
             for oid, o in self.oms.orders.items():
                 if oid not in known_orders:
                     j.record("new", oid, now, NewOrderRecord(o.market, o.side, o.qty, o.price, o.order_type))
@@ -301,6 +311,19 @@ class Runner:
             if not o.live:  # closed by the snapshot: the strategy hears of it like of any end
                 self._done(o)
         return rep
+
+    def _tell_reconciled(self, f: VenueFill, before: dict[str, OrderStatus], now: int) -> None:
+        """Observers (the results recorder) hear of a fill learned from a snapshot as of one
+        received: maker if its order had been resting at the venue (acknowledged before the
+        snapshot), else taker (the snapshot does not say)."""
+        if not self.observers:
+            return
+        o = self.oms.orders.get(f.order_id)
+        resting = before.get(f.order_id) in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_CANCEL)
+        remaining = max(0, o.qty - o.filled) if o is not None else 0
+        ev = Filled(f, Liquidity.MAKER if resting else Liquidity.TAKER, remaining)
+        for obs in self.observers:
+            obs.on_received(self, ev, now)
 
     # --- PortListener (the venue's side, from the port) -----------------------------------------
     def on_connected(self, reconnects: int) -> None:

@@ -20,7 +20,7 @@ Python next runs. When is a delivery shown (docs/backtest.md, "The wake-up rule"
 
 from libc.stdlib cimport free, realloc
 
-from agenthft.book._cbook cimport CL2Book
+from agenthft.book._cbook cimport CL2Book, Ladder, ladder_fill, ladder_kth
 from agenthft.connectors.simulated._cl2x cimport CL2Exchange
 
 from heapq import heappop
@@ -79,62 +79,47 @@ cdef Item *fifo_push(Fifo *f) except NULL:
 cdef class View:
     """The levels a strategy reads (top `depth` per side) as it last saw them."""
 
-    cdef long long[:, ::1] seen  # [side][2 x depth]: price, qty pairs, best first
-    cdef int[2] n
-    cdef int depth
+    cdef long long[:, ::1] seen  # [side][2 x depth]: prices, then quantities, best first
+    cdef long long[:, ::1] now
+    cdef Py_ssize_t[2] n
+    cdef Py_ssize_t depth
     cdef bint sizes
     cdef bint ever
 
     def __init__(self, int depth, bint sizes):
-        self.depth, self.sizes, self.ever = depth, sizes, False
-        self.seen = np.zeros((2, 2 * max(depth, 1)), dtype=np.int64)
+        self.depth, self.sizes, self.ever = max(depth, 1), sizes, False
+        self.seen = np.zeros((2, 2 * self.depth), dtype=np.int64)
+        self.now = np.zeros((2, 2 * self.depth), dtype=np.int64)
         self.n[0] = self.n[1] = 0
 
     cdef bint changed(self, CL2Book book) noexcept:
-        cdef int s, k, m
-        cdef long long *key
-        cdef long long *qty
-        cdef Py_ssize_t n
+        cdef int s
+        cdef Py_ssize_t k, m, d = self.depth
         if not self.ever:
             return True
         for s in range(2):
-            if s == 0:
-                key, qty, n = book.b.key, book.b.qty, book.b.n
-            else:
-                key, qty, n = book.a.key, book.a.qty, book.a.n
-            m = <int> min(n, <Py_ssize_t> self.depth)
+            m = ladder_fill(&book.b if s == 0 else &book.a, d, &self.now[s, 0], &self.now[s, d])
             if m != self.n[s]:
                 return True
             for k in range(m):
-                if key[n - 1 - k] != self.seen[s, 2 * k]:
+                if self.now[s, k] != self.seen[s, k]:
                     return True
-                if self.sizes and qty[n - 1 - k] != self.seen[s, 2 * k + 1]:
+                if self.sizes and self.now[s, d + k] != self.seen[s, d + k]:
                     return True
         return False
 
     cdef void remember(self, CL2Book book) noexcept:
-        cdef int s, k, m
-        cdef long long *key
-        cdef long long *qty
-        cdef Py_ssize_t n
+        cdef int s
+        cdef Py_ssize_t d = self.depth
         self.ever = True
         for s in range(2):
-            if s == 0:
-                key, qty, n = book.b.key, book.b.qty, book.b.n
-            else:
-                key, qty, n = book.a.key, book.a.qty, book.a.n
-            m = <int> min(n, <Py_ssize_t> self.depth)
-            self.n[s] = m
-            for k in range(m):
-                self.seen[s, 2 * k] = key[n - 1 - k]
-                self.seen[s, 2 * k + 1] = qty[n - 1 - k]
+            self.n[s] = ladder_fill(&book.b if s == 0 else &book.a, d, &self.seen[s, 0], &self.seen[s, d])
 
     cdef bint in_band(self, CL2Book book, long long price) noexcept:
         """`price` lies between the `depth`-th best bid and ask (both sides present)."""
-        cdef Py_ssize_t k = self.depth
         if not book.b.n or not book.a.n:
             return True
-        return book.b.key[max(0, book.b.n - k)] <= price <= -book.a.key[max(0, book.a.n - k)]
+        return ladder_kth(&book.b, self.depth - 1) <= price <= -ladder_kth(&book.a, self.depth - 1)
 
 
 def overrides(strategy, str hook):

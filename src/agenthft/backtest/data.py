@@ -21,8 +21,8 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
-from agenthft.backtest.results import Recorder, Results
 from agenthft import compiled as _compiled
+from agenthft.backtest.results import Recorder, Results
 from agenthft.book import L2Book, Level
 from agenthft.connectors.port import (
     AccountSnapshot,
@@ -383,7 +383,9 @@ class DataBacktest:
 
         self._feed(t, lambda at: self._see_book(market, bids, asks, seq, t, at, snapshot))
 
-    def _see_book(self, market: str, bids: list[Level], asks: list[Level], seq: int, t: int, at: int, snap: bool) -> None:
+    def _see_book(
+        self, market: str, bids: list[Level], asks: list[Level], seq: int, t: int, at: int, snap: bool
+    ) -> None:
         self.now = at
         self.deliveries += 1
         self.runner.on_book(market, bids, asks, seq, t, at, snap)

@@ -1,13 +1,25 @@
 # The compiled L2 book's C layout, shared with the compiled exchange model and backtest loop.
 
-cdef struct Ladder:
-    long long *key  # price x sign (bids: price, asks: -price), ascending: the best level last
-    long long *qty
+cdef enum:
+    BLOCK = 64  # levels per block: an insert or delete moves at most this many
+
+cdef struct Block:
+    long long key[BLOCK]  # price x sign (bids: price, asks: -price), ascending: the best last
+    long long qty[BLOCK]
     Py_ssize_t n
+
+cdef struct Ladder:
+    Block **blk  # blocks in key order: the best level is the last block's last
+    long long *maxk  # each block's largest key (binary search over blocks)
+    Py_ssize_t nb
     Py_ssize_t cap
+    Py_ssize_t n  # levels in all
 
 cdef long long ladder_get(Ladder *s, long long key) noexcept
 cdef long long ladder_set(Ladder *s, long long key, long long qty) except -1
+cdef long long ladder_best(Ladder *s) noexcept
+cdef Py_ssize_t ladder_fill(Ladder *s, Py_ssize_t m, long long *keys, long long *qtys) noexcept
+cdef long long ladder_kth(Ladder *s, Py_ssize_t k) noexcept
 
 cdef class CL2Book:
     cdef Ladder b

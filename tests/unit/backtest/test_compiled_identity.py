@@ -96,7 +96,9 @@ CASES: dict[str, tuple[list[str], Callable[[Events, bool, type[TodaysBbo]], Data
     ),
     "bbo-coinm-1ms-power3": (  # inverse contracts, two files chained
         [f"{D}/cm/btcusd_perp_20240808.gz", f"{D}/cm/btcusd_perp_20240809.gz"],
-        lambda ev, c, S: DataBacktest(S(ev.markets[0].market, "1", 1), ev, Constant(0, 1000, 0), queue="power3", compiled=c),
+        lambda ev, c, S: DataBacktest(
+            S(ev.markets[0].market, "1", 1), ev, Constant(0, 1000, 0), queue="power3", compiled=c
+        ),
     ),
 }
 

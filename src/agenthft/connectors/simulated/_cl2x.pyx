@@ -7,7 +7,7 @@ times a run (orders, cancels, fills, funding) is the reference's code, line for 
 
 from libc.stdlib cimport free, realloc
 
-from agenthft.book._cbook cimport CL2Book
+from agenthft.book._cbook cimport CL2Book, ladder_best
 
 from agenthft.connectors.port import Ack, CancelRefused, Done, Filled, Funding, Rejected
 from agenthft.matching.accounts import MarketMath, fee
@@ -126,8 +126,8 @@ cdef class CL2Exchange:
     cdef int crossed_c(self, long long ts_ns, list out) except -1:
         cdef COrder o
         cdef bint has_bid = self.book.b.n > 0, has_ask = self.book.a.n > 0, any_ = False
-        cdef long long bid = self.book.b.key[self.book.b.n - 1] if has_bid else 0
-        cdef long long ask = -self.book.a.key[self.book.a.n - 1] if has_ask else 0
+        cdef long long bid = ladder_best(&self.book.b) if has_bid else 0
+        cdef long long ask = -ladder_best(&self.book.a) if has_ask else 0
         if not self.orders:
             return 0
         for o in self.orders.values():

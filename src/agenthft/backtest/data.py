@@ -361,7 +361,6 @@ class DataBacktest:
         c = self.events.columns
         kind, side, price, qty = c["kind"], c["side"], c["price"], c["qty"]
         market = self.instruments[m].market
-        runner = self.runner
         if kind[i] == FUNDING:
             return  # an account event: the exchange model answers it (a FundingMsg), not market data
         bids: list[Level] = []

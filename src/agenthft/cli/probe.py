@@ -100,9 +100,7 @@ async def probe(ws_url: str, rest_url: str | None, n: int, timeout_s: float = 5.
     try:
         ws = await _ws(ws_url, n, timeout_s)
     except (OSError, TimeoutError, picows.WSError) as e:
-        raise CliError(
-            Exit.VENUE_UNREACHABLE, f"no WebSocket ping answer from {ws_url}: {str(e) or 'timed out'}"
-        ) from None
+        raise CliError(Exit.VENUE_UNREACHABLE, f"no WebSocket ping answer from {ws_url}: {str(e) or 'timed out'}") from None
     out: dict[str, Any] = {"ws_url": ws_url, "pings": n, "ws_rtt": _pct(ws)}
     if rest_url:
         try:

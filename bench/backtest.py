@@ -1,16 +1,23 @@
 """Backtest speed on recorded data, side by side with NautilusTrader and hftbacktest.
 
 One strategy (`bbo-quoter`: a post-only bid one tick under the best bid and an ask one tick
-over the best ask, cancelled and replaced when its best moves; 0.001 BTC), one capture (the
-shared Binance USD-M file unless given), the same normalised rows fed to every engine, the same
-latencies (order entry 1 ms; feed and response 0: NautilusTrader models latency on commands
-only) and fees (maker 2 bp, taker 5 bp). Each engine is timed on its own run; data preparation
-(capture -> that engine's input) is timed apart. Ratios are ours / theirs, measured in this run.
+over the best ask; an open order at another price is cancelled and replaced at once, an order
+with a request in flight is left alone until answered; 1 lot), written the same way for each
+engine; the same normalised rows fed to every engine, the same latencies (order entry 1 ms;
+feed and response 0: NautilusTrader models latency on commands only) and fees (maker 2 bp,
+taker 5 bp). Each engine is timed on its own run; data preparation (capture -> that engine's
+input) is timed apart. Ratios are ours / theirs, measured in this run. Two captures: the shared
+USD-M file (the one tuned on) and the COIN-M pair (inverse contracts, two files chained: never
+tuned on), unless captures are given (one set: files after one another; `--capture` again for
+another set).
+
+Strategy wake-ups: how often each engine ran the strategy's code (ours: its hooks; hftbacktest:
+its loop's turns, one per feed timestamp; NautilusTrader: `on_order_book_deltas`).
 
 NautilusTrader and hftbacktest come from the optional `bench` extra
 (`pip install -e '.[bench]'`, or `make bench-compare`); without them only our rows are printed.
 
-    python bench/backtest.py [CAPTURE ...] [--json]
+    python bench/backtest.py [--capture FILE ...]... [--json] [--python]
 """
 
 from __future__ import annotations
@@ -24,20 +31,42 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from agenthft import compiled
 from agenthft.backtest.data import DataBacktest
 from agenthft.connectors.simulated.latency import Constant
 from agenthft.market.cache import EventCache
 from agenthft.market.events import ASK, BID, CLEAR, F_LAST, LEVEL, TRADE, Events
 from agenthft.market.sources import load_events
+from agenthft.oms import ClientOrder, VenueFill
+from agenthft.strategies.base import Context
 from agenthft.strategies.bbo_quoter import BboQuoter
 
-DEFAULT = Path(__file__).resolve().parents[1] / "../shared/data/hftbacktest/usdm/btcusdt_20240808.gz"
+DATA = Path(__file__).resolve().parents[1] / "../shared/data/hftbacktest"
+CAPTURES = [  # the shared USD-M capture (tuned on), then the COIN-M pair (not tuned on)
+    [str(DATA / "usdm/btcusdt_20240808.gz")],
+    [str(DATA / "spot/btcusdt_20240808.gz"), str(DATA / "spot/btcusdt_20240809.gz")],
+]
 ORDER_NS = 1_000_000
 MAKER, TAKER = "0.0002", "0.0005"
 QUEUE_POWER = 2  # hftbacktest's power_prob_queue_model(2) and our "power2"
 
 
-def ours(files: list[str]) -> tuple[dict[str, Any], Events]:
+class CountingBbo(BboQuoter):
+    """The shipped bbo-quoter, counting the order events that woke it (the runner counts its
+    `on_book` calls; on_trade is not overridden: that would ask for every trade)."""
+
+    wakes = 0
+
+    def on_fill(self, ctx: Context, order: ClientOrder, fill: VenueFill) -> None:
+        self.wakes += 1
+        super().on_fill(ctx, order, fill)
+
+    def on_order_done(self, ctx: Context, order: ClientOrder) -> None:
+        self.wakes += 1
+        super().on_order_done(ctx, order)
+
+
+def ours(files: list[str], use_compiled: bool) -> tuple[dict[str, Any], Events]:
     with tempfile.TemporaryDirectory() as d:
         cache = EventCache(d)
         t0 = time.perf_counter()
@@ -45,27 +74,37 @@ def ours(files: list[str]) -> tuple[dict[str, Any], Events]:
         prep = time.perf_counter() - t0
         t0 = time.perf_counter()
         events = load_events(files, cache=cache)
+        events.int64_columns()  # what the compiled loop indexes (zero-copy from the cache's Arrow columns)
         cached = time.perf_counter() - t0
     market = events.markets[0].market
+    strategy = CountingBbo(market, events.markets[0].lot_size, 1)
     bt = DataBacktest(
-        BboQuoter(market, "0.001", 1),
+        strategy,
         events,
         Constant(0, ORDER_NS / 1000, 0),
         queue=f"power{QUEUE_POWER}",
         maker_fee=MAKER,
         taker_fee=TAKER,
+        compiled=use_compiled,
     )
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = bt.run()
-    run = time.perf_counter() - t0
+    run, cpu = time.perf_counter() - t0, time.process_time() - c0
     s = res.summary
     return {
-        "engine": "agenthft (L2 model, Python)",
+        "engine": f"agenthft (L2 model, {'compiled data path' if use_compiled else 'pure Python'}, Python strategy)",
         "rows": bt.rows,
         "run_s": run,
         "prep_s": prep,
         "prep_cached_s": cached,
         "events_per_s": bt.rows / run,
+        "cpu_s": cpu,
+        "events_per_cpu_s": bt.rows / cpu,
+        "wakeups": strategy.wakes + bt.runner.book_views,
+        "wakeups_per_s": (strategy.wakes + bt.runner.book_views) / run,
+        "messages_folded": bt.deliveries - bt.runner.book_views - bt.order_events,
+        "throttled": bt.runner.throttled,
+        "risk_denials": sum(bt.runner.risk.counts.values()),
         "orders": s.orders,
         "cancels": s.cancels,
         "fills": s.fills,
@@ -73,9 +112,38 @@ def ours(files: list[str]) -> tuple[dict[str, Any], Events]:
         "fees": s.fees,
         "pnl_after_fees": s.pnl_after_fees,
         "model": "recorded L2 + own orders with queue-ahead (power-2 cancels, trades eat the queue, "
-        "partial fills, fill on trade-through and book-through); runner with OMS + every risk check; "
-        "1 ms order entry",
+        "partial fills, fill on trade-through and book-through), messages applied whole; runner with "
+        "OMS + every risk check; 1 ms order entry",
     }, events
+
+
+def whole_message_order(events: Events) -> list[int]:
+    """Row indexes with each message's level rows put in an order whose every prefix leaves the
+    book uncrossed (for an engine that applies rows one at a time): per message its trades, then
+    the final value of each level it removes, then of each level it sets. The removals only take
+    levels away from an uncrossed book; after them every level shown is one the message leaves,
+    so no prefix is crossed when the message's result is not. Same rows, same result per message."""
+    c = events.columns
+    kind, side, price, qty, flags = c["kind"], c["side"], c["price"], c["qty"], c["flags"]
+    out: list[int] = []
+    i, n = 0, len(kind)
+    while i < n:
+        j = i
+        while j < n and not flags[j] & F_LAST:
+            j += 1
+        j = min(j + 1, n)
+        if any(kind[r] == CLEAR for r in range(i, j)):
+            out.extend(range(i, j))  # a snapshot: cleared, then built up
+        else:
+            last: dict[tuple[int, int], int] = {}
+            for r in range(i, j):
+                if kind[r] == LEVEL:
+                    last[(side[r], price[r])] = r
+            out.extend(r for r in range(i, j) if kind[r] != LEVEL)
+            out.extend(r for r in last.values() if qty[r] == 0)
+            out.extend(r for r in last.values() if qty[r] != 0)
+        i = j
+    return out
 
 
 def hftbacktest_run(events: Events, files: list[str]) -> dict[str, Any]:
@@ -86,32 +154,35 @@ def hftbacktest_run(events: Events, files: list[str]) -> dict[str, Any]:
         DEPTH_EVENT,
         EXCH_EVENT,
         LOCAL_EVENT,
+        NEW,
         SELL_EVENT,
         TRADE_EVENT,
         BacktestAsset,
         HashMapMarketDepthBacktest,
         event_dtype,
     )
+    from hftbacktest.order import PARTIALLY_FILLED
     from numba import njit
 
     inst = events.markets[0]
     tick, lot = float(inst.tick_size), float(inst.lot_size)
     t0 = time.perf_counter()
     c = events.columns
-    kind = np.asarray(c["kind"], dtype=np.int64)
-    side = np.asarray(c["side"], dtype=np.int64)
+    order = np.asarray(whole_message_order(events), dtype=np.int64)
+    kind = np.asarray(c["kind"], dtype=np.int64)[order]
+    side = np.asarray(c["side"], dtype=np.int64)[order]
     keep = (kind == LEVEL) | (kind == TRADE) | (kind == CLEAR)
     n = int(keep.sum())
     arr = np.zeros(n, dtype=event_dtype)
     k, s = kind[keep], side[keep]
     ev = np.where(k == TRADE, TRADE_EVENT, np.where(k == CLEAR, DEPTH_CLEAR_EVENT, DEPTH_EVENT))
     ev = ev | np.where(s == BID, BUY_EVENT, np.where(s == ASK, SELL_EVENT, 0)) | EXCH_EVENT | LOCAL_EVENT
-    ts = np.asarray(c["ts_local"], dtype=np.int64)[keep]
+    ts = np.asarray(c["ts_local"], dtype=np.int64)[order][keep]
     arr["ev"] = ev.astype(np.uint64)
     arr["exch_ts"] = ts  # one clock for the exchange and the agent, as in ours (feed latency 0)
     arr["local_ts"] = ts
-    arr["px"] = np.asarray(c["price"], dtype=np.float64)[keep] * tick
-    arr["qty"] = np.asarray(c["qty"], dtype=np.float64)[keep] * lot
+    arr["px"] = np.asarray(c["price"], dtype=np.float64)[order][keep] * tick
+    arr["qty"] = np.asarray(c["qty"], dtype=np.float64)[order][keep] * lot
     # a CLEAR row clears both sides: hftbacktest clears one side per row
     clears = np.nonzero(k == CLEAR)[0]
     if len(clears):
@@ -126,8 +197,9 @@ def hftbacktest_run(events: Events, files: list[str]) -> dict[str, Any]:
         bid_id = ask_id = 0
         bid_tick = ask_tick = 0
         next_id = 1
-        orders_sent = cancels = 0
-        while hbt.wait_next_feed(False, until) == 2:
+        orders_sent = cancels = wakes = 0
+        while hbt.wait_next_feed(True, until) in (2, 3):  # a feed row or an answer about our orders
+            wakes += 1
             depth = hbt.depth(0)
             bb, ba = depth.best_bid_tick, depth.best_ask_tick
             orders = hbt.orders(0)
@@ -138,9 +210,9 @@ def hftbacktest_run(events: Events, files: list[str]) -> dict[str, Any]:
                 live = False
                 if oid != 0:
                     o = orders.get(oid)
-                    live = o is not None and o.status == 1  # NEW
-                    if live and o.req != 0:  # a request in flight: answer first
+                    if o is not None and o.req != 0:  # placed or cancelled, not yet answered: wait
                         continue
+                    live = o is not None and (o.status == NEW or o.status == PARTIALLY_FILLED)
                 if live and cur == want:
                     continue
                 if live:
@@ -155,7 +227,7 @@ def hftbacktest_run(events: Events, files: list[str]) -> dict[str, Any]:
                 next_id += 1
                 orders_sent += 1
             hbt.clear_inactive_orders(0)
-        return orders_sent, cancels
+        return orders_sent, cancels, wakes
 
     def build(data: Any) -> Any:
         asset = (
@@ -177,9 +249,9 @@ def hftbacktest_run(events: Events, files: list[str]) -> dict[str, Any]:
     warm.close()
     compile_s = time.perf_counter() - t0
     hbt = build(arr)
-    t0 = time.perf_counter()
-    sent, cancels = bbo_quoter(hbt, lot, 10**18)
-    run = time.perf_counter() - t0
+    t0, c0 = time.perf_counter(), time.process_time()
+    sent, cancels, wakes = bbo_quoter(hbt, lot, 10**18)
+    run, cpu = time.perf_counter() - t0, time.process_time() - c0
     state = hbt.state_values(0)
     out = {
         "engine": "hftbacktest (Rust core, numba strategy)",
@@ -188,12 +260,17 @@ def hftbacktest_run(events: Events, files: list[str]) -> dict[str, Any]:
         "prep_s": prep,
         "jit_compile_s": compile_s,
         "events_per_s": len(arr) / run,
+        "cpu_s": cpu,
+        "events_per_cpu_s": len(arr) / cpu,
+        "wakeups": int(wakes),
+        "wakeups_per_s": int(wakes) / run,
         "orders": int(sent),
         "cancels": int(cancels),
         "fills": int(state.num_trades),
         "fees": float(state.fee),
-        "model": "recorded L2 + own orders with power-2 probabilistic queue, partial fills; "
-        "1 ms order entry; no OMS or risk layer (the strategy sees the raw book and orders)",
+        "model": "recorded L2 + own orders with power-2 probabilistic queue, partial fills; rows one at a "
+        "time in an order that never crosses the book mid-message; 1 ms order entry; no OMS or risk layer "
+        "(the strategy sees the raw book and orders)",
     }
     hbt.close()
     if len(files) == 1 and events.meta.source == "binance":
@@ -214,7 +291,7 @@ def nautilus_run(events: Events, files: list[str]) -> dict[str, Any]:
     from nautilus_trader.backtest.engine import BacktestEngine
     from nautilus_trader.backtest.models import LatencyModel
     from nautilus_trader.config import LoggingConfig, StrategyConfig
-    from nautilus_trader.model.currencies import BTC, USDT
+    from nautilus_trader.model.currencies import BTC, USD, USDT
     from nautilus_trader.model.data import OrderBookDelta, OrderBookDeltas, TradeTick
     from nautilus_trader.model.enums import (
         AccountType,
@@ -234,14 +311,17 @@ def nautilus_run(events: Events, files: list[str]) -> dict[str, Any]:
     inst = events.markets[0]
     g = inst.grid
     venue = Venue("SIM")
-    iid = InstrumentId(Symbol(inst.market), venue)
+    symbol = Symbol(inst.market.replace("_", ""))  # NautilusTrader reads A_B as a spread of A and B
+    iid = InstrumentId(symbol, venue)
+    quote, settle = (USD, BTC) if inst.inverse else (USDT, USDT)  # COIN-M: USD contracts settled in BTC
     n_inst = CryptoPerpetual(
         instrument_id=iid,
-        raw_symbol=Symbol(inst.market),
+        raw_symbol=symbol,
         base_currency=BTC,
-        quote_currency=USDT,
-        settlement_currency=USDT,
-        is_inverse=False,
+        quote_currency=quote,
+        settlement_currency=settle,
+        is_inverse=inst.inverse,
+        multiplier=Quantity.from_str(inst.contract_size),
         price_precision=g.tick_decimals,
         price_increment=Price.from_str(inst.tick_size),
         size_precision=g.lot_decimals,
@@ -304,6 +384,7 @@ def nautilus_run(events: Events, files: list[str]) -> dict[str, Any]:
             self.quotes: dict[bool, Any] = {True: None, False: None}
             self.sent = 0
             self.cancels = 0
+            self.wakes = 0
 
         def on_start(self) -> None:
             self.inst = self.cache.instrument(self.config.instrument_id)
@@ -311,7 +392,17 @@ def nautilus_run(events: Events, files: list[str]) -> dict[str, Any]:
             self.tick = Decimal(str(self.inst.price_increment))
             self.subscribe_order_book_deltas(self.config.instrument_id, book_type=BookType.L2_MBP)
 
+        def on_order_filled(self, event: Any) -> None:  # the same rules at once, as ours
+            self.on_order_book_deltas(None)
+
+        def on_order_canceled(self, event: Any) -> None:
+            self.on_order_book_deltas(None)
+
+        def on_order_rejected(self, event: Any) -> None:
+            self.on_order_book_deltas(None)
+
         def on_order_book_deltas(self, deltas: Any) -> None:
+            self.wakes += 1
             book = self.cache.order_book(self.config.instrument_id)
             bb, ba = book.best_bid_price(), book.best_ask_price()
             for is_bid in (True, False):
@@ -320,8 +411,8 @@ def nautilus_run(events: Events, files: list[str]) -> dict[str, Any]:
                     continue
                 want = self.inst.make_price(best.as_decimal() - self.tick if is_bid else best.as_decimal() + self.tick)
                 o = self.quotes[is_bid]
-                if o is not None and o.is_open:
-                    if o.is_pending_cancel:
+                if o is not None and not o.is_closed:
+                    if o.is_inflight or not o.is_open:  # submitted or cancelling, not yet answered: wait
                         continue
                     if o.price == want:
                         continue
@@ -345,7 +436,7 @@ def nautilus_run(events: Events, files: list[str]) -> dict[str, Any]:
         oms_type=OmsType.NETTING,
         account_type=AccountType.MARGIN,
         base_currency=None,
-        starting_balances=[Money(1_000_000, USDT)],
+        starting_balances=[Money(1_000_000, settle)],
         book_type=BookType.L2_MBP,
         latency_model=LatencyModel(base_latency_nanos=ORDER_NS),
         trade_execution=True,
@@ -355,11 +446,11 @@ def nautilus_run(events: Events, files: list[str]) -> dict[str, Any]:
     engine.add_data(data)  # one type per call: the engine reads the first element's type
     engine.add_data(trades)
     add_s = time.perf_counter() - t0
-    strat = NautilusBbo(Cfg(instrument_id=iid, qty="0.001"))
+    strat = NautilusBbo(Cfg(instrument_id=iid, qty=inst.lot_size))
     engine.add_strategy(strat)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     engine.run()
-    run = time.perf_counter() - t0
+    run, cpu = time.perf_counter() - t0, time.process_time() - c0
     fills = engine.trader.generate_fills_report()
     out = {
         "engine": "NautilusTrader BacktestEngine (Rust/Cython core, Python strategy)",
@@ -367,6 +458,10 @@ def nautilus_run(events: Events, files: list[str]) -> dict[str, Any]:
         "run_s": run,
         "prep_s": prep + add_s,
         "events_per_s": rows / run,
+        "cpu_s": cpu,
+        "events_per_cpu_s": rows / cpu,
+        "wakeups": strat.wakes,
+        "wakeups_per_s": strat.wakes / run,
         "objects": len(data) + len(trades),
         "orders": strat.sent,
         "cancels": strat.cancels,
@@ -396,23 +491,20 @@ def crossed_mid_message(events: Events) -> int:
     return n
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("files", nargs="*", default=[str(DEFAULT)])
-    ap.add_argument("--json", action="store_true", help="JSON only")
-    args = ap.parse_args()
+def compare(files: list[str], use_compiled: bool) -> dict[str, Any]:
+    """Every engine over one capture (a set of files read as one), in this process."""
     rows: list[dict[str, Any]] = []
-    mine, events = ours(args.files)
+    mine, events = ours(files, use_compiled)
     rows.append(mine)
-    notes = []
+    notes = [] if use_compiled else [compiled.NOTE]
     for name, fn in (("hftbacktest", hftbacktest_run), ("nautilus_trader", nautilus_run)):
         try:
-            rows.append(fn(events, args.files))
+            rows.append(fn(events, files))
         except ImportError as e:
             notes.append(f"{name} not installed ({e.name}): pip install -e '.[bench]'")
     report: dict[str, Any] = {
-        "bench": "backtest",
-        "capture": args.files,
+        "capture": files,
+        "market": events.markets[0].market,
         "rows": len(events),
         "messages": len(events.message_ends()),
         "rows_leaving_book_crossed_mid_message": crossed_mid_message(events),
@@ -422,7 +514,30 @@ def main() -> int:
     }
     for r in rows[1:]:
         key = "nautilus" if "Nautilus" in r["engine"] else "hftbacktest"
-        report[f"ratio_vs_{key}"] = mine["events_per_s"] / r["events_per_s"]
+        report[f"ratio_vs_{key}"] = mine["events_per_s"] / r["events_per_s"]  # wall clock
+        report[f"cpu_ratio_vs_{key}"] = mine["events_per_cpu_s"] / r["events_per_cpu_s"]  # this process's CPU time
+        if key == "hftbacktest":  # the same-work check: orders and fills within 10 %
+            report["same_work_vs_hftbacktest"] = {
+                k: {"ours": mine[k], "hftbacktest": r[k], "ratio": mine[k] / r[k] if r[k] else None,
+                    "within_10pct": bool(r[k]) and abs(mine[k] / r[k] - 1) <= 0.10}
+                for k in ("orders", "fills")
+            }  # fmt: skip
+    return report
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--capture", nargs="+", action="append", help="files of one capture (repeat for more)")
+    ap.add_argument("--python", action="store_true", help="our pure-Python data path instead of the compiled one")
+    ap.add_argument("--json", action="store_true", help="JSON only")
+    args = ap.parse_args()
+    use_compiled = compiled.AVAILABLE and not args.python
+    report = {
+        "bench": "backtest",
+        "data_path": "compiled" if use_compiled else "python",
+        "data_path_note": compiled.NOTE,
+        "captures": [compare(files, use_compiled) for files in (args.capture or CAPTURES)],
+    }
     print(json.dumps(report, indent=None if args.json else 2))
     return 0
 

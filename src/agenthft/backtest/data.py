@@ -7,6 +7,10 @@ local time orders the markets of one recorder consistently). The agent sees each
 message after the feed latency, its orders reach the exchange after the order latency, and acks
 and fills come back after the response latency (each leg FIFO, as one TCP connection).
 Deterministic: no wall clock, no randomness unless the latency model draws it from its seed.
+
+Two loops give the same results to the byte (a test): the compiled one (`backtest/_loop.pyx`,
+with the compiled book and exchange model, when built: `agenthft.compiled`), which wakes the
+strategy only when something it declared it reads changed, and `run_python`, the reference.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
+from agenthft import compiled as _compiled
 from agenthft.backtest.results import Recorder, Results
-from agenthft.book import Level
+from agenthft.book import L2Book, Level
 from agenthft.connectors.port import (
     AccountSnapshot,
     AmendRequest,
@@ -171,10 +176,17 @@ class DataBacktest:
         start_ns: int | None = None,
         end_ns: int | None = None,
         funding: FundingSchedule | None = None,
+        compiled: bool | None = None,
     ) -> None:
+        """`compiled`: None runs the compiled data path when this install has it, True insists
+        on it (RuntimeError without), False runs the pure-Python reference."""
+        if compiled and not _compiled.AVAILABLE:
+            raise RuntimeError(_compiled.NOTE)
+        self.compiled = _compiled.AVAILABLE if compiled is None else compiled
         self.events, self.latency = events, latency
         self.instruments = [with_fees(i, maker_fee, taker_fee) for i in named(events.markets, strategy.markets)]
-        self.exchanges = [L2Exchange(i, queue) for i in self.instruments]
+        exchange = _compiled.CL2Exchange if self.compiled else L2Exchange
+        self.exchanges = [exchange(i, queue) for i in self.instruments]
         self.by_market = {x.market: x for x in self.exchanges}
         ts = events.columns["ts_local"]
         self.start_ns = start_ns if start_ns is not None else (ts[0] if ts else 0)
@@ -189,9 +201,11 @@ class DataBacktest:
         for t in funding.times(self.start_ns, self.end_ns) if funding is not None else []:
             self._push(t, self._scheduled_funding)
         self.deliveries = 0
+        self.order_events = 0  # order events delivered to the agent (a wake-up reason)
         self.rows = 0
         self.recorder = Recorder(sample_ms)
-        self.runner = Runner(strategy, DataPort(self), risk=risk, clock=self._clock)
+        book = _compiled.CL2Book if self.compiled else L2Book
+        self.runner = Runner(strategy, DataPort(self), risk=risk, clock=self._clock, book_factory=book)
         self.recorder.hook(self.runner)
         self._book_seq = [0] * len(self.exchanges)
         self.runner.attach(self.instruments)
@@ -235,6 +249,7 @@ class DataBacktest:
 
     def _deliver(self, ev: OrderEvent, t: int) -> None:
         self.deliveries += 1
+        self.order_events += 1
         self.now = t
         self.runner.on_order_event(ev, t)
 
@@ -244,6 +259,26 @@ class DataBacktest:
 
     # --- the loop ----------------------------------------------------------------------------------
     def run(self, progress: Callable[[int, int], None] | None = None) -> Results:
+        """Replay every row (`progress(done_ns, span_ns)` now and then) and summarize."""
+        runner, rec = self.runner, self.recorder
+        started = time.perf_counter()
+        rows = _compiled.Loop(self).run(progress) if self.compiled else self.run_python(progress)
+        self.rows = rows
+        self.now = max(self.now, self.end_ns)
+        rec.tick(runner, self.now, force=True)
+        wall = time.perf_counter() - started
+        return rec.summarize(
+            runner,
+            f"data:{self.events.meta.source}:{','.join(i.market for i in self.instruments)}",
+            0,
+            (self.end_ns - self.start_ns) / 1e9,
+            repr(self.latency),
+            rows,
+            wall,
+        )
+
+    def run_python(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """The reference loop: every message shown to the agent; returns the rows processed."""
         c = self.events.columns
         ts, mk, kind, side, price, qty, flags = (
             c["ts_local"],
@@ -262,7 +297,6 @@ class DataBacktest:
             i += 1
         span = max(1, end - start)
         next_report = start
-        started = time.perf_counter()
         rows = 0
         out: list[OrderEvent] = []
         while True:
@@ -309,19 +343,7 @@ class DataBacktest:
             if progress is not None and t_rec >= next_report:
                 progress(t_rec - start, span)
                 next_report = t_rec + span // 100
-        self.rows = rows
-        self.now = max(self.now, end)
-        rec.tick(runner, self.now, force=True)
-        wall = time.perf_counter() - started
-        return rec.summarize(
-            runner,
-            f"data:{self.events.meta.source}:{','.join(i.market for i in self.instruments)}",
-            0,
-            (end - start) / 1e9,
-            repr(self.latency),
-            rows,
-            wall,
-        )
+        return rows
 
     def _scheduled_funding(self, t: int) -> None:
         """A `FundingSchedule` time: every perp position pays the rate at its exchange's mark."""
@@ -339,7 +361,6 @@ class DataBacktest:
         c = self.events.columns
         kind, side, price, qty = c["kind"], c["side"], c["price"], c["qty"]
         market = self.instruments[m].market
-        runner = self.runner
         if kind[i] == FUNDING:
             return  # an account event: the exchange model answers it (a FundingMsg), not market data
         bids: list[Level] = []
@@ -359,13 +380,15 @@ class DataBacktest:
             self._book_seq[m] += 1
             seq = self._book_seq[m]
 
-        def see(at: int) -> None:
-            self.now = at
-            self.deliveries += 1
-            runner.on_book(market, bids, asks, seq, t, at, snapshot)
-            self.recorder.tick(runner, at)
+        self._feed(t, lambda at: self._see_book(market, bids, asks, seq, t, at, snapshot))
 
-        self._feed(t, see)
+    def _see_book(
+        self, market: str, bids: list[Level], asks: list[Level], seq: int, t: int, at: int, snap: bool
+    ) -> None:
+        self.now = at
+        self.deliveries += 1
+        self.runner.on_book(market, bids, asks, seq, t, at, snap)
+        self.recorder.tick(self.runner, at)
 
     def _see_trade(self, market: str, price: int, qty: int, side: Side, ts: int, at: int) -> None:
         self.now = at

@@ -53,11 +53,22 @@ class Meta(msgspec.Struct):
 class Events:
     """Rows of normalised market data, columns as lists of ints (see the module docstring)."""
 
-    __slots__ = ("columns", "meta")
+    __slots__ = ("_arrays", "columns", "meta")
 
     def __init__(self, meta: Meta, columns: dict[str, list[int]] | None = None) -> None:
         self.meta = meta
         self.columns: dict[str, list[int]] = columns or {c: [] for c in COLUMNS}
+        self._arrays: dict[str, Any] | None = None
+
+    def int64_columns(self) -> dict[str, Any]:
+        """The columns as contiguous int64 numpy arrays (what compiled loops index), made once:
+        from the Parquet cache's Arrow columns when the rows came from it, else from the lists.
+        Rows added after the first call are not in them."""
+        if self._arrays is None or len(self._arrays["kind"]) != len(self):
+            import numpy as np
+
+            self._arrays = {c: np.fromiter(v, dtype=np.int64, count=len(v)) for c, v in self.columns.items()}
+        return self._arrays
 
     def __len__(self) -> int:
         return len(self.columns["kind"])
@@ -204,7 +215,11 @@ class Events:
         if raw is None:
             raise ValueError("not an agenthft events table (no 'agenthft.events' metadata)")
         meta = msgspec.json.decode(raw, type=Meta)
-        return Events(meta, {c: table.column(c).to_pylist() for c in COLUMNS})
+        out = Events(meta, {c: table.column(c).to_pylist() for c in COLUMNS})
+        import numpy as np
+
+        out._arrays = {c: np.ascontiguousarray(table.column(c).to_numpy(), dtype=np.int64) for c in COLUMNS}
+        return out
 
     def message_ends(self) -> list[int]:
         """Row index one past the end of each message."""

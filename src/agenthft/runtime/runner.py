@@ -91,12 +91,15 @@ class Runner:
         signal_config: SignalConfig | None = None,
         clock: Callable[[], int] | None = None,
         order_prefix: str = "g",
+        book_factory: Callable[[str], L2Book] = L2Book,
     ) -> None:
         """`port`: the venue (`connectors`). `orders_per_s` / `cancels_per_s`: the client's
         throttles; None takes the key's limits from the venue (`port.limits()`), and the circuit
         breaker is kept under them. `order_prefix`: client order ids start with it (one per
-        venue when several share a strategy)."""
+        venue when several share a strategy). `book_factory`: the class of the book replicas (the
+        compiled backtest passes the compiled book, which its loop updates in C)."""
         self.strategy = strategy
+        self.book_factory = book_factory
         self.port = port
         self.journal_path = journal_path
         self.gc_policy = gc_policy or GcPolicy()
@@ -115,6 +118,7 @@ class Runner:
         self.denied: deque[RiskEvent] = deque(maxlen=256)  # the latest denials (all are counted in risk)
         self.denials = DenialAggregator()
         self.throttled = 0  # orders and cancels held back by the client's own rate limits
+        self.refused = 0  # submit / cancel / amend calls that sent nothing (a strategy may retry them)
         self.sent_orders = self.sent_cancels = 0  # sent to the venue (rates for the dashboard)
         self.started = False  # strategy hooks run only after on_start
         self.book_views = 0  # on_book calls the strategy got (a backtest that saw none says so)
@@ -209,7 +213,7 @@ class Runner:
         if unknown:
             raise ValueError(f"unknown market(s) {unknown}; this venue lists {sorted(self.instruments)}")
         for m in wanted:
-            self.books[m] = L2Book(m)
+            self.books[m] = self.book_factory(m)
             if self.strategy.uses_signals:
                 self.signals[m] = MarketSignals(m, self.books[m], self.signal_config)
         return wanted
@@ -623,14 +627,17 @@ class Runner:
         """Create, journal and send an order; None if it could not be sent now."""
         oms, port = self.oms, self.port
         if self.halted or not port.connected:
+            self.refused += 1
             return None
         now = self.clock()
         denied = self.risk.check(market, side, qty, price, now, self.books.get(market), oms)
         if denied is not None:
+            self.refused += 1
             self.denied.append(denied)
             self._risk_event(denied)
             return None
         if not self.bucket.take(now):
+            self.refused += 1
             self.throttled += 1
             self._event("throttled", market)
             return None
@@ -656,14 +663,18 @@ class Runner:
         oms, port = self.oms, self.port
         o = oms.orders.get(order_id)
         if o is None or not o.live or not port.connected:
+            self.refused += 1
             return False
         now = self.clock()
         if oms.cancel_in_flight(o, now, self.cancel_retry_ns):
+            self.refused += 1
             return False  # nothing to send, nothing to spend
         if not self.cancel_bucket.take(now):
+            self.refused += 1
             self.throttled += 1
             return False
         if not oms.request_cancel(order_id, now, self.cancel_retry_ns):
+            self.refused += 1
             return False
         if self.journal is not None:
             self.journal.record("cancel_request", order_id, now)
@@ -688,6 +699,7 @@ class Runner:
         False when it cannot (cancel and place again) or the order is not live."""
         o = self.oms.orders.get(order_id)
         if o is None or not o.live or not self.port.caps.amend or not self.port.connected:
+            self.refused += 1
             return False
         req = AmendRequest(order_id, o.market, qty, price)
         sent = self.port.amend(req)

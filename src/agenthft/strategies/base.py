@@ -60,6 +60,22 @@ class Context(Protocol):
     def cancel_all(self, market: str | None = None) -> None: ...
 
 
+class Interest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a strategy reads of the market, declared so that a data path may skip waking it when
+    none of that changed (the compiled backtest does; docs/backtest.md, "The wake-up rule").
+
+    The promise it makes: `on_book` decides from the best `depth` levels of each side (their
+    prices, and their quantities when `sizes`), its own orders and positions, and whether its
+    previous requests went out; not from the clock or deeper levels. It is then still woken at
+    every message that changes those levels, after any event about its orders, and after a wake
+    in which a request was refused. A strategy that acts on time or on the whole book declares
+    nothing (`interest = None`, the default) and is woken by every message, as live."""
+
+    depth: int = 1  # levels per side, best first
+    sizes: bool = True  # False: only their prices
+    trades: bool = False  # on_trade gets the trades priced within those levels (False: none)
+
+
 class Strategy:
     """Override what you need; every hook gets the context.
 
@@ -71,6 +87,7 @@ class Strategy:
     markets: tuple[str, ...] = ()
     Params: ClassVar[type | None] = None
     uses_signals: ClassVar[bool] = False  # the runtime feeds the microstructure detectors for it
+    interest: ClassVar[Interest | None] = None  # what it reads of the market (None: everything)
 
     @classmethod
     def from_params(cls, params: Any) -> Strategy:

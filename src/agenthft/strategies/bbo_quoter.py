@@ -2,9 +2,17 @@
 cancelled and replaced as soon as its best moves.
 
 The reference strategy of the backtest benchmark (bench/backtest.py): the same rules are
-written for NautilusTrader and hftbacktest there, so engines are compared on equal work. It
-chases the touch on every change (a cancel and a new order per move), which makes it a load
-test of the order path rather than a profitable quoter (see `quoter` for one that rests).
+written for NautilusTrader and hftbacktest there, so engines are compared on equal work:
+- per side one working order; its price is the best -/+ `ticks`;
+- an order with a request in flight (placed and not yet acknowledged, or cancelled and not yet
+  answered) is left alone until the answer comes;
+- an open order at another price is cancelled and a new one placed at once; a side with no open
+  order (none yet, filled, cancelled, rejected) gets one;
+- these rules run when the book changes and when one of its orders fills or ends (not on a clock).
+It reads the best prices only (`interest`), so a data path may wake it only when one moves (or
+its orders change). It chases the touch on every change (a cancel and a new order per move),
+which makes it a load test of the order path rather than a profitable quoter (see `quoter` for
+one that rests).
 """
 
 from __future__ import annotations
@@ -13,9 +21,11 @@ from typing import Annotated
 
 import msgspec
 
-from agenthft.model import OrderType, Side
-from agenthft.oms import ClientOrder
-from agenthft.strategies.base import Context, Strategy
+from agenthft.model import OrderStatus, OrderType, Side
+from agenthft.oms import ClientOrder, VenueFill
+from agenthft.strategies.base import Context, Interest, Strategy
+
+_IN_FLIGHT = (OrderStatus.PENDING_NEW, OrderStatus.PENDING_CANCEL)
 
 
 class BboQuoterParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -27,6 +37,7 @@ class BboQuoterParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 class BboQuoter(Strategy):
     name = "bbo-quoter"
     Params = BboQuoterParams
+    interest = Interest(depth=1, sizes=False)  # the best bid and ask prices, nothing else
 
     def __init__(self, market: str, qty: str = "0.001", ticks: int = 1) -> None:
         if ticks < 0:
@@ -54,9 +65,15 @@ class BboQuoter(Strategy):
             price = best - self.ticks if side is Side.BUY else best + self.ticks
             o = self.quotes[side]
             if o is not None and o.live:
-                if o.price == price:
-                    continue
+                if o.status in _IN_FLIGHT or o.price == price:
+                    continue  # its answer first (hftbacktest cannot cancel an order it has no ack for)
                 if not ctx.cancel(o.order_id):
-                    continue  # a cancel is in flight or throttled: replace once it is answered
+                    continue  # throttled: replace once a cancel goes out
                 self.replaced += 1
             self.quotes[side] = ctx.submit(market, side, self.qty, price, OrderType.POST_ONLY)
+
+    def on_fill(self, ctx: Context, order: ClientOrder, fill: VenueFill) -> None:
+        self.on_book(ctx, order.market)  # a side may be empty now: the same rules at once
+
+    def on_order_done(self, ctx: Context, order: ClientOrder) -> None:
+        self.on_book(ctx, order.market)

@@ -35,12 +35,22 @@ def check_args(args: argparse.Namespace) -> None:
             f"--port must be 1..{65535 - 2 * n + 1} (0 = any free): REST listens on port+1"
             + (f", and {n} venues use ports N..N+{2 * n - 1}" if n > 1 else ""),
         )
-    if args.ed25519_pubkey and args.dialect != "binance-usdm":
+    dialects = args.dialect or []
+    if len(dialects) > 1 and len(dialects) != n:
+        raise CliError(
+            Exit.USAGE, f"{len(dialects)} --dialect for {n} --config: give one --dialect per --config, in order"
+        )
+    if len(dialects) == 1 and n > 1 and dialects[0] != "agenthft":
+        raise CliError(Exit.USAGE, f"--dialect {dialects[0]} serves one venue: give one --dialect per --config")
+    foreign = [d for d in dialects if d != "agenthft"]
+    if len(foreign) != len(set(foreign)):
+        raise CliError(
+            Exit.USAGE, "each of binance-usdm and hyperliquid serves one venue per process (its export lines)"
+        )
+    if args.ed25519_pubkey and "binance-usdm" not in dialects:
         raise CliError(Exit.USAGE, "--ed25519-pubkey needs --dialect binance-usdm")
-    if args.listen_key_ttl is not None and (args.dialect != "binance-usdm" or args.listen_key_ttl <= 0):
+    if args.listen_key_ttl is not None and ("binance-usdm" not in dialects or args.listen_key_ttl <= 0):
         raise CliError(Exit.USAGE, "--listen-key-ttl takes a positive number of seconds, with --dialect binance-usdm")
-    if args.dialect in ("binance-usdm", "hyperliquid") and len(args.config or [None]) > 1:
-        raise CliError(Exit.USAGE, f"--dialect {args.dialect} serves one venue: give one --config")
     if args.ed25519_pubkey and not Path(args.ed25519_pubkey).is_file():
         raise CliError(Exit.USAGE, f"no public key file {args.ed25519_pubkey!r}")
     missing = [f for f in args.replay or [] if not Path(f).is_file()]
@@ -59,8 +69,9 @@ async def serve(args: argparse.Namespace) -> bool:
     from agenthft.venue.replaydriver import ReplayDriver
     from agenthft.venue.simdriver import SimDriver
 
-    default = "hyperliquid" if args.dialect == "hyperliquid" else None  # Hyperliquid's grids
+    default = "hyperliquid" if args.dialect == ["hyperliquid"] else None  # Hyperliquid's grids
     configs = [load_config(c) for c in (args.config or [default])]
+    dialects = args.dialect if args.dialect and len(args.dialect) == len(configs) else ["agenthft"] * len(configs)
     known = load_instruments(args.instrument) if args.instrument else None
     recorded = None
     if args.replay:  # the recording's markets are the venue's markets
@@ -91,13 +102,14 @@ async def serve(args: argparse.Namespace) -> bool:
                         jitter_us=cfg.venue.jitter_us if args.jitter_us is None else args.jitter_us,
                     ),
                 )
-            binance = args.dialect == "binance-usdm"
-            hyperliquid = args.dialect == "hyperliquid"
+            binance = dialects[i] == "binance-usdm"
+            hyperliquid = dialects[i] == "hyperliquid"
             if binance:
                 cfg = binance_rules(cfg)
             if hyperliquid:
                 cfg = hyperliquid_rules(cfg)
-            port = 0 if binance or hyperliquid else args.port + 2 * i if args.port else 0
+            at = args.port + 2 * i if args.port else 0  # (a dialect's one port; ours: WebSocket, REST at +1)
+            port = 0 if binance or hyperliquid else at
             state = None if not args.state else args.state if len(configs) == 1 else f"{args.state}.{i}"
             try:
                 srv = await VenueServer(cfg, state).start(args.host, port)
@@ -106,9 +118,9 @@ async def serve(args: argparse.Namespace) -> bool:
             servers.append(srv)
             key, account, record = srv.venue.register(f"sandbox-{i}", operator=True)
             if binance:
-                fronts.append(await start_binance(args, srv, record))
+                fronts.append(await start_binance(args, srv, record, at))
             if hyperliquid:
-                fronts.append(await start_hyperliquid(args, srv))
+                fronts.append(await start_hyperliquid(args, srv, at))
             if srv.venue.replayed:
                 print(f"  state      {state}: {srv.venue.replayed:,} commands replayed")
             for skipped in srv.venue.replay_skipped:  # reported, never fatal: the rest is restored
@@ -183,15 +195,15 @@ def hyperliquid_rules(cfg: Any) -> Any:
     return msgspec.structs.replace(cfg, rules=OrderRules(min_notional="10"))
 
 
-async def start_hyperliquid(args: argparse.Namespace, srv: Any) -> Any:
-    """The Hyperliquid front on --port (one port: /info, /exchange, /ws)."""
+async def start_hyperliquid(args: argparse.Namespace, srv: Any, port: int) -> Any:
+    """The Hyperliquid front on `port` (one port: /info, /exchange, /ws)."""
     from agenthft.venue.fronts.hyperliquid import HyperliquidFront
 
     front = HyperliquidFront(srv.venue)
     try:
-        await front.start(args.host, args.port or 0)
+        await front.start(args.host, port)
     except OSError as e:
-        raise CliError(Exit.USAGE, f"cannot listen on {args.host}:{args.port}: {e.strerror or e}") from None
+        raise CliError(Exit.USAGE, f"cannot listen on {args.host}:{port}: {e.strerror or e}") from None
     return front
 
 
@@ -214,16 +226,16 @@ def print_hyperliquid(front: Any, cfg: Any, srv: Any, account: str, record: Any)
     print(f"export HYPERLIQUID_AGENT_PRIVATE_KEY={agent.private_key}")
 
 
-async def start_binance(args: argparse.Namespace, srv: Any, record: Any) -> Any:
-    """The Binance USD-M front on --port (one port: REST, WebSocket API, streams) with an HMAC
+async def start_binance(args: argparse.Namespace, srv: Any, record: Any, port: int) -> Any:
+    """The Binance USD-M front on `port` (one port: REST, WebSocket API, streams) with an HMAC
     key (and an Ed25519 one from --ed25519-pubkey) on the sandbox account."""
     from agenthft.venue.fronts.binance_usdm import BinanceFront
 
     front = BinanceFront(srv.venue, **({"listen_key_ttl_s": args.listen_key_ttl} if args.listen_key_ttl else {}))
     try:
-        await front.start(args.host, args.port or 0)
+        await front.start(args.host, port)
     except OSError as e:
-        raise CliError(Exit.USAGE, f"cannot listen on {args.host}:{args.port}: {e.strerror or e}") from None
+        raise CliError(Exit.USAGE, f"cannot listen on {args.host}:{port}: {e.strerror or e}") from None
     front.add_hmac_key(record)
     if args.ed25519_pubkey:
         try:
@@ -313,8 +325,11 @@ def add_parser(sub: Any) -> None:
     venue.add_argument(
         "--dialect",
         choices=["agenthft", "binance-usdm", "hyperliquid"],
-        default="agenthft",
-        help="binance-usdm: a local Binance USD-M testnet on --port (REST, WebSocket API, streams); "
+        action="append",
+        help="the protocol a venue speaks; one per --config, in order, for several (e.g. --config venue-b "
+        "--dialect binance-usdm --config hyperliquid --dialect hyperliquid --sim cross-venue: two dialects "
+        "over one simulated underlying). binance-usdm: a local Binance USD-M testnet on --port (REST, "
+        "WebSocket API, streams); "
         "prints BINANCE_API_KEY / _SECRET / _BASE_URL export lines (docs/venues/binance.md). "
         "hyperliquid: Hyperliquid's /info, /exchange and /ws on --port (default markets on Hyperliquid's "
         "grids); prints HYPERLIQUID_PRIVATE_KEY / _ACCOUNT_ADDRESS / _BASE_URL (docs/venues/hyperliquid.md)",

@@ -107,3 +107,34 @@ def from_scaled(units: int, decimals: int) -> str:
     s = str(abs(units)).rjust(decimals + 1, "0")
     head, frac = s[:-decimals], s[-decimals:].rstrip("0")
     return f"{sign}{head}.{frac}" if frac else f"{sign}{head}"
+
+
+def sig_figs(units: int) -> int:
+    """Significant figures of an integer count of a power-of-ten step: its digits without the
+    trailing zeros."""
+    return len(str(abs(units)).rstrip("0")) or 1
+
+
+def sig_price_ok(ticks: int, decimals: int, figs: int) -> bool:
+    """Whether `ticks` ticks of `10^-decimals` is positive and either a whole number or at most
+    `figs` significant figures (Hyperliquid's price rule, with figs 5)."""
+    return ticks > 0 and (ticks % pow10(decimals) == 0 or sig_figs(ticks) <= figs)
+
+
+def round_sig(ticks: int, decimals: int, figs: int, direction: str = "nearest") -> int:
+    """The price valid under `sig_price_ok` nearest to `ticks` going `direction` ("down", "up"
+    or "nearest"; a tie goes up)."""
+    if ticks <= 0:
+        raise ValueError(f"a price must be positive, got {ticks} ticks")
+    if sig_price_ok(ticks, decimals, figs):
+        return ticks
+    step = pow10(min(len(str(ticks)) - figs, decimals))  # an integer price needs no more than units
+    down = ticks - ticks % step
+    if direction == "down":
+        return down if down > 0 else step
+    up = down + step
+    if direction == "up":
+        return up
+    if direction != "nearest":
+        raise ValueError(f"direction is down, up or nearest, not {direction!r}")
+    return up if ticks - down >= up - ticks else down

@@ -7,7 +7,7 @@ from decimal import Decimal
 import msgspec
 
 from agenthft.model.enums import InstrumentKind
-from agenthft.model.fixed import GridError, Number, decimals_of, from_scaled, to_scaled
+from agenthft.model.fixed import GridError, Number, decimals_of, from_scaled, round_sig, sig_price_ok, to_scaled
 from agenthft.model.units import FEE_DECIMALS
 
 
@@ -25,6 +25,10 @@ class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     (Binance COIN-M BTCUSD_PERP: 100 USD, the others 10 USD), whose P&L, fees and margin are
     in the base coin. `settle` is the settlement currency ("" = the quote for linear, the base
     for inverse).
+
+    `price_sig_figs` (0 = none): a venue that takes a price only when it is whole or has at most
+    this many significant figures (Hyperliquid: 5), on a power-of-ten tick; the agent rounds an
+    order's price to one it takes on the passive side (`Runner.submit`).
     """
 
     market: str
@@ -39,6 +43,7 @@ class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     contract_size: str = "1"
     inverse: bool = False
     settle: str = ""
+    price_sig_figs: int = 0
 
     def __post_init__(self) -> None:
         for name in ("tick_size", "lot_size", "contract_size"):
@@ -49,6 +54,8 @@ class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             fee = Decimal(getattr(self, name))
             if not fee.is_finite() or abs(fee) >= 1:
                 raise ValueError(f"{self.market}: {name} must be a fraction in (-1, 1), got {fee}")
+        if self.price_sig_figs < 0 or (self.price_sig_figs and self.grid.tick_units != 1):
+            raise ValueError(f"{self.market}: price_sig_figs needs a power-of-ten tick size, got {self.tick_size}")
         if self.kind is InstrumentKind.SPOT and (self.inverse or Decimal(self.contract_size) != 1):
             raise ValueError(f"{self.market}: a spot market has no contract size and is never inverse")
 
@@ -95,6 +102,20 @@ class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     def lots_to_float(self, lots: int) -> float:
         return float(self.grid.lots_to_qty(lots))
+
+    def price_ok(self, ticks: int) -> bool:
+        """Whether the venue takes a price of `ticks`: every positive one on the grid, and where
+        the venue limits significant figures (`price_sig_figs`, Hyperliquid: 5), a whole number
+        or one within them."""
+        if not self.price_sig_figs:
+            return ticks > 0
+        return sig_price_ok(ticks, self.grid.tick_decimals, self.price_sig_figs)
+
+    def round_price(self, ticks: int, direction: str = "nearest") -> int:
+        """The valid price (`price_ok`) nearest to `ticks` going "down", "up" or "nearest"."""
+        if not self.price_sig_figs:
+            return ticks
+        return round_sig(ticks, self.grid.tick_decimals, self.price_sig_figs, direction)
 
     def fee_ppb(self, maker: bool) -> int:
         """Fee rate in units of 1e-8 of notional (negative = rebate)."""

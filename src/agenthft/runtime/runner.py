@@ -119,6 +119,7 @@ class Runner:
         self.denials = DenialAggregator()
         self.throttled = 0  # orders and cancels held back by the client's own rate limits
         self.refused = 0  # submit / cancel / amend calls that sent nothing (a strategy may retry them)
+        self.prices_rounded = 0  # order prices moved to the venue's significant-figures rule (submit)
         self.sent_orders = self.sent_cancels = 0  # sent to the venue (rates for the dashboard)
         self.started = False  # strategy hooks run only after on_start
         self.book_views = 0  # on_book calls the strategy got (a backtest that saw none says so)
@@ -630,6 +631,13 @@ class Runner:
             self.refused += 1
             return None
         now = self.clock()
+        if price is not None and price > 0:
+            inst = self.instruments.get(market)
+            if inst is not None and inst.price_sig_figs and not inst.price_ok(price):
+                # the venue takes only prices of so many significant figures (Hyperliquid):
+                # the nearest one on the passive side, never more aggressive than asked
+                price = inst.round_price(price, "down" if side is Side.BUY else "up")
+                self.prices_rounded += 1
         denied = self.risk.check(market, side, qty, price, now, self.books.get(market), oms)
         if denied is not None:
             self.refused += 1
@@ -701,6 +709,11 @@ class Runner:
         if o is None or not o.live or not self.port.caps.amend or not self.port.connected:
             self.refused += 1
             return False
+        if price is not None and price > 0:
+            inst = self.instruments.get(o.market)
+            if inst is not None and inst.price_sig_figs and not inst.price_ok(price):
+                price = inst.round_price(price, "down" if o.side is Side.BUY else "up")
+                self.prices_rounded += 1
         req = AmendRequest(order_id, o.market, qty, price)
         sent = self.port.amend(req)
         for obs in self.observers:
@@ -786,6 +799,7 @@ class Runner:
             "pnl_after_fees": cash_float(s.session.net),
             "pnl_note": s.session.note,
             "fills": s.fills,
+            "prices_rounded": self.prices_rounded,
             "account": {
                 **s.account.as_dict(),
                 "fills": s.fills_total,

@@ -104,6 +104,8 @@ def build(cls: type[Strategy], values: dict[str, Any]) -> Strategy:
     unknown = sorted(set(values) - known)
     if unknown:
         raise StrategyError(f"{cls.__name__} has no parameter {unknown[0]!r}; it takes {sorted(known)}")
+    lists = {name for name, t in get_type_hints(params_type).items() if _is_list(t)}
+    values = {k: _split(v) if k in lists and isinstance(v, str) else v for k, v in values.items()}
     try:
         params = msgspec.convert(values, params_type, strict=False)
     except msgspec.ValidationError as e:
@@ -115,6 +117,21 @@ def build(cls: type[Strategy], values: dict[str, Any]) -> Strategy:
     # what it was built from: the control plane rebuilds it with some of them changed
     strategy._control_params = msgspec.to_builtins(params)  # type: ignore[attr-defined]
     return strategy
+
+
+def _is_list(t: Any) -> bool:
+    return getattr(t, "__origin__", t) in (list, tuple)
+
+
+def _split(text: str) -> list[str]:
+    """A list parameter from the command line: `a,b` (or JSON, `["a", "b"]`)."""
+    if text.lstrip().startswith("["):
+        try:
+            out = msgspec.json.decode(text)
+        except msgspec.DecodeError:
+            raise StrategyError(f"not a JSON list: {text!r} (or give a,b)") from None
+        return out if isinstance(out, list) else [text]
+    return [x.strip() for x in text.split(",") if x.strip()]
 
 
 class ParamInfo(msgspec.Struct, frozen=True):

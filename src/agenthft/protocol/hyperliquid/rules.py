@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from agenthft.model.fixed import from_scaled, pow10
+from agenthft.model.fixed import from_scaled, round_sig, sig_price_ok
 
 PERP_MAX_DECIMALS = 6
 SPOT_MAX_DECIMALS = 8
@@ -41,37 +41,17 @@ def lot_size(sz_decimals: int) -> str:
     return from_scaled(1, sz_decimals)
 
 
-def sig_figs(ticks: int) -> int:
-    """Significant figures of a price of `ticks` (on a power-of-ten tick): its digits without
-    the trailing zeros."""
-    return len(str(abs(ticks)).rstrip("0")) or 1
-
-
 def price_ok(ticks: int, decimals: int) -> bool:
     """Whether a price of `ticks` ticks of `10^-decimals` is one Hyperliquid accepts: positive,
     and a whole number or at most 5 significant figures."""
-    return ticks > 0 and (ticks % pow10(decimals) == 0 or sig_figs(ticks) <= MAX_SIG_FIGS)
+    return sig_price_ok(ticks, decimals, MAX_SIG_FIGS)
 
 
 def round_price(ticks: int, decimals: int, direction: str = "nearest") -> int:
     """The valid price nearest to `ticks` going `direction` ("down", "up" or "nearest"; a tie
     goes up): a whole number of units, or 5 significant figures. A bid rounds down and an ask
     up to stay at least as passive as asked."""
-    if ticks <= 0:
-        raise ValueError(f"a price must be positive, got {ticks} ticks")
-    if price_ok(ticks, decimals):
-        return ticks
-    digits = len(str(ticks))
-    step = pow10(min(digits - MAX_SIG_FIGS, decimals))  # an integer price needs no more than units
-    down = ticks - ticks % step
-    if direction == "down":
-        return down if down > 0 else step
-    up = down + step
-    if direction == "up":
-        return up
-    if direction != "nearest":
-        raise ValueError(f"direction is down, up or nearest, not {direction!r}")
-    return up if ticks - down >= up - ticks else down
+    return round_sig(ticks, decimals, MAX_SIG_FIGS, direction)
 
 
 def price_text_ok(text: str, sz_decimals: int, spot: bool = False) -> bool:

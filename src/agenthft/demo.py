@@ -351,6 +351,59 @@ async def spawn_venues(*args: str) -> tuple[asyncio.subprocess.Process, dict[str
         raise
 
 
+#: Binance USD-M's and Hyperliquid's protocols served by one venue process over one simulated BTC
+DIALECTS = ("--sim", "cross-venue", "--config", "venue-b", "--dialect", "binance-usdm",
+            "--config", "hyperliquid", "--dialect", "hyperliquid")  # fmt: skip
+
+
+async def real_venues_session(seconds: float) -> dict[str, Any]:
+    """Two real venues' protocols on loopback (`agenthft venue` with the Binance USD-M and the
+    Hyperliquid dialects over one simulated underlying), and `agenthft run nbbo-arb` across them
+    through the native connectors, each its own process as a user runs them; returns the run's
+    summary (or `error`)."""
+    import json
+    import os
+    import re
+    import sys
+
+    venue = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agenthft.cli", "venue", *DIALECTS,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        start_new_session=True, preexec_fn=_die_with_parent,
+    )  # fmt: skip
+    assert venue.stdout is not None
+    env: dict[str, str] = {}
+    try:
+        sims = 0
+        while sims < 2:
+            line = (await asyncio.wait_for(venue.stdout.readline(), 30)).decode().strip()
+            if not line:
+                return {"error": f"the dialect venues ended before serving (exit {await venue.wait()})"}
+            sims += line.startswith("simulation")
+            m = re.match(r"export (\w+)=(\S+)$", line)
+            if m:
+                env[m.group(1)] = m.group(2)
+        cmd = [sys.executable, "-m", "agenthft.cli", "run", "nbbo-arb", "--quiet", "--cancel-on-exit"]
+        cmd += [
+            f"--leg=bn=binance-usdm@{env['BINANCE_BASE_URL']}",
+            f"--leg=hl=hyperliquid@{env['HYPERLIQUID_BASE_URL']}",
+        ]
+        cmd += ["--param", "markets=bn:BTCUSDT,hl:BTC-PERP", "--param", "fee_multiple=0.5", "--max-net", "BTC=0.05"]
+        agent = await asyncio.create_subprocess_exec(
+            *cmd, "--duration", f"{seconds:g}", env={**os.environ, **env},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await agent.communicate()
+        if not out.strip():
+            return {"error": (err.decode().strip().splitlines() or ["no summary"])[-1]}
+        summary: dict[str, Any] = json.loads(out)
+        return summary
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            venue.terminate()
+        await venue.wait()
+
+
 def _die_with_parent() -> None:
     """In the child, before exec: SIGTERM when the parent dies (Linux; elsewhere a no-op)."""
     import sys

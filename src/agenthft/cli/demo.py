@@ -96,8 +96,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
         h = tel[name]
         if h["count"]:
             print(f"  {name:13} n={h['count']:<4} p50 {h['p50_us']:8.1f} us  p99 {h['p99_us']:8.1f} us")
+    real_ok = _demo_real_venues(max(5.0, min(args.duration, 10.0)))
     _demo_signals_and_backtest(captures, out)
-    return code if agent["journal_matches_venue"] and desk_ok else 1
+    return code if agent["journal_matches_venue"] and desk_ok and real_ok else 1
+
+
+def _demo_real_venues(seconds: float) -> bool:
+    """Binance USD-M's and Hyperliquid's own protocols on loopback, nbbo-arb across them through
+    the native connectors. True when each venue's own fill list is the agent's."""
+    import uvloop
+
+    from agenthft.demo import real_venues_session
+
+    print(
+        f"\nreal venues' protocols on loopback: one venue process speaking Binance USD-M (BTCUSDT, USDT) and "
+        f"Hyperliquid (BTC-PERP, USDC, signed actions) over one simulated BTC; nbbo-arb across them through "
+        f"agenthft's Binance and Hyperliquid connectors, {seconds:g} s (agenthft run nbbo-arb --leg "
+        "bn=binance-usdm@URL --leg hl=hyperliquid@URL):"
+    )
+    s = uvloop.run(real_venues_session(seconds))
+    if "error" in s:
+        print(f"  did not run: {s['error']}")
+        return False
+    agree = True
+    for name, v in s["venues"].items():
+        same = v["fill_ids"] == v["venue_fill_ids"]
+        agree &= same
+        print(
+            f"  {name}: {v['fills']:3} fills (the venue's own list agrees: {same}), P&L after fees "
+            f"{v['pnl_after_fees']:+.2f} {v['currency']}, prices rounded to the venue's rule {v['prices_rounded']}"
+        )
+    net = s["net_position"] or {"BTC": "0 (flat across venues)"}
+    print(f"  total {s['net']:+.2f} {s['currency']} ({s['note']}); net position {net}; exit {s['exit_code']}")
+    return agree
 
 
 def _demo_desk(seconds: float, out: Path) -> tuple[bool, bool]:

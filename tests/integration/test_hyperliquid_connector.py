@@ -82,13 +82,14 @@ async def test_the_agent_reads_books_places_fills_amends_and_cancels_through_hyp
             "ioc_not_filled",
             "min_notional",
         )
-        # a price Hyperliquid refuses (6 significant figures) never leaves: bad_price here
-        sent = env.front.budget.used.get(env.account, 0)
-        off = runner.submit("BTC", Side.BUY, 1000, 598_005, OrderType.LIMIT)
-        assert off is not None and not price_ok(inst, 598_005)
-        assert await until(lambda: off.status.value == "rejected") and off.reject_code == "bad_price"
-        assert env.front.budget.used.get(env.account, 0) == sent, "nothing was sent"
+        # a price Hyperliquid refuses (6 significant figures) is never sent as is: the instrument
+        # carries the rule and the agent rounds a bid down (never more aggressive than asked)
+        assert inst.price_sig_figs == 5 and not price_ok(inst, 598_005)
+        off = runner.submit("BTC", Side.BUY, 1000, 598_005, OrderType.POST_ONLY)
+        assert off is not None and off.price == 598_000 and runner.prices_rounded == 1
+        assert await until(lambda: off.status.value == "open"), off.status
         assert round_price(inst, 598_005, "down") == 598_000 and round_price(inst, 598_005, "up") == 598_010
+        assert runner.cancel(off.order_id)
         # an amend keeps the order (batchModify), then a cancel
         assert runner.amend(rest.order_id, qty=2000, price=598_010)
         assert await until(lambda: (venue_rest.price, venue_rest.qty) == (59801, 2000))

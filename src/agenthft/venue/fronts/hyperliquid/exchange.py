@@ -26,7 +26,7 @@ from agenthft.venue.fronts.hyperliquid.wallets import Signer
 from agenthft.venue.outcome import OrderInfo, Outcome
 
 if TYPE_CHECKING:
-    from agenthft.venue.fronts.hyperliquid.front import HyperliquidFront
+    from agenthft.venue.fronts.hyperliquid.state import FrontState
 
 L1 = frozenset(
     {"order", "cancel", "cancelByCloid", "modify", "batchModify", "scheduleCancel", "updateLeverage"}
@@ -68,7 +68,7 @@ def ip_weight(body: Any) -> int:
     return 1 + (_weight(action) // 40 if isinstance(action, dict) else 0)
 
 
-def handle(front: HyperliquidFront, body: Any, now_ns: int) -> dict[str, Any]:
+def handle(front: FrontState, body: Any, now_ns: int) -> dict[str, Any]:
     """One `/exchange` body -> its JSON answer (Undeserializable for a body it cannot read)."""
     try:
         env = msgspec.convert(body, wire.Envelope)
@@ -98,7 +98,7 @@ def handle(front: HyperliquidFront, body: Any, now_ns: int) -> dict[str, Any]:
         raise Undeserializable(str(e)) from None
 
 
-def _signer(front: HyperliquidFront, env: wire.Envelope, kind: str, now_ms: int) -> Signer:
+def _signer(front: FrontState, env: wire.Envelope, kind: str, now_ms: int) -> Signer:
     try:
         if kind in signing.USER_SIGNED:
             address = signing.recover_user(env.action, env.signature)
@@ -118,9 +118,7 @@ def _signer(front: HyperliquidFront, env: wire.Envelope, kind: str, now_ms: int)
         raise Refused(errors.UNABLE_TO_RECOVER) from None
 
 
-def _act(
-    front: HyperliquidFront, who: Signer, kind: str, action: dict[str, Any], nonce: int, now_ns: int
-) -> dict[str, Any]:
+def _act(front: FrontState, who: Signer, kind: str, action: dict[str, Any], nonce: int, now_ns: int) -> dict[str, Any]:
     if kind == "order":
         a = wire.convert(action, wire.OrderAction)
         statuses = [place(front, who, o, now_ns) for o in a.orders]
@@ -171,7 +169,7 @@ def _act(
 
 
 # --- orders ---------------------------------------------------------------------------------------
-def _error(front: HyperliquidFront, coin: Coin, out: Outcome) -> dict[str, Any]:
+def _error(front: FrontState, coin: Coin, out: Outcome) -> dict[str, Any]:
     """One order's refusal, in Hyperliquid's words."""
     code = out.code
     if code == RejectCode.BAD_PRICE:  # the text passed the rule: off the venue's own grid
@@ -224,7 +222,7 @@ def _status(coin: Coin, info: OrderInfo) -> dict[str, Any]:
     return {"resting": ids}
 
 
-def place(front: HyperliquidFront, who: Signer, o: wire.OrderWire, now_ns: int) -> dict[str, Any]:
+def place(front: FrontState, who: Signer, o: wire.OrderWire, now_ns: int) -> dict[str, Any]:
     """One order through the venue's one order-entry path: its status in `statuses`."""
     coin = front.coins.by_asset.get(o.a)
     checked = _check(coin, o)
@@ -241,14 +239,14 @@ def place(front: HyperliquidFront, who: Signer, o: wire.OrderWire, now_ns: int) 
     return _status(coin, out.order)
 
 
-def _live(front: HyperliquidFront, who: Signer, ref: int | str) -> OrderInfo | None:
+def _live(front: FrontState, who: Signer, ref: int | str) -> OrderInfo | None:
     account = who.record.account_id
     if isinstance(ref, str):
         return front.venue.live_order(account, ref.lower()) if wire.is_cloid(ref) else None
     return front.venue.live_order(account, None, ref)
 
 
-def cancel(front: HyperliquidFront, who: Signer, asset: int, ref: int | str, now_ns: int) -> Any:
+def cancel(front: FrontState, who: Signer, asset: int, ref: int | str, now_ns: int) -> Any:
     """One cancel (by oid or cloid): "success", or its refusal."""
     coin = front.coins.by_asset.get(asset)
     info = _live(front, who, ref)
@@ -260,7 +258,7 @@ def cancel(front: HyperliquidFront, who: Signer, asset: int, ref: int | str, now
     return "success"
 
 
-def modify(front: HyperliquidFront, who: Signer, ref: int | str, o: wire.OrderWire, now_ns: int) -> dict[str, Any]:
+def modify(front: FrontState, who: Signer, ref: int | str, o: wire.OrderWire, now_ns: int) -> dict[str, Any]:
     """Change a resting order's price and size in place (the venue's amend: it keeps its oid).
     `s` is the new open size, what is left to fill; side, time in force and reduce-only stay."""
     info = _live(front, who, ref)
@@ -290,7 +288,7 @@ def modify(front: HyperliquidFront, who: Signer, ref: int | str, o: wire.OrderWi
     return _status(coin, info)
 
 
-def schedule_cancel(front: HyperliquidFront, who: Signer, time_ms: int | None, now_ns: int) -> dict[str, Any]:
+def schedule_cancel(front: FrontState, who: Signer, time_ms: int | None, now_ns: int) -> dict[str, Any]:
     """The dead man's switch: at `time_ms` every open order of the account is cancelled (status
     scheduledCancel); no time unsets it. At least 5 s ahead; 10 triggers per UTC day; the
     venue's `schedule_cancel_min_volume` of traded notional first, as Hyperliquid asks."""

@@ -22,21 +22,19 @@ from agenthft.model import Liquidity, Side
 from agenthft.protocol.hyperliquid import signing
 from agenthft.venue.core import Venue
 from agenthft.venue.fronts.hyperliquid import exchange, info
-from agenthft.venue.fronts.hyperliquid.coins import Coin, Coins
-from agenthft.venue.fronts.hyperliquid.limits import Budget, IpLimits
-from agenthft.venue.fronts.hyperliquid.wallets import Wallets
+from agenthft.venue.fronts.hyperliquid.coins import Coin
+from agenthft.venue.fronts.hyperliquid.state import DAY_MS, FrontState
 from agenthft.venue.fronts.hyperliquid.ws import Hub, serve_ws
 from agenthft.venue.keys import ApiKey
 from agenthft.venue.outcome import OrderInfo
 from agenthft.venue.rest import IP_BUCKETS, VENUE, VenueRunner
 
 FRONT: web.AppKey[HyperliquidFront] = web.AppKey("hyperliquid_front")
-DAY_MS = 86_400_000
 FILLS_KEPT = 10_000  # per account (Hyperliquid keeps the most recent 10000)
 DESERIALIZE = "Failed to deserialize the JSON body into the target type"
 
 
-class HyperliquidFront:
+class HyperliquidFront(FrontState):
     """`HyperliquidFront(venue).start(host, port)`: `base_url` (`/info`, `/exchange`) and
     `ws_url` (`/ws`) on one port.
 
@@ -61,33 +59,24 @@ class HyperliquidFront:
         state_every_s: float = 4.0,
         idle_s: float = 60.0,
     ) -> None:
-        self.venue = venue
-        self.mainnet = mainnet
-        self.clock = clock
-        self.coins = Coins(venue.config.markets)
-        self.wallets = Wallets()
-        self.ip_limits = IpLimits(ip_weight_per_min)
-        self.budget = Budget(address_budget)
-        self.schedule_min_volume = Decimal(schedule_cancel_min_volume)
+        super().__init__(
+            venue,
+            mainnet=mainnet,
+            clock=clock,
+            ip_weight_per_min=ip_weight_per_min,
+            address_budget=address_budget,
+            schedule_cancel_min_volume=schedule_cancel_min_volume,
+            idle_s=idle_s,
+        )
         self.state_every_s = state_every_s
-        self.idle_s = idle_s
-        im = Decimal(venue.config.engine.initial_margin)
-        self.max_leverage = max(1, int(1 / im)) if im > 0 else 50
-        self.leverage: dict[tuple[str, str], tuple[int, bool]] = {}  # (account, market) -> (leverage, cross)
-        self.schedules: dict[str, tuple[int, ApiKey]] = {}  # account -> (due ms, key)
-        self._triggers: dict[str, tuple[int, int]] = {}  # account -> (UTC day, triggers that day)
-        self.scheduled_cancels: deque[int] = deque(maxlen=100_000)  # oids the switch cancelled
         self._firing: set[int] = set()
-        self.fills: dict[str, deque[dict[str, Any]]] = {}
-        self.volume: dict[str, tuple[int, int]] = {}  # market -> (lots, ticks x lots) traded
         self._shadow: dict[tuple[str, str], Position] = {}
         for acct in venue.engine.accounts.values():  # positions before the front: where fills start
             for market, pos in acct.positions.items():
                 p = self._shadow[(acct.id, market)] = Position()
                 p.size, p.cost, p.realized = pos.size, pos.cost, pos.realized
-        self.hub = Hub(self)
+        self.hub: Hub = Hub(self, self.record_fill)
         self.base_url = self.ws_url = ""
-        self._wake: asyncio.Event | None = None
         self._clock_task: asyncio.Task[None] | None = None
         self._runner: VenueRunner | None = None
         venue.add_observer(self.hub)
@@ -151,21 +140,7 @@ class HyperliquidFront:
             self.volume[ev.market] = (lots + ev.qty, value + ev.price * ev.qty)
         return rec
 
-    def open_interest(self, market: str) -> int:
-        return sum(
-            max(0, a.positions[market].size) for a in self.venue.engine.accounts.values() if market in a.positions
-        )
-
     # --- the dead man's switch ----------------------------------------------------------------------
-    def triggers_today(self, account: str, now_ms: int) -> int:
-        day, n = self._triggers.get(account, (0, 0))
-        return n if day == now_ms // DAY_MS else 0
-
-    def arm_schedule(self, record: ApiKey, time_ms: int) -> None:
-        self.schedules[record.account_id] = (time_ms, record)
-        if self._wake is not None:
-            self._wake.set()
-
     def fire(self, now_ns: int) -> int | None:
         """Cancel every open order of each account whose switch is due; the next due time (ns)."""
         now_ms = now_ns // 1_000_000

@@ -19,7 +19,7 @@ from agenthft.venue.fronts.hyperliquid.exchange import TIF_OF, Undeserializable
 from agenthft.venue.outcome import OrderInfo
 
 if TYPE_CHECKING:
-    from agenthft.venue.fronts.hyperliquid.front import HyperliquidFront
+    from agenthft.venue.fronts.hyperliquid.state import FrontState
 
 BOOK_LEVELS = 20
 FILLS_KEPT = 2000  # at most this many fills per answer, newest first
@@ -52,12 +52,12 @@ def _ms(ns: int) -> int:
 
 
 # --- market ---------------------------------------------------------------------------------------
-def mark(front: HyperliquidFront, market: str) -> int | None:
+def mark(front: FrontState, market: str) -> int | None:
     m = front.venue.engine.markets[market]
     return mark_price(front.venue.views[market].last_trade, m.bids.best_price(), m.asks.best_price())
 
 
-def levels(front: HyperliquidFront, coin: Coin, depth: int = BOOK_LEVELS) -> list[list[dict[str, Any]]]:
+def levels(front: FrontState, coin: Coin, depth: int = BOOK_LEVELS) -> list[list[dict[str, Any]]]:
     """Both sides, best first, at most `depth` levels each: {px, sz, n (orders)}."""
     m = front.venue.engine.markets[coin.market]
     out = []
@@ -70,11 +70,11 @@ def levels(front: HyperliquidFront, coin: Coin, depth: int = BOOK_LEVELS) -> lis
     return out
 
 
-def l2_book(front: HyperliquidFront, coin: Coin, now_ns: int) -> dict[str, Any]:
+def l2_book(front: FrontState, coin: Coin, now_ns: int) -> dict[str, Any]:
     return {"coin": coin.name, "time": _ms(now_ns), "levels": levels(front, coin)}
 
 
-def mid(front: HyperliquidFront, coin: Coin) -> str | None:
+def mid(front: FrontState, coin: Coin) -> str | None:
     m = front.venue.engine.markets[coin.market]
     b, a = m.bids.best_price(), m.asks.best_price()
     if b is None or a is None:
@@ -82,7 +82,7 @@ def mid(front: HyperliquidFront, coin: Coin) -> str | None:
     return format((Decimal(coin.px(b)) + Decimal(coin.px(a))) / 2, "f")
 
 
-def all_mids(front: HyperliquidFront) -> dict[str, str]:
+def all_mids(front: FrontState) -> dict[str, str]:
     out = {}
     for c in front.coins.by_asset.values():
         px = mid(front, c)
@@ -94,7 +94,7 @@ def all_mids(front: HyperliquidFront) -> dict[str, str]:
     return out
 
 
-def _meta(front: HyperliquidFront) -> dict[str, Any]:
+def _meta(front: FrontState) -> dict[str, Any]:
     lev = front.max_leverage
     return {
         "universe": [
@@ -105,7 +105,7 @@ def _meta(front: HyperliquidFront) -> dict[str, Any]:
     }
 
 
-def asset_ctx(front: HyperliquidFront, c: Coin) -> dict[str, Any]:
+def asset_ctx(front: FrontState, c: Coin) -> dict[str, Any]:
     """A perp's context (metaAndAssetCtxs, activeAssetCtx): the venue's mark stands for the
     oracle and mark prices; no funding."""
     mk = mark(front, c.market)
@@ -127,7 +127,7 @@ def asset_ctx(front: HyperliquidFront, c: Coin) -> dict[str, Any]:
     }
 
 
-def _spot_meta(front: HyperliquidFront) -> dict[str, Any]:
+def _spot_meta(front: FrontState) -> dict[str, Any]:
     coins = front.coins
     return {
         "tokens": [
@@ -155,7 +155,7 @@ def _spot_meta(front: HyperliquidFront) -> dict[str, Any]:
     }
 
 
-def spot_ctx(front: HyperliquidFront, c: Coin) -> dict[str, Any]:
+def spot_ctx(front: FrontState, c: Coin) -> dict[str, Any]:
     ctx = asset_ctx(front, c)
     return {k: ctx[k] for k in ("dayNtlVlm", "markPx", "midPx", "prevDayPx")} | {
         "circulatingSupply": "0",
@@ -164,7 +164,7 @@ def spot_ctx(front: HyperliquidFront, c: Coin) -> dict[str, Any]:
 
 
 # --- an account -----------------------------------------------------------------------------------
-def status_of(front: HyperliquidFront, info: OrderInfo) -> str:
+def status_of(front: FrontState, info: OrderInfo) -> str:
     """Hyperliquid's order status of a venue order."""
     s = info.status
     if s in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
@@ -180,7 +180,7 @@ def status_of(front: HyperliquidFront, info: OrderInfo) -> str:
     return "canceled"
 
 
-def order_record(front: HyperliquidFront, info: OrderInfo, frontend: bool = True) -> dict[str, Any]:
+def order_record(front: FrontState, info: OrderInfo, frontend: bool = True) -> dict[str, Any]:
     coin = front.coins.by_market[info.market]
     left = info.remaining if not info.done else 0
     rec: dict[str, Any] = {
@@ -207,14 +207,14 @@ def order_record(front: HyperliquidFront, info: OrderInfo, frontend: bool = True
     return rec
 
 
-def open_orders(front: HyperliquidFront, account: str | None, frontend: bool) -> list[dict[str, Any]]:
+def open_orders(front: FrontState, account: str | None, frontend: bool) -> list[dict[str, Any]]:
     if account is None:
         return []
     infos = [i for i in front.venue.open_order_infos(account) if i.market in front.coins.by_market]
     return [order_record(front, i, frontend) for i in reversed(infos)]  # newest first
 
 
-def order_status(front: HyperliquidFront, account: str | None, ref: Any) -> dict[str, Any]:
+def order_status(front: FrontState, account: str | None, ref: Any) -> dict[str, Any]:
     info = None
     if account is not None:
         if isinstance(ref, str) and wire.is_cloid(ref):
@@ -233,7 +233,7 @@ def order_status(front: HyperliquidFront, account: str | None, ref: Any) -> dict
     }
 
 
-def historical_orders(front: HyperliquidFront, account: str | None) -> list[dict[str, Any]]:
+def historical_orders(front: FrontState, account: str | None) -> list[dict[str, Any]]:
     if account is None:
         return []
     infos = front.venue.done_orders(account) + front.venue.open_order_infos(account)
@@ -244,7 +244,7 @@ def historical_orders(front: HyperliquidFront, account: str | None) -> list[dict
     ]
 
 
-def clearinghouse(front: HyperliquidFront, account: str | None, now_ns: int) -> dict[str, Any]:
+def clearinghouse(front: FrontState, account: str | None, now_ns: int) -> dict[str, Any]:
     """Perp positions and the margin summary (cross margin; the engine's initial margin)."""
     e = front.venue.engine
     acct = e.accounts.get(account) if account is not None else None
@@ -303,7 +303,7 @@ def clearinghouse(front: HyperliquidFront, account: str | None, now_ns: int) -> 
     }
 
 
-def spot_clearinghouse(front: HyperliquidFront, account: str | None) -> dict[str, Any]:
+def spot_clearinghouse(front: FrontState, account: str | None) -> dict[str, Any]:
     acct = front.venue.engine.accounts.get(account) if account is not None else None
     rows = []
     if acct is not None:
@@ -320,7 +320,7 @@ def spot_clearinghouse(front: HyperliquidFront, account: str | None) -> dict[str
     return {"balances": rows}
 
 
-def user_fees(front: HyperliquidFront) -> dict[str, Any]:
+def user_fees(front: FrontState) -> dict[str, Any]:
     perp = front.coins.perps[0].inst if front.coins.perps else None
     spot = front.coins.spots[0].inst if front.coins.spots else perp
     maker, taker = (perp.maker_fee, perp.taker_fee) if perp else ("0.00015", "0.00045")
@@ -339,7 +339,7 @@ def user_fees(front: HyperliquidFront) -> dict[str, Any]:
     }
 
 
-def user_fills(front: HyperliquidFront, account: str | None, start_ms: int = 0, end_ms: int | None = None) -> Any:
+def user_fills(front: FrontState, account: str | None, start_ms: int = 0, end_ms: int | None = None) -> Any:
     if account is None:
         return []
     rows = [f for f in reversed(front.fills.get(account, ())) if f["time"] >= start_ms]
@@ -356,7 +356,7 @@ def _str(body: dict[str, Any], key: str) -> str:
     return v
 
 
-def handle(front: HyperliquidFront, body: Any, now_ns: int | None = None) -> Any:
+def handle(front: FrontState, body: Any, now_ns: int | None = None) -> Any:
     """One `/info` body -> its JSON answer (Undeserializable: HTTP 422)."""
     now = time.time_ns() if now_ns is None else now_ns
     if not isinstance(body, dict):
@@ -447,7 +447,7 @@ def handle(front: HyperliquidFront, body: Any, now_ns: int | None = None) -> Any
 
 
 def fill_record(
-    front: HyperliquidFront,
+    front: FrontState,
     coin: Coin,
     info: OrderInfo | None,
     order_id: str,

@@ -18,6 +18,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -27,10 +28,11 @@ from agenthft.matching import Accepted, Amended, BookDelta, Cancelled, Fill, Tra
 from agenthft.model import OrderType, Side
 from agenthft.redact import redact
 from agenthft.venue.fronts.hyperliquid import exchange, info
+from agenthft.venue.fronts.hyperliquid.coins import Coin
 from agenthft.venue.outcome import AccountEvent, MarketEvent, OrderInfo, TopOfBook
 
 if TYPE_CHECKING:
-    from agenthft.venue.fronts.hyperliquid.front import HyperliquidFront
+    from agenthft.venue.fronts.hyperliquid.state import FrontState
 
 log = logging.getLogger("agenthft.venue.hyperliquid")
 _enc = msgspec.json.Encoder()
@@ -113,8 +115,9 @@ class Hub:
     account's fills and the front's shadow positions (for a fill's startPosition and
     closedPnl)."""
 
-    def __init__(self, front: HyperliquidFront) -> None:
+    def __init__(self, front: FrontState, record_fill: Callable[[Coin, Fill, OrderInfo], dict[str, Any]]) -> None:
         self.front = front
+        self.record_fill = record_fill  # the server's: a fill in Hyperliquid's shape, kept
         self.conns: set[Conn] = set()
         self.subs: dict[tuple[str, str], set[Conn]] = {}
         self._dirty: set[str] = set()  # coins whose book changed this turn
@@ -291,7 +294,7 @@ class Hub:
         coin = f.coins.by_market[order.market]
         if t is Fill:
             assert isinstance(ev, Fill)
-            rec = f.record_fill(coin, ev, order)
+            rec = self.record_fill(coin, ev, order)
             user = f.wallets.address_of.get(ev.account)
             if user is None:
                 return
@@ -335,7 +338,7 @@ class Hub:
         )
 
 
-async def serve_ws(front: HyperliquidFront, request: web.Request) -> web.WebSocketResponse:
+async def serve_ws(front: FrontState, request: web.Request) -> web.WebSocketResponse:
     """One /ws connection: ping, subscribe, unsubscribe, post. The server closes a connection
     it has sent nothing to for `idle_s` (Hyperliquid: 60 s); clients ping."""
     ws = web.WebSocketResponse(heartbeat=None, max_msg_size=front.venue.settings.max_frame_bytes)
@@ -363,7 +366,7 @@ async def serve_ws(front: HyperliquidFront, request: web.Request) -> web.WebSock
     return ws
 
 
-async def _on_message(front: HyperliquidFront, conn: Conn, raw: str | bytes) -> None:
+async def _on_message(front: FrontState, conn: Conn, raw: str | bytes) -> None:
     try:
         msg = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -386,7 +389,7 @@ async def _on_message(front: HyperliquidFront, conn: Conn, raw: str | bytes) -> 
         conn.channel("error", f"Error parsing JSON into valid websocket request: unknown method {method!r}")
 
 
-async def _post(front: HyperliquidFront, conn: Conn, msg: dict[str, Any]) -> dict[str, Any]:
+async def _post(front: FrontState, conn: Conn, msg: dict[str, Any]) -> dict[str, Any]:
     """A request over the socket: the same answer as over HTTP, with the request's id."""
     rid = msg.get("id")
     req = msg.get("request")

@@ -135,7 +135,10 @@ class Progress:
             self._print()
 
     def _print(self) -> None:
-        print(self.line(), file=self.stream, flush=True)
+        # one write with its newline: a Ctrl-C (raised wherever it lands) between a line and its
+        # newline left the interruption's own line glued to it
+        self.stream.write(self.line() + "\n")
+        self.stream.flush()
 
 
 def loading(who: str, paths: Sequence[str | Path]) -> Progress:

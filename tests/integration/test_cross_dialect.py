@@ -47,7 +47,7 @@ def test_nbbo_arb_across_the_binance_and_hyperliquid_dialects():
         ]
         cmd += ["--param", "markets=bn:BTCUSDT,hl:BTC-PERP", "--param", "fee_multiple=0.5", "--max-net", "BTC=0.05"]
         done = subprocess.run(
-            [*cmd, "--duration", "12", "--cancel-on-exit", "--quiet"],
+            [*cmd, "--duration", "20", "--cancel-on-exit", "--quiet"],
             capture_output=True, text=True, timeout=120, env={**os.environ, **env},
         )  # fmt: skip
     finally:

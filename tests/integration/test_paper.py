@@ -36,7 +36,13 @@ async def test_a_quoter_on_paper_fills_locally_and_sends_nothing_to_the_venue(ca
         assert port.orders_in == runner.sent_orders > 0
         # the fills are the model's, and the agent agrees with them one to one
         assert {f.fill_id for f in port.fills} == runner.oms.seen_fills
-        snap = await port.snapshot()
+        # the model's open orders are the agent's live ones once nothing is in flight (an order or
+        # a cancel inside the paper latency is live here and not yet, or no longer, there)
+        for _ in range(100):
+            snap = await port.snapshot()
+            if {o.order_id for o in snap.open_orders} == set(runner.oms.live):
+                break
+            await asyncio.sleep(0.02)
         assert {o.order_id for o in snap.open_orders} == set(runner.oms.live)
     finally:
         await runner.quiesce(cancel_orders=True)

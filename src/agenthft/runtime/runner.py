@@ -255,12 +255,19 @@ class Runner:
             deadline = time.monotonic() + timeout_s
             while self.oms.live and time.monotonic() < deadline:
                 await asyncio.sleep(0.01)
+                for oid in list(self.oms.live):  # acknowledged after the cancel-all passed it on the
+                    self.cancel(oid)  # wire: cancelled on its own (a cancel in flight is not resent)
             if self._live:
                 # a fill that raced the cancels can still be on its way (a venue's order and
                 # trade streams are not one ordered stream everywhere): one last snapshot
                 # (a REST connector behind a client-side rate limiter takes seconds for it)
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self.reconcile(), max(timeout_s, 10.0))
+                if self.oms.live and self.port.connected:  # still open at the venue: once more
+                    self.cancel_all()
+                    deadline = time.monotonic() + timeout_s
+                    while self.oms.live and time.monotonic() < deadline:
+                        await asyncio.sleep(0.01)
         return not self.oms.live
 
     async def stop(self, cancel_orders: bool = False) -> None:

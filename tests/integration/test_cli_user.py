@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -22,12 +23,13 @@ EXAMPLE = ROOT / "examples" / "imbalance_taker.py"
 
 
 class RunningVenue:
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "agenthft.cli", "venue", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env={**os.environ, **(env or {})},
         )
         assert self.proc.stdout is not None
         self.ws = self.rest = self.key = ""
@@ -245,12 +247,14 @@ def test_ctrl_c_on_a_replaying_venue_stops_cleanly_after_saying_how_far_it_got(d
     import signal
 
     capture = data / "hftbacktest" / "usdm" / "btcusdt_20240808.gz"
-    v = RunningVenue("--replay", str(capture), "--speed", "0")
+    v = RunningVenue("--replay", str(capture), "--speed", "0", env={"AGENTHFT_PROGRESS_S": "0.5"})
+    assert v.proc.stderr is not None
     try:
-        time.sleep(6)  # past the first progress line (every 5 s)
+        first = v.proc.stderr.readline()  # the first progress line (every 0.5 s here), then Ctrl-C
     finally:
         v.proc.send_signal(signal.SIGINT)
         _, err = v.proc.communicate(timeout=20)
+    err = first + err
     assert v.proc.returncode == Exit.INTERRUPTED, err  # Ctrl-C is 130 for every command (SIGTERM: 0)
     assert "Traceback" not in err and "CancelledError" not in err and "write() called" not in err, err
     assert re.search(r"agenthft venue: replay (replaying|ended)[^\n]*recorded updates applied", err), err

@@ -261,8 +261,12 @@ def print_binance(front: Any, cfg: Any, srv: Any, account: str) -> None:
     print(f"export BINANCE_STREAM_URL={front.stream_url}")
 
 
-async def _replay_progress(replays: list[Any], every_s: float = 5.0) -> None:
-    """Progress of the replays on stderr, and one line when the recording has ended."""
+async def _replay_progress(replays: list[Any]) -> None:
+    """Progress of the replays on stderr (every `$AGENTHFT_PROGRESS_S`, default 5 s), and one
+    line when the recording has ended."""
+    from agenthft.progress import every_s as interval
+
+    every_s = interval() or 0.1  # (0 means every step elsewhere: here a tenth of a second)
     ended = asyncio.gather(*(r.done.wait() for r in replays))
     while not ended.done():
         await asyncio.wait({ended}, timeout=every_s)

@@ -4,6 +4,7 @@ loopback: the same agent core trading through Binance's wire protocol."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -221,3 +222,33 @@ async def test_a_new_session_learns_old_orders_client_ids_in_one_request_not_one
         assert queries == 0
     finally:
         await second.stop()
+
+
+async def test_reconciliation_reads_every_fill_of_a_session_longer_than_one_page(binance):
+    """userTrades answers at most 1,000 trades: after the first snapshot the connector pages
+    forward by `fromId` from where it started, so no fill of a long session is missed (pages of
+    7 here: 3 fills before the session, then 20 during it)."""
+    env = binance
+    user = env.record
+    for i in range(3):  # the account's earlier fills
+        env.liquidity(Side.SELL, "60000", "0.001")
+        assert env.venue.place(user, f"old{i}", "BTC-PERP", Side.BUY, "0.001", "60000", OrderType.IOC,
+                               now_ns=time.time_ns()).filled  # fmt: skip
+    port = port_for(env)
+    await port.instruments()
+    first = await port._trades_since("BTCUSDT", page=7)
+    assert len(first) == 3, "the first read: the most recent page"
+    for i in range(20):
+        env.liquidity(Side.SELL, "60000", "0.001")
+        assert env.venue.place(user, f"new{i}", "BTC-PERP", Side.BUY, "0.001", "60000", OrderType.IOC,
+                               now_ns=time.time_ns()).filled  # fmt: skip
+    every = await port._trades_since("BTCUSDT", page=7)
+    ids = [int(t["id"]) for t in every]
+    assert len(ids) == 23 and ids == sorted(set(ids)), "every fill since, once, in order, over 4 pages"
+    status, last, _ = await env.request("GET", "/fapi/v1/userTrades", {"symbol": "BTCUSDT", "limit": 5})
+    assert status == 200 and [t["id"] for t in last] == ids[-5:], "without fromId: the most recent"
+    status, page, _ = await env.request(
+        "GET", "/fapi/v1/userTrades", {"symbol": "BTCUSDT", "limit": 5, "fromId": ids[2]}
+    )
+    assert status == 200 and [t["id"] for t in page] == ids[2:7], "with fromId: the first from it on"
+    await port.close()

@@ -128,6 +128,8 @@ async def run_desk(tmp: Path, venue: VenueProcess, seconds: float, faults: bool)
                 out[f"{name}/{leg}"] = {
                     "fills": len(r.oms.seen_fills),
                     "agent_is_venue": r.oms.seen_fills == venue_fills,
+                    "missed": sorted(venue_fills - r.oms.seen_fills)[:10],
+                    "extra": sorted(r.oms.seen_fills - venue_fills)[:10],
                     "journal_is_venue": set(journal) <= venue_fills and all(n == 1 for n in journal.values()),
                     "illegal": sum(a.kind == "illegal_transition" for a in r.oms.anomalies),
                     "open_left": [o.order_id for o in snap.open_orders if not o.order_id.startswith("storm")],
@@ -145,7 +147,7 @@ def check(out: dict[str, Any]) -> None:
     legs = {k: v for k, v in out.items() if "/" in k}
     assert len(legs) == 7, out
     for name, leg in legs.items():
-        assert leg["agent_is_venue"], (name, out)
+        assert leg["agent_is_venue"], (name, leg)
         assert leg["journal_is_venue"], (name, out)
         assert leg["illegal"] == 0, (name, out)
         assert leg["open_left"] == [], (name, out)

@@ -117,6 +117,7 @@ class BinanceUsdmPort:
         self.usage: dict[str, int] = {}
         self.expired_keys = 0
         self.raw: RawCapture | None = None
+        self._trades_from: dict[str, int] = {}  # symbol -> the first trade id reconciliation reads
 
     # --- state ----------------------------------------------------------------------------------
     @property
@@ -440,9 +441,27 @@ class BinanceUsdmPort:
             log.warning("%s failed: %s", what, e)
 
     # --- the account --------------------------------------------------------------------------------
+    async def _trades_since(self, market: str, page: int = 1000) -> list[dict[str, Any]]:
+        """The account's trades of `market`: at the first snapshot the most recent page (what
+        the session starts from), then every trade from that page's first on, page by page
+        (`fromId`), so that a session with more fills than one page still sees each of them."""
+        since = self._trades_from.get(market)
+        if since is None:
+            trades: list[dict[str, Any]] = await retry_limited(lambda: self.rest.user_trades(market, page))
+            self._trades_from[market] = min((int(t["id"]) for t in trades), default=0)
+            return trades
+        out: list[dict[str, Any]] = []
+        while True:
+            got = await retry_limited(lambda since=since: self.rest.user_trades(market, page, since))
+            out += got
+            if len(got) < page:
+                return out
+            since = int(got[-1]["id"]) + 1
+
     async def snapshot(self) -> AccountSnapshot:
-        """Open orders, recent fills (the last 1,000 per symbol), positions and balances, read
-        in several requests (`consistent` is False: orders may change between them)."""
+        """Open orders, fills (the most recent 1,000 per symbol at the first snapshot, and
+        every one since then after), positions and balances, read in several requests
+        (`consistent` is False: orders may change between them)."""
         if self.signer is None or self.dry_run:
             return AccountSnapshot([], [], consistent=False)
         markets = list(self.market.markets) if self.market else list(self.instruments_by_name)
@@ -453,7 +472,7 @@ class BinanceUsdmPort:
             for o in await retry_limited(lambda m=m: self.rest.open_orders(m)):
                 self._client_of[int(o["orderId"])] = str(o["clientOrderId"])
                 orders.append(translate.venue_order(o, inst))
-            trades = await retry_limited(lambda m=m: self.rest.user_trades(m))
+            trades = await self._trades_since(m)
             unknown = sorted({int(t["orderId"]) for t in trades} - self._client_of.keys())
             if unknown:  # orders this session never saw: their client ids, in one request (not one each)
                 first = unknown[0]

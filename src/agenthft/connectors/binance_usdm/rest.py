@@ -137,8 +137,11 @@ class BinanceRest:
         out: list[dict[str, Any]] = await self.request("GET", "/fapi/v1/allOrders", params, signed=True)
         return out
 
-    async def user_trades(self, symbol: str, limit: int = 1000) -> list[dict[str, Any]]:
-        params = {"symbol": symbol, "limit": limit}
+    async def user_trades(self, symbol: str, limit: int = 1000, from_id: int | None = None) -> list[dict[str, Any]]:
+        """The most recent `limit` trades, or with `from_id` the first `limit` from that id on."""
+        params: dict[str, Any] = {"symbol": symbol, "limit": limit}
+        if from_id is not None:
+            params["fromId"] = from_id
         out: list[dict[str, Any]] = await self.request("GET", "/fapi/v1/userTrades", params, signed=True)
         return out
 

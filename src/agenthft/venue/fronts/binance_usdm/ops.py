@@ -307,7 +307,9 @@ def user_trades(front: FrontState, key: BinanceKey, p: dict[str, Any]) -> list[d
                 "time": t,
             }
         )
-    return rows[-max(1, min(q.limit, 1000)) :]
+    n = max(1, min(q.limit, 1000))
+    # Binance: from `fromId` (or `startTime`) on, the first `limit`; otherwise the most recent
+    return rows[:n] if q.fromId is not None or q.startTime is not None else rows[-n:]
 
 
 def mark(front: FrontState, market: str) -> int | None:

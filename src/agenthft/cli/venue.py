@@ -153,10 +153,11 @@ async def serve(args: argparse.Namespace) -> bool:
         sys.stdout.flush()
         gc.collect()
         gc.freeze()  # startup objects (configs, code, markets) are never rescanned by full collections
-        progress = asyncio.create_task(_replay_progress(replays)) if replays else None
-        await stop.wait()
-        if progress is not None:
-            progress.cancel()
+        async with asyncio.TaskGroup() as tasks:  # the progress lines live as long as the serving
+            progress = tasks.create_task(_replay_progress(replays)) if replays else None
+            await stop.wait()
+            if progress is not None:
+                progress.cancel()
     finally:
         for driver in drivers:
             await driver.stop()

@@ -252,3 +252,20 @@ async def test_reconciliation_reads_every_fill_of_a_session_longer_than_one_page
     )
     assert status == 200 and [t["id"] for t in page] == ids[2:7], "with fromId: the first from it on"
     await port.close()
+
+
+async def test_user_trades_outlive_the_finished_orders_the_venue_keeps(binance):
+    """A quoter finishes far more orders than it fills: userTrades comes from the venue's fill
+    history (`fills_kept`), not from the finished orders it keeps (`orders_kept`, 5 here)."""
+    import msgspec
+
+    env = binance
+    env.venue.settings = msgspec.structs.replace(env.venue.settings, orders_kept=5)
+    for i in range(12):
+        env.liquidity(Side.SELL, "60000", "0.001")
+        assert env.venue.place(env.record, f"t{i}", "BTC-PERP", Side.BUY, "0.001", "60000", OrderType.IOC,
+                               now_ns=time.time_ns()).filled  # fmt: skip
+    assert len(env.venue.done_orders(env.account)) == 5
+    status, trades, _ = await env.request("GET", "/fapi/v1/userTrades", {"symbol": "BTCUSDT"})
+    assert status == 200 and len(trades) == 12, trades
+    assert len({t["orderId"] for t in trades}) == 12, "each with its own order's id"

@@ -208,6 +208,8 @@ class Venue:
         self._account_sessions: dict[str, set[Session]] = {}
         self.sessions: set[Session] = set()  # every open connection, authenticated or not
         self._fills: dict[str, deque[dict[str, object]]] = {}
+        #: the same fills as the engine's events (fronts render them in their own shapes)
+        self._fill_log: dict[str, deque[Fill]] = {}
         self._done: dict[str, deque[OrderInfo]] = {}  # finished orders per account, oldest first
         self._orders: dict[tuple[str, str], OrderInfo] = {}  # live orders by (account, client order id)
         self._by_oid: dict[int, OrderInfo] = {}  # live orders by venue order id
@@ -973,6 +975,10 @@ class Venue:
                 )
                 self._to_account(ev.account, enc(fill))
                 self._remember_fill(ev.account, fill)
+                log = self._fill_log.get(ev.account)
+                if log is None:
+                    log = self._fill_log[ev.account] = deque(maxlen=self.settings.fills_kept)
+                log.append(ev)
                 info = orders.get((ev.account, ev.order_id))
                 if info is not None:
                     info.filled += ev.qty
@@ -1152,6 +1158,11 @@ class Venue:
 
     def finished_orders(self, account: str) -> list[dict[str, object]]:
         return [self.order_record(o) for o in self._done.get(account, ())]
+
+    def account_fills(self, account: str, market: str | None = None) -> list[Fill]:
+        """The account's last `fills_kept` fills (of `market`), oldest first: independent of how
+        many finished orders are kept (a quoter finishes far more orders than it fills)."""
+        return [f for f in self._fill_log.get(account, ()) if market is None or f.market == market]
 
     def fills(self, account: str, since_ns: int = 0) -> list[dict[str, object]]:
         return [f for f in self._fills.get(account, ()) if int(f["ts_ns"]) >= since_ns]  # type: ignore[call-overload]

@@ -268,11 +268,10 @@ def countdown(front: FrontState, key: BinanceKey, p: dict[str, Any], now_ns: int
 
 
 # --- account -----------------------------------------------------------------------------------
-def _fills(front: FrontState, account: str, market: str) -> list[tuple[OrderInfo, Fill]]:
-    infos = front.venue.done_orders(account) + front.venue.open_order_infos(account, market)
-    out = [(i, f) for i in infos if i.market == market for f in i.fills]
-    out.sort(key=lambda x: x[1].trade_id)
-    return out
+def _fills(front: FrontState, account: str, market: str) -> list[Fill]:
+    """The account's kept fills of `market` by trade id (`Venue.account_fills`: not bounded by
+    the finished orders kept, which a quoter outruns)."""
+    return sorted(front.venue.account_fills(account, market), key=lambda f: f.trade_id)
 
 
 def user_trades(front: FrontState, key: BinanceKey, p: dict[str, Any]) -> list[dict[str, Any]]:
@@ -281,9 +280,9 @@ def user_trades(front: FrontState, key: BinanceKey, p: dict[str, Any]) -> list[d
     if q.fromId is not None and (q.startTime is not None or q.endTime is not None):
         raise FrontError(-1130, "fromId")
     rows = []
-    for info, f in _fills(front, key.account, sym.market):
+    for f in _fills(front, key.account, sym.market):
         t = _ms(f.ts_ns)
-        if q.orderId is not None and info.oid != q.orderId:
+        if q.orderId is not None and f.venue_order_id != q.orderId:
             continue
         if q.fromId is not None and f.trade_id < q.fromId:
             continue
@@ -296,7 +295,7 @@ def user_trades(front: FrontState, key: BinanceKey, p: dict[str, Any]) -> list[d
                 "commissionAsset": sym.inst.settle_asset,
                 "id": f.trade_id,
                 "maker": f.liquidity is Liquidity.MAKER,
-                "orderId": info.oid,
+                "orderId": f.venue_order_id,
                 "price": sym.px(f.price),
                 "qty": sym.qty(f.qty),
                 "quoteQty": sym.quote(f.price * f.qty),

@@ -482,8 +482,17 @@ class BinanceUsdmPort:
                 oid = int(t["orderId"])
                 client = self._client_of.get(oid)
                 if client is None:  # beyond allOrders' page: ask for this one
-                    q = await retry_limited(lambda m=m, oid=oid: self.rest.query_order(m, oid))
-                    client = self._client_of[oid] = str(q["clientOrderId"])
+                    try:
+                        q = await retry_limited(lambda m=m, oid=oid: self.rest.query_order(m, oid))
+                        client = str(q["clientOrderId"])
+                    except BinanceError as e:
+                        if e.code != -2013:
+                            raise
+                        # an order the venue no longer keeps (Binance: older than 3 months, or
+                        # cancelled with nothing filled; a local venue: past orders_kept): its
+                        # fills stay the account's, under the exchange's own order id
+                        client = f"binance-{oid}"
+                    self._client_of[oid] = client
                 fills.append(translate.venue_fill(t, inst, client))
         positions: dict[str, int] = {}
         for p in await retry_limited(self.rest.position_risk):

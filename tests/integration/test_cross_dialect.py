@@ -54,7 +54,7 @@ def arb_across_dialects(seconds: int) -> dict[str, Any]:
     finally:
         proc.terminate()
         proc.wait(10)
-    s = json.loads(done.stdout)
+    s: dict[str, Any] = json.loads(done.stdout)
     trips = {n: (v["risk_state"], v.get("first_trip"), v["rejects"]) for n, v in s["venues"].items()}
     assert done.returncode == 0, (trips, done.stderr[-2000:])
     assert set(s["venues"]) == {"bn", "hl"}

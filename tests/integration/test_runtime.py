@@ -239,10 +239,16 @@ async def _start_venue_process(port: int, state: Path) -> asyncio.subprocess.Pro
 
 
 async def test_venue_process_killed_and_restarted_from_its_state(tmp_path: Path):
-    port = _free_port()
-    ws_url, rest_url = f"ws://127.0.0.1:{port}/trading", f"http://127.0.0.1:{port + 1}"
     state, journal = tmp_path / "venue.sqlite", tmp_path / "agent.sqlite"
-    venue = await _start_venue_process(port, state)
+    for attempt in range(5):  # a free port can be taken by a parallel test before the venue binds it
+        port = _free_port()
+        try:
+            venue = await _start_venue_process(port, state)
+            break
+        except AssertionError:
+            if attempt == 4:
+                raise
+    ws_url, rest_url = f"ws://127.0.0.1:{port}/trading", f"http://127.0.0.1:{port + 1}"
 
     class Srv:  # what the helpers above need of a server
         rest_url = f"http://127.0.0.1:{port + 1}"

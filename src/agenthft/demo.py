@@ -364,6 +364,7 @@ async def real_venues_session(seconds: float) -> dict[str, Any]:
     import json
     import os
     import re
+    import signal
     import sys
 
     venue = await asyncio.create_subprocess_exec(
@@ -391,9 +392,14 @@ async def real_venues_session(seconds: float) -> dict[str, Any]:
         cmd += ["--param", "markets=bn:BTCUSDT,hl:BTC-PERP", "--param", "fee_multiple=0.5", "--max-net", "BTC=0.05"]
         agent = await asyncio.create_subprocess_exec(
             *cmd, "--duration", f"{seconds:g}", env={**os.environ, **env},
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, preexec_fn=_die_with_parent,
         )  # fmt: skip
-        out, err = await agent.communicate()
+        try:
+            out, err = await agent.communicate()
+        finally:  # a Ctrl-C here: the agent is told too (it cancels everything), then the venue goes
+            if agent.returncode is None:
+                agent.send_signal(signal.SIGINT)
+                await agent.wait()
         if not out.strip():
             return {"error": (err.decode().strip().splitlines() or ["no summary"])[-1]}
         summary: dict[str, Any] = json.loads(out)

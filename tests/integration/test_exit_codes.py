@@ -230,6 +230,7 @@ def test_ctrl_c_on_an_agent_serving_mcp_stops_the_agent_not_only_the_mcp_door(ve
         r"agenthft demo: stopping the desk",  # the desk's wrap-up: reports being written, the MCP door up
         r"^agent runtime \(Runner",  # the async parts after the desk (a cancellation they could absorb)
         r"agenthft demo: latency-arb at 2 ms",  # a backtest
+        r"^real venues' protocols on loopback",  # two more processes: a venue and an agent
     ],
 )
 def test_ctrl_c_at_any_part_of_the_demo_is_130(when: str, tmp_path: Path):

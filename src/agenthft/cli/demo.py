@@ -96,8 +96,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         h = tel[name]
         if h["count"]:
             print(f"  {name:13} n={h['count']:<4} p50 {h['p50_us']:8.1f} us  p99 {h['p99_us']:8.1f} us")
-    real_ok = _demo_real_venues(10.0)  # (crossings come with the underlying's jumps, ~0.3 a second)
     _demo_signals_and_backtest(captures, out)
+    real_ok = _demo_real_venues(10.0)  # (crossings come with the underlying's jumps, ~0.3 a second)
     return code if agent["journal_matches_venue"] and desk_ok and real_ok else 1
 
 

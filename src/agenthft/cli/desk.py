@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agenthft.cli.errors import CliError, Exit, start_failure, stop_on_signals, worst
+from agenthft.cli.errors import CliError, Exit, end_codes, start_failure, stop_on_signals, worst
 
 if TYPE_CHECKING:
     from agenthft.runtime.closing import Ending
@@ -63,15 +63,13 @@ async def run_desk(args: argparse.Namespace) -> tuple[dict[str, Any], Exit]:
     write = (lambda: recording.write(args.out, f"live: desk {args.desk}")) if recording is not None else None
     ends, files = await close(agents, cancel, closers, write)
     summary: dict[str, Any] = {"strategies": {}}
-    codes = {Exit.INTERRUPTED} if interrupted() else set()
+    codes = end_codes(interrupted(), False, False)
     for s in spec.strategies:  # each venue's own account of each strategy's fills
         end = ends[s.name]
         summary["strategies"][s.name] = end.summary | {"venue_fill_ids": venue_fills(s, end)}
         for venue, why in end.errors.items():
             summary[f"venue_error_{s.name}_{venue}"] = why
-            codes.add(Exit.VENUE_UNREACHABLE)
-        if end.halted:
-            codes.add(Exit.HALTED)
+        codes |= end_codes(False, end.halted, bool(end.errors))
     if files is not None:
         summary["files"] = {n: [str(p) for p in f] for n, f in files.items()}
     code = worst(codes)

@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from agenthft.cli.errors import Exit, worst
+from agenthft.cli.errors import Exit, end_codes, worst
 from agenthft.control.desk.wire import ChildConfig, Ended, Failed, Line, Ready
 from agenthft.runtime.runner import Observer, Runner
 
@@ -84,8 +84,7 @@ async def serve(cfg: ChildConfig) -> int:
         summary["venue_errors"] = end.errors
     if files is not None:
         summary["files"] = [str(p) for p in files]
-    ended = {Exit.INTERRUPTED: interrupted, Exit.HALTED: end.halted, Exit.VENUE_UNREACHABLE: bool(end.errors)}
-    code = worst(c for c, happened in ended.items() if happened)
+    code = worst(end_codes(interrupted, end.halted, bool(end.errors)))
     emit(Ended(summary, int(code)))
     return int(code)
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agenthft.cli.errors import CliError, Exit, worst
+from agenthft.cli.errors import CliError, Exit, end_codes, worst
 from agenthft.runtime.desk import DeskSpec
 
 
@@ -50,12 +50,12 @@ async def run_process_desk(args: argparse.Namespace, spec: DeskSpec) -> tuple[di
     closers, _ = await _seat(plane, args, stop)
     await run_until(stop, args.duration)
     await closers[0]()
-    ended = await desk.stop(interrupt=interrupted)
+    ends = await desk.stop(interrupt=interrupted)
     summary: dict[str, Any] = {"strategies": {}}
     codes = set()
     files: dict[str, Any] = {}
     for name, p in desk.procs.items():
-        end = ended.get(name)
+        end = ends.get(name)
         entry = dict(end.summary) if end is not None else _dead(p)
         if "files" in entry:
             files[name] = entry.pop("files")
@@ -67,7 +67,7 @@ async def run_process_desk(args: argparse.Namespace, spec: DeskSpec) -> tuple[di
         from agenthft.report import build_index
 
         summary["files"] = files | {"index": [str(build_index(args.out, f"live: desk {args.desk}"))]}
-    code = worst(codes | ({Exit.INTERRUPTED} if interrupted else set()))
+    code = worst(codes | end_codes(interrupted, False, False))
     summary["exit_code"] = int(code)
     return summary, code
 

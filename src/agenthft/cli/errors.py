@@ -80,6 +80,12 @@ def worst(codes: Iterable[Exit | int]) -> Exit:
     return next((c for c in PRECEDENCE if c in seen), Exit.OK)
 
 
+def end_codes(interrupted: bool, halted: bool, venue_gone: bool) -> set[Exit]:
+    """What applies at the end of an agent's run (`worst` picks the code)."""
+    return {c for c, on in ((Exit.INTERRUPTED, interrupted), (Exit.HALTED, halted),
+                            (Exit.VENUE_UNREACHABLE, venue_gone)) if on}  # fmt: skip
+
+
 def stop_on_signals(stop: asyncio.Event) -> Callable[[], bool]:
     """SIGINT and SIGTERM set `stop` (the running loop's handlers: the command then cleans up,
     cancel-all, summary, files); the function returned says whether Ctrl-C (SIGINT) was one of

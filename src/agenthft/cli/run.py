@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from agenthft.cli.errors import CliError, Exit, start_failure, stop_on_signals, worst
+from agenthft.cli.errors import CliError, Exit, end_codes, start_failure, stop_on_signals, worst
 from agenthft.model import CASH_DECIMALS, CASH_UNIT, to_scaled
 from agenthft.risk import RiskConfig
 from agenthft.strategies.loader import (
@@ -245,8 +245,7 @@ async def finish(
         summary["venue_error" if venue == "venue" else f"venue_error_{venue}"] = f"venue unreachable at exit: {why}"
     if written is not None:
         summary["files"] = [str(p) for p in written]
-    ended = {Exit.INTERRUPTED: interrupted, Exit.HALTED: end.halted, Exit.VENUE_UNREACHABLE: bool(end.errors)}
-    code = worst(c for c, happened in ended.items() if happened)
+    code = worst(end_codes(interrupted, end.halted, bool(end.errors)))
     summary["exit_code"] = int(code)
     return summary, code
 

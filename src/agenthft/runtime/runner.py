@@ -251,12 +251,7 @@ class Runner:
         if self._watcher is not None:
             self._watcher.cancel()
         if cancel_orders and self.port.connected and self.oms.live:
-            self.cancel_all()
-            deadline = time.monotonic() + timeout_s
-            while self.oms.live and time.monotonic() < deadline:
-                await asyncio.sleep(0.01)
-                for oid in list(self.oms.live):  # acknowledged after the cancel-all passed it on the
-                    self.cancel(oid)  # wire: cancelled on its own (a cancel in flight is not resent)
+            await self._cancel_and_wait(timeout_s)
             if self._live:
                 # a fill that raced the cancels can still be on its way (a venue's order and
                 # trade streams are not one ordered stream everywhere): one last snapshot
@@ -264,20 +259,24 @@ class Runner:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self.reconcile(), max(timeout_s, 10.0))
                 if self.oms.live and self.port.connected:  # still open at the venue: once more
-                    self.cancel_all()
-                    deadline = time.monotonic() + timeout_s
-                    while self.oms.live and time.monotonic() < deadline:
-                        await asyncio.sleep(0.01)
+                    await self._cancel_and_wait(timeout_s)
         return not self.oms.live
 
+    async def _cancel_and_wait(self, timeout_s: float) -> None:
+        """A cancel-all, then until every order is answered (or `timeout_s`) each order still
+        live is cancelled on its own: one acknowledged after the cancel-all passed it on the
+        wire (a cancel in flight is not resent)."""
+        self.cancel_all()
+        deadline = time.monotonic() + timeout_s
+        while self.oms.live and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+            for oid in list(self.oms.live):
+                self.cancel(oid)
+
     async def stop(self, cancel_orders: bool = False) -> None:
-        """Close the session; with `cancel_orders`, `quiesce` first (cancel-all, the answers,
+        """Close the session; `quiesce` first (with `cancel_orders`: cancel-all, the answers,
         the last snapshot)."""
-        if cancel_orders:
-            await self.quiesce(cancel_orders=True)
-        self.started = False
-        if self._watcher is not None:
-            self._watcher.cancel()
+        await self.quiesce(cancel_orders)
         await self.port.close()
         self._flush_denials(self.clock(), force=True)
         if self.journal is not None:
@@ -638,13 +637,7 @@ class Runner:
             self.refused += 1
             return None
         now = self.clock()
-        if price is not None and price > 0:
-            inst = self.instruments.get(market)
-            if inst is not None and inst.price_sig_figs and not inst.price_ok(price):
-                # the venue takes only prices of so many significant figures (Hyperliquid):
-                # the nearest one on the passive side, never more aggressive than asked
-                price = inst.round_price(price, "down" if side is Side.BUY else "up")
-                self.prices_rounded += 1
+        price = self._venue_price(market, side, price)
         denied = self.risk.check(market, side, qty, price, now, self.books.get(market), oms)
         if denied is not None:
             self.refused += 1
@@ -671,6 +664,18 @@ class Runner:
         if self._recv_ns:
             self.telemetry.record("tick_to_trade", sent - self._recv_ns)
         return o
+
+    def _venue_price(self, market: str, side: Side, price: int | None) -> int | None:
+        """`price`, or where the venue takes only prices of so many significant figures
+        (Hyperliquid) and this one has more, the nearest it takes on the passive side: never
+        more aggressive than asked (counted in `prices_rounded`)."""
+        if price is None or price <= 0:
+            return price
+        inst = self.instruments.get(market)
+        if inst is None or not inst.price_sig_figs or inst.price_ok(price):
+            return price
+        self.prices_rounded += 1
+        return inst.round_price(price, "down" if side is Side.BUY else "up")
 
     def cancel(self, order_id: str) -> bool:
         """Send a cancel unless one is already in flight for this order (retried only after
@@ -716,11 +721,7 @@ class Runner:
         if o is None or not o.live or not self.port.caps.amend or not self.port.connected:
             self.refused += 1
             return False
-        if price is not None and price > 0:
-            inst = self.instruments.get(o.market)
-            if inst is not None and inst.price_sig_figs and not inst.price_ok(price):
-                price = inst.round_price(price, "down" if o.side is Side.BUY else "up")
-                self.prices_rounded += 1
+        price = self._venue_price(o.market, o.side, price)
         req = AmendRequest(order_id, o.market, qty, price)
         sent = self.port.amend(req)
         for obs in self.observers:

@@ -9,7 +9,8 @@ DATA ?=
 
 .PHONY: demo test lint bench bench-compare soak wheel wheel-check clean
 
-$(STAMP): pyproject.toml
+# the compiled data path's sources too: an edited .pyx is rebuilt by the next target, not run stale
+$(STAMP): pyproject.toml setup.py $(wildcard src/agenthft/*/*.pyx src/agenthft/*/*.pxd src/agenthft/*/*/*.pyx src/agenthft/*/*/*.pxd)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'

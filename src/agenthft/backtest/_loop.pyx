@@ -18,7 +18,7 @@ Python next runs. When is a delivery shown (docs/backtest.md, "The wake-up rule"
 - trades: when it overrides `on_trade` (interest: within its levels' band), else folded.
 """
 
-from libc.stdlib cimport free, realloc
+from libc.stdlib cimport calloc, free, realloc
 
 from agenthft.book._cbook cimport CL2Book, Ladder, ladder_fill, ladder_kth
 from agenthft.connectors.simulated._cl2x cimport CL2Exchange
@@ -28,11 +28,14 @@ from heapq import heappop
 import numpy as np
 
 from agenthft.connectors.simulated.latency import Constant
-from agenthft.market.events import BID, CLEAR, FUNDING, LEVEL, TRADE
+from agenthft.market import events as _ev
 from agenthft.model import Side
 from agenthft.strategies.base import Strategy
 
 cdef int K_BOOK = 0, K_TRADE = 1
+# the row kinds and sides as C values (compared per row: a module global would be a Python lookup
+# and a Python comparison each time)
+cdef long long LEVEL = _ev.LEVEL, TRADE = _ev.TRADE, CLEAR = _ev.CLEAR, FUNDING = _ev.FUNDING, BID = _ev.BID
 cdef long long NONE = 0x7FFFFFFFFFFFFFFF
 
 
@@ -136,8 +139,10 @@ cdef class Loop:
     cdef Fifo fifo
     cdef long long seq, last_down, now, feed_c, rec_next, th, sh, skipped
     cdef bint feed_const, have_heap, interest, trades_all, trades_band, pnl_limits, refused, folded
-    cdef long long stale_ns, seen_events, views_count, refusals
-    cdef list book_seq, stale, pos
+    cdef long long stale_ns, seen_events, views_count, refusals, order_events
+    cdef bint started
+    cdef long long *book_seq  # per market: the sequence number of its next book delivery
+    cdef list stale, pos
 
     def __init__(self, bt):
         self.bt = bt
@@ -169,12 +174,15 @@ cdef class Loop:
         self.stale_ns = risk._stale_ns
         self.last_trade = [None] * len(self.names)
         self.lag = [None] * len(self.names)
-        self.book_seq = bt._book_seq
+        self.book_seq = <long long *> calloc(max(1, len(self.names)), sizeof(long long))
+        if self.book_seq == NULL:
+            raise MemoryError()
         self.stale = [False] * len(self.names)
         self.pos = [False] * len(self.names)
 
     def __dealloc__(self):
         free(self.fifo.items)
+        free(self.book_seq)
 
     # --- Python runs: what it reads is written first, what it changed is read after ------------
     cdef void before_python(self):
@@ -199,6 +207,7 @@ cdef class Loop:
         cdef Py_ssize_t m
         bt = self.bt
         self.seq, self.last_down = bt._seq, bt._last_down
+        self.order_events, self.started = bt.order_events, self.runner.started  # read per book message in C
         if self.runner.refused != self.refusals:  # a request refused: the strategy may retry at its next look
             self.refused = True
         self.top()
@@ -274,8 +283,8 @@ cdef class Loop:
                 self.fold_book(m, lag)
                 return 0
             view = self.views[m]
-            if (self.runner.started and (view.changed(book) or self.refused
-                    or self.bt.order_events != self.seen_events)):
+            if (self.started and (view.changed(book) or self.refused
+                    or self.order_events != self.seen_events)):
                 show = True
                 if not it.snapshot:
                     book.seq = it.bseq - 1  # the runner applies it again (absolute levels: the same book)
@@ -311,7 +320,7 @@ cdef class Loop:
         self.after_python()
         if runner.book_views != views and self.interest:
             (<View> self.views[it.market]).remember(book)
-            self.seen_events = self.bt.order_events
+            self.seen_events = self.order_events
             self.refused = runner.refused != refused
         return 0
 

@@ -26,7 +26,7 @@ from agenthft.connectors.port import (
     Rejected,
     Request,
 )
-from agenthft.model import Liquidity, from_scaled
+from agenthft.model import Instrument, Liquidity, from_scaled
 from agenthft.model.money import CASH_DECIMALS, RATE_DECIMALS, cash_float
 from agenthft.oms.positions import by_currency
 from agenthft.report import build_report, event_row, risk_row
@@ -95,6 +95,62 @@ class Results(msgspec.Struct):
         return paths
 
 
+_ROWS = (Funding, Ack, Done, Rejected)  # the answers kept as rows besides fills
+
+
+class _Texts:
+    """Decimal text of ticks and lots, each value made once per market (a run repeats its
+    prices and sizes thousands of times)."""
+
+    def __init__(self) -> None:
+        self.prices: dict[tuple[str, int], str] = {}
+        self.qtys: dict[tuple[str, int], str] = {}
+
+    def price(self, inst: Instrument, ticks: int) -> str:
+        key = (inst.market, ticks)
+        text = self.prices.get(key)
+        if text is None:
+            text = self.prices[key] = inst.ticks_to_price(ticks)
+        return text
+
+    def qty(self, inst: Instrument, lots: int) -> str:
+        key = (inst.market, lots)
+        text = self.qtys.get(key)
+        if text is None:
+            text = self.qtys[key] = inst.lots_to_qty(lots)
+        return text
+
+
+def _event_row(t: int, x: Request | OrderEvent, instruments: dict[str, Instrument], texts: _Texts) -> dict[str, Any]:
+    """The `events.parquet` row of what the recorder kept."""
+    if isinstance(x, OrderRequest):
+        inst = instruments[x.market]
+        price = "" if x.price is None else texts.price(inst, x.price)
+        return event_row("order", t, x.order_id, side=x.side.value, price=price, qty=texts.qty(inst, x.qty),
+                         market=x.market)  # fmt: skip
+    if isinstance(x, CancelRequest):
+        return event_row("cancel", t, x.order_id, market=x.market)
+    if isinstance(x, CancelAllRequest):
+        return event_row("cancel_all", t, "", market=x.market or "")
+    if isinstance(x, Filled):
+        f = x.fill
+        inst = instruments[f.market]
+        return event_row("fill", t, f.order_id, venue_ns=f.ts_ns, side=f.side.value, market=f.market,
+                         price=texts.price(inst, f.price), qty=texts.qty(inst, f.qty),
+                         fee=cash_float(f.fee, CASH_DECIMALS), liquidity=x.liquidity.value)  # fmt: skip
+    if isinstance(x, Funding):
+        inst = instruments[x.market]
+        return event_row("funding", t, "", venue_ns=x.ts_ns, market=x.market, price=texts.price(inst, x.mark),
+                         qty=texts.qty(inst, x.position), fee=cash_float(x.amount, CASH_DECIMALS),
+                         liquidity=f"rate {from_scaled(x.rate, RATE_DECIMALS)}")  # fmt: skip
+    if isinstance(x, Ack):
+        return event_row("ack", t, x.order_id, venue_ns=x.ts_ns)
+    if isinstance(x, Done):
+        return event_row("cancel_ack", t, x.order_id, venue_ns=x.ts_ns)
+    assert isinstance(x, Rejected)
+    return event_row("reject", t, x.order_id, venue_ns=x.ts_ns, liquidity=x.code)
+
+
 class _Tap(Observer):
     """The recorder as a runner's observer."""
 
@@ -119,7 +175,8 @@ class Recorder:
 
     def __init__(self, sample_ms: float = 100.0) -> None:
         self.sample_ns = int(sample_ms * 1e6)
-        self.events: list[dict[str, Any]] = []
+        #: (agent time, request or event, the runner that saw it): made into `events` rows at the end
+        self._raw: list[tuple[int, Request | OrderEvent, Runner]] = []
         self.equity: list[dict[str, Any]] = []
         self._next = 0
         self.orders = self.cancels = self.fills = self.maker_fills = 0
@@ -131,45 +188,32 @@ class Recorder:
         runner.observers.append(_Tap(self))
 
     def sent(self, runner: Runner, req: Request, t: int) -> None:
+        """Counted now, kept as it is: the row's text (decimal prices) is made once at the end,
+        not in the loop (a backtest sends thousands)."""
         if isinstance(req, OrderRequest):
             self.orders += 1
-            inst = runner.instruments[req.market]
-            price = "" if req.price is None else inst.ticks_to_price(req.price)
-            self.events.append(event_row("order", t, req.order_id, side=req.side.value, price=price,
-                                         qty=inst.lots_to_qty(req.qty), market=req.market))  # fmt: skip
         elif isinstance(req, CancelRequest):
             self.cancels += 1
-            self.events.append(event_row("cancel", t, req.order_id, market=req.market))
-        elif isinstance(req, CancelAllRequest):
-            self.events.append(event_row("cancel_all", t, "", market=req.market or ""))
+        elif not isinstance(req, CancelAllRequest):
+            return
+        self._raw.append((t, req, runner))
 
     def received(self, runner: Runner, ev: OrderEvent, t: int) -> None:
         self._received += 1
         if isinstance(ev, Filled):
-            f = ev.fill
-            inst = runner.instruments.get(f.market)
-            if inst is None:
+            if ev.fill.market not in runner.instruments:
                 return
             self.fills += 1
             self.maker_fills += ev.liquidity is Liquidity.MAKER
-            self.events.append(
-                event_row("fill", t, f.order_id, venue_ns=f.ts_ns, side=f.side.value, market=f.market,
-                          price=inst.ticks_to_price(f.price), qty=inst.lots_to_qty(f.qty),
-                          fee=cash_float(f.fee, CASH_DECIMALS), liquidity=ev.liquidity.value)
-            )  # fmt: skip
-        elif isinstance(ev, Funding):
-            inst = runner.instruments[ev.market]
-            self.events.append(
-                event_row("funding", t, "", venue_ns=ev.ts_ns, market=ev.market, price=inst.ticks_to_price(ev.mark),
-                          qty=inst.lots_to_qty(ev.position), fee=cash_float(ev.amount, CASH_DECIMALS),
-                          liquidity=f"rate {from_scaled(ev.rate, RATE_DECIMALS)}")
-            )  # fmt: skip
-        elif isinstance(ev, Ack):
-            self.events.append(event_row("ack", t, ev.order_id, venue_ns=ev.ts_ns))
-        elif isinstance(ev, Done):
-            self.events.append(event_row("cancel_ack", t, ev.order_id, venue_ns=ev.ts_ns))
-        elif isinstance(ev, Rejected):
-            self.events.append(event_row("reject", t, ev.order_id, venue_ns=ev.ts_ns, liquidity=ev.code))
+        elif not isinstance(ev, _ROWS):
+            return
+        self._raw.append((t, ev, runner))
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Every order message, answer, fill and funding payment as `events.parquet` rows."""
+        texts = _Texts()
+        return [_event_row(t, x, runner.instruments, texts) for t, x, runner in self._raw]
 
     def risk_event(self, ev: RiskEvent) -> None:
         if len(self.risk) < 10_000:  # bounded: a flood of denials is counted anyway

@@ -16,30 +16,30 @@ from agenthft.model.enums import Side
 _BUY = Side.BUY
 
 
+cdef inline Py_ssize_t lower_bound(const long long *a, Py_ssize_t n, long long key) noexcept:
+    """Index of the first element >= key in a[0:n] (n if none), by halving without a branch on
+    the comparison: which way a price ladder's search goes is unpredictable, and a mispredicted
+    branch costs more than the step (the halving compiles to a conditional move)."""
+    cdef Py_ssize_t base = 0, half
+    if n == 0:
+        return 0
+    while n > 1:
+        half = n >> 1
+        base = base + half if a[base + half] < key else base
+        n -= half
+    return base + (a[base] < key)
+
+
 cdef Py_ssize_t block_for(Ladder *s, long long key) noexcept:
     """The first block whose largest key is >= key (the last block when key is above all)."""
-    cdef Py_ssize_t lo = 0, hi = s.nb, mid
-    if s.maxk[hi - 1] < key:
-        return hi - 1
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if s.maxk[mid] < key:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    if s.maxk[s.nb - 1] < key:
+        return s.nb - 1
+    return lower_bound(s.maxk, s.nb, key)
 
 
-cdef Py_ssize_t find_in(Block *b, long long key) noexcept:
+cdef inline Py_ssize_t find_in(Block *b, long long key) noexcept:
     """Index of the first element >= key in the block (b.n if none)."""
-    cdef Py_ssize_t lo = 0, hi = b.n, mid
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if b.key[mid] < key:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    return lower_bound(b.key, b.n, key)
 
 
 cdef int insert_block(Ladder *s, Py_ssize_t at) except -1:

@@ -37,7 +37,12 @@ class OrderStatus(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self in (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
+        return self in TERMINAL
+
+
+#: the statuses an order never leaves (a set: read on every order event; hashing a str enum is
+#: its cached str hash, where `in (a, b, c)` runs the enum's `__eq__` up to three times)
+TERMINAL = frozenset((OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED))
 
 
 class Liquidity(StrEnum):

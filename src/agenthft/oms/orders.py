@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agenthft.model import OrderStatus, OrderType, Side
+from agenthft.model.enums import TERMINAL
 
 
 class ClientOrder:
@@ -66,11 +67,11 @@ class ClientOrder:
 
     @property
     def remaining(self) -> int:
-        return 0 if self.status.is_terminal else self.qty - self.filled
+        return 0 if self.status in TERMINAL else self.qty - self.filled
 
     @property
     def live(self) -> bool:
-        return not self.status.is_terminal
+        return self.status not in TERMINAL
 
     def __repr__(self) -> str:
         return f"ClientOrder({self.order_id} {self.side.value} {self.filled}/{self.qty}@{self.price} {self.status})"

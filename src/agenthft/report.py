@@ -30,12 +30,23 @@ def _figure(pid: str, caption: str, svg: str) -> str:
 
 
 # --- the rows of a results folder's tables (one schema for a backtest, a live run, a journal) -----
-def event_row(event: str, agent_ns: int, order_id: str, **fields: Any) -> dict[str, Any]:
+def event_row(
+    event: str,
+    agent_ns: int,
+    order_id: str,
+    *,
+    venue_ns: int | None = None,
+    side: str = "",
+    price: str = "",
+    qty: str = "",
+    fee: float | None = None,
+    liquidity: str = "",
+    market: str = "",
+) -> dict[str, Any]:
     """One row of `events.parquet`: every row has every column (Parquet needs one schema),
     whether a backtest, a live run or a journal wrote it."""
-    row: dict[str, Any] = {"event": event, "agent_ns": agent_ns, "venue_ns": None, "order_id": order_id}
-    row |= {"side": "", "price": "", "qty": "", "fee": None, "liquidity": "", "market": ""}
-    return row | fields
+    return {"event": event, "agent_ns": agent_ns, "venue_ns": venue_ns, "order_id": order_id, "side": side,
+            "price": price, "qty": qty, "fee": fee, "liquidity": liquidity, "market": market}  # fmt: skip
 
 
 def risk_row(ts_ns: int, reason: str, action: str, value: str, limit: str, market: str) -> dict[str, Any]:

@@ -132,7 +132,8 @@ def overrides(strategy, str hook):
 cdef class Loop:
     """One run of a `DataBacktest` (the compiled path); `run()` returns the rows processed."""
 
-    cdef object bt, runner, risk, rec, heap, latency, strategy
+    cdef object bt, runner, risk, rec, heap, up, down, latency, strategy
+    cdef int src  # where the earliest Python-scheduled item is: 0 none, 1 heap, 2 uplink, 3 downlink
     cdef const long long[::1] ts, mk, kind, side, price, qty, flags
     cdef Py_ssize_t n
     cdef list xs, books, names, views, last_trade, lag
@@ -149,7 +150,7 @@ cdef class Loop:
         self.runner = bt.runner
         self.risk = bt.runner.risk
         self.rec = bt.recorder
-        self.heap = bt._heap
+        self.heap, self.up, self.down = bt._heap, bt._up, bt._down
         self.latency = bt.latency
         self.strategy = bt.runner.strategy
         a = bt.events.int64_columns()
@@ -222,12 +223,17 @@ cdef class Loop:
                 self.pos[m] = p is not None and p.size != 0
 
     cdef void top(self):
-        heap = self.heap
-        if heap:
-            self.have_heap = True
-            self.th, self.sh = heap[0][0], heap[0][1]
-        else:
-            self.have_heap = False
+        """The earliest of what Python scheduled (the heap, the uplink, the downlink), by (time,
+        sequence), into th/sh/src: only Python code adds to them, so it is read after Python ran."""
+        cdef long long at, sq
+        self.src = 0
+        for q, src in ((self.heap, 1), (self.up, 2), (self.down, 3)):
+            if q:
+                head = q[0]
+                at, sq = head[0], head[1]
+                if self.src == 0 or at < self.th or (at == self.th and sq < self.sh):
+                    self.src, self.th, self.sh = src, at, sq
+        self.have_heap = self.src != 0
 
     cdef long long feed(self) except? -1:
         return self.feed_c if self.feed_const else self.latency.feed_ns()
@@ -285,15 +291,14 @@ cdef class Loop:
             view = self.views[m]
             if (self.started and (view.changed(book) or self.refused
                     or self.order_events != self.seen_events)):
-                show = True
-                if not it.snapshot:
-                    book.seq = it.bseq - 1  # the runner applies it again (absolute levels: the same book)
+                if not it.snapshot:  # the rows are on its book: the runner checks the sequence, applies none
+                    book.seq = it.bseq - 1
+                    return self.show_book(it, book, True)
             else:
                 book.seq = it.bseq
                 self.fold_book(m, lag)
                 return 0
-        self.show_book(it, book)
-        return 0
+        return self.show_book(it, book, False)
 
     cdef void fold_book(self, int m, long long lag):
         self.lag[m] = lag
@@ -307,12 +312,15 @@ cdef class Loop:
                 book.set_level_c(1 if self.side[r] == BID else -1, self.price[r], self.qty[r])
         return 0
 
-    cdef int show_book(self, Item *it, CL2Book book) except -1:
+    cdef int show_book(self, Item *it, CL2Book book, bint applied) except -1:
+        """The runner's `on_book` with the message's levels, or none when they are `applied` to its
+        book already (a strategy with an `interest` reads the book, not the message)."""
         cdef Py_ssize_t r
         bids, asks = [], []
-        for r in range(it.i, it.j):
-            if self.kind[r] == LEVEL:
-                (bids if self.side[r] == BID else asks).append((self.price[r], self.qty[r]))
+        if not applied:
+            for r in range(it.i, it.j):
+                if self.kind[r] == LEVEL:
+                    (bids if self.side[r] == BID else asks).append((self.price[r], self.qty[r]))
         runner = self.runner
         views, refused = runner.book_views, runner.refused
         self.before_python()
@@ -365,8 +373,12 @@ cdef class Loop:
                     self.deliver(it)
                 else:
                     self.before_python()
-                    _, _, fn = heappop(self.heap)
-                    fn(t)
+                    if self.src == 3:  # an answer reaches the agent
+                        bt._deliver(self.down.popleft()[2], t)
+                    elif self.src == 2:  # a request reaches the exchange
+                        bt._arrive(self.up.popleft()[2], t)
+                    else:
+                        heappop(self.heap)[2](t)
                     self.after_python()
                 if t >= self.rec_next:
                     self.before_python()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 
 import msgspec
@@ -81,7 +82,7 @@ class FundingSchedule(msgspec.Struct, frozen=True):
 
 
 class DataPort:
-    """The venue port of a backtest on recorded data: requests go onto the event heap and reach
+    """The venue port of a backtest on recorded data: requests go onto the uplink (a FIFO) and reach
     the L2 exchange models after the order latency; their answers come back after the response
     latency (`DataBacktest._respond`). No sockets, no decoding: ints all the way."""
 
@@ -195,7 +196,12 @@ class DataBacktest:
         self.end_ns = end_ns if end_ns is not None else (ts[-1] if ts else 0)
         self.now = self.start_ns
         self._last_up = self._last_down = 0
-        self._heap: list[tuple[int, int, Callable[[int], None]]] = []
+        self._heap: list[tuple[int, int, Callable[[int], None]]] = []  # what is not on a link (funding times)
+        # the two links of the order traffic: each delivers in the order it was given (a time is
+        # never before the one ahead of it: `_last_up`, `_last_down`), so a FIFO each, merged with
+        # the heap and the feed by (time, sequence number): the order one heap would give
+        self._up: deque[tuple[int, int, OrderRequest | CancelRequest | CancelAllRequest]] = deque()
+        self._down: deque[tuple[int, int, OrderEvent]] = deque()
         self._seq = 0
         #: scheduled funding times (a recording's own FUNDING rows arrive with the data)
         self._funding_rate = to_scaled(funding.rate, RATE_DECIMALS) if funding is not None else 0
@@ -224,7 +230,8 @@ class DataBacktest:
     # --- agent -> exchange ---------------------------------------------------------------
     def to_exchange(self, req: OrderRequest | CancelRequest | CancelAllRequest) -> None:
         at = self._last_up = max(self._last_up, self.now + self.latency.order_ns())
-        self._push(at, lambda t: self._arrive(req, t))
+        self._seq += 1
+        self._up.append((at, self._seq, req))
 
     def _arrive(self, req: OrderRequest | CancelRequest | CancelAllRequest, t: int) -> None:
         out: list[OrderEvent] = []
@@ -248,7 +255,8 @@ class DataBacktest:
     def _respond(self, out: list[OrderEvent], t: int) -> None:
         for m in out:
             at = self._last_down = max(self._last_down, t + self.latency.response_ns())
-            self._push(at, lambda ts, m=m: self._deliver(m, ts))  # type: ignore[misc]
+            self._seq += 1
+            self._down.append((at, self._seq, m))
 
     def _deliver(self, ev: OrderEvent, t: int) -> None:
         self.deliveries += 1
@@ -305,12 +313,18 @@ class DataBacktest:
         out: list[OrderEvent] = []
         while True:
             t_rec = ts[i] if i < n and ts[i] <= end else None
-            if heap and (t_rec is None or heap[0][0] < t_rec):
-                t, _, fn = heapq.heappop(heap)
+            first = min((q[0] for q in (heap, self._up, self._down) if q), default=None)  # (time, seq, ...)
+            if first is not None and (t_rec is None or first[0] < t_rec):
+                t = first[0]
                 if t > end and t_rec is None:
                     break
                 self.now = t
-                fn(t)
+                if heap and first is heap[0]:
+                    heapq.heappop(heap)[2](t)
+                elif self._up and first is self._up[0]:
+                    self._arrive(self._up.popleft()[2], t)
+                else:
+                    self._deliver(self._down.popleft()[2], t)
                 rec.tick(runner, t)
                 continue
             if t_rec is None:

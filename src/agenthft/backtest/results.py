@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -32,10 +33,9 @@ from agenthft.oms.positions import by_currency
 from agenthft.report import build_report, event_row, risk_row
 from agenthft.risk import RiskEvent
 from agenthft.risk.engine import money_limits
-from agenthft.runtime.runner import Observer
+from agenthft.runtime.runner import Observer, Runner
 
 if TYPE_CHECKING:
-    from agenthft.runtime import Runner
     from agenthft.runtime.multi import MultiRunner
 
 
@@ -70,13 +70,29 @@ class Summary(msgspec.Struct):
     rejects: dict[str, Any] = msgspec.field(default_factory=dict)  # the venue's: faults, benign, by code
 
 
-class Results(msgspec.Struct):
-    summary: Summary
-    events: list[dict[str, Any]]
-    equity: list[dict[str, Any]]
-    wall_s: float = 0.0
-    events_per_s: float = 0.0
-    risk: list[dict[str, Any]] = msgspec.field(default_factory=list)
+class Results:
+    """A run's summary, equity curve, risk events and event log. The event log's rows (decimal
+    text of every order message, answer and fill) are made when first read (`events`, `write`):
+    a sweep that keeps only summaries never pays for them."""
+
+    def __init__(
+        self,
+        summary: Summary,
+        events: list[dict[str, Any]] | Callable[[], list[dict[str, Any]]],
+        equity: list[dict[str, Any]],
+        wall_s: float = 0.0,
+        events_per_s: float = 0.0,
+        risk: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.summary, self.equity, self.wall_s, self.events_per_s = summary, equity, wall_s, events_per_s
+        self.risk = risk if risk is not None else []
+        self._events = events
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        if callable(self._events):
+            self._events = self._events()
+        return self._events
 
     def write(self, out: str | Path, report: bool = True) -> list[Path]:
         """The Parquet files and the JSON summary; with `report`, the HTML report beside them."""
@@ -209,8 +225,7 @@ class Recorder:
             return
         self._raw.append((t, ev, runner))
 
-    @property
-    def events(self) -> list[dict[str, Any]]:
+    def event_rows(self) -> list[dict[str, Any]]:
         """Every order message, answer, fill and funding payment as `events.parquet` rows."""
         texts = _Texts()
         return [_event_row(t, x, runner.instruments, texts) for t, x, runner in self._raw]
@@ -223,8 +238,6 @@ class Recorder:
         if now < self._next and not force:
             return
         self._next = now + self.sample_ns
-        from agenthft.runtime import Runner
-
         if type(runner) is Runner:
             self.equity.append(self._sample(runner, now))
             return
@@ -320,7 +333,7 @@ class Recorder:
             money_limits(_legs(r)[0].risk.config),
             rejects=r.risk.reject_summary(),
         )
-        return Results(summary, self.events, self.equity, wall_s, events / wall_s if wall_s else 0.0, self.risk)
+        return Results(summary, self.event_rows, self.equity, wall_s, events / wall_s if wall_s else 0.0, self.risk)
 
 
 def _legs(r: Runner | MultiRunner) -> list[Runner]:

@@ -151,6 +151,8 @@ def combine(parts: list[Part], quote: str) -> Pnl:
     """Several markets' P&L as one figure: in their common settlement asset when there is one;
     else in `quote`, inverse markets converted at their price and the stablecoins (`STABLE`)
     counted 1:1 (said in `note`); a currency that cannot be converted is left out and named."""
+    if len(parts) == 1 and not parts[0][0].note:  # one market (a backtest samples this thousands of times)
+        return parts[0][0]
     currencies = {pnl.currency for pnl, *_ in parts}
     if len(currencies) <= 1:
         total = Pnl(next(iter(currencies), quote))

@@ -243,7 +243,9 @@ class DataBacktest:
                 out += x.submit(req.order_id, req.side, req.qty, req.price, req.order_type, t)
         elif isinstance(req, CancelRequest):
             oid = req.order_id
-            x = next((x for x in self.exchanges if oid in x.orders), None)
+            x = self.by_market.get(req.market)
+            if x is None or oid not in x.orders:  # (the request's market is the order's, as a rule)
+                x = next((x for x in self.exchanges if oid in x.orders), None)
             out += x.cancel(oid, t) if x is not None else [CancelRefused(oid, "unknown_order", "no open order")]
         else:
             for x in self.exchanges:

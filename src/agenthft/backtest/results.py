@@ -167,24 +167,7 @@ def _event_row(t: int, x: Request | OrderEvent, instruments: dict[str, Instrumen
     return event_row("reject", t, x.order_id, venue_ns=x.ts_ns, liquidity=x.code)
 
 
-class _Tap(Observer):
-    """The recorder as a runner's observer."""
-
-    def __init__(self, rec: Recorder) -> None:
-        self.rec = rec
-
-    def on_sent(self, runner: Runner, req: Request, t_ns: int) -> None:
-        self.rec.sent(runner, req, t_ns)
-
-    def on_received(self, runner: Runner, ev: OrderEvent, recv_ns: int) -> None:
-        self.rec.received(runner, ev, recv_ns)
-
-    def on_event(self, runner: Runner, kind: str, payload: Any) -> None:
-        if kind == "risk":
-            self.rec.risk_event(payload)
-
-
-class Recorder:
+class Recorder(Observer):
     """Taps the runner: what it sent (with the agent's time) and what it received (with the
     venue's event time and the agent's receive time), as the runner's observer; samples equity
     every `sample_ms`."""
@@ -199,11 +182,12 @@ class Recorder:
         self.risk: list[dict[str, Any]] = []
         self._received = 0  # order events seen (fills and funding move the equity)
         self._last: tuple[tuple[int, int, int], dict[str, int], dict[str, Any]] | None = None  # (what, marks, row)
+        self._floats: dict[tuple[str, int], float] = {}
 
     def hook(self, runner: Runner) -> None:
-        runner.observers.append(_Tap(self))
+        runner.observers.append(self)
 
-    def sent(self, runner: Runner, req: Request, t: int) -> None:
+    def on_sent(self, runner: Runner, req: Request, t: int) -> None:
         """Counted now, kept as it is: the row's text (decimal prices) is made once at the end,
         not in the loop (a backtest sends thousands)."""
         if isinstance(req, OrderRequest):
@@ -214,7 +198,7 @@ class Recorder:
             return
         self._raw.append((t, req, runner))
 
-    def received(self, runner: Runner, ev: OrderEvent, t: int) -> None:
+    def on_received(self, runner: Runner, ev: OrderEvent, t: int) -> None:
         self._received += 1
         if isinstance(ev, Filled):
             if ev.fill.market not in runner.instruments:
@@ -229,6 +213,10 @@ class Recorder:
         """Every order message, answer, fill and funding payment as `events.parquet` rows."""
         texts = _Texts()
         return [_event_row(t, x, runner.instruments, texts) for t, x, runner in self._raw]
+
+    def on_event(self, runner: Runner, kind: str, payload: Any) -> None:
+        if kind == "risk":
+            self.risk_event(payload)
 
     def risk_event(self, ev: RiskEvent) -> None:
         if len(self.risk) < 10_000:  # bounded: a flood of denials is counted anyway
@@ -276,9 +264,17 @@ class Recorder:
             p = positions.get(m)
             mark = marks.get(m)
             row[f"position_lots:{m}"] = p.size if p is not None else 0
-            row[f"mark:{m}"] = None if mark is None else runner.instruments[m].ticks_to_float(mark)
+            row[f"mark:{m}"] = None if mark is None else self._mark_float(runner.instruments[m], mark)
         self._last = (what, marks, row)
         return row
+
+    def _mark_float(self, inst: Instrument, ticks: int) -> float:
+        """`inst.ticks_to_float(ticks)`, each value made once (marks repeat from sample to sample)."""
+        key = (inst.market, ticks)
+        value = self._floats.get(key)
+        if value is None:
+            value = self._floats[key] = inst.ticks_to_float(ticks)
+        return value
 
     def summarize(
         self, r: Runner | MultiRunner, source: str, seed: int, seconds: float, latency: str, events: int, wall_s: float

@@ -253,6 +253,11 @@ class OrderManager:
         the loss limits (whose thresholds are quote amounts): inverse P&L at the mark."""
         closed = open_ = 0
         for m, p in self.positions.items():
+            if not p.math.inverse:  # already in the quote (checked after every fill: no Pnl objects)
+                mark = marks.get(m)
+                closed += p.realized - p.fees - p.funding
+                open_ += p.unrealized(mark) if p.size and mark is not None else 0
+                continue
             q = in_quote(p, marks.get(m))
             closed += q.realized - q.fees - q.funding
             open_ += q.unrealized

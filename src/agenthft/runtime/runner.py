@@ -608,8 +608,11 @@ class Runner:
     def marks(self) -> dict[str, int]:
         """Mark prices in ticks, by the convention the venue uses (`model.mark_price`)."""
         out = {}
+        last = self.last_trade
         for m, b in self.books.items():
-            mark = mark_price(self.last_trade.get(m), b.best_bid(), b.best_ask())
+            mark = last.get(m)  # the last trade when there is one: the book is not read then
+            if mark is None:
+                mark = mark_price(None, b.best_bid(), b.best_ask())
             if mark is not None:
                 out[m] = mark
         return out

@@ -107,6 +107,11 @@ cdef class CL2Exchange:
             return 0
         key = (resting, price)
         self._traded[key] = self._traded.get(key, 0) + qty
+        for o in self.orders.values():  # most trades touch none of our orders: look before copying
+            if o.sign == resting and (price - o.price) * resting <= 0:
+                break
+        else:
+            return 0
         for o in list(self.orders.values()):
             if o.sign != resting:
                 continue

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import msgspec
 
 from agenthft.model import ContractMath, Instrument, OrderStatus, OrderType, Side
+from agenthft.model.enums import TERMINAL
 from agenthft.oms.orders import ClientOrder
 from agenthft.oms.positions import Pnl, PositionBook, in_quote, position_pnl, total_pnl
 from agenthft.oms.transitions import PC, OmsEvent, next_status
@@ -130,7 +131,7 @@ class OrderManager:
         if o.status is PC and event is OmsEvent.CANCEL_REJECT:
             new = OrderStatus.PARTIALLY_FILLED if o.filled else OrderStatus.OPEN
         o.status = new
-        if new.is_terminal:
+        if new in TERMINAL:
             if not o.done_ns:
                 o.done_ns = now_ns
             if self.live.pop(o.order_id, None) is not None:
@@ -185,7 +186,7 @@ class OrderManager:
                 self.anomalies.append(
                     Anomaly("overfill", o.order_id, f"{o.filled}+{fill.qty} > {o.qty}: applied", now_ns)
                 )
-        if o.status.is_terminal and o.status is not OrderStatus.FILLED:
+        if o.status in TERMINAL and o.status is not OrderStatus.FILLED:
             cause = o.closed_by or o.status.value
             self.anomalies.append(Anomaly("late_fill", o.order_id, f"fill {fill.fill_id} after {cause}", now_ns))
         event = OmsEvent.FILL if after >= o.qty else OmsEvent.PARTIAL_FILL

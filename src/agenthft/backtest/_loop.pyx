@@ -204,7 +204,8 @@ cdef class Loop:
         bt._seq, bt._last_down, bt.now = self.seq, self.last_down, self.now
         self.refusals = self.runner.refused
 
-    cdef void after_python(self):
+    cdef void after_python(self, bint answers=False):
+        """`answers`: order events reached the agent (the only thing that moves its positions)."""
         cdef Py_ssize_t m
         bt = self.bt
         self.seq, self.last_down = bt._seq, bt._last_down
@@ -216,7 +217,7 @@ cdef class Loop:
             stale = self.risk.stale
             for m in range(len(self.names)):
                 self.stale[m] = self.names[m] in stale
-        if self.pnl_limits:
+        if self.pnl_limits and answers:
             positions = self.runner.oms.positions
             for m in range(len(self.names)):
                 p = positions.get(self.names[m])
@@ -225,15 +226,19 @@ cdef class Loop:
     cdef void top(self):
         """The earliest of what Python scheduled (the heap, the uplink, the downlink), by (time,
         sequence), into th/sh/src: only Python code adds to them, so it is read after Python ran."""
-        cdef long long at, sq
         self.src = 0
-        for q, src in ((self.heap, 1), (self.up, 2), (self.down, 3)):
-            if q:
-                head = q[0]
-                at, sq = head[0], head[1]
-                if self.src == 0 or at < self.th or (at == self.th and sq < self.sh):
-                    self.src, self.th, self.sh = src, at, sq
+        if self.heap:
+            self.consider(self.heap[0], 1)
+        if self.up:
+            self.consider(self.up[0], 2)
+        if self.down:
+            self.consider(self.down[0], 3)
         self.have_heap = self.src != 0
+
+    cdef inline void consider(self, tuple head, int src):
+        cdef long long at = head[0], sq = head[1]
+        if self.src == 0 or at < self.th or (at == self.th and sq < self.sh):
+            self.src, self.th, self.sh = src, at, sq
 
     cdef long long feed(self) except? -1:
         return self.feed_c if self.feed_const else self.latency.feed_ns()
@@ -344,7 +349,7 @@ cdef class Loop:
         cdef Fifo *f = &self.fifo
         bt, runner, rec = self.bt, self.runner, self.rec
         self.seq, self.last_down, self.now = bt._seq, bt._last_down, bt.now
-        self.after_python()
+        self.after_python(True)
         self.rec_next = rec._next
         while i < n and self.ts[i] < start:
             i += 1
@@ -373,13 +378,17 @@ cdef class Loop:
                     self.deliver(it)
                 else:
                     self.before_python()
-                    if self.src == 3:  # an answer reaches the agent
-                        bt._deliver(self.down.popleft()[2], t)
+                    if self.src == 3:  # an answer reaches the agent (`DataBacktest._deliver`)
+                        bt.deliveries += 1
+                        bt.order_events += 1
+                        runner.on_order_event(self.down.popleft()[2], t)
+                        self.after_python(True)
                     elif self.src == 2:  # a request reaches the exchange
                         bt._arrive(self.up.popleft()[2], t)
+                        self.after_python()
                     else:
                         heappop(self.heap)[2](t)
-                    self.after_python()
+                        self.after_python(True)  # (a scheduled funding payment)
                 if t >= self.rec_next:
                     self.before_python()
                     rec.tick(runner, t)

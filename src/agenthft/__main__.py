@@ -1,5 +1,5 @@
 """`python -m agenthft`: the same as the `agenthft` console script."""
 
-from agenthft.cli import main
+from agenthft.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -152,6 +152,23 @@ def test_ctrl_c_the_instant_the_process_starts_ends_it_as_130_without_a_tracebac
     assert "Traceback" not in err, err
 
 
+def test_a_ctrl_c_after_the_command_finished_is_ignored_while_the_process_exits(monkeypatch, capsys):
+    """The console script's entry runs the command, then ignores Ctrl-C while the interpreter
+    shuts down (one landing in `threading._shutdown` printed a traceback and exited 0 anyway)."""
+    from agenthft.cli import entry
+
+    monkeypatch.setattr(sys, "argv", ["agenthft", "strategies"])
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit) as done:
+            entry()
+        assert done.value.code == 0
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert "bbo-quoter" in capsys.readouterr().out
+
+
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads the child's memory map (Linux)")
 def test_ctrl_c_while_the_commands_import_is_130_and_one_line():
     """Sent while agenthft imports its commands (the first extension module of a dependency is
@@ -225,16 +242,19 @@ def test_ctrl_c_on_an_agent_serving_mcp_stops_the_agent_not_only_the_mcp_door(ve
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize(
-    "when",
+    ("part", "when"),
     [
-        r"agenthft demo: stopping the desk",  # the desk's wrap-up: reports being written, the MCP door up
-        r"^agent runtime \(Runner",  # the async parts after the desk (a cancellation they could absorb)
-        r"agenthft demo: latency-arb at 2 ms",  # a backtest
-        r"^real venues' protocols on loopback",  # two more processes: a venue and an agent
+        ("desk", r"agenthft demo: stopping the desk"),  # the desk's wrap-up: reports being written, the MCP door up
+        ("runtime,offline", r"^agent runtime \(Runner"),  # between parts (a cancellation the next could absorb)
+        ("offline", r"agenthft demo: quoter at 0.3 ms"),  # a backtest
+        ("real-venues", r"^real venues' protocols on loopback"),  # two more processes: a venue and an agent
     ],
 )
-def test_ctrl_c_at_any_part_of_the_demo_is_130(when: str, tmp_path: Path):
-    proc = agenthft("demo", "--duration", "2", "--out", str(tmp_path), PYTHONUNBUFFERED="1")
+def test_ctrl_c_at_any_part_of_the_demo_is_130(part: str, when: str, tmp_path: Path):
+    """Each part run on its own (`--part`): the same code as in the whole demo, without the
+    minutes of the parts before it."""
+    parts = [a for p in part.split(",") for a in ("--part", p)]
+    proc = agenthft("demo", *parts, "--duration", "2", "--out", str(tmp_path), PYTHONUNBUFFERED="1")
     assert proc.stdout is not None and proc.stderr is not None
     import threading
 

@@ -111,6 +111,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGINT, previous)
 
 
+def entry() -> None:
+    """The process's entry (the console script, `python -m agenthft`): `main`, then Ctrl-C is
+    ignored while the interpreter shuts down (its threads joined, its files flushed): a Ctrl-C
+    that lands after the command finished changes nothing and prints no traceback."""
+    code = main()
+    _ignore_sigint()
+    raise SystemExit(code)
+
+
 def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -121,4 +130,4 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "entry", "main"]

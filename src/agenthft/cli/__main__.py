@@ -1,3 +1,3 @@
-from agenthft.cli import main
+from agenthft.cli import entry
 
-raise SystemExit(main())
+entry()

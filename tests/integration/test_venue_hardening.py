@@ -335,7 +335,8 @@ async def slow_consumer(channel: str, updates: int) -> tuple[bool, int, int]:
         port = int(srv.ws_url.split(":")[2].split("/")[0])
         sock = socket.create_connection(("127.0.0.1", port))
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        async with websockets.connect(srv.ws_url, sock=sock, max_size=None, max_queue=1) as ws:
+        # (close_timeout: the client does not read, so its closing handshake can only time out)
+        async with websockets.connect(srv.ws_url, sock=sock, max_size=None, max_queue=1, close_timeout=0.2) as ws:
             await ws.send(json.dumps({"type": "auth", "api_key": key}))
             if channel != "orders":
                 await ws.send(json.dumps({"type": "subscribe", "channels": [channel], "market": "BTC-PERP"}))

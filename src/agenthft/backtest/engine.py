@@ -28,11 +28,14 @@ from agenthft.connectors.agenthft.codec import Codec, cancel_all_message, cancel
 from agenthft.connectors.port import AccountSnapshot, AmendRequest, Caps, OrderRequest, PortListener, VenueLimits
 from agenthft.connectors.simulated.latency import LatencyModel
 from agenthft.market.sim.scenario import Scenario, build, load_scenario
+from agenthft.market.sim.simulation import Simulation
 from agenthft.model import Instrument
 from agenthft.protocol import messages as pm
 from agenthft.risk import RiskConfig
 from agenthft.runtime import Runner
+from agenthft.runtime.gcpolicy import frozen
 from agenthft.runtime.multi import MultiRunner, VenueLeg, split
+from agenthft.runtime.telemetry import BatchedTelemetry
 from agenthft.strategies.base import Strategy
 from agenthft.venue.config import VenueConfig, load_config
 from agenthft.venue.core import Venue
@@ -189,6 +192,7 @@ class Backtest:
         limits = self._session(side, "backtest-agent")
         assert side.port is not None
         runner = Runner(strategy, side.port, risk=risk, clock=self._clock)
+        runner.telemetry = BatchedTelemetry()  # simulated latencies repeat: counted, not recorded one by one
         side.port.bind(runner)
         self.runner = side.runner = runner
         self._subscribe(side, list(strategy.markets or side.venue.engine.markets))
@@ -203,6 +207,7 @@ class Backtest:
         attach = {}
         for v in self.sides:
             r = self.runner.runners[v.name]
+            r.telemetry = BatchedTelemetry()
             v.runner = r
             assert v.port is not None
             v.port.bind(r)
@@ -241,12 +246,14 @@ class Backtest:
         v.port.codec.feed(msg, t)
 
     # --- the loop --------------------------------------------------------------------------------
-    def run(self, progress: Callable[[int, int], None] | None = None) -> Results:
-        """Process every event up to the end time in time order (ties: market before agent)."""
-        end = int(self.seconds * 1e9)
+    def _loop(
+        self,
+        end: int,
+        pairs: Sequence[tuple[Simulation, Callable[[int], None]]],
+        progress: Callable[[int, int], None] | None,
+    ) -> int:
+        """Every event up to `end` in time order; returns the steps taken."""
         heap = self._heap
-        pairs = [(sim, v.venue._publish) for sim, v in zip(self.sims, self.sides, strict=True)]
-        started = time.perf_counter()
         steps = 0
         next_report = 0
         while True:
@@ -270,6 +277,15 @@ class Backtest:
             if progress is not None and self.now >= next_report:
                 progress(self.now, end)
                 next_report = self.now + end // 100
+        return steps
+
+    def run(self, progress: Callable[[int, int], None] | None = None) -> Results:
+        """Process every event up to the end time in time order (ties: market before agent)."""
+        end = int(self.seconds * 1e9)
+        pairs = [(sim, v.venue._publish) for sim, v in zip(self.sims, self.sides, strict=True)]
+        started = time.perf_counter()
+        with frozen():  # what was built before the loop is not the collector's work
+            steps = self._loop(end, pairs, progress)
         self.now = end
         self.recorder.tick(self.runner, end, force=True)
         wall = time.perf_counter() - started

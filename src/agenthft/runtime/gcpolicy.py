@@ -21,7 +21,7 @@ from contextlib import contextmanager
 def frozen() -> Iterator[None]:
     """Objects alive now are out of the collector's reach until the block ends (what the block
     allocates is collected as usual)."""
-    if not gc.isenabled():  # the caller manages the collector itself
+    if not gc.isenabled() or gc.get_freeze_count():  # the collector is managed already (a live runner's freeze)
         yield
         return
     gc.freeze()

@@ -281,9 +281,9 @@ class OrderManager:
 
         Fills the venue has and we lack are applied (flagged synthetic). A live local order the
         snapshot does not list as open is closed, except an order still unacknowledged that was
-        sent at or after `in_flight_since_ns` (on the current connection): the snapshot may
-        predate its arrival, and its ack or reject is still to come. Open venue orders we never
-        knew are adopted (and reported, so the caller can cancel them).
+        sent at or after `in_flight_since_ns` (on the current connection), a cancel asked for it
+        or not: the snapshot may predate its arrival, and its ack or reject is still to come.
+        Open venue orders we never knew are adopted (and reported, so the caller can cancel them).
         """
         rep = ReconcileReport()
         for f in sorted(venue_fills, key=lambda f: f.fill_id):
@@ -299,7 +299,8 @@ class OrderManager:
                     rep.orders_opened += 1
                 continue
             if (
-                o.status is OrderStatus.PENDING_NEW
+                not o.acked_ns  # a cancel asked before its ack (PENDING_CANCEL) does not mean it arrived
+                and o.status in (OrderStatus.PENDING_NEW, PC)
                 and in_flight_since_ns is not None
                 and o.created_ns >= in_flight_since_ns
             ):

@@ -57,6 +57,10 @@ from agenthft.runtime.telemetry import Telemetry
 from agenthft.signals import MarketSignals, SignalConfig
 from agenthft.strategies.base import Strategy
 
+#: At the end of a run: rounds of (cancel and wait, one venue snapshot) until a snapshot leaves
+#: nothing live (an order placed while the cancel-all passed it, one the venue still fills).
+QUIESCE_ROUNDS = 3
+
 
 class Observer:
     """A tap on a runner (the results recorder, the control plane, the CLI): override what you
@@ -251,15 +255,19 @@ class Runner:
         if self._watcher is not None:
             self._watcher.cancel()
         if cancel_orders and self.port.connected and self.oms.live:
-            await self._cancel_and_wait(timeout_s)
-            if self._live:
+            for _ in range(QUIESCE_ROUNDS):
+                await self._cancel_and_wait(timeout_s)
+                if not self._live:
+                    break
                 # a fill that raced the cancels can still be on its way (a venue's order and
-                # trade streams are not one ordered stream everywhere): one last snapshot
-                # (a REST connector behind a client-side rate limiter takes seconds for it)
+                # trade streams are not one ordered stream everywhere; a cancel's answer can
+                # close an order before its last fill arrives): a snapshot after every round,
+                # so the last word is the venue's (a REST connector behind a client-side rate
+                # limiter takes seconds for it)
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self.reconcile(), max(timeout_s, 10.0))
-                if self.oms.live and self.port.connected:  # still open at the venue: once more
-                    await self._cancel_and_wait(timeout_s)
+                if not (self.oms.live and self.port.connected):  # nothing left that can still fill
+                    break
         return not self.oms.live
 
     async def _cancel_and_wait(self, timeout_s: float) -> None:

@@ -144,6 +144,25 @@ def test_reconcile_leaves_orders_sent_on_the_current_connection_to_their_ack():
     assert new.status is S.OPEN and not [a for a in m.anomalies if a.kind == "illegal_transition"]
 
 
+def test_reconcile_leaves_an_unacknowledged_order_to_its_ack_even_with_a_cancel_asked():
+    """A cancel-all at the end of a run marks an order still on its way PENDING_CANCEL; a snapshot
+    read before it reaches the venue does not list it, yet it arrives (and can fill) after."""
+    m = oms()
+    o = m.new_order("BTC-PERP", Side.BUY, 2, 600000, now_ns=20)  # sent after connecting at 10
+    assert m.request_cancel(o.order_id, 21, retry_ns=0) and o.status is S.PENDING_CANCEL
+    rep = m.reconcile([], [], 30, in_flight_since_ns=10)
+    assert (o.status, rep.orders_closed, rep.orders_in_flight) == (S.PENDING_CANCEL, 0, 1)
+    m.on_ack(o.order_id, 9, 31)
+    m.on_fill(fill(o.order_id, 1, 1), 32)
+    assert o.status is S.PENDING_CANCEL and o.order_id in m.live, "it arrived: live until its cancel is answered"
+    assert not [a for a in m.anomalies if a.kind in ("late_fill", "illegal_transition")]
+    acked = m.new_order("BTC-PERP", Side.BUY, 1, 600000, now_ns=40)
+    m.on_ack(acked.order_id, 10, 41)
+    m.request_cancel(acked.order_id, 42, retry_ns=0)
+    m.reconcile([VenueOrder(o.order_id, 9, "BTC-PERP", Side.BUY, 600000, 2, 1)], [fill(o.order_id, 1, 1)], 50, 10)
+    assert acked.status is S.CANCELLED, "acknowledged and gone from the venue: closed"
+
+
 def test_reject_closes_the_order():
     m = oms()
     o = m.new_order("BTC-PERP", Side.BUY, 1, 1)

@@ -7,10 +7,10 @@ engine; the same normalised rows fed to every engine, the same latencies (order 
 feed and response 0: NautilusTrader models latency on commands only) and fees (maker 2 bp,
 taker 5 bp). Each engine is timed on its own runs (three on fresh state, the median reported);
 the event log's rows (ours: made when first read) are timed apart; data preparation (capture -> that engine's
-input) is timed apart. Ratios are ours / theirs, measured in this run. Two captures: the shared
-USD-M file (the one tuned on) and the COIN-M pair (inverse contracts, two files chained: never
-tuned on), unless captures are given (one set: files after one another; `--capture` again for
-another set).
+input) is timed apart. Ratios are ours / theirs, measured in this run. Three captures: the shared
+USD-M file and the spot BTCUSDT pair (two files chained; both profiled while optimising), and the
+COIN-M pair (inverse contracts, two files chained: never profiled nor tuned on), unless captures
+are given (one set: files after one another; `--capture` again for another set).
 
 Strategy wake-ups: how often each engine ran the strategy's code (ours: its hooks; hftbacktest:
 its loop's turns, one per feed timestamp; NautilusTrader: `on_order_book_deltas`).
@@ -43,9 +43,10 @@ from agenthft.strategies.base import Context
 from agenthft.strategies.bbo_quoter import BboQuoter
 
 DATA = Path(__file__).resolve().parents[1] / "../shared/data/hftbacktest"
-CAPTURES = [  # the shared USD-M capture (tuned on), then the COIN-M pair (not tuned on)
+CAPTURES = [  # the shared USD-M capture and the spot pair (both profiled while optimising), then the COIN-M pair
     [str(DATA / "usdm/btcusdt_20240808.gz")],
     [str(DATA / "spot/btcusdt_20240808.gz"), str(DATA / "spot/btcusdt_20240809.gz")],
+    [str(DATA / "cm/btcusd_perp_20240808.gz"), str(DATA / "cm/btcusd_perp_20240809.gz")],
 ]
 ORDER_NS = 1_000_000
 MAKER, TAKER = "0.0002", "0.0005"
@@ -246,11 +247,11 @@ def hftbacktest_run(events: Events, files: list[str]) -> dict[str, Any]:
         return orders_sent, cancels, wakes
 
     def build(data: Any) -> Any:
+        asset = BacktestAsset().data([data])
+        # an inverse contract's value in the coin, as ours (COIN-M: 100 USD per contract)
+        asset = asset.inverse_asset(float(inst.contract_size)) if inst.inverse else asset.linear_asset(1.0)
         asset = (
-            BacktestAsset()
-            .data([data])
-            .linear_asset(1.0)
-            .constant_order_latency(ORDER_NS, 0)
+            asset.constant_order_latency(ORDER_NS, 0)
             .power_prob_queue_model(float(QUEUE_POWER))
             .partial_fill_exchange()
             .trading_value_fee_model(float(MAKER), float(TAKER))

@@ -16,3 +16,14 @@ def data() -> Path:
     if not (DATA / "README.md").exists():
         pytest.fail(f"real market data not found at {DATA}; set AGENTHFT_DATA")
     return DATA
+
+
+@pytest.fixture(scope="session")
+def events_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One Parquet cache of decoded captures for the whole run, both xdist workers included (the
+    cache's writes are atomic renames): tests that only need a capture's rows, not its decoding,
+    read it from here instead of decoding it again (the USD-M capture is ~3 s each time)."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "events-cache"
+    root.mkdir(parents=True, exist_ok=True)
+    return root

@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 
 from agenthft.connectors.agenthft import AgenthftPort
+from agenthft.market.cache import EventCache
 from agenthft.market.sim.scenario import load_scenario
 from agenthft.market.sources import load_events
 from agenthft.model import OrderType, Side
@@ -137,9 +138,9 @@ def _check(res: dict[str, Any]) -> None:
     assert res["taker"]["venue_fills"], "the aggressive strategy traded"
 
 
-async def replay_soak(tmp_path: Path, data: Path, seconds: float) -> dict[str, Any]:
+async def replay_soak(tmp_path: Path, data: Path, seconds: float, cache: Path) -> dict[str, Any]:
     capture = data / "hftbacktest" / "usdm" / "btcusdt_20240808.gz"
-    rows = load_events([capture])
+    rows = load_events([capture], cache=EventCache(cache))
     instruments = list(rows.markets)
     base = load_config()
     cfg = base.__class__(
@@ -174,8 +175,8 @@ async def sim_soak(tmp_path: Path, seconds: float) -> dict[str, Any]:
 
 
 @pytest.mark.timeout(120)
-async def test_soak_replay_at_full_speed_with_faults(tmp_path: Path, data: Path):
-    _check(await replay_soak(tmp_path, data, SHORT_S))
+async def test_soak_replay_at_full_speed_with_faults(tmp_path: Path, data: Path, events_cache: Path):
+    _check(await replay_soak(tmp_path, data, SHORT_S, events_cache))
 
 
 @pytest.mark.timeout(120)
@@ -185,8 +186,8 @@ async def test_soak_manipulated_sim_with_faults(tmp_path: Path):
 
 @pytest.mark.soak
 @pytest.mark.timeout(LONG_S * 3 + 120)
-async def test_long_soak_replay(tmp_path: Path, data: Path):
-    res = await replay_soak(tmp_path, data, LONG_S)
+async def test_long_soak_replay(tmp_path: Path, data: Path, events_cache: Path):
+    res = await replay_soak(tmp_path, data, LONG_S, events_cache)
     _check(res)
     print(_figures(res))
 

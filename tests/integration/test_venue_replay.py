@@ -9,15 +9,16 @@ from pathlib import Path
 import msgspec
 import websockets
 
+from agenthft.market.cache import EventCache
 from agenthft.market.sources import load_events
 from agenthft.venue import VenueServer, load_config
 from agenthft.venue.replaydriver import ReplayDriver
 
 
-async def test_spot_and_usdm_replay_as_two_markets_and_end_at_the_recorded_books(data: Path):
+async def test_spot_and_usdm_replay_as_two_markets_and_end_at_the_recorded_books(data: Path, events_cache: Path):
     files = [data / "hftbacktest/spot/btcusdt_20240808.gz", data / "hftbacktest/usdm/btcusdt_20240808.gz"]
     cfg = load_config()
-    rows = load_events(files)
+    rows = load_events(files, cache=EventCache(events_cache))
     cfg = msgspec.structs.replace(cfg, markets=list(rows.markets))
     srv = await VenueServer(cfg).start()
     driver = ReplayDriver(srv.venue, rows, speed=0)

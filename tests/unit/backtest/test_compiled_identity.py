@@ -113,8 +113,8 @@ def rows(data: Path, files: list[str], cache: Path) -> Events:
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("identity-cache")
+def cache(events_cache: Path) -> Path:
+    return events_cache
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -25,8 +25,8 @@ def usdm(data: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("events-cache")
+def cache_dir(events_cache: Path) -> Path:
+    return events_cache
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ queue model for an agent's orders."""
 
 from pathlib import Path
 
+from agenthft.market.cache import EventCache
 from agenthft.market.events import Events
 from agenthft.market.replay import REPLAY, EventReplay, verify_engine_replay
 from agenthft.market.sources import load_events
@@ -14,8 +15,8 @@ def spot(data: Path) -> list[Path]:
     return [data / "hftbacktest/spot/btcusdt_20240808.gz", data / "hftbacktest/spot/btcusdt_20240809.gz"]
 
 
-def spot_rows(data: Path) -> Events:
-    return load_events(spot(data))
+def spot_rows(data: Path, cache: Path) -> Events:
+    return load_events(spot(data), cache=EventCache(cache))
 
 
 def test_with_no_agent_the_engine_reproduces_every_bookticker_check(data: Path):
@@ -25,9 +26,9 @@ def test_with_no_agent_the_engine_reproduces_every_bookticker_check(data: Path):
     assert (r.checks_passed, r.checks_failed) == (629, 0), r.failures
 
 
-def test_a_passive_agent_order_fills_only_after_the_queue_ahead_is_gone(data: Path):
+def test_a_passive_agent_order_fills_only_after_the_queue_ahead_is_gone(data: Path, events_cache: Path):
     engine = MatchingEngine()
-    rows = spot_rows(data)
+    rows = spot_rows(data, events_cache)
     rep = EventReplay(engine, rows)
     engine.deposit("agent", "USDT", text_to_cash("10000000"))
     m = engine.markets[rep.market]
@@ -70,9 +71,9 @@ def test_a_passive_agent_order_fills_only_after_the_queue_ahead_is_gone(data: Pa
     assert filled_after > 0 or swept, "it filled before any recorded selling reached its price"
 
 
-def test_a_marketable_agent_order_consumes_replay_liquidity_until_the_level_refreshes(data: Path):
+def test_a_marketable_agent_order_consumes_replay_liquidity_until_the_level_refreshes(data: Path, events_cache: Path):
     engine = MatchingEngine()
-    rows = spot_rows(data)
+    rows = spot_rows(data, events_cache)
     rep = EventReplay(engine, rows)
     engine.deposit("agent", "USDT", text_to_cash("100000000"))
     m = engine.markets[rep.market]

@@ -139,7 +139,7 @@ cdef class Loop:
     cdef list xs, books, names, views, last_trade, lag
     cdef Fifo fifo
     cdef long long seq, last_down, now, feed_c, rec_next, th, sh, skipped
-    cdef bint feed_const, have_heap, interest, trades_all, trades_band, pnl_limits, refused, folded
+    cdef bint feed_const, have_sched, interest, trades_all, trades_band, pnl_limits, refused, folded
     cdef long long stale_ns, seen_events, views_count, refusals, order_events
     cdef bint started
     cdef long long *book_seq  # per market: the sequence number of its next book delivery
@@ -233,7 +233,7 @@ cdef class Loop:
             self.consider(self.up[0], 2)
         if self.down:
             self.consider(self.down[0], 3)
-        self.have_heap = self.src != 0
+        self.have_sched = self.src != 0
 
     cdef inline void consider(self, tuple head, int src):
         cdef long long at = head[0], sq = head[1]
@@ -362,9 +362,9 @@ cdef class Loop:
             # the earliest scheduled item: the heap's or the feed's, by (time, sequence)
             if f.head < f.tail:
                 it = &f.items[f.head]
-                fifo_first = not self.have_heap or it.at < self.th or (it.at == self.th and it.seq < self.sh)
+                fifo_first = not self.have_sched or it.at < self.th or (it.at == self.th and it.seq < self.sh)
                 t = it.at if fifo_first else self.th
-            elif self.have_heap:
+            elif self.have_sched:
                 fifo_first = False
                 t = self.th
             else:
@@ -378,10 +378,8 @@ cdef class Loop:
                     self.deliver(it)
                 else:
                     self.before_python()
-                    if self.src == 3:  # an answer reaches the agent (`DataBacktest._deliver`)
-                        bt.deliveries += 1
-                        bt.order_events += 1
-                        runner.on_order_event(self.down.popleft()[2], t)
+                    if self.src == 3:  # an answer reaches the agent
+                        bt._deliver(self.down.popleft()[2], t)
                         self.after_python(True)
                     elif self.src == 2:  # a request reaches the exchange
                         bt._arrive(self.up.popleft()[2], t)

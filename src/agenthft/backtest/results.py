@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import msgspec
 
@@ -111,30 +111,32 @@ class Results:
         return paths
 
 
+T = TypeVar("T")
 _ROWS = (Funding, Ack, Done, Rejected)  # the answers kept as rows besides fills
 
 
+class _PerValue(Generic[T]):
+    """`convert(instrument, value)`, each (market, value) converted once: a run repeats its
+    prices, sizes and marks thousands of times."""
+
+    def __init__(self, convert: Callable[[Instrument, int], T]) -> None:
+        self.convert = convert
+        self.done: dict[tuple[str, int], T] = {}
+
+    def __call__(self, inst: Instrument, value: int) -> T:
+        key = (inst.market, value)
+        out = self.done.get(key)
+        if out is None:
+            out = self.done[key] = self.convert(inst, value)
+        return out
+
+
 class _Texts:
-    """Decimal text of ticks and lots, each value made once per market (a run repeats its
-    prices and sizes thousands of times)."""
+    """Decimal text of ticks and lots (the event log's columns)."""
 
     def __init__(self) -> None:
-        self.prices: dict[tuple[str, int], str] = {}
-        self.qtys: dict[tuple[str, int], str] = {}
-
-    def price(self, inst: Instrument, ticks: int) -> str:
-        key = (inst.market, ticks)
-        text = self.prices.get(key)
-        if text is None:
-            text = self.prices[key] = inst.ticks_to_price(ticks)
-        return text
-
-    def qty(self, inst: Instrument, lots: int) -> str:
-        key = (inst.market, lots)
-        text = self.qtys.get(key)
-        if text is None:
-            text = self.qtys[key] = inst.lots_to_qty(lots)
-        return text
+        self.price = _PerValue(Instrument.ticks_to_price)
+        self.qty = _PerValue(Instrument.lots_to_qty)
 
 
 def _event_row(t: int, x: Request | OrderEvent, instruments: dict[str, Instrument], texts: _Texts) -> dict[str, Any]:
@@ -182,7 +184,7 @@ class Recorder(Observer):
         self.risk: list[dict[str, Any]] = []
         self._received = 0  # order events seen (fills and funding move the equity)
         self._last: tuple[tuple[int, int, int], dict[str, int], dict[str, Any]] | None = None  # (what, marks, row)
-        self._floats: dict[tuple[str, int], float] = {}
+        self._mark_float = _PerValue(Instrument.ticks_to_float)  # the equity rows' mark columns
 
     def hook(self, runner: Runner) -> None:
         runner.observers.append(self)
@@ -267,14 +269,6 @@ class Recorder(Observer):
             row[f"mark:{m}"] = None if mark is None else self._mark_float(runner.instruments[m], mark)
         self._last = (what, marks, row)
         return row
-
-    def _mark_float(self, inst: Instrument, ticks: int) -> float:
-        """`inst.ticks_to_float(ticks)`, each value made once (marks repeat from sample to sample)."""
-        key = (inst.market, ticks)
-        value = self._floats.get(key)
-        if value is None:
-            value = self._floats[key] = inst.ticks_to_float(ticks)
-        return value
 
     def summarize(
         self, r: Runner | MultiRunner, source: str, seed: int, seconds: float, latency: str, events: int, wall_s: float

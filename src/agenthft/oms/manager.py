@@ -255,9 +255,8 @@ class OrderManager:
         closed = open_ = 0
         for m, p in self.positions.items():
             if not p.math.inverse:  # already in the quote (checked after every fill: no Pnl objects)
-                mark = marks.get(m)
                 closed += p.realized - p.fees - p.funding
-                open_ += p.unrealized(mark) if p.size and mark is not None else 0
+                open_ += p.unrealized_at(marks.get(m))
                 continue
             q = in_quote(p, marks.get(m))
             closed += q.realized - q.fees - q.funding

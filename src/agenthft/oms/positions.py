@@ -63,6 +63,10 @@ class PositionBook:
     def unrealized(self, mark: int) -> int:
         return self.math.value(mark, self.size) - self.cost
 
+    def unrealized_at(self, mark: int | None) -> int:
+        """`unrealized(mark)`, 0 when flat or without a mark."""
+        return self.unrealized(mark) if self.size and mark is not None else 0
+
     def pay_funding(self, amount: int) -> None:
         """A funding payment the venue booked (cash units; negative: received)."""
         self.funding += amount
@@ -121,8 +125,7 @@ class Pnl(msgspec.Struct, frozen=True):
 
 def position_pnl(p: PositionBook, mark: int | None) -> Pnl:
     """One market's P&L in its settlement asset."""
-    unrealized = p.unrealized(mark) if p.size and mark is not None else 0
-    return Pnl(p.currency, p.realized, unrealized, p.fees, p.funding)
+    return Pnl(p.currency, p.realized, p.unrealized_at(mark), p.fees, p.funding)
 
 
 #: One market's part of a total: its P&L in its settlement asset, its contract math, its quote

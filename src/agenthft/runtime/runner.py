@@ -600,7 +600,7 @@ class Runner:
         for m, p in self.oms.positions.items():
             r0, f0, fu0, size0 = self._at_start.get(m, (0, 0, 0, 0))
             mark = marks.get(m)
-            now = p.unrealized(mark) if p.size and mark is not None else 0
+            now = p.unrealized_at(mark)
             base = self._start_unrealized.get(m, now if size0 else 0)
             pnl = Pnl(p.currency, p.realized - r0, now - base, p.fees - f0, p.funding - fu0)
             parts.append((pnl, p.math, p.quote, mark or p.last_price))

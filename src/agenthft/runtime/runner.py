@@ -285,6 +285,8 @@ class Runner:
         """Close the session; `quiesce` first (with `cancel_orders`: cancel-all, the answers,
         the last snapshot)."""
         await self.quiesce(cancel_orders)
+        if self._reconciling is not None:  # (a retry waiting for its turn)
+            self._reconciling.cancel()
         await self.port.close()
         self._flush_denials(self.clock(), force=True)
         if self.journal is not None:
@@ -350,13 +352,27 @@ class Runner:
         self.connected_ns = now
         self.risk.on_connection(True, now)
         if reconnects and self._live:
-            self._reconciling = asyncio.create_task(self.reconcile())
-            self._reconciling.add_done_callback(self._reconcile_done)
+            self._reconcile_soon(0.0)
         self._event("connected", reconnects)
 
-    def _reconcile_done(self, task: asyncio.Task[ReconcileReport]) -> None:
-        if not task.cancelled() and task.exception() is not None:  # retried on the next reconnect
-            self._event("reconcile_failed", repr(task.exception()))
+    def _reconcile_soon(self, delay_s: float) -> None:
+        """Reconcile (after `delay_s`) on this connection; a failure is retried while it lasts."""
+
+        async def later() -> ReconcileReport:
+            await asyncio.sleep(delay_s)
+            return await self.reconcile()
+
+        self._reconciling = asyncio.create_task(later())
+        self._reconciling.add_done_callback(lambda task: self._reconcile_done(task, delay_s))
+
+    def _reconcile_done(self, task: asyncio.Task[ReconcileReport], delay_s: float) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        self._event("reconcile_failed", repr(task.exception()))
+        # the socket is back but the snapshot failed (a restarted venue's REST not listening
+        # yet, a timeout): again on this connection, backing off, not only at the next reconnect
+        if self._live and self.port.connected:
+            self._reconcile_soon(min(max(2 * delay_s, 0.1), 5.0))
 
     def on_disconnected(self, reason: str) -> None:
         self._risk_event(self.risk.on_connection(False, self.clock()))

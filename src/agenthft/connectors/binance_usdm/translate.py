@@ -77,7 +77,8 @@ def instruments(info: dict[str, Any], maker_fee: str = "0.0002", taker_fee: str 
 
 
 def filters_of(info: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per symbol: MIN_NOTIONAL, PERCENT_PRICE and the order-count filter (checked before sending)."""
+    """Per symbol: MIN_NOTIONAL, PERCENT_PRICE and the order-count filter, as read (kept on the port;
+    not yet checked before sending: the venue's reject is what enforces them today)."""
     out: dict[str, dict[str, Any]] = {}
     for s in info.get("symbols", []):
         f = {x["filterType"]: x for x in s.get("filters", [])}

@@ -15,6 +15,7 @@ COMPILED_MODULES = [
     "agenthft/matching/engine.py",
     "agenthft/matching/orders.py",
     "agenthft/matching/accounts.py",
+    "agenthft/model/money.py",
 ]
 
 

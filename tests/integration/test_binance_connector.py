@@ -110,7 +110,7 @@ async def test_a_dropped_connection_reconnects_and_reconciles_what_happened_mean
         await runner.stop(cancel_orders=True)
 
 
-async def _env(**front_kw: Any) -> tuple[Any, Any, Any, Any]:
+async def _env(cfg: Any = None, **front_kw: Any) -> tuple[Any, Any, Any, Any]:
     import aiohttp
 
     from agenthft.venue import VenueServer
@@ -118,7 +118,7 @@ async def _env(**front_kw: Any) -> tuple[Any, Any, Any, Any]:
 
     from .binance_env import BinanceEnv, config
 
-    server = await VenueServer(config()).start()
+    server = await VenueServer(cfg or config()).start()
     front = await BinanceFront(server.venue, **front_kw).start()
     http = aiohttp.ClientSession()
     return server, front, http, BinanceEnv(server, front, http)
@@ -134,6 +134,38 @@ async def test_an_expired_listen_key_is_renewed_and_the_account_reconciled():
         assert await until(lambda: port.expired_keys >= 1 and runner.reconcile_count >= 2, 10)
         o = runner.submit("BTCUSDT", Side.BUY, 1, 600_100, OrderType.IOC)
         assert o is not None and await until(lambda: o.status.value == "filled"), "events flow on the new key"
+        assert {f.fill_id for f in (await port.snapshot()).fills} == runner.oms.seen_fills
+    finally:
+        await runner.stop(cancel_orders=True)
+        await http.close()
+        await front.stop()
+        await server.stop()
+
+
+async def test_the_minimum_notional_is_read_from_exchange_info_and_denied_locally_and_a_small_close_goes_reduce_only():
+    """An order under MIN_NOTIONAL never leaves (a venue reject would count toward the kill
+    switch); closing part of a position under it goes reduceOnly, which Binance exempts."""
+    import msgspec
+
+    from .binance_env import ETH, PERP, config
+
+    cfg = msgspec.structs.replace(config(), markets=[msgspec.structs.replace(PERP, min_notional="100"), ETH])
+    server, front, http, env = await _env(cfg)
+    port = port_for(env)
+    runner = Runner(Idle(), port, risk=RiskConfig(stale_ms=0))
+    try:
+        env.liquidity(Side.SELL, "60010", "0.5")
+        env.liquidity(Side.BUY, "59990", "0.5")
+        await runner.start()
+        assert runner.instruments["BTCUSDT"].min_notional == "100", "from the MIN_NOTIONAL filter"
+        assert await until(lambda: runner.books["BTCUSDT"].best_ask() == 600_100)
+        assert runner.submit("BTCUSDT", Side.BUY, 1, 600_100, OrderType.IOC) is None  # 60 USD
+        assert runner.risk.counts.get("min_notional") == 1 and runner.sent_orders == 0
+        o = runner.submit("BTCUSDT", Side.BUY, 3, 600_100, OrderType.IOC)  # 180 USD
+        assert o is not None and await until(lambda: o.status.value == "filled")
+        close = runner.submit("BTCUSDT", Side.SELL, 1, 599_900, OrderType.IOC)  # 60 USD, reducing
+        assert close is not None and await until(lambda: close.status.value == "filled"), close.reject_code
+        assert runner.oms.positions["BTCUSDT"].size == 2 and runner.risk.faults == 0
         assert {f.fill_id for f in (await port.snapshot()).fills} == runner.oms.seen_fills
     finally:
         await runner.stop(cancel_orders=True)

@@ -58,6 +58,7 @@ async def test_markets_and_book(venue: Venue):
     _, markets, _ = await venue.rest("GET", "/api/v1/markets", key)
     perp = next(m for m in markets if m["market"] == "BTC-PERP")
     assert (perp["tick_size"], perp["lot_size"], perp["maker_fee"], perp["kind"]) == (0.1, 0.001, -0.0001, "perp")
+    assert perp["min_notional"] == venue.server.venue.min_notional("BTC-PERP")  # the port reads it onto the instrument
     c = await venue.connect(key)
     await c.send(order("b1", price="59999.9"))
     await c.expect("order_ack")

@@ -144,6 +144,15 @@ def _fill_id(symbol: str, trade_id: Any) -> int:
     return ((zlib.crc32(symbol.encode()) & 0xFFFF) << 40) | (n & ((1 << 40) - 1))
 
 
+def _min_cost(m: dict[str, Any]) -> str:
+    """A market's least order value in its quote currency (ccxt's `limits.cost.min`; "0": none or
+    an inverse market, whose contracts' face value ccxt does not express as a cost)."""
+    least = ((m.get("limits") or {}).get("cost") or {}).get("min")
+    if not least or m.get("inverse"):
+        return "0"
+    return _dec(least)
+
+
 class CcxtPort:
     name = "ccxt"
 
@@ -247,6 +256,7 @@ class CcxtPort:
                     contract_size=_dec(m.get("contractSize") or 1) if kind is InstrumentKind.PERP else "1",
                     inverse=inverse and kind is InstrumentKind.PERP,
                     settle=str(m.get("settle") or "") if inverse else "",
+                    min_notional=_min_cost(m),
                 )
             )  # fmt: skip
             self.symbol_of[name] = sym

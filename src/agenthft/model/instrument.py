@@ -29,6 +29,12 @@ class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     `price_sig_figs` (0 = none): a venue that takes a price only when it is whole or has at most
     this many significant figures (Hyperliquid: 5), on a power-of-ten tick; the agent rounds an
     order's price to one it takes on the passive side (`Runner.submit`).
+
+    `min_notional` ("0" = none): the venue's smallest order value in the quote currency (price x
+    quantity x contract size; an inverse contract's face value), Binance's MIN_NOTIONAL filter,
+    Hyperliquid's 10 USD. The agent's risk engine denies a smaller order before sending it, or
+    sends it reduce-only where it closes a position and the venue exempts those
+    (`risk.RiskEngine.check`).
     """
 
     market: str
@@ -44,6 +50,7 @@ class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     inverse: bool = False
     settle: str = ""
     price_sig_figs: int = 0
+    min_notional: str = "0"
 
     def __post_init__(self) -> None:
         for name in ("tick_size", "lot_size", "contract_size"):
@@ -54,6 +61,9 @@ class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             fee = Decimal(getattr(self, name))
             if not fee.is_finite() or abs(fee) >= 1:
                 raise ValueError(f"{self.market}: {name} must be a fraction in (-1, 1), got {fee}")
+        least = Decimal(self.min_notional)
+        if not least.is_finite() or least < 0:
+            raise ValueError(f"{self.market}: min_notional must be a decimal >= 0, got {self.min_notional}")
         if self.price_sig_figs < 0 or (self.price_sig_figs and self.grid.tick_units != 1):
             raise ValueError(f"{self.market}: price_sig_figs needs a power-of-ten tick size, got {self.tick_size}")
         if self.kind is InstrumentKind.SPOT and (self.inverse or Decimal(self.contract_size) != 1):

@@ -89,12 +89,14 @@ def cash_float(units: int, decimals: int = DISPLAY_DECIMALS) -> float:
 class ContractMath:
     """Integer money of one instrument: notional, position value, fees, in its settlement asset."""
 
-    __slots__ = ("base_mult", "den", "inverse", "mult", "num", "quote_mult", "settle")
+    __slots__ = ("base_mult", "den", "inverse", "min_quote", "mult", "num", "quote_mult", "settle")
 
     def __init__(self, inst: Instrument) -> None:
         tick, lot, size = Fraction(inst.tick_size), Fraction(inst.lot_size), Fraction(inst.contract_size)
         self.inverse = inst.inverse
         self.settle = inst.settle_asset
+        #: the venue's smallest order value in quote cash units (`Instrument.min_notional`; 0: none)
+        self.min_quote = to_scaled(inst.min_notional, CASH_DECIMALS)
         #: base-asset units (cash scale) per lot: what a spot fill moves, a linear contract's exposure
         self.base_mult = _exact(lot * size * CASH_UNIT, inst, "lot x contract size")
         if self.inverse:
@@ -129,6 +131,10 @@ class ContractMath:
         if self.inverse:
             return lots * self.quote_mult
         return price * lots * self.mult
+
+    def meets_min(self, price: int, lots: int) -> bool:
+        """Whether an order of `lots` at `price` ticks is worth the venue's minimum notional."""
+        return not self.min_quote or self.quote_notional(price, lots) >= self.min_quote
 
     def to_quote(self, units: int, price: int) -> int:
         """Settlement units -> quote units at `price` ticks (identity for linear): a coin P&L of

@@ -42,6 +42,7 @@ class Reason(StrEnum):
     MAX_OPEN_ORDERS = "max_open_orders"
     HALTED = "halted"
     REDUCE_ONLY = "reduce_only"
+    MIN_NOTIONAL = "min_notional"
 
 
 class RiskConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -173,6 +174,12 @@ class RiskEngine:
         self.backoff_until_ns = 0
         self._sent: deque[int] = deque()
         self._math: dict[str, ContractMath] = {}
+        self._min_quote: dict[str, int] = {}  # markets with a venue minimum notional: it, in quote cash units
+        #: whether the port can send an order reduce-only (`Caps.reduce_only`): venues exempt those
+        #: from their minimum notional, so an order under it that closes a position goes so
+        self.venue_reduce_only = False
+        #: set by `check` when the order it passed must go reduce-only (under the minimum, reducing)
+        self.send_reduce_only = False
         for inst in instruments or []:
             self.add_instrument(inst)
         self._venue_cap = 0  # the circuit breaker's ceiling from the venue's limits (0: none)
@@ -213,7 +220,11 @@ class RiskEngine:
         return new
 
     def add_instrument(self, inst: Instrument) -> None:
-        self._math[inst.market] = ContractMath(inst)
+        math = self._math[inst.market] = ContractMath(inst)
+        if math.min_quote:
+            self._min_quote[inst.market] = math.min_quote
+        else:
+            self._min_quote.pop(inst.market, None)
 
     # --- state changes -----------------------------------------------------------------------
     def _emit(self, ev: RiskEvent) -> RiskEvent:
@@ -396,12 +407,36 @@ class RiskEngine:
             return self._emit(
                 RiskEvent(now_ns, Reason.MAX_OPEN_ORDERS, "deny", str(len(oms.live) + 1), str(max_open), market)
             )
+        self.send_reduce_only = False
+        if self._min_quote and market in self._min_quote:
+            ev = self._min_notional(market, qty, price, now_ns, book, reducing)
+            if ev is not None:
+                return ev
         if self._needs_ref:
             ev = self._notional_checks(market, side, qty, price, now_ns, book, oms, size, reducing)
             if ev is not None:
                 return ev
         self._sent.append(now_ns)
         return None
+
+    def _min_notional(
+        self, market: str, qty: int, price: int | None, now_ns: int, book: L2Book | None, reducing: bool
+    ) -> RiskEvent | None:
+        """The venue's minimum order value, checked here so that it is a local denial (not a venue
+        reject, which counts toward the kill switch). An order under it that closes (part of) a
+        position goes reduce-only where the port can send that: venues exempt those."""
+        mid = book.mid() if price is None and book is not None else None
+        ref = price if price is not None else (None if mid is None else round(mid))
+        if ref is None:
+            return None  # a market order with no book: the venue judges it at its mark
+        least = self._min_quote[market]
+        notional = self._math[market].quote_notional(ref, qty)
+        if notional >= least:
+            return None
+        if reducing and self.venue_reduce_only:
+            self.send_reduce_only = True
+            return None
+        return self._emit(RiskEvent(now_ns, Reason.MIN_NOTIONAL, "deny", _fmt_cash(notional), _fmt_cash(least), market))
 
     def _notional_checks(
         self,
@@ -524,6 +559,11 @@ DOCS: dict[Reason, tuple[str, str, str]] = {
     Reason.MAX_OPEN_ORDERS: ("max_open_orders", "live orders including this one", "deny"),
     Reason.HALTED: ("(state)", "any order while HALTED", "deny (cancels always pass)"),
     Reason.REDUCE_ONLY: ("(state)", "an increasing order while REDUCING", "deny"),
+    Reason.MIN_NOTIONAL: (
+        "(venue: Instrument.min_notional)",
+        "price x qty of the order (market orders: at the mid)",
+        "deny, unless it reduces a position and the port sends it reduce-only",
+    ),
 }
 
 

@@ -210,6 +210,7 @@ class Runner:
         """The venue's instruments into the OMS and risk; a book (and signals, if the strategy
         uses them) per market the strategy trades. Returns those markets."""
         self.instruments = {i.market: i for i in instruments}
+        self.risk.venue_reduce_only = self.port.caps.reduce_only
         for inst in instruments:
             self.oms.add_instrument(inst)
             self.risk.add_instrument(inst)
@@ -677,7 +678,7 @@ class Runner:
             self._event("throttled", market)
             return None
         o = oms.new_order(market, side, qty, price, order_type, now)
-        req = OrderRequest(o.order_id, market, side, qty, price, order_type)
+        req = OrderRequest(o.order_id, market, side, qty, price, order_type, self.risk.send_reduce_only)
         port.place(req)
         self.sent_orders += 1
         sent = self.clock()

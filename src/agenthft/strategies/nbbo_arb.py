@@ -9,7 +9,9 @@ common integer scale (their tick grids may differ); sizes are the smaller of the
 Legging rule (stated, and tested): a pair is two IOCs sent together. When both are answered,
 the filled quantities are compared; any difference is naked exposure on one venue, which is
 closed on that same venue by an IOC at its current opposite best, `unwind_ticks` worse (paying
-to be flat rather than hoping), retried on every book update until flat; no new pair starts
+to be flat rather than hoping), retried on every book update until flat (an unwind under the
+venue's minimum order value goes reduce-only, which venues exempt; `RiskEngine.check`); a cross
+whose legs would be under either venue's minimum is left alone; no new pair starts
 while a pair or an unwind is open. Every order goes through each venue's risk engine and the
 multi-venue net-exposure cap; each venue's client throttle keeps it under that venue's rate
 limit, and a leg the throttle refuses cancels the pair's other leg from the books if it rests.
@@ -22,7 +24,7 @@ from typing import Annotated
 
 import msgspec
 
-from agenthft.model import Instrument, OrderType, Side
+from agenthft.model import ContractMath, Instrument, OrderType, Side
 from agenthft.oms import ClientOrder, VenueFill
 from agenthft.strategies.base import Context, Strategy
 
@@ -68,13 +70,16 @@ class NbboArb(Strategy):
         self.unwinding: ClientOrder | None = None
         self.next_ns = self.next_unwind_ns = 0
         self.pairs = self.unwinds = 0
+        self.small = 0  # crosses left alone: a leg would be under its venue's minimum order value
         self.decimals = 0
+        self.math: dict[str, ContractMath] = {}
 
     def on_start(self, ctx: Context) -> None:
         insts = [ctx.instruments[m] for m in self.markets]
         if len({i.base for i in insts}) != 1:
             raise ValueError(f"nbbo-arb markets must share one base asset: {[i.base for i in insts]}")
         self.decimals = max(i.grid.tick_decimals for i in insts)
+        self.math = {m: ContractMath(ctx.instruments[m]) for m in self.markets}
 
     # --- exposure ---------------------------------------------------------------------------
     def _net(self, ctx: Context) -> dict[str, Decimal]:
@@ -129,8 +134,15 @@ class NbboArb(Strategy):
         size = (size // step) * step
         if size <= 0:
             return
-        sell = ctx.submit(sell_m, Side.SELL, si.qty_to_lots(str(size)), best_bid[2], OrderType.IOC)
-        buy = ctx.submit(buy_m, Side.BUY, bi.qty_to_lots(str(size)), best_ask[2], OrderType.IOC)
+        sell_lots, buy_lots = si.qty_to_lots(str(size)), bi.qty_to_lots(str(size))
+        if not (
+            self.math[sell_m].meets_min(best_bid[2], sell_lots) and self.math[buy_m].meets_min(best_ask[2], buy_lots)
+        ):
+            # one leg alone would be refused (by risk or the venue) and leave the other naked
+            self.small += 1
+            return
+        sell = ctx.submit(sell_m, Side.SELL, sell_lots, best_bid[2], OrderType.IOC)
+        buy = ctx.submit(buy_m, Side.BUY, buy_lots, best_ask[2], OrderType.IOC)
         self.pair = [o for o in (sell, buy) if o is not None]
         self.pairs += 1
         self.next_ns = ctx.now_ns + self.cooldown_ns

@@ -28,6 +28,7 @@ from agenthft.matching import (
     Order,
     Rejected,
     Trade,
+    cash_to_text,
     text_to_cash,
 )
 from agenthft.model import GridError, Instrument, OrderStatus, OrderType, Side, find_instrument, mark_price
@@ -217,7 +218,8 @@ class Venue:
         self._observers: list[VenueObserver] = []
         self.rules = config.rules
         floor = text_to_cash(config.rules.min_notional)  # quote cash units
-        self._min_notional = {i.market: floor for i in config.markets}
+        # per market: the venue-wide rule or the market's own minimum, whichever is higher
+        self._min_notional = {i.market: max(floor, text_to_cash(i.min_notional)) for i in config.markets}
         self._enc = pm.encoder.encode
         self._dec = pm.client_decoder.decode
         self.log: CommandLog | None = None
@@ -728,7 +730,7 @@ class Venue:
             if notional < floor:
                 return (
                     RejectCode.MIN_NOTIONAL,
-                    f"notional {notional / _CASH:g} {view.inst.quote} under the minimum {self.rules.min_notional}",
+                    f"notional {notional / _CASH:g} {view.inst.quote} under the minimum {self.min_notional(view.name)}",
                 )
         return None
 
@@ -1221,6 +1223,10 @@ class Venue:
     def book(self, view: MarketView, depth: int, now_ns: int) -> dict[str, object]:
         return msgspec.to_builtins(self._snapshot(view, depth, now_ns))  # type: ignore[no-any-return]
 
+    def min_notional(self, market: str) -> str:
+        """The market's minimum order value in its quote currency as decimal text ("0": none)."""
+        return cash_to_text(self._min_notional[market])
+
     def markets(self) -> list[dict[str, object]]:
         return [
             {
@@ -1236,6 +1242,7 @@ class Venue:
                 "contract_size": i.contract_size,
                 "inverse": i.inverse,
                 "settle": i.settle_asset,
+                "min_notional": self.min_notional(i.market),
             }
             for i in self.config.markets
         ]

@@ -81,6 +81,7 @@ def test_exchange_info_gives_the_grid_and_the_limits():
     lim = translate.limits(INFO)
     assert lim.orders_per_s == 20.0 and lim.requests_per_min == 2400  # 1200/min is tighter than 300/10 s
     assert translate.filters_of(INFO)["BTCUSDT"]["min_notional"] == "100"
+    assert btc.min_notional == "100", "MIN_NOTIONAL rides on the instrument: the agent's risk checks it"
 
 
 BTC = Instrument("BTCUSDT", "BTC", "USDT", InstrumentKind.PERP, "0.1", "0.001")

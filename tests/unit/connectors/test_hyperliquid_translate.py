@@ -55,6 +55,7 @@ def test_instruments_on_grids_from_sz_decimals_with_the_accounts_fees():
     assert hype.inst.aliases == ("HYPE-USDC", "HYPE/USDC")
     assert (btc.inst.maker_fee, btc.inst.taker_fee, hype.inst.taker_fee) == ("0.0001", "0.00035", "0.0007")
     assert btc.inst.aliases == ("BTC-PERP", "BTC/USDC:USDC") and btc.inst.settle_asset == "USDC"
+    assert btc.inst.min_notional == hype.inst.min_notional == "10", "Hyperliquid's documented minimum order value"
     no_fees = {x.coin: x for x in translate.markets(META, None)}
     assert (no_fees["BTC"].inst.maker_fee, no_fees["BTC"].inst.taker_fee) == translate.PERP_FEES
 

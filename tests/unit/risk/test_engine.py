@@ -230,3 +230,34 @@ def test_docs_reject_code_table_is_generated_from_the_code_tables():
     doc = (Path(__file__).resolve().parents[3] / "docs" / "risk.md").read_text()
     inside = doc.split("<!-- codes:begin -->")[1].split("<!-- codes:end -->")[0].strip()
     assert inside == codes_markdown()
+
+
+def test_an_order_under_the_venues_minimum_notional_is_denied_here_not_rejected_there():
+    small = Instrument("P", "BTC", "USDC", InstrumentKind.PERP, tick_size="1", lot_size="1", min_notional="250")
+    risk = RiskEngine(RiskConfig(stale_ms=0, max_orders_per_s=0), [small])
+    oms = OrderManager([small])
+    book = L2Book("P")
+    book.load_snapshot([(99, 5)], [(101, 5)])
+    ev = check(risk, oms, book, qty=2, price=100)  # 200 < 250
+    assert ev.reason is Reason.MIN_NOTIONAL and (ev.value, ev.limit, ev.action) == ("200.00", "250.00", "deny")
+    assert risk.consecutive_faults == 0 and risk.state is RiskState.ACTIVE, "a local denial is not a venue fault"
+    assert check(risk, oms, book, qty=3, price=100) is None and not risk.send_reduce_only  # 300: passes
+    ev = risk.check("P", Side.BUY, 2, None, 0, book, oms)  # a market order is judged at the mid (100)
+    assert ev is not None and ev.reason is Reason.MIN_NOTIONAL
+    o = oms.new_order("P", Side.BUY, 3, 100)
+    oms.on_fill(VenueFill(o.order_id, 1, "P", Side.BUY, 3, 100, 0, 0), 0)
+    # closing 2 of the 3 lots: under the minimum; without reduce-only at the port it cannot go
+    assert check(risk, oms, book, qty=2, price=99, side=Side.SELL).reason is Reason.MIN_NOTIONAL
+    risk.venue_reduce_only = True
+    assert check(risk, oms, book, qty=2, price=99, side=Side.SELL) is None and risk.send_reduce_only
+    assert check(risk, oms, book, qty=4, price=60, side=Side.SELL).reason is Reason.MIN_NOTIONAL, "4 > 3 flips"
+    assert check(risk, oms, book, qty=3, price=100) is None and not risk.send_reduce_only, "the flag is per order"
+
+
+def test_an_instrument_refuses_a_negative_or_malformed_minimum_notional():
+    for bad in ("-1", "nan", "abc"):
+        try:
+            Instrument("P", "BTC", "USDC", InstrumentKind.PERP, tick_size="1", lot_size="1", min_notional=bad)
+        except (ValueError, ArithmeticError):
+            continue
+        raise AssertionError(f"min_notional={bad!r} was taken")

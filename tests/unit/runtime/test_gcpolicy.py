@@ -31,9 +31,9 @@ def test_frozen_leaves_a_disabled_collector_alone() -> None:
 def test_frozen_inside_a_freeze_in_force_leaves_it_to_its_owner() -> None:
     gc.freeze()  # a live runner's, after its warm-up
     try:
-        held = gc.get_freeze_count()
         with frozen():
             pass
-        assert gc.get_freeze_count() == held
+        # not `== held`: a frozen object freed meanwhile leaves the count (a flake seen under -n 2)
+        assert gc.get_freeze_count() > 0, "the block unfroze the owner's freeze"
     finally:
         gc.unfreeze()

@@ -144,3 +144,20 @@ def test_in_an_adverse_two_venue_crash_it_stays_inside_every_limit():
     for m, q in s.max_abs_position.items():
         assert float(q) <= 0.06, (m, q)  # the position limit (0.05 BTC of notional) plus one clip in flight
     assert not {"halted", "kill_switch_faults", "kill_switch_benign"} & set(s.risk_counts), s.risk_counts
+
+
+def test_a_cross_whose_legs_are_under_a_venues_minimum_order_value_is_left_alone():
+    """Hyperliquid refuses orders under 10 USD: one refused leg would leave the other naked."""
+    small_b = Instrument(
+        "BTCUSDT", "BTC", "USDT", InstrumentKind.PERP, "0.01", "0.001", "0.0002", "0.0004", min_notional="100"
+    )
+    s, ctx = arb(qty="0.01"), Ctx()
+    ctx.instruments["b:BTCUSDT"] = small_b
+    s.on_start(ctx)
+    ctx.book("b:BTCUSDT", (5_999_000, 50), (5_999_500, 50))
+    ctx.book("a:BTC-PERP", (601_200, 1), (601_210, 50))  # top 0.001 BTC: 60 USD < 100
+    s.on_book(ctx, "a:BTC-PERP")
+    assert ctx.sent == [] and s.small == 1
+    ctx.book("a:BTC-PERP", (601_200, 2), (601_210, 50))  # 0.002 BTC: 120 USD on both legs
+    s.on_book(ctx, "a:BTC-PERP")
+    assert [m for m, *_ in ctx.sent] == ["a:BTC-PERP", "b:BTCUSDT"]

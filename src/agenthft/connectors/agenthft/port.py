@@ -48,6 +48,7 @@ def instrument_from_rest(m: dict[str, Any]) -> Instrument:
         contract_size=str(m.get("contract_size", "1")),
         inverse=bool(m.get("inverse", False)),
         settle=str(m.get("settle", "")) if m.get("inverse") else "",
+        min_notional=str(m.get("min_notional", "0")),
     )
 
 

@@ -24,6 +24,7 @@ from agenthft.model import Instrument, InstrumentKind, Liquidity, OrderType, Sid
 from agenthft.model.money import cash
 from agenthft.oms import VenueFill, VenueOrder
 from agenthft.protocol.binance_usdm.errors import reject_code as shared_reject_code
+from agenthft.protocol.binance_usdm.filters import min_notional
 
 
 def reject_code(binance_code: int) -> str:
@@ -71,6 +72,7 @@ def instruments(info: dict[str, Any], maker_fee: str = "0.0002", taker_fee: str 
                 contract_size=str(s.get("contractSize", 1)) if inverse else "1",
                 inverse=inverse,
                 settle=margin if inverse else "",
+                min_notional=min_notional(s),
             )
         )
     return out

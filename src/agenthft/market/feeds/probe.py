@@ -19,6 +19,7 @@ import msgspec
 
 from agenthft.market.events import CaptureFormatError
 from agenthft.model import Instrument, InstrumentKind
+from agenthft.protocol.binance_usdm.filters import min_notional
 
 __all__ = ["CaptureFormatError", "CaptureInfo", "is_gzip", "load_instruments"]
 
@@ -88,4 +89,5 @@ def _exchange_info_symbol(s: dict[str, Any]) -> Instrument:
         contract_size=contract,
         inverse=inverse,
         settle=margin if futures and margin else "",
+        min_notional=min_notional(s),
     )

@@ -137,10 +137,13 @@ def instrument_from_symbol(info: dict[str, Any], maker_fee: str = "0", taker_fee
 
 
 def min_notional(info: dict[str, Any]) -> str:
-    """The symbol's MIN_NOTIONAL filter ("0" if none)."""
+    """A symbol's minimum order value as decimal text ("0" if none): USD-M's and COIN-M's
+    MIN_NOTIONAL `notional`, spot's NOTIONAL or MIN_NOTIONAL `minNotional`."""
     for f in info.get("filters", []):
-        if f.get("filterType") == "MIN_NOTIONAL":
-            return str(f.get("notional", "0"))
+        if f.get("filterType") in ("MIN_NOTIONAL", "NOTIONAL"):
+            value = f.get("notional", f.get("minNotional"))
+            if value is not None and Decimal(str(value)) > 0:
+                return _dec(str(value))
     return "0"
 
 

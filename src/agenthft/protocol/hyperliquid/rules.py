@@ -25,6 +25,9 @@ from agenthft.model.fixed import from_scaled, round_sig, sig_price_ok
 PERP_MAX_DECIMALS = 6
 SPOT_MAX_DECIMALS = 8
 MAX_SIG_FIGS = 5
+#: the least value of an order in the quote currency (the venue's "Order must have minimum value
+#: of $10."); our venue exempts reduce-only orders, as Binance does (unverified on Hyperliquid)
+MIN_ORDER_VALUE = "10"
 
 
 def price_decimals(sz_decimals: int, spot: bool = False) -> int:

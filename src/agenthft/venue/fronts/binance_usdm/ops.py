@@ -64,7 +64,7 @@ def exchange_info(front: FrontState, now_ns: int) -> dict[str, Any]:
         "symbols": [
             symbol_info(
                 s.inst,
-                min_notional=rules.min_notional,
+                min_notional=front.venue.min_notional(s.market),
                 price_band_bps=rules.price_band_bps,
                 initial_margin=im,
                 trading=not front.venue.engine.markets[s.market].halted,
@@ -170,7 +170,7 @@ def new_order(front: FrontState, key: BinanceKey, p: dict[str, Any], now_ns: int
             price=q.price,
             qty=q.quantity,
             side=side,
-            min_notional=front.venue.rules.min_notional,
+            min_notional=front.venue.min_notional(sym.market),
         )
     return translate.order(out.order, sym)
 

@@ -179,7 +179,7 @@ def _error(front: FrontState, coin: Coin, out: Outcome) -> dict[str, Any]:
         b, a = m.bids.best_price(), m.asks.best_price()
         return {"error": errors.text_of(code, f"{coin.px(b) if b else '0'}@{coin.px(a) if a else '0'}")}
     if code == RejectCode.MIN_NOTIONAL:
-        least = front.venue.rules.min_notional
+        least = front.venue.min_notional(coin.market)
         return {"error": errors.text_of(code, f"{least} {coin.inst.quote}" if coin.spot else f"${least}")}
     if code == RejectCode.RATE_LIMITED:
         return {"error": errors.text_of(code, out.reason)}

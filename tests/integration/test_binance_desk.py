@@ -133,6 +133,12 @@ async def run_desk(tmp: Path, venue: VenueProcess, seconds: float, faults: bool)
                     "fills": len(r.oms.seen_fills),
                     "agent_is_venue": r.oms.seen_fills == venue_fills,
                     "missed": sorted(venue_fills - r.oms.seen_fills)[:10],
+                    # what the agent knew of a missed fill's order (a failure says where it went)
+                    "missed_orders": [
+                        (f.order_id, f.ts_ns, repr(r.oms.orders.get(f.order_id)))
+                        for f in snap.fills
+                        if f.fill_id not in r.oms.seen_fills
+                    ][:5],
                     "extra": sorted(r.oms.seen_fills - venue_fills)[:10],
                     "journal_is_venue": set(journal) <= venue_fills and all(n == 1 for n in journal.values()),
                     "illegal": sum(a.kind == "illegal_transition" for a in r.oms.anomalies),

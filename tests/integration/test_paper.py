@@ -36,7 +36,10 @@ async def test_a_quoter_on_paper_fills_locally_and_sends_nothing_to_the_venue(ca
         assert port.orders_in == runner.sent_orders > 0
         # the fills are the model's, and the agent agrees with them one to one; the model's open
         # orders are the agent's live ones. Both once nothing is in flight: a fill, an order or a
-        # cancel inside the paper latency is made there and not yet seen here, or the reverse
+        # cancel inside the paper latency is made there and not yet seen here, or the reverse. So
+        # the strategy stops deciding first (a quoter in a live market always has something in
+        # flight: under load the polling below never met a quiet instant)
+        await runner.quiesce(cancel_orders=True)
         for _ in range(100):
             snap = await port.snapshot()
             same_orders = {o.order_id for o in snap.open_orders} == set(runner.oms.live)

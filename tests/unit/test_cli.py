@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from agenthft.cli import main
 
 
@@ -158,3 +160,34 @@ def test_replay_takes_files_of_several_formats_in_one_command(data: Path, capsys
     assert main(["replay", "--json", *map(str, files)]) == 0
     reports = json.loads(capsys.readouterr().out)
     assert [(r["venue_format"], r["checks_passed"]) for r in reports] == [("okx", 290), ("kraken", 4269)]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_ctrl_c_that_lands_where_python_swallows_exceptions_still_ends_the_command_interrupted(monkeypatch):
+    """Seen: the SIGINT arrived inside logging's at-fork hook; its KeyboardInterrupt was printed as
+    'Exception ignored' and the demo exited 0."""
+    import argparse
+    import signal
+
+    import agenthft.cli as cli
+
+    class Finalizer:
+        def __del__(self) -> None:
+            signal.raise_signal(signal.SIGINT)  # our handler raises in here: Python ignores it
+
+    def command(args: argparse.Namespace) -> int:
+        Finalizer()
+        return 0
+
+    monkeypatch.setattr(cli, "build_parser", lambda: _quiet_parser(command))
+    assert cli.main([]) == 130
+    monkeypatch.setattr(cli, "build_parser", lambda: _quiet_parser(lambda args: 0))
+    assert cli.main([]) == 0, "a later command in the same process is not marked interrupted"
+
+
+def _quiet_parser(func):  # type: ignore[no-untyped-def]
+    import argparse
+
+    p = argparse.ArgumentParser()
+    p.set_defaults(func=func, command="quiet", debug=False)
+    return p

@@ -81,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse and run one command; its exit code (errors.Exit). Ctrl-C anywhere in here, the
     commands' imports included, is `Exit.INTERRUPTED` (130) and one line, never a traceback."""
     command, debug, previous, restore = "", False, None, True
+    _interrupts.clear()
     try:
         import signal
 
@@ -94,7 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         args = build_parser().parse_args(argv)
         command, debug = args.command, args.debug
-        return int(args.func(args))
+        code = int(args.func(args))
+        if _interrupts:  # raised where Python swallows exceptions (an at-fork hook, a __del__)
+            raise KeyboardInterrupt
+        return code
     except KeyboardInterrupt:
         restore = False  # a second Ctrl-C while leaving changes nothing (no traceback at exit)
         _ignore_sigint()
@@ -120,7 +124,13 @@ def entry() -> None:
     raise SystemExit(code)
 
 
+#: Ctrl-Cs our handler raised: one that lands in code whose exceptions Python ignores (logging's
+#: at-fork hook, a finalizer) is lost but still counted, so the command still ends interrupted
+_interrupts: list[int] = []
+
+
 def _raise_interrupt(signum: int, frame: object) -> None:
+    _interrupts.append(signum)
     raise KeyboardInterrupt
 
 

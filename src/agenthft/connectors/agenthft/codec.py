@@ -30,6 +30,9 @@ class Codec:
         self.instruments = instruments
         #: the market of each order sent and not yet ended (a cancel ack does not name it)
         self.markets: dict[str, str] = {}
+        #: per market: its instrument and the grid values of the numbers seen lately (a book's
+        #: prices and sizes repeat: a dict lookup instead of an exact decimal conversion each)
+        self._memo: dict[str, tuple[Instrument, dict[float, int], dict[float, int]]] = {}
 
     def feed(self, msg: pm.ServerMessage, recv_ns: int) -> None:
         """One decoded venue message: market data to `on_book` / `on_trade`, the account's
@@ -41,10 +44,11 @@ class Codec:
             inst = self.instruments.get(msg.market)
             if inst is None:
                 return
-            g = inst.grid
-            pt, ql = g.price_to_ticks, g.qty_to_lots
-            bids = [(pt(p), ql(q)) for p, q in msg.bids]
-            asks = [(pt(p), ql(q)) for p, q in msg.asks]
+            memo = self._memo.get(msg.market)
+            if memo is None or memo[0] is not inst or len(memo[1]) + len(memo[2]) > MEMO_SIZE:
+                memo = self._memo[msg.market] = (inst, {}, {})
+            bids = _on_grid(msg.bids, inst, memo[1], memo[2])
+            asks = _on_grid(msg.asks, inst, memo[1], memo[2])
             lst.on_book(msg.market, bids, asks, msg.seq, msg.ts_ns, recv_ns, t is pm.BookSnapshot)
         elif t is pm.TradeMsg:
             assert isinstance(msg, pm.TradeMsg)
@@ -108,6 +112,27 @@ class Codec:
             cash(msg.fee),
             msg.ts_ns,
         )
+
+
+#: numbers remembered per market before the memo starts again (bounds it under any feed)
+MEMO_SIZE = 1 << 16
+
+
+def _on_grid(
+    levels: list[tuple[float, float]], inst: Instrument, ticks: dict[float, int], lots: dict[float, int]
+) -> list[tuple[int, int]]:
+    """Levels of JSON numbers as (ticks, lots), exactly as `Grid.price_to_ticks` / `qty_to_lots`
+    give them (an off-grid number raises as there, and is not remembered)."""
+    out = []
+    for p, q in levels:
+        t = ticks.get(p)
+        if t is None:
+            t = ticks[p] = inst.grid.price_to_ticks(p)
+        n = lots.get(q)
+        if n is None:
+            n = lots[q] = inst.grid.qty_to_lots(q)
+        out.append((t, n))
+    return out
 
 
 def order_message(req: OrderRequest, inst: Instrument) -> dict[str, object]:

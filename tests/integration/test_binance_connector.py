@@ -164,7 +164,8 @@ async def test_the_minimum_notional_is_read_from_exchange_info_and_denied_locall
         o = runner.submit("BTCUSDT", Side.BUY, 3, 600_100, OrderType.IOC)  # 180 USD
         assert o is not None and await until(lambda: o.status.value == "filled")
         close = runner.submit("BTCUSDT", Side.SELL, 1, 599_900, OrderType.IOC)  # 60 USD, reducing
-        assert close is not None and await until(lambda: close.status.value == "filled"), close.reject_code
+        assert close is not None
+        assert await until(lambda: close.status.value == "filled"), close.reject_code
         assert runner.oms.positions["BTCUSDT"].size == 2 and runner.risk.faults == 0
         assert {f.fill_id for f in (await port.snapshot()).fills} == runner.oms.seen_fills
     finally:

@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -185,7 +186,7 @@ def test_a_ctrl_c_that_lands_where_python_swallows_exceptions_still_ends_the_com
     assert cli.main([]) == 0, "a later command in the same process is not marked interrupted"
 
 
-def _quiet_parser(func):  # type: ignore[no-untyped-def]
+def _quiet_parser(func: Any) -> Any:
     import argparse
 
     p = argparse.ArgumentParser()

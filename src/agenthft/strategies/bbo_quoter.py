@@ -73,7 +73,10 @@ class BboQuoter(Strategy):
             self.quotes[side] = ctx.submit(market, side, self.qty, price, OrderType.POST_ONLY)
 
     def on_fill(self, ctx: Context, order: ClientOrder, fill: VenueFill) -> None:
-        self.on_book(ctx, order.market)  # a side may be empty now: the same rules at once
+        # a side may be empty now: the same rules at once. A fill that completed the order is
+        # followed at once by `on_order_done`, which runs them on the same state: once is enough
+        if order.status is not OrderStatus.FILLED:
+            self.on_book(ctx, order.market)
 
     def on_order_done(self, ctx: Context, order: ClientOrder) -> None:
         self.on_book(ctx, order.market)

@@ -117,6 +117,13 @@ def test_lobster_rows_reproduce_every_book_row(data: Path):
     assert ev.columns["kind"].count(TRADE) == 98 + 61
 
 
+def test_lobster_files_reached_through_a_symlinked_folder_pair_under_that_folders_name(data: Path, tmp_path: Path):
+    (tmp_path / "linked").symlink_to((data / "lobster").resolve(), target_is_directory=True)
+    msg = tmp_path / "linked/AAPL_2012-06-21_34200000_57600000_message_10.csv"
+    book = tmp_path / "linked/AAPL_2012-06-21_34200000_57600000_orderbook_10.csv"
+    assert load_events([msg]).meta.files == [str(msg), str(book)]  # not the book's resolved path
+
+
 def test_lobster_files_pair_by_content_not_name(data: Path, tmp_path: Path):
     msg = shutil.copy(data / "lobster/AAPL_2012-06-21_34200000_57600000_message_10.csv", tmp_path / "a.csv")
     shutil.copy(data / "lobster/AAPL_2012-06-21_34200000_57600000_orderbook_10.csv", tmp_path / "b.csv")

@@ -368,9 +368,12 @@ def group(mains: Sequence[Path], companions: Sequence[Path]) -> list[list[Path]]
 
 
 def _beside(path: Path, check: Callable[[list[bytes]], bool]) -> list[Path]:
+    """Files in `path`'s folder whose first line passes `check`, named the way `path` is (through
+    the same folder, a symlink or a relative path kept: a pair reads as one folder's files)."""
     out = []
-    for f in sorted(path.resolve().parent.iterdir()):
-        if f.is_file() and f.resolve() != path.resolve():
+    me = path.resolve()
+    for f in sorted(path.parent.iterdir()):
+        if f.is_file() and f.resolve() != me:
             try:
                 if check(head_lines(f, 1)):
                     out.append(f)

@@ -234,20 +234,24 @@ class DataBacktest:
         self._up.append((at, self._seq, req))
 
     def _arrive(self, req: OrderRequest | CancelRequest | CancelAllRequest, t: int) -> None:
-        out: list[OrderEvent] = []
-        if isinstance(req, OrderRequest):
+        out: list[OrderEvent]
+        kind = type(req)
+        if kind is OrderRequest:
+            assert isinstance(req, OrderRequest)
             x = self.by_market.get(req.market)
             if x is None:
-                out.append(Rejected(req.order_id, "unknown_market", f"no market {req.market!r}", t))
+                out = [Rejected(req.order_id, "unknown_market", f"no market {req.market!r}", t)]
             else:
-                out += x.submit(req.order_id, req.side, req.qty, req.price, req.order_type, t)
-        elif isinstance(req, CancelRequest):
+                out = x.submit(req.order_id, req.side, req.qty, req.price, req.order_type, t)
+        elif kind is CancelRequest:
+            assert isinstance(req, CancelRequest)
             oid = req.order_id
             x = self.by_market.get(req.market)
             if x is None or oid not in x.orders:  # (the request's market is the order's, as a rule)
                 x = next((x for x in self.exchanges if oid in x.orders), None)
-            out += x.cancel(oid, t) if x is not None else [CancelRefused(oid, "unknown_order", "no open order")]
+            out = x.cancel(oid, t) if x is not None else [CancelRefused(oid, "unknown_order", "no open order")]
         else:
+            out = []
             for x in self.exchanges:
                 if req.market in (None, x.market):
                     out += x.cancel_all(t)
@@ -255,10 +259,17 @@ class DataBacktest:
 
     # --- exchange -> agent ---------------------------------------------------------------
     def _respond(self, out: list[OrderEvent], t: int) -> None:
+        """Each answer onto the link down, in order (FIFO whatever the latency draws)."""
+        response_ns, append = self.latency.response_ns, self._down.append
+        last, seq = self._last_down, self._seq
         for m in out:
-            at = self._last_down = max(self._last_down, t + self.latency.response_ns())
-            self._seq += 1
-            self._down.append((at, self._seq, m))
+            at = t + response_ns()
+            if at < last:
+                at = last
+            last = at
+            seq += 1
+            append((at, seq, m))
+        self._last_down, self._seq = last, seq
 
     def _deliver(self, ev: OrderEvent, t: int) -> None:
         self.deliveries += 1

@@ -186,6 +186,26 @@ def test_a_ctrl_c_that_lands_where_python_swallows_exceptions_still_ends_the_com
     assert cli.main([]) == 0, "a later command in the same process is not marked interrupted"
 
 
+def test_an_error_a_ctrl_c_caused_on_its_way_out_still_ends_the_command_interrupted(monkeypatch):
+    """Seen: Ctrl-C as uvloop.run started its loop; unwinding raised "Cannot close a running event
+    loop", and the demo exited 2 instead of 130."""
+    import signal
+
+    import agenthft.cli as cli
+
+    def command(args: Any) -> int:
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            raise RuntimeError("Cannot close a running event loop") from None
+        return 0
+
+    monkeypatch.setattr(cli, "build_parser", lambda: _quiet_parser(command))
+    assert cli.main([]) == 130
+    monkeypatch.setattr(cli, "build_parser", lambda: _quiet_parser(lambda args: (_ for _ in ()).throw(ValueError("x"))))
+    assert cli.main([]) != 130, "an error with no Ctrl-C behind it keeps its own code"
+
+
 def _quiet_parser(func: Any) -> Any:
     import argparse
 

@@ -101,18 +101,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except KeyboardInterrupt:
         restore = False  # a second Ctrl-C while leaving changes nothing (no traceback at exit)
-        _ignore_sigint()
-        print(f"agenthft{' ' + command if command else ''}: interrupted", file=sys.stderr, flush=True)
-        return 130  # errors.Exit.INTERRUPTED (not imported: its import may be what Ctrl-C interrupted)
+        return _interrupted(command)
     except Exception as e:
         if debug:
             raise
+        if _interrupts:  # an error the Ctrl-C caused on its way out (seen: uvloop.run's "Cannot
+            restore = False  # close a running event loop" when it landed as the loop started)
+            return _interrupted(command)
         code, message = explain(e)
         print(f"agenthft{' ' + command if command else ''}: {message}", file=sys.stderr)
         return int(code)
     finally:
         if restore and previous is not None:
             signal.signal(signal.SIGINT, previous)
+
+
+def _interrupted(command: str) -> int:
+    _ignore_sigint()
+    print(f"agenthft{' ' + command if command else ''}: interrupted", file=sys.stderr, flush=True)
+    return 130  # errors.Exit.INTERRUPTED (not imported: its import may be what Ctrl-C interrupted)
 
 
 def entry() -> None:

@@ -4,7 +4,9 @@ venue's core, and a raw signed-request client (aiohttp + protocol/binance_usdm/s
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -49,6 +51,22 @@ def config(tier: Tier = ROOMY) -> VenueConfig:
         tiers={"default": tier},
         rules=OrderRules(min_notional="5", price_band_bps=500),
     )
+
+
+@contextlib.asynccontextmanager
+async def running(cfg: VenueConfig | None = None, **front_kw: Any) -> AsyncIterator[BinanceEnv]:
+    """The venue (`cfg`, default `config()`) with its Binance front (`front_kw`) on loopback, and
+    the env over them; all stopped on leaving, whatever happened inside."""
+    server = await VenueServer(cfg or config()).start()
+    try:
+        front = await BinanceFront(server.venue, **front_kw).start()
+        try:
+            async with aiohttp.ClientSession() as http:
+                yield BinanceEnv(server, front, http)
+        finally:
+            await front.stop()
+    finally:
+        await server.stop()
 
 
 class BinanceEnv:

@@ -133,16 +133,10 @@ def run_cmd(ws_url: str, rest_url: str, key: str, *extra: str, strategy: str = "
 @pytest.fixture
 async def binance() -> AsyncIterator[Any]:
     """A venue with its Binance USD-M front on loopback (tests/integration/binance_env.py)."""
-    from agenthft.venue.fronts.binance_usdm import BinanceFront
+    from .binance_env import running
 
-    from .binance_env import BinanceEnv, config
-
-    server = await VenueServer(config()).start()
-    front = await BinanceFront(server.venue, listen_key_ttl_s=3600).start()
-    async with aiohttp.ClientSession() as http:
-        yield BinanceEnv(server, front, http)
-    await front.stop()
-    await server.stop()
+    async with running(listen_key_ttl_s=3600) as env:
+        yield env
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from agenthft.runtime import Runner
 from agenthft.strategies import Strategy
 from agenthft.strategies.base import Context
 
+from .binance_env import running
+
 
 async def until(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
     for _ in range(int(timeout / 0.02)):
@@ -110,36 +112,19 @@ async def test_a_dropped_connection_reconnects_and_reconciles_what_happened_mean
         await runner.stop(cancel_orders=True)
 
 
-async def _env(cfg: Any = None, **front_kw: Any) -> tuple[Any, Any, Any, Any]:
-    import aiohttp
-
-    from agenthft.venue import VenueServer
-    from agenthft.venue.fronts.binance_usdm import BinanceFront
-
-    from .binance_env import BinanceEnv, config
-
-    server = await VenueServer(cfg or config()).start()
-    front = await BinanceFront(server.venue, **front_kw).start()
-    http = aiohttp.ClientSession()
-    return server, front, http, BinanceEnv(server, front, http)
-
-
 async def test_an_expired_listen_key_is_renewed_and_the_account_reconciled():
-    server, front, http, env = await _env(listen_key_ttl_s=1.0)
-    port = port_for(env)
-    runner = Runner(Idle(), port, risk=RiskConfig(stale_ms=0))
-    try:
-        env.liquidity(Side.SELL, "60010", "0.5")
-        await runner.start()
-        assert await until(lambda: port.expired_keys >= 1 and runner.reconcile_count >= 2, 10)
-        o = runner.submit("BTCUSDT", Side.BUY, 1, 600_100, OrderType.IOC)
-        assert o is not None and await until(lambda: o.status.value == "filled"), "events flow on the new key"
-        assert {f.fill_id for f in (await port.snapshot()).fills} == runner.oms.seen_fills
-    finally:
-        await runner.stop(cancel_orders=True)
-        await http.close()
-        await front.stop()
-        await server.stop()
+    async with running(listen_key_ttl_s=1.0) as env:
+        port = port_for(env)
+        runner = Runner(Idle(), port, risk=RiskConfig(stale_ms=0))
+        try:
+            env.liquidity(Side.SELL, "60010", "0.5")
+            await runner.start()
+            assert await until(lambda: port.expired_keys >= 1 and runner.reconcile_count >= 2, 10)
+            o = runner.submit("BTCUSDT", Side.BUY, 1, 600_100, OrderType.IOC)
+            assert o is not None and await until(lambda: o.status.value == "filled"), "events flow on the new key"
+            assert {f.fill_id for f in (await port.snapshot()).fills} == runner.oms.seen_fills
+        finally:
+            await runner.stop(cancel_orders=True)
 
 
 async def test_the_minimum_notional_is_read_from_exchange_info_and_denied_locally_and_a_small_close_goes_reduce_only():
@@ -150,29 +135,26 @@ async def test_the_minimum_notional_is_read_from_exchange_info_and_denied_locall
     from .binance_env import ETH, PERP, config
 
     cfg = msgspec.structs.replace(config(), markets=[msgspec.structs.replace(PERP, min_notional="100"), ETH])
-    server, front, http, env = await _env(cfg)
-    port = port_for(env)
-    runner = Runner(Idle(), port, risk=RiskConfig(stale_ms=0))
-    try:
-        env.liquidity(Side.SELL, "60010", "0.5")
-        env.liquidity(Side.BUY, "59990", "0.5")
-        await runner.start()
-        assert runner.instruments["BTCUSDT"].min_notional == "100", "from the MIN_NOTIONAL filter"
-        assert await until(lambda: runner.books["BTCUSDT"].best_ask() == 600_100)
-        assert runner.submit("BTCUSDT", Side.BUY, 1, 600_100, OrderType.IOC) is None  # 60 USD
-        assert runner.risk.counts.get("min_notional") == 1 and runner.sent_orders == 0
-        o = runner.submit("BTCUSDT", Side.BUY, 3, 600_100, OrderType.IOC)  # 180 USD
-        assert o is not None and await until(lambda: o.status.value == "filled")
-        close = runner.submit("BTCUSDT", Side.SELL, 1, 599_900, OrderType.IOC)  # 60 USD, reducing
-        assert close is not None
-        assert await until(lambda: close.status.value == "filled"), close.reject_code
-        assert runner.oms.positions["BTCUSDT"].size == 2 and runner.risk.faults == 0
-        assert {f.fill_id for f in (await port.snapshot()).fills} == runner.oms.seen_fills
-    finally:
-        await runner.stop(cancel_orders=True)
-        await http.close()
-        await front.stop()
-        await server.stop()
+    async with running(cfg) as env:
+        port = port_for(env)
+        runner = Runner(Idle(), port, risk=RiskConfig(stale_ms=0))
+        try:
+            env.liquidity(Side.SELL, "60010", "0.5")
+            env.liquidity(Side.BUY, "59990", "0.5")
+            await runner.start()
+            assert runner.instruments["BTCUSDT"].min_notional == "100", "from the MIN_NOTIONAL filter"
+            assert await until(lambda: runner.books["BTCUSDT"].best_ask() == 600_100)
+            assert runner.submit("BTCUSDT", Side.BUY, 1, 600_100, OrderType.IOC) is None  # 60 USD
+            assert runner.risk.counts.get("min_notional") == 1 and runner.sent_orders == 0
+            o = runner.submit("BTCUSDT", Side.BUY, 3, 600_100, OrderType.IOC)  # 180 USD
+            assert o is not None and await until(lambda: o.status.value == "filled")
+            close = runner.submit("BTCUSDT", Side.SELL, 1, 599_900, OrderType.IOC)  # 60 USD, reducing
+            assert close is not None
+            assert await until(lambda: close.status.value == "filled"), close.reject_code
+            assert runner.oms.positions["BTCUSDT"].size == 2 and runner.risk.faults == 0
+            assert {f.fill_id for f in (await port.snapshot()).fills} == runner.oms.seen_fills
+        finally:
+            await runner.stop(cancel_orders=True)
 
 
 async def test_a_skewed_clock_is_resynchronised_once_not_a_loop_of_rejects(binance):
@@ -192,18 +174,11 @@ async def test_a_skewed_clock_is_resynchronised_once_not_a_loop_of_rejects(binan
 
 
 async def test_a_429_storm_backs_the_agent_off_instead_of_hammering():
-    from agenthft.venue import VenueServer
     from agenthft.venue.config import Tier
-    from agenthft.venue.fronts.binance_usdm import BinanceFront
 
-    from .binance_env import BinanceEnv, config
+    from .binance_env import config
 
-    server = await VenueServer(config(Tier(orders_per_s=2, rest_per_min=600, abuse_per_s=1000))).start()
-    front = await BinanceFront(server.venue).start()
-    import aiohttp
-
-    async with aiohttp.ClientSession() as http:
-        env = BinanceEnv(server, front, http)
+    async with running(config(Tier(orders_per_s=2, rest_per_min=600, abuse_per_s=1000))) as env:
         port = port_for(env)
         runner = Runner(Idle(), port, risk=RiskConfig(stale_ms=0), orders_per_s=1e6)
         await runner.start()
@@ -218,8 +193,6 @@ async def test_a_429_storm_backs_the_agent_off_instead_of_hammering():
             assert denied is None, "the agent holds its orders during the backoff"
         finally:
             await runner.stop(cancel_orders=True)
-            await front.stop()
-            await server.stop()
 
 
 async def test_a_new_session_learns_old_orders_client_ids_in_one_request_not_one_each(binance):

@@ -11,18 +11,15 @@ import json
 import time
 from typing import Any
 
-import aiohttp
 import msgspec
 import pytest
 import websockets
 
 from agenthft.model import OrderStatus, Side
 from agenthft.protocol.binance_usdm.signing import ed25519_sign, hmac_sign, ws_payloads
-from agenthft.venue import VenueServer
 from agenthft.venue.config import Tier
-from agenthft.venue.fronts.binance_usdm import BinanceFront
 
-from .binance_env import ED_PEM, BinanceEnv, config
+from .binance_env import ED_PEM, BinanceEnv, config, running
 
 BTC = "BTCUSDT"
 
@@ -341,47 +338,33 @@ def frozen() -> tuple[int, Any]:
 
 async def test_weight_limit_answers_429_then_a_418_ban_with_retry_after():
     tier = Tier(orders_per_s=2, rest_per_min=1, weight_per_min=6, abuse_per_s=2)
-    server = await VenueServer(config(tier)).start()
     ms, clock = frozen()
-    front = await BinanceFront(server.venue, clock=clock).start()
-    try:
-        async with aiohttp.ClientSession() as http:
-            env = BinanceEnv(server, front, http)
-            codes = []
-            for _ in range(3):
-                st, body, h = await env.request("GET", "/fapi/v1/openOrders", {"symbol": BTC}, timestamp=ms)
-                codes.append((st, body if isinstance(body, list) else body["code"], h.get("X-MBX-USED-WEIGHT-1M")))
-            assert codes[:2] == [(200, [], "1"), (200, [], "2")]
-            st, body, h = await env.request("GET", "/fapi/v1/depth", {"symbol": BTC, "limit": 1000}, signed=False)
-            assert (st, body["code"]) == (429, -1003) and int(h["Retry-After"]) >= 1
-            statuses = []
-            for _ in range(3):
-                st, body, h = await env.request("GET", "/fapi/v1/depth", {"symbol": BTC, "limit": 1000}, signed=False)
-                statuses.append(st)
-            assert statuses[-1] == 418 and body["code"] == -1003 and int(h["Retry-After"]) > 60, "banned"
+    async with running(config(tier), clock=clock) as env:
+        codes = []
+        for _ in range(3):
             st, body, h = await env.request("GET", "/fapi/v1/openOrders", {"symbol": BTC}, timestamp=ms)
-            assert st == 418, "a ban covers every endpoint"
-    finally:
-        await front.stop()
-        await server.stop()
+            codes.append((st, body if isinstance(body, list) else body["code"], h.get("X-MBX-USED-WEIGHT-1M")))
+        assert codes[:2] == [(200, [], "1"), (200, [], "2")]
+        st, body, h = await env.request("GET", "/fapi/v1/depth", {"symbol": BTC, "limit": 1000}, signed=False)
+        assert (st, body["code"]) == (429, -1003) and int(h["Retry-After"]) >= 1
+        statuses = []
+        for _ in range(3):
+            st, body, h = await env.request("GET", "/fapi/v1/depth", {"symbol": BTC, "limit": 1000}, signed=False)
+            statuses.append(st)
+        assert statuses[-1] == 418 and body["code"] == -1003 and int(h["Retry-After"]) > 60, "banned"
+        st, body, h = await env.request("GET", "/fapi/v1/openOrders", {"symbol": BTC}, timestamp=ms)
+        assert st == 418, "a ban covers every endpoint"
 
 
 async def test_order_count_limit_is_the_keys_tier():
     tier = Tier(orders_per_s=1, rest_per_min=600, abuse_per_s=50)  # 1 order a second, 10 per 10 s
-    server = await VenueServer(config(tier)).start()
     ms, clock = frozen()
-    front = await BinanceFront(server.venue, clock=clock).start()
-    try:
-        async with aiohttp.ClientSession() as http:
-            env = BinanceEnv(server, front, http)
-            out = []
-            for i in range(3):
-                st, body, h = await env.request("POST", "/fapi/v1/order", limit(price=str(58000 + i)), timestamp=ms)
-                out.append((st, body.get("status") or body.get("code"), h.get("X-MBX-ORDER-COUNT-10S")))
-            assert out[0] == (200, "NEW", "1") and out[1][:2] == (429, -1015) and out[2][:2] == (429, -1015)
-    finally:
-        await front.stop()
-        await server.stop()
+    async with running(config(tier), clock=clock) as env:
+        out = []
+        for i in range(3):
+            st, body, h = await env.request("POST", "/fapi/v1/order", limit(price=str(58000 + i)), timestamp=ms)
+            out.append((st, body.get("status") or body.get("code"), h.get("X-MBX-ORDER-COUNT-10S")))
+        assert out[0] == (200, "NEW", "1") and out[1][:2] == (429, -1015) and out[2][:2] == (429, -1015)
 
 
 # --- WebSocket API --------------------------------------------------------------------------------------
@@ -574,26 +557,19 @@ async def test_user_stream_order_and_account_updates(binance: BinanceEnv):
 
 
 async def test_listen_key_expires_with_an_event_then_silence():
-    server = await VenueServer(config()).start()
-    front = await BinanceFront(server.venue, listen_key_ttl_s=0.3).start()
-    try:
-        async with aiohttp.ClientSession() as http:
-            env = BinanceEnv(server, front, http)
-            _, lk, _ = await env.request("POST", "/fapi/v1/listenKey", signed=False)
-            ws = await ws_connect(f"{front.stream_url}/ws/{lk['listenKey']}")
-            m = await ws.recv(5)
-            assert m == {"e": "listenKeyExpired", "E": m["E"], "listenKey": lk["listenKey"]}
-            _, err, _ = await env.request("PUT", "/fapi/v1/listenKey", signed=False)
-            assert err["code"] == -1125
-            await env.request("POST", "/fapi/v1/order", limit())
-            await ws.send({"method": "LIST_SUBSCRIPTIONS", "id": 1})
-            assert await ws.recv() == {"result": [], "id": 1}, "silence: no ORDER_TRADE_UPDATE came first"
-            _st, fresh, _ = await env.request("POST", "/fapi/v1/listenKey", signed=False)
-            assert fresh["listenKey"] != lk["listenKey"]
-            await ws.ws.close()
-    finally:
-        await front.stop()
-        await server.stop()
+    async with running(listen_key_ttl_s=0.3) as env:
+        _, lk, _ = await env.request("POST", "/fapi/v1/listenKey", signed=False)
+        ws = await ws_connect(f"{env.front.stream_url}/ws/{lk['listenKey']}")
+        m = await ws.recv(5)
+        assert m == {"e": "listenKeyExpired", "E": m["E"], "listenKey": lk["listenKey"]}
+        _, err, _ = await env.request("PUT", "/fapi/v1/listenKey", signed=False)
+        assert err["code"] == -1125
+        await env.request("POST", "/fapi/v1/order", limit())
+        await ws.send({"method": "LIST_SUBSCRIPTIONS", "id": 1})
+        assert await ws.recv() == {"result": [], "id": 1}, "silence: no ORDER_TRADE_UPDATE came first"
+        _st, fresh, _ = await env.request("POST", "/fapi/v1/listenKey", signed=False)
+        assert fresh["listenKey"] != lk["listenKey"]
+        await ws.ws.close()
 
 
 async def test_countdown_cancel_all_fires_on_the_venue_clock_and_zero_stops_it(binance: BinanceEnv):

@@ -24,14 +24,10 @@ class TokenBucket:
             self.last_ns = now_ns
 
     def take(self, now_ns: int, n: float = 1.0) -> bool:
-        tokens = self.tokens
-        if now_ns > self.last_ns:  # `_refill`, inlined: every order and cancel passes here
-            tokens = min(self.capacity, tokens + (now_ns - self.last_ns) * self.per_ns)
-            self.last_ns = now_ns
-        if tokens >= n:
-            self.tokens = tokens - n
+        self._refill(now_ns)
+        if self.tokens >= n:
+            self.tokens -= n
             return True
-        self.tokens = tokens
         return False
 
     def remaining(self, now_ns: int) -> int:

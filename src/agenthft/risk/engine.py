@@ -174,7 +174,6 @@ class RiskEngine:
         self.backoff_until_ns = 0
         self._sent: deque[int] = deque()
         self._math: dict[str, ContractMath] = {}
-        self._min_quote: dict[str, int] = {}  # markets with a venue minimum notional: it, in quote cash units
         #: whether the port can send an order reduce-only (`Caps.reduce_only`): venues exempt those
         #: from their minimum notional, so an order under it that closes a position goes so
         self.venue_reduce_only = False
@@ -220,11 +219,7 @@ class RiskEngine:
         return new
 
     def add_instrument(self, inst: Instrument) -> None:
-        math = self._math[inst.market] = ContractMath(inst)
-        if math.min_quote:
-            self._min_quote[inst.market] = math.min_quote
-        else:
-            self._min_quote.pop(inst.market, None)
+        self._math[inst.market] = ContractMath(inst)
 
     # --- state changes -----------------------------------------------------------------------
     def _emit(self, ev: RiskEvent) -> RiskEvent:
@@ -408,8 +403,9 @@ class RiskEngine:
                 RiskEvent(now_ns, Reason.MAX_OPEN_ORDERS, "deny", str(len(oms.live) + 1), str(max_open), market)
             )
         self.send_reduce_only = False
-        if self._min_quote and market in self._min_quote:
-            ev = self._min_notional(market, qty, price, now_ns, book, reducing)
+        math = self._math.get(market)
+        if math is not None and math.min_quote:
+            ev = self._min_notional(market, math, qty, price, now_ns, book, reducing)
             if ev is not None:
                 return ev
         if self._needs_ref:
@@ -420,7 +416,14 @@ class RiskEngine:
         return None
 
     def _min_notional(
-        self, market: str, qty: int, price: int | None, now_ns: int, book: L2Book | None, reducing: bool
+        self,
+        market: str,
+        math: ContractMath,
+        qty: int,
+        price: int | None,
+        now_ns: int,
+        book: L2Book | None,
+        reducing: bool,
     ) -> RiskEvent | None:
         """The venue's minimum order value, checked here so that it is a local denial (not a venue
         reject, which counts toward the kill switch). An order under it that closes (part of) a
@@ -429,8 +432,8 @@ class RiskEngine:
         ref = price if price is not None else (None if mid is None else round(mid))
         if ref is None:
             return None  # a market order with no book: the venue judges it at its mark
-        least = self._min_quote[market]
-        notional = self._math[market].quote_notional(ref, qty)
+        least = math.min_quote
+        notional = math.quote_notional(ref, qty)
         if notional >= least:
             return None
         if reducing and self.venue_reduce_only:

@@ -79,13 +79,14 @@ def instruments(info: dict[str, Any], maker_fee: str = "0.0002", taker_fee: str 
 
 
 def filters_of(info: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per symbol: MIN_NOTIONAL, PERCENT_PRICE and the order-count filter, as read (kept on the port;
-    not yet checked before sending: the venue's reject is what enforces them today)."""
+    """Per symbol: MIN_NOTIONAL (also on the instrument, where the risk engine checks it),
+    PERCENT_PRICE and the order-count filter, as read (kept on the port; those two are not checked
+    before sending: the venue's reject enforces them)."""
     out: dict[str, dict[str, Any]] = {}
     for s in info.get("symbols", []):
         f = {x["filterType"]: x for x in s.get("filters", [])}
         out[s["symbol"]] = {
-            "min_notional": f.get("MIN_NOTIONAL", {}).get("notional", "0"),
+            "min_notional": min_notional(s),
             "percent_price": (
                 f.get("PERCENT_PRICE", {}).get("multiplierUp", "0"),
                 f.get("PERCENT_PRICE", {}).get("multiplierDown", "0"),

@@ -15,7 +15,8 @@ import sys
 TYPE_CHECKING = False  # not `typing`'s: even that import (7 ms) stays out of the unguarded start-up
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
 DESCRIPTION = """High-frequency trading toolkit for AI agents.
 
@@ -82,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands' imports included, is `Exit.INTERRUPTED` (130) and one line, never a traceback."""
     command, debug, previous, restore = "", False, None, True
     _interrupts.clear()
+    unraisable = sys.unraisablehook
+    sys.unraisablehook = _redeliver_interrupt(unraisable)
     try:
         import signal
 
@@ -91,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Commands that stop cleanly on Ctrl-C (run, desk, venue, ...) put their loop's handler
         # over this one while they run.
         previous = signal.signal(signal.SIGINT, _raise_interrupt)
+        _guard_forks()
         from agenthft.cli.errors import explain
 
         args = build_parser().parse_args(argv)
@@ -112,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"agenthft{' ' + command if command else ''}: {message}", file=sys.stderr)
         return int(code)
     finally:
+        sys.unraisablehook = unraisable
         if restore and previous is not None:
             signal.signal(signal.SIGINT, previous)
 
@@ -125,8 +130,12 @@ def _interrupted(command: str) -> int:
 def entry() -> None:
     """The process's entry (the console script, `python -m agenthft`): `main`, then Ctrl-C is
     ignored while the interpreter shuts down (its threads joined, its files flushed): a Ctrl-C
-    that lands after the command finished changes nothing and prints no traceback."""
-    code = main()
+    that lands after the command finished changes nothing and prints no traceback.
+
+    A Ctrl-C that Python's own start-up caught and printed before any of our code ran (seen: "Failed
+    checking if argv[0] is an import path entry", then it went on to run the command, an hour-long
+    backtest) is still a Ctrl-C: Python left it in `sys.last_type`."""
+    code = _interrupted("") if getattr(sys, "last_type", None) is KeyboardInterrupt else main()
     _ignore_sigint()
     raise SystemExit(code)
 
@@ -134,10 +143,85 @@ def entry() -> None:
 #: Ctrl-Cs our handler raised: one that lands in code whose exceptions Python ignores (logging's
 #: at-fork hook, a finalizer) is lost but still counted, so the command still ends interrupted
 _interrupts: list[int] = []
+#: set while os.fork runs its hooks (a subprocess with preexec_fn forks through them): a Ctrl-C
+#: raised in there would be ignored and could leave logging's module lock held, so it waits
+_forking: list[int] = []
+_deferred: list[int] = []
+_fork_guarded: list[bool] = []
+
+
+def _guard_forks() -> None:
+    """Once per process, after logging's own hooks: os.fork calls `before` hooks in the reverse
+    order of registration and the others in order, so ours bracket logging's."""
+    if _fork_guarded:
+        return
+    import logging  # noqa: F401  (its at-fork hooks first)
+    import os
+
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork_child)
+    _fork_guarded.append(True)
+
+
+def _before_fork() -> None:
+    _forking.append(1)
+
+
+def _after_fork() -> None:
+    _forking.clear()
+    if _deferred:  # a Ctrl-C came while forking: deliver it now that the hooks are done
+        _deferred.clear()
+        _start_interrupt_main_outside(_after_fork.__code__)
+
+
+def _after_fork_child() -> None:
+    _forking.clear()
+    _deferred.clear()  # the parent's Ctrl-C is the parent's
+
+
+def _redeliver_interrupt(previous: Callable[[Any], object]) -> Callable[[Any], object]:
+    """A hook for the exceptions Python ignores: a Ctrl-C our handler raised where it is ignored
+    (logging's at-fork hook, a finalizer) is not printed as 'Exception ignored' with a traceback
+    but delivered again once the main thread has left this hook, so it lands in the command's own
+    code at its next step. (Delivered from inside the hook, it would be raised in the hook itself:
+    Python runs a signal handler at the next call it makes.)"""
+
+    def hook(unraisable: Any) -> object:
+        if unraisable.exc_type is not KeyboardInterrupt or not _interrupts:
+            return previous(unraisable)
+        _start_interrupt_main_outside(hook.__code__)
+        return None
+
+    return hook
+
+
+def _start_interrupt_main_outside(code: object) -> None:
+    import _thread
+    import contextlib
+    import threading
+
+    with contextlib.suppress(RuntimeError):  # no new threads at interpreter shutdown: nothing to stop
+        _thread.start_new_thread(_interrupt_main_outside, (code, threading.main_thread().ident))
+
+
+def _interrupt_main_outside(code: object, main: int | None) -> None:
+    import _thread
+    import time
+
+    for _ in range(20_000):  # ~10 s at most; the hook returns in microseconds
+        frame = sys._current_frames().get(main or 0)
+        while frame is not None and frame.f_code is not code:
+            frame = frame.f_back
+        if frame is None:  # not inside the hook: our handler runs at the main thread's next step
+            _thread.interrupt_main()
+            return
+        time.sleep(0.0005)
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
     _interrupts.append(signum)
+    if _forking:
+        _deferred.append(signum)
+        return
     raise KeyboardInterrupt
 
 

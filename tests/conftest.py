@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,3 +29,14 @@ def events_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "events-cache"
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+@pytest.fixture(autouse=True)
+def _sigint_as_it_was() -> Iterator[None]:
+    """Tests that run a command in-process (`cli.main`) and end it interrupted leave Ctrl-C
+    ignored, as a command ending does: the processes later tests start would inherit SIG_IGN,
+    and an early SIGINT sent to them would be lost (seen: the instant-Ctrl-C test timed out)."""
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    if signal.getsignal(signal.SIGINT) is not before and before is not None:
+        signal.signal(signal.SIGINT, before)

@@ -194,6 +194,36 @@ def test_a_ctrl_c_that_lands_where_python_swallows_exceptions_still_ends_the_com
     assert cli.main([]) == 0, "a later command in the same process is not marked interrupted"
 
 
+def test_a_ctrl_c_that_c_code_cleared_is_delivered_again(monkeypatch, capsys):
+    """Seen: SIGINT during `import msgspec`, inside its extension's init, which clears errors: no
+    trace of the KeyboardInterrupt, and the hour-long backtest ran on. C's PyObject_HasAttr clears
+    any error the same way; the watcher sees the main thread run on and delivers it again."""
+    import ctypes
+    import signal
+    import time
+
+    import agenthft.cli as cli
+
+    went_on: list[int] = []
+
+    class Interrupting:
+        def __getattr__(self, name: str) -> object:
+            signal.raise_signal(signal.SIGINT)
+            return None
+
+    def command(args: Any) -> int:
+        assert ctypes.pythonapi.PyObject_HasAttr(ctypes.py_object(Interrupting()), ctypes.py_object("x")) == 0
+        for i in range(10_000):  # 10 s if nothing stops it
+            went_on.append(i)
+            time.sleep(0.001)
+        return 0
+
+    monkeypatch.setattr(cli, "build_parser", lambda: _quiet_parser(command))
+    assert cli.main([]) == 130
+    assert len(went_on) < 10_000, "delivered again within a few steps, not at the command's end"
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_an_error_a_ctrl_c_caused_on_its_way_out_still_ends_the_command_interrupted(monkeypatch):
     """Seen: Ctrl-C as uvloop.run started its loop; unwinding raised "Cannot close a running event
     loop", and the demo exited 2 instead of 130."""

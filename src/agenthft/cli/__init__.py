@@ -4,7 +4,7 @@ backtest | sweep | experiment | report | probe`.
 Every user error is one line on stderr (`agenthft CMD: what was wrong and how to fix it`) with a
 documented exit code (`agenthft.cli.errors.Exit`, one mapping for every command:
 `errors.explain`); `--debug` shows the traceback instead. Ctrl-C at any moment, the imports
-included, is exit 130 and one line: this module imports nothing heavy at its top, so the console
+included, is exit 130 and one line (`ctrl_c`): this module imports nothing heavy at its top, so the console
 script is inside `main`'s handler before the commands' modules (aiohttp, pyarrow, ...) load.
 """
 
@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import sys
 
+from agenthft.cli import ctrl_c  # first: its SIGINT handler is in place from here on
+
 TYPE_CHECKING = False  # not `typing`'s: even that import (7 ms) stays out of the unguarded start-up
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable, Sequence
-    from typing import Any
+    from collections.abc import Sequence
 
 DESCRIPTION = """High-frequency trading toolkit for AI agents.
 
@@ -81,26 +82,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse and run one command; its exit code (errors.Exit). Ctrl-C anywhere in here, the
     commands' imports included, is `Exit.INTERRUPTED` (130) and one line, never a traceback."""
-    command, debug, previous, restore = "", False, None, True
-    _interrupts.clear()
-    unraisable = sys.unraisablehook
-    sys.unraisablehook = _redeliver_interrupt(unraisable)
+    command, debug, state, restore = "", False, None, True
     try:
-        import signal
-
         # Ctrl-C raises KeyboardInterrupt wherever it lands, inside an event loop too: with
         # Python's own handler in place, asyncio.Runner (uvloop.run) turns it into a cancellation
         # that a coroutine may absorb, and the command would go on as if nothing had happened.
         # Commands that stop cleanly on Ctrl-C (run, desk, venue, ...) put their loop's handler
         # over this one while they run.
-        previous = signal.signal(signal.SIGINT, _raise_interrupt)
-        _guard_forks()
+        state = ctrl_c.arm()
         from agenthft.cli.errors import explain
 
         args = build_parser().parse_args(argv)
         command, debug = args.command, args.debug
         code = int(args.func(args))
-        if _interrupts:  # raised where Python swallows exceptions (an at-fork hook, a __del__)
+        if ctrl_c.pending():  # raised and lost on the way (the watcher had not delivered it yet)
             raise KeyboardInterrupt
         return code
     except KeyboardInterrupt:
@@ -109,20 +104,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:
         if debug:
             raise
-        if _interrupts:  # an error the Ctrl-C caused on its way out (seen: uvloop.run's "Cannot
-            restore = False  # close a running event loop" when it landed as the loop started)
+        if ctrl_c.pending():  # an error the Ctrl-C caused on its way out (seen: uvloop.run's
+            restore = False  # "Cannot close a running event loop" when it landed as the loop started)
             return _interrupted(command)
         code, message = explain(e)
         print(f"agenthft{' ' + command if command else ''}: {message}", file=sys.stderr)
         return int(code)
     finally:
-        sys.unraisablehook = unraisable
-        if restore and previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        if state is not None:
+            ctrl_c.disarm(state, restore)
 
 
 def _interrupted(command: str) -> int:
-    _ignore_sigint()
+    ctrl_c.ignore()
+    ctrl_c.taken()
     print(f"agenthft{' ' + command if command else ''}: interrupted", file=sys.stderr, flush=True)
     return 130  # errors.Exit.INTERRUPTED (not imported: its import may be what Ctrl-C interrupted)
 
@@ -132,103 +127,14 @@ def entry() -> None:
     ignored while the interpreter shuts down (its threads joined, its files flushed): a Ctrl-C
     that lands after the command finished changes nothing and prints no traceback.
 
-    A Ctrl-C that Python's own start-up caught and printed before any of our code ran (seen: "Failed
-    checking if argv[0] is an import path entry", then it went on to run the command, an hour-long
-    backtest) is still a Ctrl-C: Python left it in `sys.last_type`."""
-    code = _interrupted("") if getattr(sys, "last_type", None) is KeyboardInterrupt else main()
-    _ignore_sigint()
+    A Ctrl-C before `main` is still a Ctrl-C: one our handler counted while the console script
+    imported this module, or one Python's own start-up caught and printed before any of our code
+    ran (seen: "Failed checking if argv[0] is an import path entry", and then it ran the command,
+    an hour-long backtest); Python leaves that one in `sys.last_type`."""
+    early = ctrl_c.pending() or getattr(sys, "last_type", None) is KeyboardInterrupt
+    code = _interrupted("") if early else main()
+    ctrl_c.ignore()
     raise SystemExit(code)
-
-
-#: Ctrl-Cs our handler raised: one that lands in code whose exceptions Python ignores (logging's
-#: at-fork hook, a finalizer) is lost but still counted, so the command still ends interrupted
-_interrupts: list[int] = []
-#: set while os.fork runs its hooks (a subprocess with preexec_fn forks through them): a Ctrl-C
-#: raised in there would be ignored and could leave logging's module lock held, so it waits
-_forking: list[int] = []
-_deferred: list[int] = []
-_fork_guarded: list[bool] = []
-
-
-def _guard_forks() -> None:
-    """Once per process, after logging's own hooks: os.fork calls `before` hooks in the reverse
-    order of registration and the others in order, so ours bracket logging's."""
-    if _fork_guarded:
-        return
-    import logging  # noqa: F401  (its at-fork hooks first)
-    import os
-
-    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork_child)
-    _fork_guarded.append(True)
-
-
-def _before_fork() -> None:
-    _forking.append(1)
-
-
-def _after_fork() -> None:
-    _forking.clear()
-    if _deferred:  # a Ctrl-C came while forking: deliver it now that the hooks are done
-        _deferred.clear()
-        _start_interrupt_main_outside(_after_fork.__code__)
-
-
-def _after_fork_child() -> None:
-    _forking.clear()
-    _deferred.clear()  # the parent's Ctrl-C is the parent's
-
-
-def _redeliver_interrupt(previous: Callable[[Any], object]) -> Callable[[Any], object]:
-    """A hook for the exceptions Python ignores: a Ctrl-C our handler raised where it is ignored
-    (logging's at-fork hook, a finalizer) is not printed as 'Exception ignored' with a traceback
-    but delivered again once the main thread has left this hook, so it lands in the command's own
-    code at its next step. (Delivered from inside the hook, it would be raised in the hook itself:
-    Python runs a signal handler at the next call it makes.)"""
-
-    def hook(unraisable: Any) -> object:
-        if unraisable.exc_type is not KeyboardInterrupt or not _interrupts:
-            return previous(unraisable)
-        _start_interrupt_main_outside(hook.__code__)
-        return None
-
-    return hook
-
-
-def _start_interrupt_main_outside(code: object) -> None:
-    import _thread
-    import contextlib
-    import threading
-
-    with contextlib.suppress(RuntimeError):  # no new threads at interpreter shutdown: nothing to stop
-        _thread.start_new_thread(_interrupt_main_outside, (code, threading.main_thread().ident))
-
-
-def _interrupt_main_outside(code: object, main: int | None) -> None:
-    import _thread
-    import time
-
-    for _ in range(20_000):  # ~10 s at most; the hook returns in microseconds
-        frame = sys._current_frames().get(main or 0)
-        while frame is not None and frame.f_code is not code:
-            frame = frame.f_back
-        if frame is None:  # not inside the hook: our handler runs at the main thread's next step
-            _thread.interrupt_main()
-            return
-        time.sleep(0.0005)
-
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    _interrupts.append(signum)
-    if _forking:
-        _deferred.append(signum)
-        return
-    raise KeyboardInterrupt
-
-
-def _ignore_sigint() -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 __all__ = ["build_parser", "entry", "main"]

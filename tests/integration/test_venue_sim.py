@@ -100,3 +100,40 @@ async def test_cross_venue_scenario_runs_on_two_venues_with_one_underlying():
         await db.stop()
         await a.stop()
         await b.stop()
+
+
+async def test_a_starved_simulation_catches_up_in_slices_and_skips_what_is_too_late():
+    """Seen under CPU load: the venue's simulation fell behind real time and caught up in one call,
+    holding the event loop for seconds (REST calls to the venue timed out). Here the loop is
+    blocked for a second, as a starved process is: the clients are served while the simulation
+    is still behind, and what was more than MAX_LAG_NS late is skipped, not replayed."""
+    from agenthft.venue.simdriver import MAX_LAG_NS, SLICE_NS
+
+    srv = await VenueServer(load_config()).start()
+    driver = SimDriver(srv.venue, load_scenario("calm"))
+    driver.start()
+    lags: list[int] = []
+
+    async def client() -> None:  # another task on the loop: a client's request
+        while True:
+            nxt = driver.sim.next_event_ns()
+            lags.append(0 if nxt is None else time.time_ns() - nxt)
+            await asyncio.sleep(0)
+
+    try:
+        await asyncio.sleep(0.2)
+        time.sleep(1.0)  # the loop gets no CPU for a second
+        watcher = asyncio.create_task(client())
+        await asyncio.sleep(0.5)
+        watcher.cancel()
+        assert driver.skipped > 0, "the missed wake-ups beyond the lag bound were skipped"
+        bound = MAX_LAG_NS + 100_000_000  # (plus the time a slice and a client's turn take)
+        skipped_at = next(i for i, lag in enumerate(lags) if lag <= bound)  # (the client's first turns came first)
+        assert max(lags[skipped_at:]) <= bound, "no more than MAX_LAG_NS behind once skipped"
+        assert max(lags[skipped_at:]) > SLICE_NS, "a client ran while the simulation was still catching up"
+        assert lags[-1] < 50_000_000, "caught up"
+        bids, asks = srv.venue.engine.l2("BTC-PERP", 1)
+        assert bids and asks and bids[0][0] < asks[0][0]
+    finally:
+        await driver.stop()
+        await srv.stop()

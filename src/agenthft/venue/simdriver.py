@@ -15,6 +15,11 @@ from agenthft.market.sim import FairValue, Simulation
 from agenthft.market.sim.scenario import Scenario, build
 from agenthft.venue.core import Venue
 
+#: when behind real time, the simulation runs this much simulated time, then serves the clients
+SLICE_NS = 5_000_000
+#: further behind than this, the missed wake-ups are skipped (each participant acts once, now)
+MAX_LAG_NS = 250_000_000
+
 
 class SimDriver:
     def __init__(
@@ -27,6 +32,8 @@ class SimDriver:
             scenario, venue.config.markets, venue.engine, markets, underlyings, start_ns=time.time_ns()
         )
         self._task: asyncio.Task[None] | None = None
+        #: actions moved forward because the process could not run them in time (CPU starved)
+        self.skipped = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop())
@@ -34,13 +41,25 @@ class SimDriver:
     async def _loop(self) -> None:
         """Run what is due, then sleep until the next participant wakes (at least `tick_s`, at
         most 50 ms): the loop's timers have millisecond resolution, so a shorter sleep would be
-        a busy spin that takes the CPU from the agents sharing this loop."""
+        a busy spin that takes the CPU from the agents sharing this loop.
+
+        A process starved of CPU falls behind real time; catching up in one call kept the loop
+        from its clients for seconds (REST calls timed out). So it catches up in slices of
+        `SLICE_NS` with the clients served between them, and skips what is more than
+        `MAX_LAG_NS` late."""
         publish = self.venue.publish
         sim = self.sim
         while True:
             now = time.time_ns()
-            sim.run(now, on_step=publish)
             nxt = sim.next_event_ns()
+            if nxt is not None and now - nxt > MAX_LAG_NS:
+                self.skipped += sim.skip_to(now - MAX_LAG_NS)
+                nxt = now - MAX_LAG_NS
+            sim.run(now if nxt is None else min(now, nxt + SLICE_NS), on_step=publish)
+            nxt = sim.next_event_ns()
+            if nxt is not None and nxt <= time.time_ns():
+                await asyncio.sleep(0)  # behind: the clients first, then the next slice
+                continue
             wait = 0.05 if nxt is None else min(0.05, (nxt - now) / 1e9)
             await asyncio.sleep(max(self.tick_s, wait))
 

@@ -57,6 +57,20 @@ class Simulation:
         """When the next scheduled action is due (None: nothing scheduled)."""
         return self._queue[0][0] if self._queue else None
 
+    def skip_to(self, t_ns: int) -> int:
+        """Every action due before `t_ns` is moved to `t_ns`, in its order: each participant acts
+        once there instead of once per missed wake-up (a live driver that fell behind real time
+        skips what it could not run in time). How many actions were moved."""
+        moved = 0
+        queue = []
+        for t, seq, fn in self._queue:
+            if t < t_ns:
+                t, moved = t_ns, moved + 1
+            queue.append((t, seq, fn))
+        heapq.heapify(queue)
+        self._queue = queue
+        return moved
+
     def _runner(self, p: Participant) -> Callable[[int], None]:
         def run(now_ns: int) -> None:
             p.act(self, now_ns)

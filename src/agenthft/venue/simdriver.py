@@ -57,7 +57,7 @@ class SimDriver:
                 nxt = now - MAX_LAG_NS
             sim.run(now if nxt is None else min(now, nxt + SLICE_NS), on_step=publish)
             nxt = sim.next_event_ns()
-            if nxt is not None and nxt <= time.time_ns():
+            if nxt is not None and time.time_ns() - nxt > SLICE_NS:
                 await asyncio.sleep(0)  # behind: the clients first, then the next slice
                 continue
             wait = 0.05 if nxt is None else min(0.05, (nxt - now) / 1e9)

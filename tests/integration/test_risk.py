@@ -275,6 +275,27 @@ async def test_daily_loss_limit_halts_and_cancels_everything_on_the_venue(venue:
     await runner.stop()
 
 
+async def test_a_daily_loss_limit_set_live_is_watched_from_the_next_mark_move(venue: Venue):
+    """With no P&L limit the runtime does not work P&L out on every mark move; a limit set while
+    running (the control plane's set_limits) trips on the next move."""
+    srv, http = venue.server, venue.http
+    runner, _, _ = await agent(srv, http, Idle())
+    assert not runner.risk.watches_pnl
+    mm = await register(http, srv, "mm")
+    await _post(http, srv, mm, market="BTC-PERP", side="sell", type="limit", qty=0.01, price=60000, client_id="ask1")
+    await _post(http, srv, mm, market="BTC-PERP", side="buy", type="limit", qty=0.01, price=50000, client_id="bid1")
+    await settle(lambda: _true(runner.books["BTC-PERP"].best_ask() is not None))
+    runner.submit("BTC-PERP", Side.BUY, 10, 600000, OrderType.IOC)  # long 0.01 at 60,000
+    await settle(lambda: _true(runner.oms.position("BTC-PERP").size == 10), 5)
+    runner.risk.reconfigure({"daily_loss_limit": "10"})
+    assert runner.risk.state is RiskState.ACTIVE
+    taker = await register(http, srv, "taker")
+    await _post(http, srv, taker, market="BTC-PERP", side="sell", type="limit", qty=0.01, price=50000, client_id="s1")
+    await settle(lambda: _true(runner.risk.state is RiskState.HALTED), 5)  # traded at 50,000: -100 USDC
+    assert any(e.reason is Reason.DAILY_LOSS for e in runner.risk.events)
+    await runner.stop()
+
+
 async def test_rtt_over_threshold_and_connection_loss_cancel_and_block(venue: Venue):
     srv, http = venue.server, venue.http
     seen = count_venue_orders(srv)

@@ -191,6 +191,8 @@ class RiskEngine:
         self.config = c
         self._pnl_kill, self._reduce_at = _cash(c.pnl_kill), _cash(c.reduce_at_loss)
         self._daily = _cash(c.daily_loss_limit)
+        #: a P&L limit is set: without one the runtime does not work out P&L on every mark move
+        self.watches_pnl = bool(self._pnl_kill or self._reduce_at or self._daily)
         self._pos_limit, self._total_limit = _cash(c.position_limit), _cash(c.total_position_limit)
         self._max_notional = _cash(c.max_order_notional)
         self.max_orders_per_s = c.max_orders_per_s  # the circuit breaker (capped by the venue's limit)

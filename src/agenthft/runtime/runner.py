@@ -643,6 +643,8 @@ class Runner:
         return out
 
     def _check_pnl(self, now_ns: int) -> None:
+        if not self.risk.watches_pnl:  # no P&L limit: nothing to check (a backtest: 4 % of its time)
+            return
         closed, open_ = self.oms.pnl_quote(self.marks())
         self._risk_event(self.risk.on_pnl(closed, open_, now_ns))
 

@@ -261,3 +261,18 @@ def test_an_instrument_refuses_a_negative_or_malformed_minimum_notional():
         except (ValueError, ArithmeticError):
             continue
         raise AssertionError(f"min_notional={bad!r} was taken")
+
+
+def test_pnl_is_watched_only_with_a_pnl_limit_and_from_when_one_is_set_live():
+    """The runtime skips working out P&L on every mark move when no P&L limit is set; a limit
+    set live is watched from the next move on."""
+    risk, _, _ = setup()
+    assert not risk.watches_pnl
+    risk.reconfigure({"daily_loss_limit": "100"})
+    assert risk.watches_pnl
+    assert must(risk.on_pnl(-100 * CASH, 0, 1)).reason is Reason.DAILY_LOSS
+    for field in ("pnl_kill", "reduce_at_loss"):
+        one, _, _ = setup(**{field: "5"})
+        assert one.watches_pnl, field
+        one.reconfigure({field: "0"})
+        assert not one.watches_pnl, field

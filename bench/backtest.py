@@ -11,7 +11,8 @@ input) is timed apart. Ratios are ours / theirs, measured in this run. Three cap
 USD-M file and the spot BTCUSDT pair (two files chained; both profiled while optimising), and the
 COIN-M pair (inverse contracts, two files chained: never profiled nor tuned on; hftbacktest's
 partial-fill exchange stops on it with its own error 14, and its no-partial-fill one, the same
-model for the bench's 1-lot orders, is timed instead), unless captures are given (one set: files after one another; `--capture` again for another set).
+model for the bench's 1-lot orders, is timed instead), unless captures are given (one set: files
+after one another; `--capture` again for another set).
 
 Strategy wake-ups: how often each engine ran the strategy's code (ours: its hooks; hftbacktest:
 its loop's turns, one per feed timestamp; NautilusTrader: `on_order_book_deltas`).
@@ -269,16 +270,9 @@ def hftbacktest_run(events: Events, files: list[str]) -> dict[str, Any]:
         asset = BacktestAsset().data([data])
         # an inverse contract's value in the coin, as ours (COIN-M: 100 USD per contract)
         asset = asset.inverse_asset(float(inst.contract_size)) if inst.inverse else asset.linear_asset(1.0)
-        asset = (
-            asset.constant_order_latency(ORDER_NS, 0)
-            .power_prob_queue_model(float(QUEUE_POWER))
-        )
+        asset = asset.constant_order_latency(ORDER_NS, 0).power_prob_queue_model(float(QUEUE_POWER))
         asset = asset.partial_fill_exchange() if partial else asset.no_partial_fill_exchange()
-        asset = (
-            asset.trading_value_fee_model(float(MAKER), float(TAKER))
-            .tick_size(tick)
-            .lot_size(lot)
-        )
+        asset = asset.trading_value_fee_model(float(MAKER), float(TAKER)).tick_size(tick).lot_size(lot)
         return HashMapMarketDepthBacktest([asset])
 
     t0 = time.perf_counter()

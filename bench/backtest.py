@@ -239,6 +239,8 @@ def hftbacktest_run(events: Events, files: list[str]) -> dict[str, Any]:
             wakes += 1
             depth = hbt.depth(0)
             bb, ba = depth.best_bid_tick, depth.best_ask_tick
+            if bb <= -(2**62) or ba >= 2**62:  # a side has no level yet (ours waits for both too):
+                continue  # quoting off its INVALID_MIN/MAX ticks sent hundreds of orders before the book
             orders = hbt.orders(0)
             for is_bid in (True, False):
                 oid = bid_id if is_bid else ask_id

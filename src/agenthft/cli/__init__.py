@@ -117,7 +117,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _interrupted(command: str) -> int:
     ctrl_c.ignore()
-    ctrl_c.taken()
     print(f"agenthft{' ' + command if command else ''}: interrupted", file=sys.stderr, flush=True)
     return 130  # errors.Exit.INTERRUPTED (not imported: its import may be what Ctrl-C interrupted)
 

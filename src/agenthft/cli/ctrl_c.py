@@ -27,9 +27,8 @@ _raised: list[int] = []
 #: inside `main`: a lost Ctrl-C is delivered again
 _armed: list[bool] = []
 _watching: list[bool] = []
-#: set while os.fork runs its hooks; a Ctrl-C then waits in `_deferred`
+#: set while os.fork runs its hooks: a Ctrl-C then is counted only, delivered after them
 _forking: list[int] = []
-_deferred: list[int] = []
 _fork_guarded: list[bool] = []
 
 #: how often the watcher looks at the main thread (a lost Ctrl-C is delivered again within this)
@@ -40,7 +39,6 @@ def handler(signum: int, frame: object) -> None:
     """The SIGINT handler: counts the Ctrl-C and raises it, or keeps it while os.fork runs hooks."""
     _raised.append(signum)
     if _forking:
-        _deferred.append(signum)
         return
     _watch()
     raise KeyboardInterrupt
@@ -54,7 +52,6 @@ def pending() -> bool:
 def taken() -> None:
     """The command ends interrupted (or ends): nothing is left to deliver."""
     _raised.clear()
-    _deferred.clear()
 
 
 def arm() -> tuple[object, Callable[[Any], object]]:
@@ -174,8 +171,7 @@ def _before_fork() -> None:
 
 def _after_fork() -> None:
     _forking.clear()
-    if _deferred:  # a Ctrl-C came while forking: the watcher delivers it once these hooks are done
-        _deferred.clear()
+    if _raised:  # a Ctrl-C came while forking: the watcher delivers it once these hooks are done
         _watch()
 
 

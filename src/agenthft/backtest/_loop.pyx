@@ -422,11 +422,6 @@ cdef class Loop:
             rows += j - i
             if x.orders:
                 x.crossed_c(t_rec, out)
-            if out:
-                self.before_python()
-                bt._respond(out, t_rec)
-                self.after_python()
-                out = []
             if self.kind[i] != FUNDING:
                 for k in range(i, j):
                     if self.kind[k] == TRADE:
@@ -444,6 +439,11 @@ cdef class Loop:
                     it = fifo_push(f)
                     it.at, it.seq, it.t, it.kind, it.market = self.last_down, self.seq, t_rec, K_BOOK, m
                     it.i, it.j, it.snapshot, it.bseq = i, j, snapshot, self.book_seq[m]
+            if out:  # after the message's market data, as the Python loop
+                self.before_python()
+                bt._respond(out, t_rec)
+                self.after_python()
+                out = []
             i = j
             if progress is not None and t_rec >= next_report:
                 self.before_python()

@@ -259,7 +259,11 @@ class DataBacktest:
 
     # --- exchange -> agent ---------------------------------------------------------------
     def _respond(self, out: list[OrderEvent], t: int) -> None:
-        """Each answer onto the link down, in order (FIFO whatever the latency draws)."""
+        """Each answer onto the link down, in order (FIFO whatever the latency draws). The answers a
+        recorded message caused (its trades' fills) go after that message's market data: at one
+        instant the agent sees the book it traded into, then its fills, and decides on the book as it
+        is (hftbacktest's order too; the other way round a re-quote on a fill used the book from
+        before the fill, and most of those post-only orders were refused at arrival)."""
         response_ns, append = self.latency.response_ns, self._down.append
         last, seq = self._last_down, self._seq
         for m in out:
@@ -366,10 +370,10 @@ class DataBacktest:
             rows += j - i
             if x.orders:
                 x.crossed_through(t_rec, out)
+            self._view(m, i, j, snapshot, t_rec)  # the message's market data first: see `_respond`
             if out:
                 self._respond(out, t_rec)
                 out = []
-            self._view(m, i, j, snapshot, t_rec)
             i = j
             if progress is not None and t_rec >= next_report:
                 progress(t_rec - start, span)

@@ -1,6 +1,11 @@
 """The compiled data path and the pure-Python one give byte-identical results, equal to what the
-code before the compiled path produced on the same real captures (digests stored below, computed
-by that code: the old loop, every message shown to the strategy).
+reference loop produced on the same real captures (digests stored below, computed by the pure-Python
+loop: every message shown to the strategy).
+
+The digests move only with the model, on purpose and said so in the commit: they were first taken by
+the code before the compiled path (c696198), and retaken when a message's market data came to be
+delivered before the fills it caused at the same instant (the compiled loop agreed with the old
+digests before that change and with the new ones after it).
 
 `TodaysBbo` is the bbo-quoter exactly as it was when the digests were taken, so that a later change
 to the shipped strategy does not move the reference; it is run once as it was (no interest declared:
@@ -30,12 +35,12 @@ from tests.backtest_digest import digest
 
 needs_compiled = pytest.mark.skipif(not compiled.AVAILABLE, reason=compiled.NOTE)
 
-#: computed by the code before the compiled path (commit c696198's DataBacktest), one run each
+#: computed by the pure-Python loop, one run each (the market data of a message before its fills)
 EXPECTED = {
-    "bbo-usdm-1ms-power2": "4f5c1dd8110e0667c068662c8294b6a05a203f593c3e31182619f82464db7232",  # 952 orders, 462 fills
-    "bbo-usdm-touch-jitter-pessimistic-safe": "3af58efab3fb501fcf8aaf821da0e04397e5092ee7c0ea5f0fb238874772c0b0",
-    "quoter-usdm-300us": "b2cf6ecebb7f602bda4891b227a8d967e3fbdd2af56075248f8ee610ccd4f6e7",  # 1873 orders
-    "bbo-coinm-1ms-power3": "1a1c2062ff93e62c71e7abd3656771d6734c983698b83b8e4a01df307d5cf804",  # inverse, 2 files
+    "bbo-usdm-1ms-power2": "2bc2731bd509140299683fc5905626cd8515036ab4ea756f897b7f4d5df5c758",  # 952 orders, 462 fills
+    "bbo-usdm-touch-jitter-pessimistic-safe": "f7855d8e908226394f73e5f85bd095a79b629d1cb3b46da0f25b0104851c24d9",
+    "quoter-usdm-300us": "1b78c78e9e4da137c32b91f822930eced950c7617739c7ecccf15d4ae680052d",  # 1562 orders
+    "bbo-coinm-1ms-power3": "4f3948b4aed0e8d8e75018b8622df9372db99f82020306bbaf87b56749276d0b",  # inverse, 2 files
 }
 
 

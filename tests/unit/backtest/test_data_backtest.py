@@ -11,12 +11,20 @@ import pytest
 from agenthft.backtest.data import DataBacktest
 from agenthft.connectors.simulated.latency import Constant
 from agenthft.market.cache import EventCache, content_key
-from agenthft.market.events import TRADE, Events
+from agenthft import compiled
+from agenthft.market.events import ASK, BID, LEVEL, TRADE, Events, Meta
 from agenthft.market.feeds import binance
 from agenthft.market.sources import load_events
+from agenthft.model import Instrument, InstrumentKind, OrderType, Side
+from agenthft.oms import ClientOrder, VenueFill
+from agenthft.risk import RiskConfig
 from agenthft.strategies import Quoter
+from agenthft.strategies.base import Context, Strategy
 from agenthft.strategies.bbo_quoter import BboQuoter
 from tests.rows import rebuild
+
+S = 1_000_000_000
+needs_compiled = pytest.mark.skipif(not compiled.AVAILABLE, reason=compiled.NOTE)
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +111,44 @@ def test_a_live_strategy_runs_on_recorded_data_unchanged_with_fees_and_risk(even
     assert s.orders > 500 and s.fills > 200 and s.maker_share == 1.0
     assert s.fees == pytest.approx(s.fills * 0.0002 * 0.001 * 61_000, rel=0.05)  # 2 bp maker on ~61k USD
     assert s.events == len(events)
+
+
+class SeesBookThenFill(Strategy):
+    """Rests an ask a tick above the touch once, then notes what it sees and when (its book's best
+    prices, its fills)."""
+
+    def __init__(self, market: str) -> None:
+        self.markets = (market,)
+        self.seen: list[tuple[str, int, int | None]] = []
+        self.placed = False
+
+    def on_book(self, ctx: Context, market: str) -> None:
+        book = ctx.books[market]
+        self.seen.append(("book", ctx.now_ns, book.best_ask()))
+        if not self.placed:
+            self.placed = True
+            ctx.submit(market, Side.SELL, 5, book.best_ask() + 1, OrderType.POST_ONLY)
+
+    def on_fill(self, ctx: Context, order: ClientOrder, fill: VenueFill) -> None:
+        self.seen.append(("fill", ctx.now_ns, ctx.books[order.market].best_ask()))
+
+
+@pytest.mark.parametrize("use_compiled", [False, pytest.param(True, marks=needs_compiled)], ids=["python", "compiled"])
+def test_at_one_instant_the_agent_sees_the_book_a_message_made_before_the_fills_it_caused(use_compiled: bool):
+    """A message trades through our ask and moves the book: the agent gets the new book, then the
+    fill, at the same time, so that a decision on the fill prices off the book as it is (with the
+    fill first, a re-quote used the book from before the trade, and its post-only orders were
+    refused at arrival)."""
+    inst = Instrument("BTCUSDT", "BTC", "USDT", InstrumentKind.PERP, "0.1", "1")
+    ev = Events(Meta("test", [], [inst]))
+    ev.snapshot(S, S, 0, [(1000, 50)], [(1001, 50)], 1)
+    t = 2 * S  # a buyer takes 1001 and 1002 (ours, 5 lots, nobody ahead): the ask moves to 1003
+    ev.add(t, t, 0, TRADE, BID, 1001, 50)
+    ev.add(t, t, 0, TRADE, BID, 1002, 5)
+    ev.add(t, t, 0, LEVEL, ASK, 1001, 0)
+    ev.add(t, t, 0, LEVEL, ASK, 1003, 40)
+    ev.end_message()
+    s = SeesBookThenFill("BTCUSDT")
+    res = DataBacktest(s, ev, Constant(0, 0, 0), risk=RiskConfig(stale_ms=0), compiled=use_compiled).run()
+    assert res.summary.fills == 1
+    assert s.seen == [("book", S, 1001), ("book", t, 1003), ("fill", t, 1003)]

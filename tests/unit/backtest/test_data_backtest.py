@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from agenthft import compiled
 from agenthft.backtest.data import DataBacktest
 from agenthft.connectors.simulated.latency import Constant
 from agenthft.market.cache import EventCache, content_key
-from agenthft import compiled
 from agenthft.market.events import ASK, BID, LEVEL, TRADE, Events, Meta
 from agenthft.market.feeds import binance
 from agenthft.market.sources import load_events

@@ -123,11 +123,11 @@ class SeesBookThenFill(Strategy):
         self.placed = False
 
     def on_book(self, ctx: Context, market: str) -> None:
-        book = ctx.books[market]
-        self.seen.append(("book", ctx.now_ns, book.best_ask()))
-        if not self.placed:
+        ask = ctx.books[market].best_ask()
+        self.seen.append(("book", ctx.now_ns, ask))
+        if not self.placed and ask is not None:
             self.placed = True
-            ctx.submit(market, Side.SELL, 5, book.best_ask() + 1, OrderType.POST_ONLY)
+            ctx.submit(market, Side.SELL, 5, ask + 1, OrderType.POST_ONLY)
 
     def on_fill(self, ctx: Context, order: ClientOrder, fill: VenueFill) -> None:
         self.seen.append(("fill", ctx.now_ns, ctx.books[order.market].best_ask()))

@@ -50,7 +50,7 @@ async def test_recorded_streams_rebuild_the_venue_book_and_backtest(tmp_path: Pa
     assert all(probe.detect_format(f) == "agenthft" for f in files)
     ev = load_events(files)
     assert [m.market for m in ev.markets] == ["BTC-PERP"] and res["gaps"] == 0
-    book, _, crossed = rebuild(ev)
+    book, _, crossed = rebuild(ev, keep=False)
     assert crossed == 0 and (book.bids(), book.asks()) == venue_book
     c = ev.columns
     assert sum(1 for k in c["kind"] if k == TRADE) > 10

@@ -57,7 +57,7 @@ def test_rows_rebuild_the_book_the_verifier_rebuilds(usdm: Path, events: Events)
             sync.on_snapshot(env.lastUpdateId, env.bids, env.asks)
         elif "@depth" in env.stream:
             sync.on_depth(depth_dec.decode(env.data))
-    book, _, crossed = rebuild(events)
+    book, _, crossed = rebuild(events, keep=False)
     c = events.columns
     assert book.bids() == sync.book.bids() and book.asks() == sync.book.asks()
     assert crossed == 0

@@ -99,7 +99,7 @@ def test_kraken_book_and_trade_files_of_one_pair_share_a_grid(data: Path):
     ev = load_events([data / "cryptofeed/KRAKEN.ws.50.0", data / "cryptofeed/KRAKEN.ws.48.0"])
     assert len(ev.markets) == 10 and ev.columns["kind"].count(TRADE) == 10  # 10 trades in 8 messages
     for i, _m in enumerate(ev.markets):
-        _, _, crossed = rows.rebuild(ev, i)
+        _, _, crossed = rows.rebuild(ev, i, keep=False)
         assert crossed == 0
 
 

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from agenthft.book import L2Book
+from agenthft.market.cache import EventCache
 from agenthft.market.events import CLEAR, F_LAST, LEVEL, TRADE, Events
 from agenthft.market.feeds import binance
 from agenthft.market.feeds.capture import ReplayReport
@@ -58,19 +59,17 @@ class EventReplay:
         return self.markets[0]
 
     # --- the replay account's levels -------------------------------------------------------
-    def _remaining(self, ids: list[str]) -> int:
-        total = 0
-        for oid in ids:
-            o = self.engine.order(REPLAY, oid)
-            if o is not None:
-                total += o.remaining
-        return total
-
     def set_level(self, market: str, side: Side, price: int, target: int) -> None:
         key = (market, side, price)
         e, t = self.engine, self.now_ns
-        ids = [oid for oid in self._levels.get(key, []) if e.order(REPLAY, oid) is not None]
-        current = self._remaining(ids)
+        order = e.order
+        ids: list[str] = []
+        current = 0  # what the replay account still shows there (one lookup per order)
+        for oid in self._levels.get(key, ()):
+            o = order(REPLAY, oid)
+            if o is not None:
+                ids.append(oid)
+                current += o.remaining
         if target > current:
             self._n += 1
             oid = f"{market}-r{self._n}"  # several markets share the engine and the account
@@ -161,12 +160,13 @@ class EventReplay:
             yield ts[i - 1], market, what
 
 
-def verify_engine_replay(paths: Sequence[str | Path]) -> ReplayReport:
+def verify_engine_replay(paths: Sequence[str | Path], cache: EventCache | None = None) -> ReplayReport:
     """Binance captures: with no agent trading, the engine's book (replay liquidity only) must
-    equal every bookTicker whose `u` equals an applied depth message's `u` (the rows keep it)."""
+    equal every bookTicker whose `u` equals an applied depth message's `u` (the rows keep it).
+    `cache`: the rows from the columnar cache when they are there (the check is the engine's)."""
     from agenthft.market.sources import load_events
 
-    events = load_events(paths)
+    events = load_events(paths, cache=cache)
     engine = MatchingEngine()
     rep = EventReplay(engine, events)
     report = ReplayReport("binance-engine", [str(p) for p in paths], "engine top = bookTicker", markets=rep.markets)

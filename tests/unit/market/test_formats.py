@@ -44,16 +44,23 @@ def test_market_does_not_import_venue():
 
 
 def test_an_uncompressed_and_a_zstd_capture_read_like_the_gzip_one(data: Path, tmp_path: Path):
-    raw = gzip.decompress((data / USDM).read_bytes())
+    """The same lines (the shared capture's first 15,000: its snapshot and over a hundred bookTicker
+    checks; the whole day only costs time here) as gzip, zstd and plain text."""
+    raw = b"".join(gzip.decompress((data / USDM).read_bytes()).splitlines(keepends=True)[:15_000])
+    gz = tmp_path / "capture.gz"
+    gz.write_bytes(gzip.compress(raw))
     plain = tmp_path / "plain.log"
     plain.write_bytes(raw)
     zst = tmp_path / "capture.zst"
     zst.write_bytes(zstandard.ZstdCompressor().compress(raw))
-    for p in (plain, zst):
+    checks = set()
+    for p in (gz, plain, zst):
         assert detect_format(p) == "binance"
         (report,) = verify_files([p])
-        assert (report.checks_passed, report.checks_failed) == (629, 0)
-    assert load_events([plain]).columns == load_events([zst]).columns == load_events([data / USDM]).columns
+        assert report.checks_failed == 0
+        checks.add(report.checks_passed)
+    assert len(checks) == 1 and checks.pop() >= 100
+    assert load_events([plain]).columns == load_events([zst]).columns == load_events([gz]).columns
 
 
 def test_every_shared_capture_is_found_and_grouped_by_content(data: Path):

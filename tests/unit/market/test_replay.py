@@ -19,10 +19,10 @@ def spot_rows(data: Path, cache: Path) -> Events:
     return load_events(spot(data), cache=EventCache(cache))
 
 
-def test_with_no_agent_the_engine_reproduces_every_bookticker_check(data: Path):
-    r = verify_engine_replay(spot(data))
+def test_with_no_agent_the_engine_reproduces_every_bookticker_check(data: Path, events_cache: Path):
+    r = verify_engine_replay(spot(data), EventCache(events_cache))
     assert (r.checks_passed, r.checks_failed) == (1072, 0), r.failures
-    r = verify_engine_replay([data / "hftbacktest/usdm/btcusdt_20240808.gz"])
+    r = verify_engine_replay([data / "hftbacktest/usdm/btcusdt_20240808.gz"], EventCache(events_cache))
     assert (r.checks_passed, r.checks_failed) == (629, 0), r.failures
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 
 from agenthft.backtest.data import DataOptions
+from agenthft.market.events import Events
 from agenthft.risk import RiskConfig
 
 
@@ -61,6 +62,22 @@ def grid(
     return specs
 
 
+#: the rows of the capture this process read last: a sweep's runs on one capture share them, not
+#: read once per run (reading the columnar cache was half of a run on the USD-M capture); forked
+#: workers start with the parent's. A backtest only reads them. One capture at a time: a sweep
+#: over many does not pile them up.
+_loaded: dict[tuple[tuple[str, ...], DataOptions], Events] = {}
+
+
+def rows_of(data: tuple[str, ...], options: DataOptions) -> Events:
+    key = (tuple(data), options)
+    events = _loaded.get(key)
+    if events is None:
+        _loaded.clear()
+        events = _loaded[key] = options.load(data)
+    return events
+
+
 def run_one(spec: RunSpec) -> dict[str, Any]:
     """One backtest; its summary as a flat row (parameters prefixed `param_`)."""
     from agenthft.backtest import Backtest, parse
@@ -70,7 +87,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     latency = parse(spec.latency, seed=spec.seed)
     risk = spec.risk
     if spec.data:
-        events = spec.options.load(spec.data)
+        events = rows_of(spec.data, spec.options)
         results = spec.options.backtest(strategy, events, latency, risk).run()
     else:
         results = Backtest(strategy, spec.scenario, spec.seconds, latency, seed=spec.seed, risk=risk).run()
@@ -92,18 +109,21 @@ def sweep(
     """Run every spec; `jobs` worker processes (0: one per CPU; 1: in this process), or on Ray.
     `progress` is called once per finished run (in this process). Interrupted (Ctrl-C), the
     workers are stopped at once, not left to finish."""
-    for data, options in {(s.data, s.options) for s in specs if s.data}:
-        options.load(data)  # decoded once, here: workers read the Parquet cache
-    done = progress or (lambda: None)
-    if ray_address is not None:
-        rows = _on_ray(specs, ray_address, done)
-    elif jobs == 1 or len(specs) <= 1:
-        rows = []
-        for s in specs:
-            rows.append(run_one(s))
-            done()
-    else:
-        rows = _in_processes(specs, jobs, done)
+    rows: list[dict[str, Any]] = []
+    try:
+        for data, options in {(s.data, s.options) for s in specs if s.data}:
+            rows_of(data, options)  # decoded once, here: forked workers start with the rows, others read the cache
+        done = progress or (lambda: None)
+        if ray_address is not None:
+            rows = _on_ray(specs, ray_address, done)
+        elif jobs == 1 or len(specs) <= 1:
+            for s in specs:
+                rows.append(run_one(s))
+                done()
+        else:
+            rows = _in_processes(specs, jobs, done)
+    finally:
+        _loaded.clear()  # not kept after the sweep (a long-lived process runs many)
     return sorted(rows, key=lambda r: r["run"])
 
 

@@ -36,3 +36,17 @@ def test_the_same_sweep_on_a_local_ray_instance_gives_identical_rows(data: Path,
     local = sweep(s, jobs=2)
     on_ray = sweep(s, ray_address="local")
     assert on_ray == local
+
+
+def test_runs_that_share_a_captures_rows_give_what_runs_on_fresh_rows_give(data: Path, events_cache: Path):
+    """A process reads a capture's rows once for all its runs (`rows_of`): a run after others on
+    the same rows gives the row it gives on rows read fresh, so a backtest leaves them as it found them."""
+    from agenthft.backtest import sweep as sw
+
+    s = specs(data, events_cache)
+    sw.run_one(s[3])
+    after = sw.run_one(s[0])  # on the rows the run before used
+    assert len(sw._loaded) == 1
+    sw._loaded.clear()
+    assert sw.run_one(s[0]) == after
+    sw._loaded.clear()

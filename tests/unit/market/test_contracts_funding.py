@@ -25,9 +25,12 @@ USDM = "hftbacktest/usdm/btcusdt_20240808.gz"
 FUNDING_MS = 1_723_161_600_000  # 2024-08-09 00:00 UTC, a Binance funding time inside the USD-M capture
 
 
-def test_coin_m_fees_are_two_bp_of_100_usd_per_contract_in_btc(data: Path, tmp_path: Path, capsys):
+def test_coin_m_fees_are_two_bp_of_100_usd_per_contract_in_btc(
+    data: Path, tmp_path: Path, events_cache: Path, capsys, monkeypatch
+):
+    monkeypatch.setenv("AGENTHFT_CACHE", str(events_cache))  # the pair's rows, decoded once for the run
     argv = ["backtest", "bbo-quoter", "--data", *(str(data / f) for f in CM), "--param", "qty=1"]
-    assert main([*argv, "--no-cache", "--json", "--out", str(tmp_path / "out")]) == 0
+    assert main([*argv, "--json", "--out", str(tmp_path / "out")]) == 0
     summary = json.loads(capsys.readouterr().out)["summary"]
     assert summary["currency"] == "BTC"
     assert summary["contracts"] == {"BTC-PERP": "inverse, 100 USD per contract, settled in BTC"}

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from agenthft.backtest.data import DataBacktest, DataOptions
 from agenthft.cli import main
 from agenthft.connectors.simulated.latency import Constant
+from agenthft.market.cache import EventCache
 from agenthft.market.feeds import verify_files
 from agenthft.market.feeds.probe import CaptureFormatError
 from agenthft.market.feeds.timestamps import SCALE, UnitFinder, by_magnitude, to_ns
@@ -43,11 +44,14 @@ def test_a_capture_stamped_in_microseconds_replays_with_the_unit_in_its_notes(us
     assert f"{SPAN_S} s recorded" in " ".join(report.notes)
 
 
-def test_a_backtest_on_a_microsecond_capture_reports_the_recorded_span(usdm_us: Path, capsys):
-    events = load_events([usdm_us])
+def test_a_backtest_on_a_microsecond_capture_reports_the_recorded_span(
+    usdm_us: Path, tmp_path: Path, capsys, monkeypatch
+):
+    monkeypatch.setenv("AGENTHFT_CACHE", str(tmp_path))  # decoded here once; the command reads these rows
+    events = load_events([usdm_us], cache=EventCache(tmp_path))
     bt = DataBacktest(BboQuoter("BTC-PERP"), events, Constant(0, 1000, 0))
     assert (bt.end_ns - bt.start_ns) / 1e9 == pytest.approx(SPAN_S, abs=0.1)
-    assert main(["backtest", "bbo-quoter", "--data", str(usdm_us), "--no-cache"]) == 0
+    assert main(["backtest", "bbo-quoter", "--data", str(usdm_us)]) == 0
     assert f"{SPAN_S - 0.1:.1f} s recorded" in capsys.readouterr().out  # ts_local of the first and last row
 
 

@@ -12,9 +12,11 @@ desk's JSON summary; the ratios are against `alone`, measured in the same run. A
 venues (nbbo-arb) is reported per venue; a p99 of fewer than 100 round trips (nbbo-arb trades
 on rare crossings) is shown but not judged. Rounds repeat every mode (`--rounds`, interleaved)
 and report each round, so the machine's noise shows, and the median over rounds of each ratio
-(the goal is judged on it, and per round). Prints JSON.
+(the goal is judged on it, and per round). `--venue-own-cpu` puts the venue, which stands in for
+a remote exchange, on a CPU of its own and every agent process (all modes alike) on the others,
+so that the ratios measure the agents' side of the desk. Prints JSON.
 
-    .venv/bin/python bench/desk.py [--seconds 15] [--rounds 1] [--pinned]
+    .venv/bin/python bench/desk.py [--seconds 15] [--rounds 1] [--pinned] [--venue-own-cpu]
 """
 
 from __future__ import annotations
@@ -118,11 +120,22 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="seconds each desk runs")
     parser.add_argument("--rounds", type=int, default=1, help="repeat every mode, interleaved")
     parser.add_argument("--pinned", action="store_true", help="also a process per strategy pinned to a CPU")
+    parser.add_argument(
+        "--venue-own-cpu",
+        action="store_true",
+        help="the venue (standing in for a remote exchange) on the first CPU, every agent process of every mode on the others",
+    )
     args = parser.parse_args()
     from agenthft.demo import spawn_venues
 
     load_before = os.getloadavg()
+    cpus = sorted(os.sched_getaffinity(0))
+    split = args.venue_own_cpu and len(cpus) > 1
+    if split:  # children inherit this process's CPUs: the venue gets the first, what starts after it the rest
+        os.sched_setaffinity(0, cpus[:1])
     venue, venues = await spawn_venues("--config", "default", "--config", "venue-b", "--sim", "desk")
+    if split:
+        os.sched_setaffinity(0, cpus[1:])
     try:
         keys = {n: {v: register(venues[v][1], f"bench-desk-{n}") for v in DESK[n][2]} for n in DESK}
         names = list(DESK)
@@ -163,6 +176,7 @@ async def main() -> None:
         "desk",
         {
             "scenario": "desk (two venues in one process: default, venue-b)",
+            "cpus": {"venue": cpus[:1], "agents": cpus[1:]} if split else {"everything": cpus},
             "seconds_per_desk": args.seconds,
             "load_average": {"before": [round(x, 2) for x in load_before], "after": list(os.getloadavg())},
             "rounds": rounds,

@@ -262,8 +262,8 @@ class DataBacktest:
         """Each answer onto the link down, in order (FIFO whatever the latency draws). The answers a
         recorded message caused (its trades' fills) go after that message's market data: at one
         instant the agent sees the book it traded into, then its fills, and decides on the book as it
-        is (hftbacktest's order too; the other way round a re-quote on a fill used the book from
-        before the fill, and most of those post-only orders were refused at arrival)."""
+        is (as hftbacktest's strategy does; the other way round a re-quote on a fill used the book
+        from before the fill, and most of those post-only orders were refused at arrival)."""
         response_ns, append = self.latency.response_ns, self._down.append
         last, seq = self._last_down, self._seq
         for m in out:

@@ -65,7 +65,7 @@ def grid(
 #: the rows of the capture this process read last: a sweep's runs on one capture share them, not
 #: read once per run (reading the columnar cache was half of a run on the USD-M capture); forked
 #: workers start with the parent's. A backtest only reads them. One capture at a time: a sweep
-#: over many does not pile them up.
+#: over many does not pile them up (a Ray worker, reused across sweeps, keeps its last one).
 _loaded: dict[tuple[tuple[str, ...], DataOptions], Events] = {}
 
 

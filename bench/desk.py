@@ -123,7 +123,7 @@ async def main() -> None:
     parser.add_argument(
         "--venue-own-cpu",
         action="store_true",
-        help="the venue (standing in for a remote exchange) on the first CPU, every agent process of every mode on the others",
+        help="the venue (a stand-in for a remote exchange) on the first CPU, every agent process on the others",
     )
     args = parser.parse_args()
     from agenthft.demo import spawn_venues

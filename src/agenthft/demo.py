@@ -23,6 +23,7 @@ import msgspec
 import picows
 from hdrh.histogram import HdrHistogram
 
+from agenthft.children import dies_with_parent
 from agenthft.venue import VenueServer, load_config
 
 
@@ -326,7 +327,7 @@ async def spawn_venues(*args: str) -> tuple[asyncio.subprocess.Process, dict[str
     # this venue), never the venue under them; and it ends with this process however that ends
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "agenthft.cli", "venue", *args,
-        stdout=asyncio.subprocess.PIPE, start_new_session=True, preexec_fn=_die_with_parent,
+        stdout=asyncio.subprocess.PIPE, start_new_session=True, preexec_fn=dies_with_parent(),
     )  # fmt: skip
     assert proc.stdout is not None
     venues: dict[str, tuple[str, str]] = {}
@@ -370,7 +371,7 @@ async def real_venues_session(seconds: float) -> dict[str, Any]:
     venue = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "agenthft.cli", "venue", *DIALECTS,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-        start_new_session=True, preexec_fn=_die_with_parent,
+        start_new_session=True, preexec_fn=dies_with_parent(),
     )  # fmt: skip
     assert venue.stdout is not None
     env: dict[str, str] = {}
@@ -392,7 +393,7 @@ async def real_venues_session(seconds: float) -> dict[str, Any]:
         cmd += ["--param", "markets=bn:BTCUSDT,hl:BTC-PERP", "--param", "fee_multiple=0.5", "--max-net", "BTC=0.05"]
         agent = await asyncio.create_subprocess_exec(
             *cmd, "--duration", f"{seconds:g}", env={**os.environ, **env},
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, preexec_fn=_die_with_parent,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, preexec_fn=dies_with_parent(),
         )  # fmt: skip
         try:
             out, err = await agent.communicate()
@@ -408,17 +409,6 @@ async def real_venues_session(seconds: float) -> dict[str, Any]:
         with contextlib.suppress(ProcessLookupError):
             venue.terminate()
         await venue.wait()
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM when the parent dies (Linux; elsewhere a no-op)."""
-    import sys
-
-    if sys.platform == "linux":
-        import ctypes
-        import signal
-
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _fills(agent: Any) -> int:

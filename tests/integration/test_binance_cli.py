@@ -20,6 +20,8 @@ from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futur
     DerivativesTradingUsdsFutures,
 )
 
+from agenthft.children import dies_with_parent
+
 from .binance_env import ED_PEM, ED_PUBLIC_PEM
 
 
@@ -30,6 +32,7 @@ class BinanceVenue:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=dies_with_parent(),
         )
         assert self.proc.stdout is not None
         self.lines: list[str] = []

@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from agenthft.children import dies_with_parent
 from agenthft.connectors.agenthft import AgenthftPort
 from agenthft.connectors.binance_usdm import BinanceUsdmPort, endpoints
 from agenthft.connectors.binance_usdm.signing import Signer
@@ -47,7 +48,9 @@ class VenueProcess:
 
     def __init__(self, *extra: str) -> None:
         cmd = [sys.executable, "-m", "agenthft.cli", "venue", "--dialect", "binance-usdm", "--sim", "lead-lag", *extra]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=dies_with_parent()
+        )
         assert self.proc.stdout is not None
         text = ""
         while "simulation" not in text:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from agenthft.children import dies_with_parent
 from agenthft.cli import build_parser, main
 from agenthft.cli.errors import Exit, exit_codes_markdown
 
@@ -30,6 +31,7 @@ class RunningVenue:
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, **(env or {})},
+            preexec_fn=dies_with_parent(),
         )
         assert self.proc.stdout is not None
         self.ws = self.rest = self.key = ""

@@ -17,13 +17,16 @@ from typing import Any
 
 import pytest
 
+from agenthft.children import dies_with_parent
 from agenthft.cli import main
 
 
 def start_venues() -> tuple[subprocess.Popen[str], dict[str, str]]:
     cmd = [sys.executable, "-m", "agenthft.cli", "venue", "--sim", "cross-venue"]
     cmd += ["--config", "venue-b", "--dialect", "binance-usdm", "--config", "hyperliquid", "--dialect", "hyperliquid"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=dies_with_parent()
+    )
     assert proc.stdout is not None
     env: dict[str, str] = {}
     sims = 0

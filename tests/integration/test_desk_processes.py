@@ -27,6 +27,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from agenthft.children import dies_with_parent
 from agenthft.cli import main
 from agenthft.runtime.journal import Journal
 from agenthft.runtime.snapshot import AgentSnapshot
@@ -72,7 +73,9 @@ class Desk:
 
     def __init__(self, desk_file: Path, *extra: str) -> None:
         cmd = [sys.executable, "-m", "agenthft.cli", "desk", str(desk_file), "--token", FULL, "--token", f"{RO},ro"]
-        self.proc = subprocess.Popen([*cmd, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [*cmd, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=dies_with_parent()
+        )
         self.err: list[str] = []
         threading.Thread(target=self._drain, daemon=True).start()
         self.url = wait_for("the control plane's URL", self._url, 90)

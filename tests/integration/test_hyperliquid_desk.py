@@ -19,13 +19,16 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from agenthft.children import dies_with_parent
 from agenthft.connectors.ccxt_port import _fill_id
 
 
 class VenueProcess:
     def __init__(self) -> None:
         cmd = [sys.executable, "-m", "agenthft.cli", "venue", "--dialect", "hyperliquid", "--sim", "calm"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=dies_with_parent()
+        )
         assert self.proc.stdout is not None
         text = ""
         while "simulation" not in text:

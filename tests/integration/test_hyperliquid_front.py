@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 import websockets
 
+from agenthft.children import dies_with_parent
 from agenthft.model import Side
 from agenthft.protocol.hyperliquid import wire
 from agenthft.protocol.hyperliquid.signing import Wallet
@@ -212,7 +213,9 @@ def test_venue_dialect_hyperliquid_replays_a_recording(data: Path):
     if not capture.exists():
         pytest.skip(f"no capture {capture}")
     cmd = [sys.executable, "-m", "agenthft.cli", "venue", "--dialect", "hyperliquid", "--replay", str(capture)]
-    proc = subprocess.Popen([*cmd, "--speed", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*cmd, "--speed", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=dies_with_parent()
+    )
     try:
         assert proc.stdout is not None
         text = ""

@@ -11,11 +11,19 @@ from collections.abc import Iterator
 
 import pytest
 
+from agenthft.children import dies_with_parent
+
 
 @pytest.fixture
 def two_venues() -> Iterator[dict[str, tuple[str, str, str]]]:
     cmd = [sys.executable, "-m", "agenthft.cli", "venue", "--config", "default", "--config", "venue-b"]
-    proc = subprocess.Popen([*cmd, "--sim", "cross-venue"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*cmd, "--sim", "cross-venue"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=dies_with_parent(),
+    )
     assert proc.stdout is not None
     venues: dict[str, list[str]] = {}
     name = ""

@@ -10,7 +10,8 @@ Legging rule (stated, and tested): a pair is two IOCs sent together. When both a
 the filled quantities are compared; any difference is naked exposure on one venue, which is
 closed on that same venue by an IOC at its current opposite best, `unwind_ticks` worse (paying
 to be flat rather than hoping), retried on every book update until flat (an unwind under the
-venue's minimum order value goes reduce-only, which venues exempt; `RiskEngine.check`); a cross
+venue's minimum order value goes reduce-only, which venues exempt; `RiskEngine.check`; what that
+venue's lot cannot express closes on a venue whose grid can); a cross
 whose legs would be under either venue's minimum is left alone; no new pair starts
 while a pair or an unwind is open. Every order goes through each venue's risk engine and the
 multi-venue net-exposure cap; each venue's client throttle keeps it under that venue's rate
@@ -71,6 +72,7 @@ class NbboArb(Strategy):
         self.next_ns = self.next_unwind_ns = 0
         self.pairs = self.unwinds = 0
         self.small = 0  # crosses left alone: a leg would be under its venue's minimum order value
+        self.residual = Decimal(0)  # naked exposure last found that no venue's grid or minimum can trade
         self.decimals = 0
         self.math: dict[str, ContractMath] = {}
 
@@ -149,24 +151,31 @@ class NbboArb(Strategy):
         # a refused leg: the other IOC fills or not on its own; any naked fill is unwound above
 
     def _unwind(self, ctx: Context, net: dict[str, Decimal], total: Decimal) -> None:
-        """Close the naked exposure on the venue that holds most of it, crossing its spread."""
+        """Close the naked exposure on the venue that holds most of it, crossing its spread. What
+        that venue's lot grid cannot express (a leg filled in part on a finer-grained venue left
+        less than its lot) is closed on the next venue whose grid can, at that venue's minimum
+        order value; exposure no venue can trade is left, counted in `residual`."""
         side = Side.SELL if total > 0 else Side.BUY
-        m = max(net, key=lambda k: net[k] * side.sign * -1)  # the market with the largest position our way
-        inst = ctx.instruments[m]
-        book = ctx.books.get(m)
-        if book is None:
+        for m in sorted(net, key=lambda k: net[k] * side.sign):  # the largest position our way first
+            inst, book = ctx.instruments[m], ctx.books.get(m)
+            best = None if book is None else book.best_bid() if side is Side.SELL else book.best_ask()
+            if best is None:
+                continue
+            reduces = net[m] * side.sign < 0
+            size = min(abs(total), abs(net[m])) if reduces else abs(total)
+            step = Decimal(inst.lot_size)
+            lots = inst.qty_to_lots(str((size // step) * step))
+            price = best - self.unwind_ticks if side is Side.SELL else best + self.unwind_ticks
+            if lots <= 0 or (not reduces and not self.math[m].meets_min(price, lots)):
+                continue  # (under the minimum, a reducing order goes reduce-only: RiskEngine.check)
+            self.unwinding = ctx.submit(m, side, lots, price, OrderType.IOC)
+            self.unwinds += 1
+            self.residual = Decimal(0)
+            if self.unwinding is None:  # refused (risk, throttle): try again after the cooldown
+                self.next_unwind_ns = ctx.now_ns + self.cooldown_ns
             return
-        best = book.best_bid() if side is Side.SELL else book.best_ask()
-        if best is None:
-            return
-        price = best - self.unwind_ticks if side is Side.SELL else best + self.unwind_ticks
-        lots = inst.qty_to_lots(str(min(abs(total), abs(net[m]) or abs(total))))
-        if lots <= 0:
-            return
-        self.unwinding = ctx.submit(m, side, lots, price, OrderType.IOC)
-        self.unwinds += 1
-        if self.unwinding is None:  # refused (risk, throttle): try again after the cooldown
-            self.next_unwind_ns = ctx.now_ns + self.cooldown_ns
+        self.residual = total
+        self.next_unwind_ns = ctx.now_ns + self.cooldown_ns
 
     def on_fill(self, ctx: Context, order: ClientOrder, fill: VenueFill) -> None:
         pass  # exposure is read from the positions on the next book update

@@ -4,6 +4,7 @@ strategy on two simulated venues on one clock (MultiRunner in backtest)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from agenthft.backtest import Backtest, Constant
 from agenthft.book import L2Book
@@ -161,3 +162,35 @@ def test_a_cross_whose_legs_are_under_a_venues_minimum_order_value_is_left_alone
     ctx.book("a:BTC-PERP", (601_200, 2), (601_210, 50))  # 0.002 BTC: 120 USD on both legs
     s.on_book(ctx, "a:BTC-PERP")
     assert [m for m, *_ in ctx.sent] == ["a:BTC-PERP", "b:BTCUSDT"]
+
+
+def test_what_the_naked_venues_lot_cannot_express_is_closed_on_a_finer_grained_venue():
+    """A leg filled in part on a finer-grained venue (Hyperliquid's 0.00001 BTC against a 0.001
+    lot) leaves exposure off the coarse venue's grid: the whole lots close there, the rest on the
+    fine venue at its minimum order value, and what neither can trade is left and counted (the
+    unwind raised GridError on every book before, and the arb never traded again)."""
+    fine = Instrument("BTC", "BTC", "USDC", InstrumentKind.PERP, "1", "0.00001", "0.0001", "0.00035", min_notional="10")
+    s, ctx = arb(qty="0.01", unwind_ticks=5), Ctx()
+    s.markets = ("a:BTC-PERP", "h:BTC")
+    ctx.instruments = {"a:BTC-PERP": A, "h:BTC": fine}
+    s.on_start(ctx)
+    ctx.book("a:BTC-PERP", (601_200, 50), (601_210, 50))
+    ctx.book("h:BTC", (60_119, 500_000), (60_121, 500_000))  # no cross
+
+    def positions(a_lots: int, h_lots: int) -> None:
+        for market, inst, lots in (("a:BTC-PERP", A, a_lots), ("h:BTC", fine, h_lots)):
+            p = ctx.oms.positions[market] = PositionBook(ContractMath(inst))
+            p.size = lots
+        ctx.oms.orders.clear()
+        ctx.sent.clear()
+        s.next_unwind_ns, s.unwinding = 0, None  # the last unwind answered
+
+    positions(-6, 278)  # sold 0.006 on a, bought 0.00278 on h: short 0.00322
+    s.on_book(ctx, "a:BTC-PERP")
+    assert ctx.sent == [("a:BTC-PERP", Side.BUY, 3, 601_215, OrderType.IOC)]  # the whole lots, reducing
+    positions(-3, 278)  # short 0.00022: under a's lot
+    s.on_book(ctx, "a:BTC-PERP")
+    assert ctx.sent == [("h:BTC", Side.BUY, 22, 60_126, OrderType.IOC)]  # 13.2 USDC: over h's 10
+    positions(-3, 295)  # short 0.00005: 3 USDC, under h's minimum, and a's lot
+    s.on_book(ctx, "a:BTC-PERP")
+    assert ctx.sent == [] and s.residual == Decimal("-0.00005")

@@ -174,11 +174,13 @@ def whole_message_order(events: Events) -> list[int]:
     return out
 
 
+#: hftbacktest's `wait_next_feed` answer at the end of the data
+HFT_END = 1
 #: hftbacktest's `wait_next_feed` answers other than a feed row (2) or an order response (3), as its
 #: C binding maps them (py-hftbacktest's `BacktestError` codes)
 HFT_CODES = {
     0: "timeout",
-    1: "end of data",
+    HFT_END: "end of data",
     10: "error 10: OrderIdExist",
     11: "error 11: OrderRequestInProcess",
     12: "error 12: OrderNotFound",
@@ -304,19 +306,18 @@ def hftbacktest_run(events: Events, files: list[str]) -> dict[str, Any]:
     def timed(partial: bool) -> tuple[list[tuple[float, float]], Any, Any]:
         """RUNS runs on fresh state (fewer when its loop ends in an error); the last left open."""
         times = []
-        for _ in range(RUNS):
+        while True:
             hbt = build(arr, partial)
             t0, c0 = time.perf_counter(), time.process_time()
             result = bbo_quoter(hbt, lot, 10**18)
             times.append((time.perf_counter() - t0, time.process_time() - c0))
-            if len(times) == RUNS or result[3] != 1:
+            if len(times) == RUNS or result[3] != HFT_END:
                 return times, result, hbt
             hbt.close()
-        raise AssertionError("unreachable")
 
     partial_error = ""
     times, result, hbt = timed(True)
-    if result[3] != 1:  # not the end of the data: its error
+    if result[3] != HFT_END:  # not the end of the data: its error
         partial_error = ended(result[3])
         hbt.close()
         times, result, hbt = timed(False)

@@ -105,11 +105,13 @@ class _Announce(Observer):
 
 
 def _die_with_desk() -> None:
-    """SIGINT (cancel everything, then exit) when the desk process dies (Linux)."""
-    if sys.platform == "linux":
-        import ctypes
+    """SIGINT (cancel everything, then exit) when the desk process dies (Linux): set here, in
+    this process, after exec."""
+    from agenthft.children import dies_with_parent
 
-        ctypes.CDLL(None).prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
+    set_it = dies_with_parent(signal.SIGINT)
+    if set_it is not None:
+        set_it()
 
 
 def main() -> int:

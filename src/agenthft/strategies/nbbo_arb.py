@@ -163,8 +163,7 @@ class NbboArb(Strategy):
                 continue
             reduces = net[m] * side.sign < 0
             size = min(abs(total), abs(net[m])) if reduces else abs(total)
-            step = Decimal(inst.lot_size)
-            lots = inst.qty_to_lots(str((size // step) * step))
+            lots = int(size // Decimal(inst.lot_size))  # the whole lots of it
             price = best - self.unwind_ticks if side is Side.SELL else best + self.unwind_ticks
             if lots <= 0 or (not reduces and not self.math[m].meets_min(price, lots)):
                 continue  # (under the minimum, a reducing order goes reduce-only: RiskEngine.check)

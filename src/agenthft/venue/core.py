@@ -39,6 +39,7 @@ from agenthft.ratelimit import TokenBucket
 from agenthft.redact import redact
 from agenthft.venue.config import Tier, VenueConfig
 from agenthft.venue.keys import ApiKey, KeyStore
+from agenthft.venue.outbox import Outbox
 from agenthft.venue.outcome import (
     AccountEvent,
     CancelAllOutcome,
@@ -216,6 +217,10 @@ class Venue:
         self._by_oid: dict[int, OrderInfo] = {}  # live orders by venue order id
         self._meta: dict[tuple[str, str], tuple[bool, bool]] = {}  # (fok, reduce_only) of an order in flight
         self._observers: list[VenueObserver] = []
+        #: held by a driver (simulation, replay) while it publishes a run of steps: each
+        #: connection's frames of the run go in one write. Never held for a client's message:
+        #: its ack goes out as soon as it is routed.
+        self.outbox = Outbox()
         self.rules = config.rules
         floor = text_to_cash(config.rules.min_notional)  # quote cash units
         # per market: the venue-wide rule or the market's own minimum, whichever is higher

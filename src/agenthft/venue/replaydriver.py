@@ -36,21 +36,33 @@ class ReplayDriver:
     async def _run(self, rep: EventReplay, t0: int) -> None:
         first: int | None = None
         publish = self.venue.publish
-        for capture_ns, _market, _what in rep.steps():
-            if first is None:
-                first = capture_ns
-            if self.speed > 0:
-                due = t0 + int((capture_ns - first) / self.speed)
-                rep.time_offset_ns = due - capture_ns
-                wait = (due - time.time_ns()) / 1e9
-                if wait > 0:
-                    await asyncio.sleep(wait)
-            else:
-                rep.time_offset_ns = time.time_ns() - capture_ns
-            publish(time.time_ns())
-            self.steps += 1
-            if self.steps % 256 == 0:
-                await asyncio.sleep(0)  # let the venue serve its clients
+        outbox = self.venue.outbox
+        held = False  # as fast as it goes: each connection's frames of the steps between two
+        try:  # turns of the loop in one write (never held across an await)
+            for capture_ns, _market, _what in rep.steps():
+                if first is None:
+                    first = capture_ns
+                if self.speed > 0:
+                    due = t0 + int((capture_ns - first) / self.speed)
+                    rep.time_offset_ns = due - capture_ns
+                    wait = (due - time.time_ns()) / 1e9
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                else:
+                    rep.time_offset_ns = time.time_ns() - capture_ns
+                    if not held:
+                        outbox.hold()
+                        held = True
+                publish(time.time_ns())
+                self.steps += 1
+                if self.steps % 256 == 0:
+                    if held:
+                        outbox.release()
+                        held = False
+                    await asyncio.sleep(0)  # let the venue serve its clients
+        finally:
+            if held:
+                outbox.release()
 
     async def stop(self) -> None:
         for t in self._tasks:

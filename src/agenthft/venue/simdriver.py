@@ -17,6 +17,9 @@ from agenthft.venue.core import Venue
 
 #: when behind real time, the simulation runs this much simulated time, then serves the clients
 SLICE_NS = 5_000_000
+#: and at most this much wall time at once: an order that arrives meanwhile waits no longer
+#: (a simulated action's fan-out is ~30 us per subscribed connection on a small VM)
+BUDGET_NS = 100_000
 #: further behind than this, the missed wake-ups are skipped (each participant acts once, now)
 MAX_LAG_NS = 250_000_000
 
@@ -46,19 +49,33 @@ class SimDriver:
         A process starved of CPU falls behind real time; catching up in one call kept the loop
         from its clients for seconds (REST calls timed out). So it catches up in slices of
         `SLICE_NS` with the clients served between them, and skips what is more than
-        `MAX_LAG_NS` late."""
+        `MAX_LAG_NS` late. Within a slice it stops after `BUDGET_NS` of wall time (at an action's
+        end) and serves the clients before going on: an arriving order waits behind at most that
+        much of the simulated market, not behind everything that was due."""
         publish = self.venue.publish
+        outbox = self.venue.outbox
         sim = self.sim
+        clock = time.perf_counter_ns
         while True:
             now = time.time_ns()
             nxt = sim.next_event_ns()
             if nxt is not None and now - nxt > MAX_LAG_NS:
                 self.skipped += sim.skip_to(now - MAX_LAG_NS)
                 nxt = now - MAX_LAG_NS
-            sim.run(now if nxt is None else min(now, nxt + SLICE_NS), on_step=publish)
+            until = now if nxt is None else min(now, nxt + SLICE_NS)
+            started = clock()
+            cut = False
+            outbox.hold()  # each connection's frames of this run in one write
+            try:
+                while sim.run(until, on_step=publish, max_actions=1):
+                    if clock() - started > BUDGET_NS:
+                        cut = True
+                        break
+            finally:
+                outbox.release()
             nxt = sim.next_event_ns()
-            if nxt is not None and time.time_ns() - nxt > SLICE_NS:
-                await asyncio.sleep(0)  # behind: the clients first, then the next slice
+            if cut or (nxt is not None and time.time_ns() - nxt > SLICE_NS):
+                await asyncio.sleep(0)  # behind: the clients first, then the rest
                 continue
             wait = 0.05 if nxt is None else min(0.05, (nxt - now) / 1e9)
             await asyncio.sleep(max(self.tick_s, wait))

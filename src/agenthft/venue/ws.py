@@ -15,6 +15,7 @@ from collections.abc import Callable
 import picows
 
 from agenthft.venue.core import CLOSE_POLICY, Session, Venue
+from agenthft.venue.outbox import Outbox, ws_frame_header
 
 READ_LIMIT = 1 << 20
 
@@ -47,20 +48,39 @@ class Delay:
 
 
 class PicowsTransport:
-    """Session transport over a picows connection."""
+    """Session transport over a picows connection. While the venue's outbox is held, frames
+    queue and go out in one write when it is released (`agenthft.venue.outbox`)."""
 
-    __slots__ = ("_delay", "_tcp", "_ws")
+    __slots__ = ("_delay", "_outbox", "_pending", "_pending_bytes", "_tcp", "_ws")
 
-    def __init__(self, ws: picows.WSTransport, delay: Delay) -> None:
+    def __init__(self, ws: picows.WSTransport, delay: Delay, outbox: Outbox | None = None) -> None:
         self._ws = ws
         self._tcp = ws.underlying_transport
         self._delay = delay
+        self._outbox = outbox
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
 
     def send(self, data: bytes) -> None:
         if self._delay.engaged():
             self._delay.schedule(lambda: self._send_now(data))
+        elif self._outbox is not None and self._outbox.depth:
+            if not self._pending:
+                self._outbox.dirty.append(self)
+            self._pending.append(data)
+            self._pending_bytes += len(data)
         else:
             self._send_now(data)
+
+    def flush(self) -> None:
+        """The queued frames in one write (picows writes a lone one itself)."""
+        frames, self._pending, self._pending_bytes = self._pending, [], 0
+        if len(frames) == 1:
+            self._send_now(frames[0])
+        elif frames and not (self._ws.is_disconnected or self._ws.is_close_frame_sent or self._tcp.is_closing()):
+            # picows frames one message per write: the queued ones framed here (unmasked, as
+            # a server's are), then one write; picows's own writes queue behind it in order
+            self._tcp.write(b"".join([b for d in frames for b in (ws_frame_header(len(d)), d)]))
 
     def _send_now(self, data: bytes) -> None:
         # the peer may be gone before its disconnect callback ran: the socket is then already
@@ -69,13 +89,15 @@ class PicowsTransport:
             self._ws.send(picows.WSMsgType.TEXT, data)
 
     def close(self, code: int, reason: str) -> None:
+        if self._pending:  # what was queued before the close goes first
+            self.flush()
         if not self._ws.is_close_frame_sent:
             self._ws.send_close(picows.WSCloseCode(code), reason.encode()[:120])
         self._ws.disconnect()
 
     def buffered(self) -> int:
         size: int = self._ws.underlying_transport.get_write_buffer_size()
-        return size
+        return size + self._pending_bytes
 
 
 class VenueListener(picows.WSListener):
@@ -99,7 +121,7 @@ class VenueListener(picows.WSListener):
         hw = self.venue.settings.high_water_bytes
         transport.underlying_transport.set_write_buffer_limits(high=hw, low=hw // 4)
         key = self.venue.keys.authenticate(self.key_text) if self.key_text else None
-        self.session = self.venue.open_session(PicowsTransport(transport, self.delay), key)
+        self.session = self.venue.open_session(PicowsTransport(transport, self.delay, self.venue.outbox), key)
 
     def on_ws_frame(self, transport: picows.WSTransport, frame: picows.WSFrame) -> None:
         s = self.session

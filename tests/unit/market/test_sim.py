@@ -187,3 +187,28 @@ def test_lead_lag_shows_as_a_cross_correlation_peak_at_the_configured_lag():
     peak = max(scores, key=lambda k: scores[k])
     assert abs(peak - lag_ms) <= 2, f"peak at {peak} ms, configured {lag_ms} ms: {scores}"
     assert scores[peak] > 3 * abs(scores[0]), "the lagged relation dominates the simultaneous one"
+
+
+def test_a_run_cut_into_single_actions_gives_the_same_events():
+    """The live driver runs one action at a time (to serve clients between them once its wall
+    budget is spent): the same actions in the same order as one run, the count returned, and
+    the clock left at the last action run, not at the end of the span."""
+    whole, cut = sim(), sim()
+    whole.run(2 * S)
+    steps = []
+    while n := cut.run(2 * S, max_actions=1):
+        steps.append(n)
+        assert cut.now_ns <= 2 * S
+    assert steps and set(steps) == {1}
+    assert cut.now_ns == 2 * S  # the last call found nothing due and moved to the end
+    enc = msgspec.msgpack.Encoder()
+    assert enc.encode(cut.events) == enc.encode(whole.events)
+    assert whole.run(3 * S, max_actions=0) > 0  # 0: no limit
+
+
+def test_max_actions_stops_with_the_rest_still_due():
+    s = sim()
+    assert s.run(S, max_actions=3) == 3
+    due = s.next_event_ns()
+    assert due is not None and due <= S
+    assert s.now_ns < S

@@ -101,11 +101,22 @@ class Simulation:
                 f.write(enc.encode(ep) + b"\n")
         return len(self.labels)
 
-    def run(self, until_ns: int, keep_events: bool = True, on_step: Callable[[int], None] | None = None) -> None:
-        """Process every scheduled action up to `until_ns` (simulated ns). After each action the
-        engine's events are kept (`keep_events`) or, with `on_step`, left for it to drain (the
-        venue's publisher routes them to subscribers)."""
+    def run(
+        self,
+        until_ns: int,
+        keep_events: bool = True,
+        on_step: Callable[[int], None] | None = None,
+        max_actions: int = 0,
+    ) -> int:
+        """Process every scheduled action up to `until_ns` (simulated ns), or the first
+        `max_actions` of them (0: all); how many ran. After each action the engine's events are
+        kept (`keep_events`) or, with `on_step`, left for it to drain (the venue's publisher
+        routes them to subscribers). Stopped by `max_actions`, the clock stays at the last action."""
+        ran = 0
         while self._queue and self._queue[0][0] <= until_ns:
+            if ran == max_actions and max_actions:
+                return ran
+            ran += 1
             t, _, fn = heapq.heappop(self._queue)
             for fv in self._underlyings:  # markets (and simulations) may share one underlying
                 fv.advance(t)
@@ -118,3 +129,4 @@ class Simulation:
             if keep_events:
                 self.events.extend(drained)
         self.now_ns = until_ns
+        return ran

@@ -237,3 +237,55 @@ async def test_a_spot_pair_trades_by_its_alias_on_spots_grid(hyperliquid):
         assert snap.balances["HYPE"] == 1002 * 10**12, "the spot balance, in cash units"
     finally:
         await runner.stop(cancel_orders=True)
+
+
+class Faulty(Strategy):
+    """Rests a bid, then its code raises at every book whose best bid is 59995 or better (a
+    strategy bug)."""
+
+    markets = ("BTC",)
+
+    def __init__(self) -> None:
+        self.books = 0
+        self.raised = 0
+        self.bid: Any = None
+
+    def on_book(self, ctx: Context, market: str) -> None:
+        self.books += 1
+        best = ctx.books["BTC"].best_bid()
+        if best is not None and best >= 599_950:
+            self.raised += 1
+            raise ValueError("a strategy bug")
+        if self.bid is None:
+            self.bid = ctx.submit("BTC", Side.BUY, 1000, 598_000, OrderType.POST_ONLY)
+
+
+async def test_a_strategy_that_raises_is_halted_as_its_own_error_and_its_orders_cancelled(hyperliquid):
+    """The port used to catch a strategy's ValueError as a Hyperliquid message it did not
+    understand: logged as the venue's, the message's other events dropped, the strategy left
+    trading. Now the runner owns it: counted, the strategy halted (a strategy_error risk event)
+    and its resting bid cancelled at the venue, while the books keep being applied."""
+    env = hyperliquid
+    env.liquidity(Side.SELL, "60010", "0.5")
+    env.liquidity(Side.BUY, "59990", "0.5")
+    strategy = Faulty()
+    runner = Runner(strategy, port_for(env), risk=RiskConfig(stale_ms=0))
+    await runner.start()
+    try:
+        env.liquidity(Side.BUY, "59994", "0.2")  # a book after the start: the strategy bids
+        assert await until(lambda: strategy.bid is not None and strategy.bid.status.value == "open")
+        assert runner.strategy_errors == 0
+        env.liquidity(Side.BUY, "59995", "0.2")  # the next book: the strategy raises
+        assert await until(lambda: runner.strategy_errors >= 1)
+        assert runner.risk.state.value == "halted"
+        assert runner.risk.trips[-1].reason == "strategy_error" and "ValueError" in runner.risk.trips[-1].value
+        assert await until(lambda: not env.venue.open_order_infos(env.account)), "its bid cancelled at the venue"
+        book = runner.books["BTC"]
+        env.liquidity(Side.BUY, "59998", "0.1")
+        assert await until(lambda: book.best_bid() == 599_980), "the books are still applied"
+        assert strategy.raised >= 2 and runner.strategy_errors == strategy.raised, "each raise counted once"
+        assert runner.port.connected
+        assert runner.summary()["strategy_errors"] == runner.strategy_errors
+        assert runner.submit("BTC", Side.BUY, 1000, 598_000, OrderType.POST_ONLY) is None, "halted: nothing new"
+    finally:
+        await runner.stop()

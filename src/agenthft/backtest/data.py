@@ -215,6 +215,7 @@ class DataBacktest:
         book = _compiled.CL2Book if self.compiled else L2Book
         self.runner = Runner(strategy, DataPort(self), risk=risk, clock=self._clock, book_factory=book)
         self.runner.telemetry = BatchedTelemetry()  # simulated latencies repeat: counted, not recorded one by one
+        self.runner.raise_strategy_errors = True  # a research run stops at a strategy's bug, with its traceback
         self.recorder.hook(self.runner)
         self._book_seq = [0] * len(self.exchanges)
         self.runner.attach(self.instruments)

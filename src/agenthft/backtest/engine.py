@@ -193,6 +193,7 @@ class Backtest:
         assert side.port is not None
         runner = Runner(strategy, side.port, risk=risk, clock=self._clock)
         runner.telemetry = BatchedTelemetry()  # simulated latencies repeat: counted, not recorded one by one
+        runner.raise_strategy_errors = True  # a research run stops at a strategy's bug, with its traceback
         side.port.bind(runner)
         self.runner = side.runner = runner
         self._subscribe(side, list(strategy.markets or side.venue.engine.markets))
@@ -208,6 +209,7 @@ class Backtest:
         for v in self.sides:
             r = self.runner.runners[v.name]
             r.telemetry = BatchedTelemetry()
+            r.raise_strategy_errors = True
             v.runner = r
             assert v.port is not None
             v.port.bind(r)

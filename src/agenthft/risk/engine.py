@@ -43,6 +43,7 @@ class Reason(StrEnum):
     HALTED = "halted"
     REDUCE_ONLY = "reduce_only"
     MIN_NOTIONAL = "min_notional"
+    STRATEGY_ERROR = "strategy_error"
 
 
 class RiskConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -252,6 +253,11 @@ class RiskEngine:
     def manual_override(self, now_ns: int, source: str = "operator") -> RiskEvent:
         """Cancel every open order and halt (CLI, SIGUSR1, a flag file, the control plane)."""
         return self._trip(RiskState.HALTED, RiskEvent(now_ns, Reason.MANUAL_OVERRIDE, "cancel_all", source, "-"))
+
+    def on_strategy_error(self, now_ns: int, what: str) -> RiskEvent:
+        """The strategy's code raised (`what`: the hook and the exception): its state is unknown,
+        so it stops trading until an operator resumes it (cancel every open order and halt)."""
+        return self._trip(RiskState.HALTED, RiskEvent(now_ns, Reason.STRATEGY_ERROR, "cancel_all", what[:200], "-"))
 
     def resume(self, now_ns: int) -> RiskEvent:
         """Back to ACTIVE (an operator's decision after a halt)."""
@@ -568,6 +574,11 @@ DOCS: dict[Reason, tuple[str, str, str]] = {
         "(venue: Instrument.min_notional)",
         "price x qty of the order (market orders: at the mid)",
         "deny, unless it reduces a position and the port sends it reduce-only",
+    ),
+    Reason.STRATEGY_ERROR: (
+        "(code)",
+        "a strategy hook raised (its state is unknown); counted in `strategy_errors`",
+        "cancel all + halt until resumed (a backtest stops with the traceback)",
     ),
 }
 

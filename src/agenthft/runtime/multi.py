@@ -260,7 +260,13 @@ class MultiRunner:
 
     def _hook(self, call: Callable[[Strategy], None]) -> None:
         if self.started:
-            call(self.strategy)
+            try:
+                call(self.strategy)
+            except Exception as e:  # one strategy on every venue: its error halts every leg
+                for r in self.runners.values():
+                    if not r.raise_strategy_errors:
+                        r.strategy_failed("hook", e)
+                raise  # and the calling leg's runner counts it once (or a backtest stops)
 
     # --- Context -------------------------------------------------------------------------------
     @property

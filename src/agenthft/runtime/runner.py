@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import time
 from collections import deque
@@ -59,6 +60,7 @@ from agenthft.strategies.base import Strategy
 
 #: At the end of a run: rounds of (cancel and wait, one venue snapshot) until a snapshot leaves
 #: nothing live (an order placed while the cancel-all passed it, one the venue still fills).
+log = logging.getLogger("agenthft.runner")
 QUIESCE_ROUNDS = 3
 
 
@@ -123,6 +125,11 @@ class Runner:
         self.denials = DenialAggregator()
         self.throttled = 0  # orders and cancels held back by the client's own rate limits
         self.refused = 0  # submit / cancel / amend calls that sent nothing (a strategy may retry them)
+        #: exceptions the strategy's hooks raised (each halts it: `strategy_failed`); a backtest
+        #: sets `raise_strategy_errors` and stops with the traceback instead
+        self.strategy_errors = 0
+        self.raise_strategy_errors = False
+        self._last_strategy_error: BaseException | None = None
         self.prices_rounded = 0  # order prices moved to the venue's significant-figures rule (submit)
         self.sent_orders = self.sent_cancels = 0  # sent to the venue (rates for the dashboard)
         self.started = False  # strategy hooks run only after on_start
@@ -462,7 +469,12 @@ class Runner:
                 o = oms.orders[fill.order_id]
                 self._check_pnl(recv_ns)
                 if self.started:
-                    self.strategy.on_fill(self, o, fill)
+                    try:
+                        self.strategy.on_fill(self, o, fill)
+                    except Exception as e:
+                        if self.raise_strategy_errors:
+                            raise
+                        self.strategy_failed("on_fill", e)
                 if was_live and not o.live:
                     self._done(o)
         elif t is Ack:
@@ -571,11 +583,16 @@ class Runner:
                 sig.on_level(Side.SELL, price, qty, ts_ns)
         if self.started:
             self.book_views += 1
-            self.strategy.on_book(self, market)
-            if sig is not None and sig.events:
-                for event in sig.drain():
-                    self.strategy.on_signal(self, event)
-                    self._event("signal", event)
+            try:
+                self.strategy.on_book(self, market)
+                if sig is not None and sig.events:
+                    for event in sig.drain():
+                        self.strategy.on_signal(self, event)
+                        self._event("signal", event)
+            except Exception as e:
+                if self.raise_strategy_errors:
+                    raise
+                self.strategy_failed("on_book", e)
         pos = self.oms.positions.get(market)
         if pos is not None and pos.size:  # its mark moved: unrealized P&L feeds the loss limits
             self._check_pnl(recv_ns)  # (after the reaction; a flat market's mark moves no P&L)
@@ -588,7 +605,12 @@ class Runner:
         if tsig is not None:
             tsig.on_trade(price, lots, side, ts_ns)
         if self.started:
-            self.strategy.on_trade(self, market, price, lots, side)
+            try:
+                self.strategy.on_trade(self, market, price, lots, side)
+            except Exception as e:
+                if self.raise_strategy_errors:
+                    raise
+                self.strategy_failed("on_trade", e)
 
     def _mark_session_start(self) -> None:
         self._start_fills = set(self.oms.seen_fills)
@@ -651,7 +673,30 @@ class Runner:
     def _done(self, o: ClientOrder) -> None:
         self._sent_ns.pop(o.order_id, None)
         if self.started:
-            self.strategy.on_order_done(self, o)
+            try:
+                self.strategy.on_order_done(self, o)
+            except Exception as e:
+                if self.raise_strategy_errors:
+                    raise
+                self.strategy_failed("on_order_done", e)
+
+    def strategy_failed(self, hook: str, e: BaseException) -> None:
+        """A strategy hook raised. Live, that is the strategy's error, not the venue's: the rest
+        of the venue's message is still applied (books, orders, positions stay right), the error
+        is counted and logged with its traceback, and the strategy is halted as a risk event
+        (cancel everything) until an operator resumes it, since its state is unknown. Before
+        this, a connector caught it as a message it did not understand (Hyperliquid: the
+        message's other events dropped) or it closed the socket. Counted once per exception
+        (a multi-venue strategy's error reaches every leg)."""
+        if e is self._last_strategy_error:
+            return
+        self._last_strategy_error = e
+        self.strategy_errors += 1
+        if self.strategy_errors <= 3 or self.strategy_errors % 1000 == 0:  # not a log line per book
+            log.error("strategy %s: %s raised (%d so far)", self.strategy.name, hook, self.strategy_errors, exc_info=e)
+        self._event("strategy_error", f"{hook}: {e!r}")
+        if self.risk.state is not RiskState.HALTED:
+            self._risk_event(self.risk.on_strategy_error(self.clock(), f"{hook}: {type(e).__name__}: {e}"))
 
     def _event(self, kind: str, payload: Any) -> None:
         for obs in self.observers:
@@ -849,6 +894,7 @@ class Runner:
             "reconciles": [msgspec.to_builtins(r) for r in self.reconciles],
             "reconcile_count": self.reconcile_count,
             "resyncs": self.resyncs,
+            "strategy_errors": self.strategy_errors,
             "risk_state": s.risk_state,
             "risk_limits": money_limits(risk.config),
             "first_trip": s.first_trip,

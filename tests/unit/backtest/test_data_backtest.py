@@ -152,3 +152,25 @@ def test_at_one_instant_the_agent_sees_the_book_a_message_made_before_the_fills_
     res = DataBacktest(s, ev, Constant(0, 0, 0), risk=RiskConfig(stale_ms=0), compiled=use_compiled).run()
     assert res.summary.fills == 1
     assert s.seen == [("book", S, 1001), ("book", t, 1003), ("fill", t, 1003)]
+
+
+class RaisesOnFill(SeesBookThenFill):
+    def on_fill(self, ctx: Context, order: ClientOrder, fill: VenueFill) -> None:
+        raise ZeroDivisionError("a strategy bug")
+
+
+@pytest.mark.parametrize("use_compiled", [False, pytest.param(True, marks=needs_compiled)], ids=["python", "compiled"])
+def test_a_backtest_stops_at_a_strategys_exception_where_live_would_halt_it(use_compiled: bool):
+    """Live, a strategy's exception halts it (`Runner.strategy_failed`); a research run stops
+    with the traceback instead of reporting a run that quietly stopped trading."""
+    inst = Instrument("BTCUSDT", "BTC", "USDT", InstrumentKind.PERP, "0.1", "1")
+    ev = Events(Meta("test", [], [inst]))
+    ev.snapshot(S, S, 0, [(1000, 50)], [(1001, 50)], 1)
+    t = 2 * S
+    ev.add(t, t, 0, TRADE, BID, 1002, 5)
+    ev.add(t, t, 0, LEVEL, ASK, 1001, 0)
+    ev.end_message()
+    risk = RiskConfig(stale_ms=0)
+    bt = DataBacktest(RaisesOnFill("BTCUSDT"), ev, Constant(0, 0, 0), risk=risk, compiled=use_compiled)
+    with pytest.raises(ZeroDivisionError, match="a strategy bug"):
+        bt.run()

@@ -5,6 +5,7 @@ RFC 6455, in one write; a close sends what was queued first."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 import websockets
@@ -77,5 +78,52 @@ async def test_a_close_while_held_sends_the_queued_frames_first():
             await asyncio.wait_for(ws.recv(), 5)
         assert e.value.rcvd is not None and e.value.rcvd.code == 1008
         assert e.value.rcvd.reason == "closed while held"
+    finally:
+        await srv.stop()
+
+
+async def test_an_order_event_goes_out_at_once_behind_what_was_queued_for_its_connection():
+    """While the outbox holds market data, an order event for the account is written at once,
+    with the connection's queued frames ahead of it (wire order kept), not at the release."""
+    srv = await VenueServer(load_config()).start()
+    try:
+        ws, s = await connected(srv)
+        outbox = srv.venue.outbox
+        outbox.hold()
+        s.send(b'{"type":"book_update","n":1}')
+        srv.venue._to_account(s.account, b'{"type":"order_ack","n":2}')
+        got = [await asyncio.wait_for(ws.recv(), 5) for _ in range(2)]
+        assert got == ['{"type":"book_update","n":1}', '{"type":"order_ack","n":2}'], "before the release"
+        s.send(b'{"type":"ticker","n":3}')
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(ws.recv(), 0.2)  # market data waits for the release
+        outbox.release()
+        assert await asyncio.wait_for(ws.recv(), 5) == '{"type":"ticker","n":3}'
+        await ws.close()
+    finally:
+        await srv.stop()
+
+
+async def test_an_order_is_acked_then_its_book_update_follows_and_reaches_every_subscriber():
+    """Through the real order path (publish holds the outbox): the owner reads its ack, then the
+    book update its order made; a second subscriber reads the same update."""
+    srv = await VenueServer(load_config()).start()
+    try:
+        ws, _ = await connected(srv)
+        key2, _, _ = srv.venue.register("watcher")
+        watcher = await websockets.connect(srv.ws_url, additional_headers={"Authorization": f"Bearer {key2}"})
+        assert '"auth_ok"' in await asyncio.wait_for(watcher.recv(), 5)
+        sub = '{"type":"subscribe","channels":["orderbook"],"market":"BTC-PERP"}'
+        for c in (ws, watcher):
+            await c.send(sub)
+            replies = [json.loads(await asyncio.wait_for(c.recv(), 5))["type"] for _ in range(2)]
+            assert replies == ["subscribed", "book_snapshot"], replies
+        await ws.send('{"type":"order","order_id":"b1","market":"BTC-PERP","side":"buy","price":"59000","qty":"0.01"}')
+        mine = [json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] for _ in range(2)]
+        assert mine == ["order_ack", "book_update"], mine
+        theirs = json.loads(await asyncio.wait_for(watcher.recv(), 5))
+        assert theirs["type"] == "book_update" and theirs["bids"] == [[59000.0, 0.01]]
+        await ws.close()
+        await watcher.close()
     finally:
         await srv.stop()

@@ -122,6 +122,9 @@ class _VenueTransport:
     def buffered(self) -> int:
         return 0
 
+    def flush(self) -> None:
+        pass  # every message is handed over when sent
+
 
 class _VenueSide:
     """One venue on the backtest's clock: its core, its simulated market, the agent's connection

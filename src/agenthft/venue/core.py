@@ -70,6 +70,8 @@ class Transport(Protocol):
 
     def buffered(self) -> int: ...
 
+    def flush(self) -> None: ...  # write what the venue's outbox holds for it, now
+
 
 class MarketView:
     """Per-market wire formatting and subscriber sets."""
@@ -217,9 +219,9 @@ class Venue:
         self._by_oid: dict[int, OrderInfo] = {}  # live orders by venue order id
         self._meta: dict[tuple[str, str], tuple[bool, bool]] = {}  # (fok, reduce_only) of an order in flight
         self._observers: list[VenueObserver] = []
-        #: held by a driver (simulation, replay) while it publishes a run of steps: each
-        #: connection's frames of the run go in one write. Never held for a client's message:
-        #: its ack goes out as soon as it is routed.
+        #: held while the venue publishes (a step, or a driver's run of steps): the market data
+        #: each connection gets goes out in one write at the end; order events go at once
+        #: (`_to_account`), after what was queued for that connection before them
         self.outbox = Outbox()
         self.rules = config.rules
         floor = text_to_cash(config.rules.min_notional)  # quote cash units
@@ -938,6 +940,13 @@ class Venue:
         trades and changed tickers to subscribers, and everything to the observers; keep each
         order's record (`OrderInfo`) up to date. Drivers (simulation, replay) call this after
         acting on the engine directly."""
+        self.outbox.hold()  # market data to each connection in one write; order events at once
+        try:
+            self._route(now_ns)
+        finally:
+            self.outbox.release()
+
+    def _route(self, now_ns: int) -> None:
         enc = self._enc
         obs = self._observers
         orders = self._orders
@@ -1107,9 +1116,12 @@ class Venue:
         return data
 
     def _to_account(self, account: str, data: bytes) -> None:
+        """An order event goes out at once, even while the outbox holds market data: the frames
+        queued for that connection before it first, so its order on the wire is kept."""
         for s in list(self._account_sessions.get(account, ())):
             if s.orders_on:
                 s.send(data)
+                s.transport.flush()
                 self._check_buffer(s)
 
     def _remember_fill(self, account: str, fill: pm.FillMsg) -> None:

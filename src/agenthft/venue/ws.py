@@ -74,6 +74,8 @@ class PicowsTransport:
 
     def flush(self) -> None:
         """The queued frames in one write (picows writes a lone one itself)."""
+        if not self._pending:
+            return
         frames, self._pending, self._pending_bytes = self._pending, [], 0
         if len(frames) == 1:
             self._send_now(frames[0])

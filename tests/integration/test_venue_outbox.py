@@ -90,8 +90,11 @@ async def test_an_order_event_goes_out_at_once_behind_what_was_queued_for_its_co
         ws, s = await connected(srv)
         outbox = srv.venue.outbox
         outbox.hold()
+        srv.venue._to_account(s.account, b'{"type":"order_ack","n":0}')  # nothing queued: written as is
+        assert await asyncio.wait_for(ws.recv(), 5) == '{"type":"order_ack","n":0}'
         s.send(b'{"type":"book_update","n":1}')
         srv.venue._to_account(s.account, b'{"type":"order_ack","n":2}')
+        assert not outbox.dirty or not s.transport.buffered(), "nothing left queued for it"
         got = [await asyncio.wait_for(ws.recv(), 5) for _ in range(2)]
         assert got == ['{"type":"book_update","n":1}', '{"type":"order_ack","n":2}'], "before the release"
         s.send(b'{"type":"ticker","n":3}')

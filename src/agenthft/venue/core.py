@@ -70,7 +70,7 @@ class Transport(Protocol):
 
     def buffered(self) -> int: ...
 
-    def flush(self) -> None: ...  # write what the venue's outbox holds for it, now
+    def send_at_once(self, data: bytes) -> None: ...  # behind what the outbox holds for it, not at the release
 
 
 class MarketView:
@@ -1119,9 +1119,8 @@ class Venue:
         """An order event goes out at once, even while the outbox holds market data: the frames
         queued for that connection before it first, so its order on the wire is kept."""
         for s in list(self._account_sessions.get(account, ())):
-            if s.orders_on:
-                s.send(data)
-                s.transport.flush()
+            if s.orders_on and not s.closed:
+                s.transport.send_at_once(data)
                 self._check_buffer(s)
 
     def _remember_fill(self, account: str, fill: pm.FillMsg) -> None:

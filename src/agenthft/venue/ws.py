@@ -72,6 +72,18 @@ class PicowsTransport:
         else:
             self._send_now(data)
 
+    def send_at_once(self, data: bytes) -> None:
+        """An order event: written now, behind the frames the outbox holds for this connection
+        (one write with them), never at the release."""
+        if self._pending:  # (never with a delay set: frames are then scheduled, not held)
+            self._pending.append(data)
+            self._pending_bytes += len(data)
+            self.flush()
+        elif self._delay.engaged():
+            self._delay.schedule(lambda: self._send_now(data))
+        else:
+            self._send_now(data)
+
     def flush(self) -> None:
         """The queued frames in one write (picows writes a lone one itself)."""
         if not self._pending:

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from agenthft.connectors.credentials import from_env_or_file
+from agenthft.connectors.fees import FeesElsewhere, fee_cash
 from agenthft.connectors.port import (
     AccountSnapshot,
     Ack,
@@ -43,7 +44,6 @@ from agenthft.connectors.port import (
     VenueUnreachable,
 )
 from agenthft.model import Instrument, InstrumentKind, Liquidity, OrderType, Side
-from agenthft.model.money import cash
 from agenthft.oms import VenueFill, VenueOrder
 
 log = logging.getLogger("agenthft.connectors")
@@ -175,6 +175,7 @@ class CcxtPort:
             point_at(self.exchange.urls, base_url.rstrip("/"))
         self.url = base_url or f"ccxt:{exchange_id}"
         self.exchange_id = exchange_id
+        self.fees_elsewhere = FeesElsewhere(f"ccxt:{exchange_id}")  # fees in a coin the P&L cannot value
         self.caps = Caps(
             amend=bool(self.exchange.has.get("editOrder")),
             reduce_only=True,
@@ -434,9 +435,7 @@ class CcxtPort:
         g = inst.grid
         cid = self._client_id({"id": t.get("order"), "clientOrderId": _trade_client_id(t)})
         fee = t.get("fee") or {}
-        paid = (
-            cash(_dec(fee.get("cost") or 0)) if (fee.get("currency") or inst.settle_asset) == inst.settle_asset else 0
-        )
+        paid = fee_cash(fee.get("cost"), fee.get("currency"), inst, t["price"], self.fees_elsewhere)
         fill = VenueFill(
             cid,
             _fill_id(market, t.get("id")),
@@ -569,10 +568,11 @@ class CcxtPort:
             for t in await self.exchange.fetch_my_trades(sym):
                 cid = self._client_id({"id": t.get("order"), "clientOrderId": _trade_client_id(t)})
                 fee = t.get("fee") or {}
+                paid = fee_cash(fee.get("cost"), fee.get("currency"), inst, t["price"], self.fees_elsewhere)
                 fills.append(
                     VenueFill(cid, _fill_id(m, t.get("id")), m, Side.BUY if t["side"] == "buy" else Side.SELL,
                               g.qty_to_lots(_dec(t["amount"])), g.price_to_ticks(_dec(t["price"])),
-                              cash(_dec(fee.get("cost") or 0)), int(t.get("timestamp") or 0) * 1_000_000)
+                              paid, int(t.get("timestamp") or 0) * 1_000_000)
                 )  # fmt: skip
         return AccountSnapshot(orders, fills, consistent=False)
 

@@ -61,6 +61,15 @@ from agenthft.strategies.base import Strategy
 #: At the end of a run: rounds of (cancel and wait, one venue snapshot) until a snapshot leaves
 #: nothing live (an order placed while the cancel-all passed it, one the venue still fills).
 log = logging.getLogger("agenthft.runner")
+
+
+def _fees_elsewhere(port: object) -> dict[str, str]:
+    """The port's fees in currencies the P&L cannot value (`connectors.fees`); ports whose venue
+    charges only the settlement asset keep none."""
+    kept = getattr(port, "fees_elsewhere", None)
+    return kept.as_dict() if kept is not None else {}
+
+
 QUIESCE_ROUNDS = 3
 
 
@@ -895,6 +904,8 @@ class Runner:
             "reconcile_count": self.reconcile_count,
             "resyncs": self.resyncs,
             "strategy_errors": self.strategy_errors,
+            # fees the venue charged in a coin the P&L cannot value (BNB): by currency, not in the P&L
+            "fees_not_in_pnl": _fees_elsewhere(self.port),
             "risk_state": s.risk_state,
             "risk_limits": money_limits(risk.config),
             "first_trip": s.first_trip,

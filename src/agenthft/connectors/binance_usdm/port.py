@@ -38,6 +38,7 @@ from agenthft.connectors.binance_usdm.endpoints import Endpoints
 from agenthft.connectors.binance_usdm.market import BinanceMarketData
 from agenthft.connectors.binance_usdm.rest import Banned, BinanceError, BinanceRest, RateLimited, retry_limited
 from agenthft.connectors.binance_usdm.signing import Signer, ws_payload
+from agenthft.connectors.fees import FeesElsewhere
 from agenthft.connectors.port import (
     AccountSnapshot,
     Ack,
@@ -88,6 +89,7 @@ class BinanceUsdmPort:
     ) -> None:
         self.endpoints = endpoints
         self.url = endpoints.rest
+        self.fees_elsewhere = FeesElsewhere("binance-usdm")  # fees paid in BNB: not in the P&L, shown beside it
         self.api_key = api_key
         self.signer = signer
         self.dry_run = dry_run
@@ -368,7 +370,7 @@ class BinanceUsdmPort:
                 return
             oid = str(o.get("c", ""))
             self._client_of[int(o.get("i", 0))] = oid
-            for ev in translate.order_events(msg, inst):
+            for ev in translate.order_events(msg, inst, self.fees_elsewhere):
                 if isinstance(ev, Ack):
                     if oid in self._acked:
                         continue  # the WebSocket API's answer acknowledged it already
@@ -493,7 +495,7 @@ class BinanceUsdmPort:
                         # fills stay the account's, under the exchange's own order id
                         client = f"binance-{oid}"
                     self._client_of[oid] = client
-                fills.append(translate.venue_fill(t, inst, client))
+                fills.append(translate.venue_fill(t, inst, client, self.fees_elsewhere))
         positions: dict[str, int] = {}
         for p in await retry_limited(self.rest.position_risk):
             held = self.instruments_by_name.get(p.get("symbol", ""))

@@ -8,6 +8,7 @@ import zlib
 from decimal import Decimal
 from typing import Any
 
+from agenthft.connectors.fees import FeesElsewhere, fee_cash
 from agenthft.connectors.port import (
     Ack,
     Amended,
@@ -159,8 +160,8 @@ def fill_id(symbol: str, trade_id: int) -> int:
     return ((zlib.crc32(symbol.encode()) & 0xFFFF) << 40) | trade_id
 
 
-def order_events(msg: dict[str, Any], inst: Instrument) -> list[OrderEvent]:
-    """An `ORDER_TRADE_UPDATE` as the core's order events."""
+def order_events(msg: dict[str, Any], inst: Instrument, elsewhere: FeesElsewhere | None = None) -> list[OrderEvent]:
+    """An `ORDER_TRADE_UPDATE` as the core's order events (a fee in BNB set aside in `elsewhere`)."""
     o = msg["o"]
     g = inst.grid
     oid = str(o["c"])
@@ -171,7 +172,7 @@ def order_events(msg: dict[str, Any], inst: Instrument) -> list[OrderEvent]:
     if x == "NEW":
         return [Ack(oid, int(o["i"]), ts)]
     if x == "TRADE":
-        fee = cash(o.get("n", "0") or "0") if (o.get("N") or inst.settle_asset) == inst.settle_asset else 0
+        fee = fee_cash(o.get("n"), o.get("N"), inst, o["L"], elsewhere)
         fill = VenueFill(
             oid,
             fill_id(inst.market, int(o["t"])),
@@ -225,9 +226,11 @@ def venue_order(o: dict[str, Any], inst: Instrument) -> VenueOrder:
     )
 
 
-def venue_fill(t: dict[str, Any], inst: Instrument, client_id: str) -> VenueFill:
+def venue_fill(
+    t: dict[str, Any], inst: Instrument, client_id: str, elsewhere: FeesElsewhere | None = None
+) -> VenueFill:
     g = inst.grid
-    fee = cash(t.get("commission", "0")) if t.get("commissionAsset", inst.settle_asset) == inst.settle_asset else 0
+    fee = fee_cash(t.get("commission"), t.get("commissionAsset"), inst, t["price"], elsewhere)
     return VenueFill(
         client_id,
         fill_id(inst.market, int(t["id"])),

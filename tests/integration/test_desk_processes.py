@@ -116,12 +116,14 @@ class Desk:
         return self.proc.returncode, json.loads(out)
 
 
-def desk_file(tmp_path: Path, v: RunningVenue, keys: dict[str, str], kinds: dict[str, str]) -> Path:
+def desk_file(
+    tmp_path: Path, v: RunningVenue, keys: dict[str, str], kinds: dict[str, str], extra: dict[str, str] | None = None
+) -> Path:
     text = f'[venues.main]\nws = "{v.ws}"\nrest = "{v.rest}"\n'
     params = {"market-maker": '{ market = "BTC-PERP" }', "quoter": '{ market = "BTC-PERP", half_spread = 60 }'}
     for name, key in keys.items():
         text += f'\n[[strategies]]\nname = "{name}"\nstrategy = "{kinds[name]}"\nkeys = {{ main = "{key}" }}\n'
-        text += f"params = {params[kinds[name]]}\n"
+        text += f"params = {params[kinds[name]]}\n" + (extra or {}).get(name, "")
     path = tmp_path / "desk.toml"
     path.write_text(text)
     return path
@@ -242,10 +244,15 @@ def test_ctrl_c_stops_every_strategy_process_with_its_orders_cancelled_and_journ
     keys = {"mm": register(venue.rest, "procs-ctrlc-mm"), "wide": register(venue.rest, "procs-ctrlc-wide")}
     journals = tmp_path / "journals"
     desk = Desk(
-        desk_file(tmp_path, venue, keys, {"mm": "market-maker", "wide": "quoter"}),
+        desk_file(tmp_path, venue, keys, {"mm": "market-maker", "wide": "quoter"}, {"wide": "nice = 5\n"}),
         "--control", "0", "--journal-dir", str(journals), "--quiet",
     )  # fmt: skip
-    pids = [s["process"]["pid"] for s in desk.get("/v1/status")["strategies"].values()]
+    status = desk.get("/v1/status")["strategies"]
+    pids = [s["process"]["pid"] for s in status.values()]
+    # `nice = 5` on one entry: that process yields the CPU to the other (its niceness, shown in status)
+    assert [s["process"]["nice"] for s in status.values()] == [0, 5]
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in pids] == [ours, min(19, ours + 5)]
     wait_for("both quoting", lambda: all(open_orders(venue, k) for k in keys.values()))
     code, summary = desk.end(signal.SIGINT)  # no --cancel-on-exit: Ctrl-C cancels regardless
     assert code == 130 and summary["exit_code"] == 130, "".join(desk.err)
@@ -257,6 +264,16 @@ def test_ctrl_c_stops_every_strategy_process_with_its_orders_cancelled_and_journ
         venue_fills = sorted(f["fill_id"] for f in rest(venue, key, "/api/v1/fills"))
         assert sorted(f.fill_id for f in Journal.fills(journals / f"{name}.sqlite")) == venue_fills, name
         assert summary["strategies"][name]["fill_ids"] == venue_fills, name
+
+
+def test_a_niceness_out_of_range_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[venues.a]\nws = "ws://127.0.0.1:9/trading"\nrest = "http://127.0.0.1:9"\n'
+        '[[strategies]]\nname = "x"\nstrategy = "quoter"\nkeys = { a = "k" }\nnice = 20\n'
+    )
+    assert main(["desk", str(bad)]) == 2
+    assert "strategy 'x': nice = 20: a niceness is -20..19" in one_line_error(capsys, "desk")
 
 
 def test_a_cpu_the_machine_lacks_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]):

@@ -125,6 +125,12 @@ def main() -> int:
         except (OSError, ValueError) as e:
             emit(Failed(f"cpu = {cfg.strategy.cpu}: {e} (this machine has CPUs {sorted(os.sched_getaffinity(0))})", 2))
             return int(Exit.USAGE)
+    if cfg.strategy.nice:
+        try:
+            os.nice(cfg.strategy.nice)
+        except OSError as e:  # lowering it (a negative nice) needs CAP_SYS_NICE
+            emit(Failed(f"nice = {cfg.strategy.nice}: {e.strerror} (below 0 needs CAP_SYS_NICE)", 2))
+            return int(Exit.USAGE)
     return uvloop.run(serve(cfg))
 
 

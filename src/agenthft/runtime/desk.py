@@ -14,6 +14,7 @@ keys = { agenthft = "ahk_..." }         # one key per venue it trades on; severa
 params = { market = "BTC-PERP" }        # its typed Params (validated)
 max_net = { BTC = "0.05" }              # several venues: the cap on |net position| per base
 cpu = 1                                 # its process pinned to this CPU (a desk of processes)
+nice = 5                                # added to its process's niceness: it yields the CPU to the others
 ```
 
 `agenthft desk` runs each strategy in its own process (control/desk/); `--in-process` runs them
@@ -46,6 +47,10 @@ class DeskStrategy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     risk: RiskConfig | None = None  # None: the safe default money limits (risk.engine.SAFE_LIMITS)
     no_limits: bool = False  # every money limit off, said explicitly
     cpu: int | None = None  # its process pinned to this CPU (ignored in one process)
+    #: added to its process's niceness (ignored in one process): 1..19 makes a background
+    #: strategy yield the CPU to the latency-sensitive ones on a small machine; below 0 needs
+    #: CAP_SYS_NICE
+    nice: int = 0
 
     def risk_config(self) -> RiskConfig:
         return self.risk or (RiskConfig() if self.no_limits else safe_defaults())
@@ -82,6 +87,8 @@ def check(spec: DeskSpec) -> None:
         unknown = sorted(set(s.keys) - set(spec.venues))
         if unknown:
             raise ValueError(f"strategy {s.name!r}: unknown venue(s) {unknown}; venues: {sorted(spec.venues)}")
+        if not -20 <= s.nice <= 19:
+            raise ValueError(f"strategy {s.name!r}: nice = {s.nice}: a niceness is -20..19 (higher yields the CPU)")
         if s.risk is not None and all_money_off(s.risk) and not s.no_limits:
             raise ValueError(
                 f"strategy {s.name!r}: its [risk] turns every money control off; add no_limits = true to mean it"

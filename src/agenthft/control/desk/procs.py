@@ -145,7 +145,7 @@ class StrategyProcess:
 
     def process(self) -> dict[str, Any]:
         """What the plane shows of the process itself."""
-        out: dict[str, Any] = {"state": self.state, "pid": self.pid, "cpu": self.spec.cpu}
+        out: dict[str, Any] = {"state": self.state, "pid": self.pid, "cpu": self.spec.cpu, "nice": self.spec.nice}
         if self.state == "running":
             out["answering"] = self.answering
         if self.proc is not None and self.proc.returncode is not None:

@@ -12,11 +12,14 @@ desk's JSON summary; the ratios are against `alone`, measured in the same run. A
 venues (nbbo-arb) is reported per venue; a p99 of fewer than 100 round trips (nbbo-arb trades
 on rare crossings) is shown but not judged. Rounds repeat every mode (`--rounds`, interleaved)
 and report each round, so the machine's noise shows, and the median over rounds of each ratio
-(the goal is judged on it, and per round). `--venue-own-cpu` puts the venue, which stands in for
+(the goal is judged on it, and per round). `--favour NAME` adds a mode `favoured`: a process
+per strategy with every other one at `nice = 10` (the desk file's per-strategy niceness), the
+trade-off a small machine can make for its most latency-sensitive strategy; the goal is not
+judged on it. `--venue-own-cpu` puts the venue, which stands in for
 a remote exchange, on a CPU of its own and every agent process (all modes alike) on the others,
 so that the ratios measure the agents' side of the desk. Prints JSON.
 
-    .venv/bin/python bench/desk.py [--seconds 15] [--rounds 1] [--pinned] [--venue-own-cpu]
+    .venv/bin/python bench/desk.py [--seconds 15] [--rounds 1] [--pinned] [--favour NAME] [--venue-own-cpu]
 """
 
 from __future__ import annotations
@@ -57,9 +60,15 @@ def toml_value(v: Any) -> str:
 
 
 def desk_file(
-    folder: Path, venues: dict[str, tuple[str, str]], keys: dict[str, dict[str, str]], names: list[str], cpus: bool
+    folder: Path,
+    venues: dict[str, tuple[str, str]],
+    keys: dict[str, dict[str, str]],
+    names: list[str],
+    cpus: bool,
+    favour: str | None = None,
 ) -> Path:
-    """A desk TOML of `names` (the demo's strategies), each on its accounts; `cpus`: pinned round-robin."""
+    """A desk TOML of `names` (the demo's strategies), each on its accounts; `cpus`: pinned
+    round-robin; `favour`: every other strategy's process gets `nice = 10`."""
     lines = []
     for v, (ws, rest) in venues.items():
         lines += [f"[venues.{v}]", f'ws = "{ws}"', f'rest = "{rest}"', ""]
@@ -73,8 +82,10 @@ def desk_file(
             lines.append('max_net = { BTC = "0.05" }')
         if cpus:
             lines.append(f"cpu = {available[i % len(available)]}")
+        if favour is not None and name != favour:
+            lines.append(f"nice = {FAVOUR_NICE}")
         lines.append("")
-    path = folder / f"desk-{'-'.join(names)}{'-pinned' if cpus else ''}.toml"
+    path = folder / f"desk-{'-'.join(names)}{'-pinned' if cpus else ''}{'-favour-' + favour if favour else ''}.toml"
     path.write_text("\n".join(lines))
     return path
 
@@ -103,6 +114,7 @@ async def run_desk(path: Path, seconds: float, in_process: bool) -> dict[str, An
     return figures
 
 
+FAVOUR_NICE = 10  # `--favour NAME`: the others' niceness
 MIN_FOR_P99 = 100  # round trips: fewer, and the p99 is the worst one or two
 
 
@@ -120,6 +132,11 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="seconds each desk runs")
     parser.add_argument("--rounds", type=int, default=1, help="repeat every mode, interleaved")
     parser.add_argument("--pinned", action="store_true", help="also a process per strategy pinned to a CPU")
+    parser.add_argument(
+        "--favour",
+        choices=list(DESK),
+        help=f"also a process per strategy with every other one at nice = {FAVOUR_NICE} (mode favoured)",
+    )
     parser.add_argument(
         "--venue-own-cpu",
         action="store_true",
@@ -152,6 +169,9 @@ async def main() -> None:
                 modes["alone"] = alone
                 if args.pinned:
                     modes["pinned"] = await run_desk(desk_file(folder, venues, keys, names, True), args.seconds, False)
+                if args.favour:
+                    path = desk_file(folder, venues, keys, names, False, args.favour)
+                    modes["favoured"] = await run_desk(path, args.seconds, False)
                 p99 = {m: ratios(f, alone, "p99_us") for m, f in modes.items() if m != "alone"}
                 p50 = {m: ratios(f, alone, "p50_us") for m, f in modes.items() if m != "alone"}
                 met = {s: (p99["processes"][s] or 0) <= 2.0 for s in judged(modes["processes"], alone)}

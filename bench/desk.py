@@ -19,7 +19,7 @@ judged on it. `--venue-own-cpu` puts the venue, which stands in for
 a remote exchange, on a CPU of its own and every agent process (all modes alike) on the others,
 so that the ratios measure the agents' side of the desk. Prints JSON.
 
-    .venv/bin/python bench/desk.py [--seconds 15] [--rounds 1] [--pinned] [--favour NAME] [--venue-own-cpu]
+    .venv/bin/python bench/desk.py [--seconds 10] [--rounds 3] [--pinned] [--favour NAME] [--venue-own-cpu]
 """
 
 from __future__ import annotations
@@ -129,8 +129,13 @@ def judged(mode: dict[str, Any], alone: dict[str, Any]) -> list[str]:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=15.0, help="seconds each desk runs")
-    parser.add_argument("--rounds", type=int, default=1, help="repeat every mode, interleaved")
+    parser.add_argument("--seconds", type=float, default=10.0, help="seconds each desk runs")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="repeat every mode, interleaved (one round means little on a small machine)",
+    )
     parser.add_argument("--pinned", action="store_true", help="also a process per strategy pinned to a CPU")
     parser.add_argument(
         "--favour",

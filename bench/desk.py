@@ -1,23 +1,24 @@
-"""A desk of five strategies: order-ack round trip per strategy, each strategy in its own process
-vs all five in one process vs each strategy alone, in the same run on the same venue.
+"""A desk of five strategies: order-ack round trip per strategy, each strategy in its own process vs
+all five in one process vs each strategy alone, in the same run on the same venue.
 
 The venue and its simulated market run in their own process (`agenthft venue --config default
---config venue-b --sim desk`: the spot leader, the perp with every labelled manipulator, the
-perp on a second venue). Each mode is `agenthft desk FILE --duration S` as a user runs it:
-`processes` (the default: a process per strategy), `one_process` (`--in-process`), `alone` (each
-strategy by itself, `--in-process`, one after the other), optionally `pinned` (a process per
-strategy, pinned round-robin over this machine's CPUs). The figures are each strategy's own
-HdrHistogram of ack RTT (order written -> order_ack read, `Runner.telemetry.ack_rtt`), from the
-desk's JSON summary; the ratios are against `alone`, measured in the same run. A strategy on two
-venues (nbbo-arb) is reported per venue; a p99 of fewer than 100 round trips (nbbo-arb trades
-on rare crossings) is shown but not judged. Rounds repeat every mode (`--rounds`, interleaved)
-and report each round, so the machine's noise shows, and the median over rounds of each ratio
-(the goal is judged on it, and per round). `--favour NAME` adds a mode `favoured`: a process
-per strategy with every other one at `nice = 10` (the desk file's per-strategy niceness), the
-trade-off a small machine can make for its most latency-sensitive strategy; the goal is not
-judged on it. `--venue-own-cpu` puts the venue, which stands in for
-a remote exchange, on a CPU of its own and every agent process (all modes alike) on the others,
-so that the ratios measure the agents' side of the desk. Prints JSON.
+--config venue-b --sim desk`: the spot leader, the perp with every labelled manipulator, the perp
+on a second venue). Each mode is `agenthft desk FILE --duration S` as a user runs it: `processes`
+(the default: a process per strategy), `one_process` (`--in-process`), `alone` (each strategy by
+itself, `--in-process`, one after the other), optionally `pinned` (a process per strategy, pinned
+round-robin over this machine's CPUs). The figures are each strategy's own HdrHistogram of ack RTT
+(order written -> order_ack read, `Runner.telemetry.ack_rtt`), from the desk's JSON summary, with
+its two legs split at the venue's receive time (`ack_to_venue`, `ack_from_venue`: the venue is on
+this host, one clock); the ratios are against `alone`, measured in the same run. A strategy on two
+venues (nbbo-arb) is reported per venue; a p99 of fewer than 100 round trips (nbbo-arb trades on
+rare crossings) is shown but not judged. Rounds repeat every mode (`--rounds`, interleaved) and
+report each round, so the machine's noise shows, and the median over rounds of each ratio (the goal
+is judged on it, and per round). `--favour NAME` adds a mode `favoured`: a process per strategy
+with every other one at `nice = 10` (the desk file's per-strategy niceness), the trade-off a small
+machine can make for its most latency-sensitive strategy; the goal is not judged on it.
+`--venue-own-cpu` puts the venue, which stands in for a remote exchange, on a CPU of its own and
+every agent process (all modes alike) on the others, so that the ratios measure the agents' side of
+the desk. Prints JSON.
 
     .venv/bin/python bench/desk.py [--seconds 10] [--rounds 3] [--pinned] [--favour NAME] [--venue-own-cpu]
 """
@@ -109,8 +110,12 @@ async def run_desk(path: Path, seconds: float, in_process: bool) -> dict[str, An
     for name, s in summary["strategies"].items():
         runs = {name: s} if "telemetry" in s else {f"{name}@{v}": leg for v, leg in s["venues"].items()}
         for label, r in runs.items():
-            ack = r["telemetry"]["ack_rtt"]
+            tel = r["telemetry"]
+            ack = tel["ack_rtt"]
             figures[label] = {k: ack.get(k, 0) for k in ("count", "p50_us", "p99_us", "p99.9_us")}
+            for leg in ("ack_to_venue", "ack_from_venue"):  # the venue is on this host: one clock
+                if tel.get(leg, {}).get("count"):
+                    figures[label][leg] = {k: tel[leg][k] for k in ("p50_us", "p99_us")}
     return figures
 
 

@@ -289,3 +289,32 @@ async def test_venue_process_killed_and_restarted_from_its_state(tmp_path: Path)
     finally:
         venue.kill()
         await venue.wait()
+
+
+async def test_on_this_host_the_ack_rtt_is_split_at_the_venues_receive_time(venue: Venue):
+    """A venue on loopback shares our clock: each ack's round trip is also recorded as the wait
+    to reach the venue and the way back, which add up to it (per ack, so in the means too)."""
+    from agenthft.connectors.agenthft.port import on_this_host
+
+    assert on_this_host("ws://127.0.0.1:1/trading") and on_this_host("ws://localhost:1/x")
+    assert on_this_host("ws://[::1]:1/x") and not on_this_host("wss://fapi.example.com/ws")
+    assert not on_this_host("ws://10.0.0.7:1/trading")
+    srv, http = venue.server, venue.http
+    key = await register(http, srv, "split")
+    remote = AgenthftPort("wss://venue.example.com/trading", "https://venue.example.com", key)
+    assert not remote.caps.venue_clock_ns and "ack_to_venue" not in Runner(quoter(), remote).telemetry.h
+    port = AgenthftPort(srv.ws_url, srv.rest_url, key)
+    assert port.caps.venue_clock_ns and port.caps.cancel_on_disconnect
+    runner = Runner(quoter(), port)
+    await runner.start()
+    sent = [runner.submit("BTC-PERP", Side.BUY, 1, 599_900 - i) for i in range(5)]
+    assert all(sent), list(runner.denied)
+    await settle(lambda: _true(runner.telemetry.h["ack_rtt"].get_total_count() >= 7))
+    h = runner.telemetry.h
+    n = h["ack_rtt"].get_total_count()
+    assert h["ack_to_venue"].get_total_count() == h["ack_from_venue"].get_total_count() == n
+    mean = h["ack_rtt"].get_mean_value()
+    assert abs(h["ack_to_venue"].get_mean_value() + h["ack_from_venue"].get_mean_value() - mean) <= 0.01 * mean
+    snap = runner.telemetry.snapshot()
+    assert snap["ack_to_venue"]["count"] == n and snap["ack_to_venue"]["p50_us"] > 0
+    await runner.stop(True)

@@ -167,6 +167,9 @@ class Caps(msgspec.Struct, frozen=True):
     reduce_only: bool = False
     #: how the venue cancels our orders when we vanish, or "" if it does not
     cancel_on_disconnect: str = ""
+    #: an ack's `ts_ns` is the venue's receive time in ns on this host's clock (a venue on
+    #: loopback): the runner then splits the ack RTT there (`telemetry.SPLIT`)
+    venue_clock_ns: bool = False
 
 
 # --- errors a port raises from its async calls ------------------------------------------------

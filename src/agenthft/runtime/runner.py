@@ -54,7 +54,7 @@ from agenthft.runtime.denials import DenialAggregator
 from agenthft.runtime.gcpolicy import GcPolicy
 from agenthft.runtime.journal import Journal, NewOrderRecord
 from agenthft.runtime.snapshot import MarketState, Rates, RunnerSnapshot
-from agenthft.runtime.telemetry import Telemetry
+from agenthft.runtime.telemetry import SPLIT, Telemetry
 from agenthft.signals import MarketSignals, SignalConfig
 from agenthft.strategies.base import Strategy
 
@@ -137,6 +137,10 @@ class Runner:
         #: exceptions the strategy's hooks raised (each halts it: `strategy_failed`); a backtest
         #: sets `raise_strategy_errors` and stops with the traceback instead
         self.strategy_errors = 0
+        #: the ack RTT split at the venue's receive time (a venue on our clock: `Caps.venue_clock_ns`)
+        self._split_acks = port.caps.venue_clock_ns
+        if self._split_acks:
+            self.telemetry.add(*SPLIT)
         self.raise_strategy_errors = False
         self._last_strategy_error: BaseException | None = None
         self.prices_rounded = 0  # order prices moved to the venue's significant-figures rule (submit)
@@ -494,6 +498,9 @@ class Runner:
             sent = self._sent_ns.get(ev.order_id)
             if sent:
                 self.telemetry.record("ack_rtt", recv_ns - sent)
+                if self._split_acks and ev.ts_ns:
+                    self.telemetry.record("ack_to_venue", ev.ts_ns - sent)
+                    self.telemetry.record("ack_from_venue", recv_ns - ev.ts_ns)
         elif t is Done:
             assert isinstance(ev, Done)
             if oms.on_cancel_ack(ev.order_id, recv_ns):

@@ -11,6 +11,11 @@ import numpy as np
 from hdrh.histogram import HdrHistogram
 
 NAMES = ("ack_rtt", "fill_latency", "tick_to_trade", "gc_pause", "ping_rtt")
+#: the ack RTT split at the venue's receive timestamp, kept only where that timestamp is on our
+#: clock in nanoseconds (a venue on this host: `Caps.venue_clock_ns`): the wait to reach the
+#: venue (our write, the kernel, the venue's queue) and the way back (the venue's work, the
+#: kernel, our own queue). Made on demand: each histogram is ~0.4 MB.
+SPLIT = ("ack_to_venue", "ack_from_venue")
 
 
 class Telemetry:
@@ -29,6 +34,11 @@ class Telemetry:
 
     def record(self, name: str, ns: int) -> None:
         self._h[name].record_value(max(1, ns))
+
+    def add(self, *names: str) -> None:
+        """Histograms beyond `NAMES` (`SPLIT`), from now on."""
+        for name in names:
+            self._h.setdefault(name, HdrHistogram(1, 60_000_000_000, 3))
 
     def watch_gc(self) -> None:
         if self._on_gc not in gc.callbacks:
@@ -75,6 +85,11 @@ class BatchedTelemetry(Telemetry):
     def h(self) -> dict[str, HdrHistogram]:
         self.flush()
         return self._h
+
+    def add(self, *names: str) -> None:
+        super().add(*names)
+        for name in names:
+            self._pending.setdefault(name, [])
 
     def record(self, name: str, ns: int) -> None:
         values = self._pending[name]

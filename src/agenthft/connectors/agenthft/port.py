@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import time
+import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,6 +54,17 @@ def instrument_from_rest(m: dict[str, Any]) -> Instrument:
     )
 
 
+def on_this_host(url: str) -> bool:
+    """A loopback address (127.0.0.0/8, ::1, localhost): the venue shares this host's clock."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class AgenthftPort:
     """A venue speaking agenthft's protocol at `ws_url` (orders, market data) and `rest_url`."""
 
@@ -61,6 +74,8 @@ class AgenthftPort:
     def __init__(self, ws_url: str, rest_url: str, api_key: str, session: dict[str, Any] | None = None) -> None:
         self.url = ws_url
         self.ws_url, self.rest_url, self.api_key = ws_url, rest_url, api_key
+        if on_this_host(ws_url):  # the venue's ack time is then on our clock: the RTT is split there
+            self.caps = msgspec.structs.replace(self.caps, venue_clock_ns=True)
         self.session_opts = session or {}
         self.rest = RestClient(rest_url, api_key)
         self.session: WsSession | None = None

@@ -89,3 +89,6 @@ def test_desk_file_mistakes_are_one_line_errors(tmp_path: Path, capsys: pytest.C
     bad.write_text(bad.read_text() + "colour = 1\n")
     assert main(["desk", str(bad)]) == 2
     assert "colour" in one_line_error(capsys, "desk")
+    bad.write_text(bad.read_text().replace("colour = 1\n", "nice = 20\n"))
+    assert main(["desk", str(bad)]) == 2
+    assert "strategy 'x': nice = 20: a niceness is -20..19" in one_line_error(capsys, "desk")

@@ -266,16 +266,6 @@ def test_ctrl_c_stops_every_strategy_process_with_its_orders_cancelled_and_journ
         assert summary["strategies"][name]["fill_ids"] == venue_fills, name
 
 
-def test_a_niceness_out_of_range_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    bad = tmp_path / "bad.toml"
-    bad.write_text(
-        '[venues.a]\nws = "ws://127.0.0.1:9/trading"\nrest = "http://127.0.0.1:9"\n'
-        '[[strategies]]\nname = "x"\nstrategy = "quoter"\nkeys = { a = "k" }\nnice = 20\n'
-    )
-    assert main(["desk", str(bad)]) == 2
-    assert "strategy 'x': nice = 20: a niceness is -20..19" in one_line_error(capsys, "desk")
-
-
 def test_a_cpu_the_machine_lacks_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     bad = tmp_path / "bad.toml"
     bad.write_text(

@@ -58,9 +58,11 @@ from agenthft.runtime.telemetry import SPLIT, Telemetry
 from agenthft.signals import MarketSignals, SignalConfig
 from agenthft.strategies.base import Strategy
 
+log = logging.getLogger("agenthft.runner")
+
 #: At the end of a run: rounds of (cancel and wait, one venue snapshot) until a snapshot leaves
 #: nothing live (an order placed while the cancel-all passed it, one the venue still fills).
-log = logging.getLogger("agenthft.runner")
+QUIESCE_ROUNDS = 3
 
 
 def _fees_elsewhere(port: object) -> dict[str, str]:
@@ -68,9 +70,6 @@ def _fees_elsewhere(port: object) -> dict[str, str]:
     charges only the settlement asset keep none."""
     kept = getattr(port, "fees_elsewhere", None)
     return kept.as_dict() if kept is not None else {}
-
-
-QUIESCE_ROUNDS = 3
 
 
 class Observer:
@@ -137,12 +136,12 @@ class Runner:
         #: exceptions the strategy's hooks raised (each halts it: `strategy_failed`); a backtest
         #: sets `raise_strategy_errors` and stops with the traceback instead
         self.strategy_errors = 0
+        self.raise_strategy_errors = False
+        self._last_strategy_error: BaseException | None = None
         #: the ack RTT split at the venue's receive time (a venue on our clock: `Caps.venue_clock_ns`)
         self._split_acks = port.caps.venue_clock_ns
         if self._split_acks:
             self.telemetry.add(*SPLIT)
-        self.raise_strategy_errors = False
-        self._last_strategy_error: BaseException | None = None
         self.prices_rounded = 0  # order prices moved to the venue's significant-figures rule (submit)
         self.sent_orders = self.sent_cancels = 0  # sent to the venue (rates for the dashboard)
         self.started = False  # strategy hooks run only after on_start
@@ -485,8 +484,6 @@ class Runner:
                     try:
                         self.strategy.on_fill(self, o, fill)
                     except Exception as e:
-                        if self.raise_strategy_errors:
-                            raise
                         self.strategy_failed("on_fill", e)
                 if was_live and not o.live:
                     self._done(o)
@@ -606,8 +603,6 @@ class Runner:
                         self.strategy.on_signal(self, event)
                         self._event("signal", event)
             except Exception as e:
-                if self.raise_strategy_errors:
-                    raise
                 self.strategy_failed("on_book", e)
         pos = self.oms.positions.get(market)
         if pos is not None and pos.size:  # its mark moved: unrealized P&L feeds the loss limits
@@ -624,8 +619,6 @@ class Runner:
             try:
                 self.strategy.on_trade(self, market, price, lots, side)
             except Exception as e:
-                if self.raise_strategy_errors:
-                    raise
                 self.strategy_failed("on_trade", e)
 
     def _mark_session_start(self) -> None:
@@ -692,8 +685,6 @@ class Runner:
             try:
                 self.strategy.on_order_done(self, o)
             except Exception as e:
-                if self.raise_strategy_errors:
-                    raise
                 self.strategy_failed("on_order_done", e)
 
     def strategy_failed(self, hook: str, e: BaseException) -> None:
@@ -703,7 +694,10 @@ class Runner:
         (cancel everything) until an operator resumes it, since its state is unknown. Before
         this, a connector caught it as a message it did not understand (Hyperliquid: the
         message's other events dropped) or it closed the socket. Counted once per exception
-        (a multi-venue strategy's error reaches every leg)."""
+        (a multi-venue strategy's error reaches every leg). A backtest (`raise_strategy_errors`)
+        re-raises it instead: called from the hook's `except`, a bare `raise` is that exception."""
+        if self.raise_strategy_errors:
+            raise
         if e is self._last_strategy_error:
             return
         self._last_strategy_error = e

@@ -5,8 +5,8 @@ Measured on the desk scenario (five agents, a simulated market): a write per fra
 of the venue's CPU, and each simulated action's fan-out (a book update and a ticker to every
 subscriber) held an arriving order for its duration. While the outbox is held, a connection's
 frames queue; when the outermost hold ends, each connection that has frames writes them at once,
-in the order the connections were first written to (so the order's owner, whose ack is the
-first event of a step, goes first). Frames of one connection keep their order.
+in the order the connections were first written to. Frames of one connection keep their order;
+an order event does not wait for the release (`PicowsTransport.send_at_once`).
 """
 
 from __future__ import annotations

@@ -65,10 +65,7 @@ class PicowsTransport:
         if self._delay.engaged():
             self._delay.schedule(lambda: self._send_now(data))
         elif self._outbox is not None and self._outbox.depth:
-            if not self._pending:
-                self._outbox.dirty.append(self)
-            self._pending.append(data)
-            self._pending_bytes += len(data)
+            self._queue(data)
         else:
             self._send_now(data)
 
@@ -76,13 +73,19 @@ class PicowsTransport:
         """An order event: written now, behind the frames the outbox holds for this connection
         (one write with them), never at the release."""
         if self._pending:  # (never with a delay set: frames are then scheduled, not held)
-            self._pending.append(data)
-            self._pending_bytes += len(data)
+            self._queue(data)
             self.flush()
         elif self._delay.engaged():
             self._delay.schedule(lambda: self._send_now(data))
         else:
             self._send_now(data)
+
+    def _queue(self, data: bytes) -> None:
+        if not self._pending:
+            assert self._outbox is not None
+            self._outbox.dirty.append(self)
+        self._pending.append(data)
+        self._pending_bytes += len(data)
 
     def flush(self) -> None:
         """The queued frames in one write (picows writes a lone one itself)."""
@@ -91,7 +94,7 @@ class PicowsTransport:
         frames, self._pending, self._pending_bytes = self._pending, [], 0
         if len(frames) == 1:
             self._send_now(frames[0])
-        elif frames and not (self._ws.is_disconnected or self._ws.is_close_frame_sent or self._tcp.is_closing()):
+        elif not (self._ws.is_disconnected or self._ws.is_close_frame_sent or self._tcp.is_closing()):
             # picows frames one message per write: the queued ones framed here (unmasked, as
             # a server's are), then one write; picows's own writes queue behind it in order
             self._tcp.write(b"".join([b for d in frames for b in (ws_frame_header(len(d)), d)]))
@@ -103,8 +106,7 @@ class PicowsTransport:
             self._ws.send(picows.WSMsgType.TEXT, data)
 
     def close(self, code: int, reason: str) -> None:
-        if self._pending:  # what was queued before the close goes first
-            self.flush()
+        self.flush()  # what was queued before the close goes first
         if not self._ws.is_close_frame_sent:
             self._ws.send_close(picows.WSCloseCode(code), reason.encode()[:120])
         self._ws.disconnect()
